@@ -37,6 +37,8 @@ export interface MaskBatch {
   numMasked: number;
   /** Optional per-strategy diagnostics (e.g. how many masked patches came from each share). */
   info?: Record<string, number>;
+  /** Per-patch scores the strategy ranked by, `[B, L]` (e.g. the teacher's GPA map), for losses that reuse them. */
+  scores?: Float32Array;
 }
 
 /** A masking strategy. */
@@ -45,6 +47,8 @@ export interface MaskStrategy {
   readonly name: string;
   /** Fraction of patches masked per sample, in (0, 1). */
   readonly maskRatio: number;
+  /** True if `generate` needs `ctx.images` (teacher-guided strategies). */
+  readonly needsImages?: boolean;
   /** Builds the masks of one batch. */
   generate(ctx: MaskContext): MaskBatch | Promise<MaskBatch>;
   /** Everything that identifies this strategy's behaviour, for run metadata and the run hash. */

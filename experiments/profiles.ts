@@ -1,0 +1,264 @@
+/**
+ * Profiles: the scale of every experiment, as data. A profile fixes the dataset, the model, the recipes and
+ * the seeds; tasks and the CLI only read it.
+ * @module
+ */
+import type { DatasetSpec } from "../lib/data/types.ts";
+import type { MaeConfig } from "../lib/mae.ts";
+
+/** MAE-style pre-training recipe. */
+export interface PretrainRecipe {
+  epochs: number;
+  batchSize: number;
+  /** Base lr; absolute lr = blr × batch / 256. */
+  blr: number;
+  minLr: number;
+  warmupEpochs: number;
+  weightDecay: number;
+  /** Gradient clipping by global norm (MAE pre-training uses none). */
+  clipGrad?: number;
+  maskRatio: number;
+  /** RandomResizedCrop scale range. */
+  cropScale: [number, number];
+}
+
+/** MAE-style fine-tuning recipe. */
+export interface FinetuneRecipe {
+  epochs: number;
+  batchSize: number;
+  blr: number;
+  minLr: number;
+  warmupEpochs: number;
+  weightDecay: number;
+  layerDecay: number;
+  dropPath: number;
+  labelSmoothing: number;
+  mixup: number;
+  cutmix: number;
+  /** Probability of applying mixup or cutmix to a batch. */
+  mixupProb: number;
+  /** Random-erasing probability. */
+  reprob: number;
+  cropScale: [number, number];
+}
+
+/** Linear-probing recipe (frozen encoder; BatchNorm without affine + linear head). */
+export interface LinprobeRecipe {
+  epochs: number;
+  batchSize: number;
+  blr: number;
+  warmupEpochs: number;
+  weightDecay: number;
+  momentum: number;
+  optimizer: "sgd" | "lars";
+  /** Features: the CLS token after the final norm (MAE) or mean-pooled patch tokens. */
+  features: "cls" | "mean";
+  /**
+   * Train on augmented views every epoch (MAE) or on features of un-augmented images computed once (fast,
+   * a documented simplification at small scale).
+   */
+  augment: boolean;
+}
+
+/** A profile. */
+export interface Profile {
+  name: string;
+  description: string;
+  dataset: DatasetSpec;
+  model: MaeConfig;
+  pretrain: PretrainRecipe;
+  finetune: FinetuneRecipe;
+  linprobe: LinprobeRecipe;
+  /** Seeds for multi-seed tables. */
+  seeds: number[];
+  /** Evaluate (fine-tune top-1, k-NN) every N epochs. */
+  evalEvery: number;
+}
+
+const smoke: Profile = {
+  name: "smoke",
+  description: "seconds: synthetic shapes at 16 px, a 2-block ViT; for CI and the nightly run",
+  dataset: { name: "synthetic", resolution: 16, trainLimit: 60, valLimit: 20, numClasses: 10, seed: 0 },
+  model: {
+    imageSize: 16,
+    patchSize: 4,
+    dim: 32,
+    depth: 2,
+    heads: 2,
+    mlpRatio: 4,
+    decoderDim: 32,
+    decoderDepth: 1,
+    decoderHeads: 2,
+    normPixLoss: true,
+  },
+  pretrain: {
+    epochs: 3,
+    batchSize: 50,
+    blr: 1.5e-3,
+    minLr: 0,
+    warmupEpochs: 1,
+    weightDecay: 0.05,
+    maskRatio: 0.75,
+    cropScale: [0.2, 1],
+  },
+  finetune: {
+    epochs: 3,
+    batchSize: 50,
+    blr: 5e-3,
+    minLr: 1e-6,
+    warmupEpochs: 1,
+    weightDecay: 0.05,
+    layerDecay: 0.75,
+    dropPath: 0.0,
+    labelSmoothing: 0.1,
+    mixup: 0,
+    cutmix: 0,
+    mixupProb: 0,
+    reprob: 0,
+    cropScale: [0.5, 1],
+  },
+  linprobe: {
+    epochs: 5,
+    batchSize: 50,
+    blr: 0.1,
+    warmupEpochs: 1,
+    weightDecay: 0,
+    momentum: 0.9,
+    optimizer: "sgd",
+    features: "cls",
+    augment: false,
+  },
+  seeds: [0, 1],
+  evalEvery: 1,
+};
+
+const cpu: Profile = {
+  name: "cpu",
+  description: "minutes: Tiny-ImageNet-200 at 32 px, ViT 192-d × 6 (patch 4); one pretrain→finetune chain ≈ 15 min",
+  dataset: { name: "tiny-imagenet", resolution: 32, trainLimit: 50, valLimit: 10 },
+  model: {
+    imageSize: 32,
+    patchSize: 4,
+    dim: 192,
+    depth: 6,
+    heads: 3,
+    mlpRatio: 4,
+    decoderDim: 128,
+    decoderDepth: 2,
+    decoderHeads: 4,
+    normPixLoss: true,
+  },
+  pretrain: {
+    epochs: 4,
+    batchSize: 128,
+    blr: 1.5e-4 * 4,
+    minLr: 0,
+    warmupEpochs: 1,
+    weightDecay: 0.05,
+    maskRatio: 0.75,
+    cropScale: [0.2, 1],
+  },
+  finetune: {
+    epochs: 4,
+    batchSize: 128,
+    blr: 1e-3,
+    minLr: 1e-6,
+    warmupEpochs: 1,
+    weightDecay: 0.05,
+    layerDecay: 0.75,
+    dropPath: 0.1,
+    labelSmoothing: 0.1,
+    mixup: 0.8,
+    cutmix: 1.0,
+    mixupProb: 0.5,
+    reprob: 0,
+    cropScale: [0.35, 1],
+  },
+  linprobe: {
+    epochs: 20,
+    batchSize: 256,
+    blr: 0.1,
+    warmupEpochs: 2,
+    weightDecay: 0,
+    momentum: 0.9,
+    optimizer: "sgd",
+    features: "cls",
+    augment: false,
+  },
+  seeds: [0, 1, 2],
+  evalEvery: 1,
+};
+
+const paper: Profile = {
+  name: "paper",
+  description: "the paper's scale: ViT-B/16 at 224 px on ImageNet-1K (image folder), its recipes; needs GPUs",
+  dataset: { name: "imagefolder", resolution: 224 },
+  model: {
+    imageSize: 224,
+    patchSize: 16,
+    dim: 768,
+    depth: 12,
+    heads: 12,
+    mlpRatio: 4,
+    decoderDim: 512,
+    decoderDepth: 8,
+    decoderHeads: 16,
+    normPixLoss: true,
+  },
+  pretrain: {
+    epochs: 200,
+    batchSize: 4096,
+    blr: 1.5e-4,
+    minLr: 0,
+    warmupEpochs: 20,
+    weightDecay: 0.05,
+    maskRatio: 0.75,
+    cropScale: [0.2, 1],
+  },
+  finetune: {
+    epochs: 100,
+    batchSize: 1024,
+    blr: 5e-4,
+    minLr: 1e-6,
+    warmupEpochs: 5,
+    weightDecay: 0.05,
+    layerDecay: 0.8,
+    dropPath: 0.1,
+    labelSmoothing: 0.1,
+    mixup: 0.8,
+    cutmix: 1.0,
+    mixupProb: 1.0,
+    reprob: 0.25,
+    cropScale: [0.08, 1],
+  },
+  linprobe: {
+    epochs: 90,
+    batchSize: 16384,
+    blr: 0.1,
+    warmupEpochs: 10,
+    weightDecay: 0,
+    momentum: 0.9,
+    optimizer: "sgd",
+    features: "cls",
+    augment: true,
+  },
+  seeds: [0],
+  evalEvery: 10,
+};
+
+/** All profiles by name. */
+export const PROFILES: Readonly<Record<string, Profile>> = { smoke, cpu, paper };
+
+/** Error for an unknown profile name. */
+export class UnknownProfileError extends Error {
+  override name = "UnknownProfileError";
+}
+
+/** Looks a profile up by name (a deep copy, so callers may adjust it). */
+export function getProfile(name: string): Profile {
+  const p = PROFILES[name];
+  if (!p) {
+    throw new UnknownProfileError(`unknown profile '${name}'; valid profiles: ${Object.keys(PROFILES).join(", ")}`);
+  }
+  return structuredClone(p);
+}

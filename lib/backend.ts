@@ -1,0 +1,191 @@
+/**
+ * TensorFlow.js backend selection.
+ *
+ * `auto` prefers the native `tensorflow` backend (tfjs-node-gpu, then tfjs-node) when its binding loads, then
+ * `webgpu` when Deno exposes a hardware GPU adapter, then `wasm` (the embedded default), then `cpu`. Every
+ * choice records why, so `doctor` can explain it. Optional backends are imported lazily: their absence never
+ * breaks anything else.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+// Side-effect import: registers the 'wasm' backend (a namespace import that is never used would be dropped).
+import "@tensorflow/tfjs-backend-wasm";
+
+/** Backends a user can ask for. */
+export const BACKEND_NAMES = ["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const;
+/** A backend name accepted by `--backend`. */
+export type BackendName = typeof BACKEND_NAMES[number];
+
+/** The outcome of backend selection. */
+export interface BackendChoice {
+  /** The tfjs backend now active ("tensorflow", "webgpu", "wasm" or "cpu"). */
+  name: string;
+  /** Why it was chosen, and why the ones before it were not. */
+  reasons: string[];
+  /** Adapter description for webgpu, if any. */
+  adapter?: string;
+}
+
+/** Error raised when an explicitly requested backend cannot be used. */
+export class BackendError extends Error {
+  override name = "BackendError";
+}
+
+/** Pinned native-backend packages, tried in this order; they are not dependencies of the project. */
+export const NATIVE_PACKAGES = ["npm:@tensorflow/tfjs-node-gpu@4.22.0", "npm:@tensorflow/tfjs-node@4.22.0"];
+
+/**
+ * Path of the native binding of an installed tfjs-node(-gpu) package in the project's node_modules, or null.
+ * Checked before importing so that a missing package is never fetched at run time.
+ */
+export function findNativeBinding(pkg: string, root = PROJECT_ROOT): string | null {
+  const base = `${root}/node_modules/.deno`;
+  let entries: string[] = [];
+  try {
+    entries = [...Deno.readDirSync(base)].map((e) => e.name).filter((n) => n.startsWith(`@tensorflow+${pkg}@`));
+  } catch {
+    return null;
+  }
+  for (const e of entries) {
+    const lib = `${base}/${e}/node_modules/@tensorflow/${pkg}/lib`;
+    try {
+      for (const d of Deno.readDirSync(lib)) {
+        if (!d.name.startsWith("napi-v")) continue;
+        const f = `${lib}/${d.name}/tfjs_binding.node`;
+        try {
+          Deno.statSync(f);
+          return f;
+        } catch {
+          // not built
+        }
+      }
+    } catch {
+      // no lib dir
+    }
+  }
+  return null;
+}
+
+const PROJECT_ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+async function tryNative(reasons: string[]): Promise<boolean> {
+  for (const spec of NATIVE_PACKAGES) {
+    const pkg = spec.replace(/^npm:@tensorflow\/|@[^@]*$/g, "");
+    const binding = findNativeBinding(pkg);
+    if (!binding) {
+      reasons.push(`tensorflow: ${pkg} not installed with its native binding (tfjs_binding.node)`);
+      continue;
+    }
+    try {
+      // A computed specifier keeps Deno from resolving (and installing) the package ahead of time.
+      const specifier: string = spec;
+      await import(specifier);
+      if (tf.findBackend("tensorflow")) {
+        reasons.push(`tensorflow: loaded ${spec}`);
+        return true;
+      }
+    } catch (e) {
+      const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
+      reasons.push(`tensorflow: ${spec} unavailable (${msg.slice(0, 160)})`);
+    }
+  }
+  return false;
+}
+
+/** Describes the WebGPU adapter Deno exposes, or null. `software` is true for CPU drivers (lavapipe, SwiftShader). */
+export async function probeWebGpu(): Promise<{ description: string; software: boolean } | null> {
+  // deno-lint-ignore no-explicit-any
+  const gpu = (globalThis.navigator as any)?.gpu;
+  if (!gpu) return null;
+  try {
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) return null;
+    const info = adapter.info ?? {};
+    const description = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(" ");
+    const software = Boolean(adapter.isFallbackAdapter) || /llvmpipe|lavapipe|swiftshader|software/i.test(description);
+    return { description: description || "unknown adapter", software };
+  } catch {
+    return null;
+  }
+}
+
+async function tryWebGpu(reasons: string[], allowSoftware: boolean): Promise<string | null> {
+  const probe = await probeWebGpu();
+  if (!probe) {
+    reasons.push("webgpu: no adapter exposed by Deno");
+    return null;
+  }
+  if (probe.software && !allowSoftware) {
+    reasons.push(`webgpu: only a software adapter (${probe.description}); slower than wasm, skipped`);
+    return null;
+  }
+  await import("@tensorflow/tfjs-backend-webgpu");
+  if (!(await tf.setBackend("webgpu"))) {
+    reasons.push(`webgpu: adapter ${probe.description} found but backend init failed`);
+    return null;
+  }
+  reasons.push(`webgpu: using adapter ${probe.description}`);
+  return probe.description;
+}
+
+async function trySet(name: string, reasons: string[], why: string): Promise<boolean> {
+  try {
+    if (await tf.setBackend(name)) {
+      await tf.ready();
+      reasons.push(`${name}: ${why}`);
+      return true;
+    }
+    reasons.push(`${name}: initialisation failed`);
+  } catch (e) {
+    reasons.push(`${name}: initialisation failed (${e instanceof Error ? e.message : e})`);
+  }
+  return false;
+}
+
+let active: BackendChoice | null = null;
+
+/** The backend chosen by the last `selectBackend` call, if any. */
+export function activeBackend(): BackendChoice | null {
+  return active;
+}
+
+/**
+ * Activates a backend. Call before creating any tensor. An explicit name that cannot be used throws
+ * `BackendError` with the reason; `auto` falls through the list.
+ */
+export async function selectBackend(requested: BackendName = "auto"): Promise<BackendChoice> {
+  const reasons: string[] = [];
+  if (requested === "tensorflow") {
+    if (!(await tryNative(reasons)) || !(await trySet("tensorflow", reasons, "native libtensorflow"))) {
+      throw new BackendError(
+        `backend 'tensorflow' unavailable: ${reasons.join("; ")}. Install @tensorflow/tfjs-node-gpu (needs ` +
+          `libtensorflow 2.9.1, CUDA 11.2, cuDNN 8.1, downloaded by its install script) or use --backend wasm`,
+      );
+    }
+    return (active = { name: "tensorflow", reasons });
+  }
+  if (requested === "webgpu") {
+    const adapter = await tryWebGpu(reasons, true);
+    if (!adapter) throw new BackendError(`backend 'webgpu' unavailable: ${reasons.join("; ")}`);
+    await tf.ready();
+    return (active = { name: "webgpu", reasons, adapter });
+  }
+  if (requested === "wasm" || requested === "cpu") {
+    if (!(await trySet(requested, reasons, "requested"))) {
+      throw new BackendError(`backend '${requested}' failed to initialise: ${reasons.join("; ")}`);
+    }
+    return (active = { name: requested, reasons });
+  }
+  // auto
+  if ((await tryNative(reasons)) && (await trySet("tensorflow", reasons, "native libtensorflow"))) {
+    return (active = { name: "tensorflow", reasons });
+  }
+  const adapter = await tryWebGpu(reasons, false);
+  if (adapter) {
+    await tf.ready();
+    return (active = { name: "webgpu", reasons, adapter });
+  }
+  if (await trySet("wasm", reasons, "embedded default (XNNPACK, SIMD)")) return (active = { name: "wasm", reasons });
+  if (await trySet("cpu", reasons, "pure-JS fallback")) return (active = { name: "cpu", reasons });
+  throw new BackendError(`no TensorFlow.js backend could be initialised: ${reasons.join("; ")}`);
+}

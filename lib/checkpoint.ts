@@ -1,0 +1,1007 @@
+/**
+ * The run cache: every run (pretraining, fine-tuning, probing…) lives in `<cache>/runs/<hash>/`, where the
+ * hash is derived from the run's full config, so an identical config finds its earlier results and a changed
+ * one never does.
+ *
+ * A run directory holds:
+ * - `config.json` — the config that hashes to the directory name (written once);
+ * - `manifest.json` — SHA-256 and size of every file below, rewritten atomically after each change;
+ * - `ckpt-<epoch>.safetensors` — periodic checkpoints (weights, optimizer moments, and the training state
+ *   such as step and RNG states as JSON in the metadata); the newest K are kept;
+ * - `final.safetensors` + `metrics.json` — the finished run;
+ * - `log.jsonl` — append-only per-epoch records (not in the manifest; a torn last line is skipped);
+ * - `lock` — who is running this run (pid, host, heartbeat), so two processes never train the same run.
+ *
+ * Every file is written with temp-file + rename; a file that fails verification is moved aside (renamed to
+ * `*.corrupt-<time>`, with a warning naming it) and the run falls back to the next older checkpoint or is
+ * recomputed. This layer knows nothing about TensorFlow.js: tensors are plain typed arrays.
+ * @module
+ */
+import { createHash } from "node:crypto";
+import {
+  atomicWriteFile,
+  atomicWriteJson,
+  CorruptFileError,
+  ensureDir,
+  exists,
+  isTempName,
+  moveAside,
+  sha256Hex,
+} from "./fsutil.ts";
+import { encodeSafetensors, type NamedTensors, readSafetensors } from "./safetensors.ts";
+
+export type { NamedTensors, TensorData } from "./safetensors.ts";
+
+/** Written into every checkpoint's metadata; a file without it is foreign. */
+export const CHECKPOINT_FORMAT = "gpa-repro-checkpoint";
+/** Bumped when the checkpoint layout changes incompatibly. */
+export const CHECKPOINT_FORMAT_VERSION = 1;
+
+// ---------------------------------------------------------------------------------------------------------
+// Hashing configs
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * Deterministic JSON: object keys sorted (recursively), properties whose value is `undefined` dropped,
+ * numbers in JSON's shortest round-trip form, no whitespace. Throws `TypeError` for anything that JSON would
+ * silently lose or alter (NaN / ±Infinity, `undefined` in arrays, functions, bigint, Map / Set / typed
+ * arrays and other non-plain objects, cycles); objects with `toJSON` (e.g. `Date`) are encoded through it.
+ */
+export function canonicalJson(value: unknown): string {
+  return encodeCanonical(value, "$", []);
+}
+
+function encodeCanonical(value: unknown, where: string, ancestors: object[]): string {
+  if (value === null) return "null";
+  switch (typeof value) {
+    case "boolean":
+      return value ? "true" : "false";
+    case "string":
+      return JSON.stringify(value);
+    case "number":
+      if (!Number.isFinite(value)) throw new TypeError(`canonicalJson: ${where} is ${value}, not valid JSON`);
+      return JSON.stringify(value);
+    case "object": {
+      if (ancestors.includes(value)) throw new TypeError(`canonicalJson: ${where} is a circular reference`);
+      const toJSON = (value as { toJSON?: unknown }).toJSON;
+      if (typeof toJSON === "function") return encodeCanonical(toJSON.call(value), where, ancestors);
+      const inner = [...ancestors, value];
+      if (Array.isArray(value)) {
+        const parts: string[] = [];
+        for (let i = 0; i < value.length; i++) {
+          if (value[i] === undefined) throw new TypeError(`canonicalJson: ${where}[${i}] is undefined`);
+          parts.push(encodeCanonical(value[i], `${where}[${i}]`, inner));
+        }
+        return `[${parts.join(",")}]`;
+      }
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) {
+        throw new TypeError(`canonicalJson: ${where} is a ${value.constructor?.name ?? "non-plain object"}`);
+      }
+      const record = value as Record<string, unknown>;
+      const keys = Object.keys(record).filter((key) => record[key] !== undefined).sort();
+      const parts = keys.map((key) =>
+        `${JSON.stringify(key)}:${encodeCanonical(record[key], `${where}.${key}`, inner)}`
+      );
+      return `{${parts.join(",")}}`;
+    }
+    default:
+      throw new TypeError(`canonicalJson: ${where} is a ${typeof value}, not JSON data`);
+  }
+}
+
+/**
+ * The cache key of a run: the first 16 hex characters (64 bits) of SHA-256 over `canonicalJson(config)`.
+ * Synchronous (via `node:crypto`), so it can be used anywhere; equals `sha256Hex` of the same text.
+ */
+export function runHash(config: unknown): string {
+  return createHash("sha256").update(canonicalJson(config), "utf8").digest("hex").slice(0, 16);
+}
+
+const RUN_HASH_PATTERN = /^[0-9a-f]{16}$/;
+const CHECKPOINT_NAME = /^ckpt-(\d+)\.safetensors$/;
+
+// ---------------------------------------------------------------------------------------------------------
+// Errors and shared types
+// ---------------------------------------------------------------------------------------------------------
+
+/** Who holds (or held) a run's lock; the JSON content of the `lock` file. */
+export interface LockInfo {
+  pid: number;
+  hostname: string;
+  /** ISO time the lock was taken. */
+  startedAt: string;
+  /** ISO time of the holder's latest heartbeat. */
+  heartbeatAt: string;
+  /** Random id of this acquisition, so a holder can tell its lock from a successor's. */
+  token: string;
+}
+
+/** The run is locked by a live holder (and `wait` was false or the wait timed out). */
+export class RunLockedError extends Error {
+  /** The lock file. */
+  readonly path: string;
+  /** Its content, or null if it could not be read. */
+  readonly holder: LockInfo | null;
+
+  /** Creates the error for the lock at `path`. */
+  constructor(path: string, holder: LockInfo | null, detail = "") {
+    super(
+      `${path}: run is locked by ${
+        holder
+          ? `pid ${holder.pid} on ${holder.hostname} (heartbeat ${holder.heartbeatAt})`
+          : "another process"
+      }${detail}`,
+    );
+    this.name = "RunLockedError";
+    this.path = path;
+    this.holder = holder;
+  }
+}
+
+/** This process's lock was taken over by another (it had been judged stale) or removed. */
+export class LockLostError extends Error {
+  /** Creates the error for the lock at `path`. */
+  constructor(readonly path: string, detail: string) {
+    super(`${path}: lock lost (${detail})`);
+    this.name = "LockLostError";
+  }
+}
+
+/** Options shared by {@linkcode RunCache} and {@linkcode RunDir}. */
+export interface RunCacheOptions {
+  /** Receives warnings (moved-aside files, stale locks taken over…); default `console.warn`. */
+  warn?: (message: string) => void;
+  /** Periodic checkpoints kept per run (default 2, at least 1). */
+  keepCheckpoints?: number;
+}
+
+/** A checkpoint read back by {@linkcode RunDir.latestCheckpoint}. */
+export interface LoadedCheckpoint {
+  epoch: number;
+  tensors: NamedTensors;
+  /** The `state` given to `saveCheckpoint` (step, RNG states, …), parsed back from JSON. */
+  state: Record<string, unknown>;
+  /** The checkpoint file. */
+  path: string;
+}
+
+/** A finished run read back by {@linkcode RunDir.loadFinal}. */
+export interface LoadedFinal {
+  tensors: NamedTensors;
+  metrics: Record<string, unknown>;
+  /** Metadata of `final.safetensors` (format, run hash, and any extra metadata given to `saveFinal`). */
+  metadata: Record<string, string>;
+}
+
+/** One file's entry in `manifest.json`. */
+export interface ManifestEntry {
+  sha256: string;
+  size: number;
+}
+
+/** The content of `manifest.json`. */
+export interface Manifest {
+  formatVersion: number;
+  runHash: string;
+  /** File name (within the run directory) → checksum and size. */
+  files: Record<string, ManifestEntry>;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The cache
+// ---------------------------------------------------------------------------------------------------------
+
+/** The root of the run cache: `<cacheDir>/runs/<hash>/`. */
+export class RunCache {
+  /** The cache root. */
+  readonly cacheDir: string;
+  /** `<cacheDir>/runs`. */
+  readonly runsDir: string;
+  readonly #options: RunCacheOptions;
+
+  /** Opens (lazily; nothing is created until written) the cache rooted at `cacheDir`. */
+  constructor(cacheDir: string, options: RunCacheOptions = {}) {
+    this.cacheDir = cacheDir.replace(/\/+$/, "") || "/";
+    this.runsDir = `${this.cacheDir}/runs`;
+    this.#options = options;
+  }
+
+  /** The directory of the run with this hash (see {@linkcode runHash}); nothing is created yet. */
+  runDir(hash: string): RunDir {
+    if (!RUN_HASH_PATTERN.test(hash)) throw new TypeError(`invalid run hash "${hash}" (want 16 hex digits)`);
+    return new RunDir(`${this.runsDir}/${hash}`, hash, this.#options);
+  }
+
+  /** Hashes `config`, creates its run directory if needed and records `config.json` there. */
+  async openRun(config: unknown): Promise<RunDir> {
+    const run = this.runDir(runHash(config));
+    await run.writeConfig(config);
+    return run;
+  }
+
+  /** Hashes of the runs present in the cache, sorted. */
+  async listRuns(): Promise<string[]> {
+    const hashes: string[] = [];
+    try {
+      for await (const entry of Deno.readDir(this.runsDir)) {
+        if (entry.isDirectory && RUN_HASH_PATTERN.test(entry.name)) hashes.push(entry.name);
+      }
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    return hashes.sort();
+  }
+}
+
+/** What {@linkcode cacheSummary} reports. */
+export interface CacheSummary {
+  /** Run directories. */
+  runs: number;
+  /** Runs whose final weights and metrics are present (sizes checked against the manifest). */
+  completeRuns: number;
+  /** Bytes of all files under `<cacheDir>/runs`. */
+  bytes: number;
+  /** Files that were moved aside as corrupt (`*.corrupt-*`, not counting their reason notes). */
+  corruptFiles: number;
+  /** Runs that currently have a lock file (running, or left by a crashed process). */
+  lockedRuns: number;
+}
+
+/** Counts runs, finished runs and bytes of a cache, for `doctor`. Reads no file contents beyond manifests. */
+export async function cacheSummary(cacheDir: string): Promise<CacheSummary> {
+  const cache = new RunCache(cacheDir, { warn: () => {} });
+  const summary: CacheSummary = { runs: 0, completeRuns: 0, bytes: 0, corruptFiles: 0, lockedRuns: 0 };
+  for (const hash of await cache.listRuns()) {
+    const run = cache.runDir(hash);
+    summary.runs++;
+    if (await run.isComplete()) summary.completeRuns++;
+    if (await exists(run.lockPath)) summary.lockedRuns++;
+  }
+  const walk = async (dir: string): Promise<void> => {
+    for await (const entry of Deno.readDir(dir)) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory) await walk(path);
+      else if (entry.isFile) {
+        summary.bytes += (await Deno.lstat(path)).size;
+        if (/\.corrupt-[^/]*$/.test(entry.name) && !entry.name.endsWith(".reason.txt")) {
+          summary.corruptFiles++;
+        }
+      }
+    }
+  };
+  if (await exists(cache.runsDir)) await walk(cache.runsDir);
+  return summary;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// One run
+// ---------------------------------------------------------------------------------------------------------
+
+/** Options of {@linkcode RunDir.saveFinal}. */
+export interface SaveFinalOptions {
+  /** Extra string metadata for `final.safetensors`. */
+  metadata?: Record<string, string>;
+  /** Delete the periodic checkpoints once the final files are recorded (default true). */
+  pruneCheckpoints?: boolean;
+}
+
+/** Options of {@linkcode RunDir.acquireLock}. */
+export interface AcquireLockOptions {
+  /** A lock whose heartbeat is older than this is stale and may be taken over (default 10 min). */
+  staleMs?: number;
+  /** Wait for a live lock to go away instead of throwing {@linkcode RunLockedError} (default false). */
+  wait?: boolean;
+  /** Poll interval while waiting (default 1000 ms). */
+  pollMs?: number;
+  /** Give up waiting after this long and throw {@linkcode RunLockedError} (default: wait forever). */
+  timeoutMs?: number;
+  /**
+   * Refresh the heartbeat on a timer every this many ms (default `staleMs / 4`; 0 = only on explicit
+   * `heartbeat()` calls). Long synchronous computations block timers, so trainers should also call
+   * `heartbeat()` between steps.
+   */
+  heartbeatMs?: number;
+}
+
+/** Manages one run directory `<cache>/runs/<hash>/`. Obtain from {@linkcode RunCache.runDir}. */
+export class RunDir {
+  /** The run's hash (the directory name). */
+  readonly hash: string;
+  /** The directory. */
+  readonly path: string;
+  /** `config.json`. */
+  readonly configPath: string;
+  /** `manifest.json`. */
+  readonly manifestPath: string;
+  /** `log.jsonl`. */
+  readonly logPath: string;
+  /** `lock`. */
+  readonly lockPath: string;
+  /** `final.safetensors`. */
+  readonly finalPath: string;
+  /** `metrics.json`. */
+  readonly metricsPath: string;
+  readonly #warn: (message: string) => void;
+  readonly #keep: number;
+  /** Serialises this object's read-modify-write operations on the manifest and log. */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  /** Use {@linkcode RunCache.runDir} rather than this constructor. */
+  constructor(path: string, hash: string, options: RunCacheOptions = {}) {
+    this.path = path;
+    this.hash = hash;
+    this.configPath = `${path}/config.json`;
+    this.manifestPath = `${path}/manifest.json`;
+    this.logPath = `${path}/log.jsonl`;
+    this.lockPath = `${path}/lock`;
+    this.finalPath = `${path}/final.safetensors`;
+    this.metricsPath = `${path}/metrics.json`;
+    this.#warn = options.warn ?? ((message) => console.warn(message));
+    this.#keep = options.keepCheckpoints ?? 2;
+    if (!Number.isInteger(this.#keep) || this.#keep < 1) throw new RangeError("keepCheckpoints must be >= 1");
+  }
+
+  /** Path of the periodic checkpoint of `epoch`. */
+  checkpointPath(epoch: number): string {
+    return `${this.path}/ckpt-${epoch}.safetensors`;
+  }
+
+  #serial<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(operation);
+    this.#queue = result.catch(() => {});
+    return result;
+  }
+
+  // ----- config and manifest -----
+
+  /**
+   * Records the run's config in `config.json` (once). Throws if `config` does not hash to this run, or if a
+   * different config is already recorded; an unreadable `config.json` is moved aside and rewritten.
+   */
+  writeConfig(config: unknown): Promise<void> {
+    return this.#serial(async () => {
+      const hash = runHash(config);
+      if (hash !== this.hash) throw new Error(`config hashes to ${hash}, not to this run's ${this.hash}`);
+      await ensureDir(this.path);
+      const existing = await this.#readJsonOrQuarantine("config.json");
+      if (existing !== null) {
+        if (canonicalJson(existing) !== canonicalJson(config)) {
+          throw new Error(`${this.configPath} holds a different config than the one given`);
+        }
+        return;
+      }
+      const bytes = new TextEncoder().encode(
+        JSON.stringify(JSON.parse(canonicalJson(config)), null, 2) + "\n",
+      );
+      await atomicWriteFile(this.configPath, bytes);
+      await this.#recordFiles({ "config.json": { sha256: await sha256Hex(bytes), size: bytes.length } });
+    });
+  }
+
+  /** The recorded config, or null if none (an unreadable one is moved aside). */
+  readConfig(): Promise<unknown | null> {
+    return this.#serial(() => this.#readJsonOrQuarantine("config.json"));
+  }
+
+  /** The manifest (an empty one if missing; a corrupt or foreign one is moved aside and replaced by empty). */
+  readManifest(): Promise<Manifest> {
+    return this.#serial(() => this.#readManifest());
+  }
+
+  async #readJsonOrQuarantine(name: string): Promise<unknown | null> {
+    const path = `${this.path}/${name}`;
+    let text: string;
+    try {
+      text = await Deno.readTextFile(path);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return null;
+      throw error;
+    }
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      await this.#quarantine(name, `not valid JSON (${(error as Error).message})`);
+      return null;
+    }
+  }
+
+  #emptyManifest(): Manifest {
+    return { formatVersion: CHECKPOINT_FORMAT_VERSION, runHash: this.hash, files: {} };
+  }
+
+  async #readManifest(): Promise<Manifest> {
+    const raw = await this.#readJsonOrQuarantine("manifest.json");
+    if (raw === null) return this.#emptyManifest();
+    const manifest = raw as Partial<Manifest>;
+    const valid = typeof manifest === "object" && manifest !== null && manifest.runHash === this.hash &&
+      manifest.formatVersion === CHECKPOINT_FORMAT_VERSION && typeof manifest.files === "object" &&
+      manifest.files !== null &&
+      Object.values(manifest.files).every((entry) =>
+        typeof entry?.sha256 === "string" && Number.isSafeInteger(entry?.size)
+      );
+    if (!valid) {
+      await this.#quarantine("manifest.json", "not a manifest of this run");
+      return this.#emptyManifest();
+    }
+    return manifest as Manifest;
+  }
+
+  /** Sets (entry) or deletes (null) manifest entries, then rewrites the manifest atomically. */
+  async #recordFiles(changes: Record<string, ManifestEntry | null>): Promise<void> {
+    const manifest = await this.#readManifest();
+    for (const [name, entry] of Object.entries(changes)) {
+      if (entry === null) delete manifest.files[name];
+      else manifest.files[name] = entry;
+    }
+    const sorted: Record<string, ManifestEntry> = {};
+    for (const name of Object.keys(manifest.files).sort()) sorted[name] = manifest.files[name];
+    await atomicWriteJson(this.manifestPath, { ...manifest, files: sorted });
+  }
+
+  /** Moves a damaged file aside, warns with both paths, and forgets it in the manifest. */
+  async #quarantine(name: string, reason: string): Promise<void> {
+    const path = `${this.path}/${name}`;
+    const movedTo = await moveAside(path, reason);
+    this.#warn(`${path}: ${reason}; moved aside to ${movedTo}`);
+    if (name !== "manifest.json") {
+      const manifest = await this.#readManifest();
+      if (manifest.files[name]) await this.#recordFiles({ [name]: null });
+    }
+  }
+
+  /**
+   * Reads a file in one go and checks it against the manifest. Throws {@linkcode CorruptFileError} if it is
+   * not listed (an interrupted save or a file from elsewhere), or its size or checksum differs.
+   */
+  async #readVerified(name: string, manifest: Manifest): Promise<Uint8Array> {
+    const path = `${this.path}/${name}`;
+    const expected = manifest.files[name];
+    if (!expected) {
+      throw new CorruptFileError(path, "not listed in manifest.json (interrupted save or foreign file)");
+    }
+    const bytes = await Deno.readFile(path);
+    if (bytes.length !== expected.size) {
+      throw new CorruptFileError(path, `size ${bytes.length} differs from the recorded ${expected.size}`);
+    }
+    const sha256 = await sha256Hex(bytes);
+    if (sha256 !== expected.sha256) {
+      throw new CorruptFileError(path, `SHA-256 ${sha256} differs from the recorded ${expected.sha256}`);
+    }
+    return bytes;
+  }
+
+  // ----- checkpoints -----
+
+  /** Epochs of the periodic checkpoint files present, ascending. */
+  async listCheckpoints(): Promise<number[]> {
+    const epochs: number[] = [];
+    try {
+      for await (const entry of Deno.readDir(this.path)) {
+        const match = entry.isFile ? CHECKPOINT_NAME.exec(entry.name) : null;
+        if (match) epochs.push(Number(match[1]));
+      }
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    return epochs.sort((a, b) => a - b);
+  }
+
+  /**
+   * Saves the checkpoint of `epoch` (training state after that epoch): the file is written atomically, then
+   * recorded in the manifest (also atomic); then only the newest `keepCheckpoints` are kept, and
+   * checkpoints of later epochs (left by an abandoned, longer timeline) are deleted with a warning.
+   * `state` (step, RNG states, schedules…) is stored as canonical JSON in the metadata. Returns the path.
+   */
+  saveCheckpoint(epoch: number, tensors: NamedTensors, state: Record<string, unknown>): Promise<string> {
+    if (!Number.isSafeInteger(epoch) || epoch < 0) throw new RangeError(`invalid epoch ${epoch}`);
+    return this.#serial(async () => {
+      await ensureDir(this.path);
+      const bytes = encodeSafetensors(tensors, {
+        format: CHECKPOINT_FORMAT,
+        format_version: String(CHECKPOINT_FORMAT_VERSION),
+        kind: "periodic",
+        run_hash: this.hash,
+        epoch: String(epoch),
+        state: canonicalJson(state),
+      });
+      const name = `ckpt-${epoch}.safetensors`;
+      const sha256 = await sha256Hex(bytes);
+      await atomicWriteFile(`${this.path}/${name}`, bytes);
+      await this.#recordFiles({ [name]: { sha256, size: bytes.length } });
+      // Keep the newest K at or before this epoch; drop later ones (another timeline) and older ones.
+      const epochs = await this.listCheckpoints();
+      const kept = new Set(epochs.filter((e) => e <= epoch).slice(-this.#keep));
+      const removed: Record<string, null> = {};
+      for (const e of epochs) {
+        if (kept.has(e)) continue;
+        if (e > epoch) {
+          this.#warn(
+            `${this.checkpointPath(e)}: later than the checkpoint just saved (epoch ${epoch}); deleted`,
+          );
+        }
+        await Deno.remove(this.checkpointPath(e)).catch((error) => {
+          if (!(error instanceof Deno.errors.NotFound)) throw error;
+        });
+        removed[`ckpt-${e}.safetensors`] = null;
+      }
+      if (Object.keys(removed).length > 0) await this.#recordFiles(removed);
+      return `${this.path}/${name}`;
+    });
+  }
+
+  /**
+   * The newest checkpoint that verifies (listed in the manifest, size and SHA-256 match, valid safetensors,
+   * written for this run). Each one that fails is moved aside with a warning and the next older one is
+   * tried. Returns null if none is left.
+   */
+  latestCheckpoint(): Promise<LoadedCheckpoint | null> {
+    return this.#serial(async () => {
+      const epochs = (await this.listCheckpoints()).reverse();
+      for (const epoch of epochs) {
+        const name = `ckpt-${epoch}.safetensors`;
+        const path = `${this.path}/${name}`;
+        try {
+          const bytes = await this.#readVerified(name, await this.#readManifest());
+          const { tensors, metadata } = readSafetensors(bytes, { path });
+          this.#checkOwnMetadata(metadata, path, "periodic");
+          if (metadata.epoch !== String(epoch)) {
+            throw new CorruptFileError(
+              path,
+              `metadata says epoch ${metadata.epoch}, file name says ${epoch}`,
+            );
+          }
+          let state: unknown;
+          try {
+            state = JSON.parse(metadata.state ?? "");
+          } catch (cause) {
+            throw new CorruptFileError(path, "state metadata is not valid JSON", { cause });
+          }
+          if (state === null || typeof state !== "object" || Array.isArray(state)) {
+            throw new CorruptFileError(path, "state metadata is not a JSON object");
+          }
+          return { epoch, tensors, state: state as Record<string, unknown>, path };
+        } catch (error) {
+          if (!(error instanceof CorruptFileError)) throw error;
+          await this.#quarantine(name, error.reason);
+        }
+      }
+      return null;
+    });
+  }
+
+  #checkOwnMetadata(metadata: Record<string, string>, path: string, kind: string): void {
+    if (metadata.format !== CHECKPOINT_FORMAT) throw new CorruptFileError(path, "not a gpa-repro checkpoint");
+    if (metadata.format_version !== String(CHECKPOINT_FORMAT_VERSION)) {
+      throw new CorruptFileError(
+        path,
+        `checkpoint format version ${metadata.format_version} is not supported`,
+      );
+    }
+    if (metadata.run_hash !== this.hash) {
+      throw new CorruptFileError(path, `written for run ${metadata.run_hash}, not ${this.hash}`);
+    }
+    if (metadata.kind !== kind) throw new CorruptFileError(path, `a ${metadata.kind} file, not ${kind}`);
+  }
+
+  // ----- final results -----
+
+  /**
+   * Records the finished run: `final.safetensors` (weights) and `metrics.json`, both atomic, then the
+   * manifest; then (by default) deletes the periodic checkpoints.
+   */
+  saveFinal(
+    tensors: NamedTensors,
+    metrics: Record<string, unknown>,
+    options: SaveFinalOptions = {},
+  ): Promise<void> {
+    const { metadata = {}, pruneCheckpoints = true } = options;
+    return this.#serial(async () => {
+      await ensureDir(this.path);
+      const weights = encodeSafetensors(tensors, {
+        ...metadata,
+        format: CHECKPOINT_FORMAT,
+        format_version: String(CHECKPOINT_FORMAT_VERSION),
+        kind: "final",
+        run_hash: this.hash,
+      });
+      const metricsBytes = new TextEncoder().encode(JSON.stringify(metrics, null, 2) + "\n");
+      await atomicWriteFile(this.finalPath, weights);
+      await atomicWriteFile(this.metricsPath, metricsBytes);
+      const changes: Record<string, ManifestEntry | null> = {
+        "final.safetensors": { sha256: await sha256Hex(weights), size: weights.length },
+        "metrics.json": { sha256: await sha256Hex(metricsBytes), size: metricsBytes.length },
+      };
+      if (pruneCheckpoints) {
+        for (const epoch of await this.listCheckpoints()) changes[`ckpt-${epoch}.safetensors`] = null;
+      }
+      await this.#recordFiles(changes);
+      if (pruneCheckpoints) {
+        for (const epoch of await this.listCheckpoints()) await Deno.remove(this.checkpointPath(epoch));
+      }
+    });
+  }
+
+  /**
+   * True if `final.safetensors` and `metrics.json` exist with the sizes the manifest records. Cheap (no
+   * checksum); {@linkcode loadFinal} verifies fully.
+   */
+  async isComplete(): Promise<boolean> {
+    let manifest: Manifest;
+    try {
+      const raw = JSON.parse(await Deno.readTextFile(this.manifestPath)) as Manifest;
+      if (raw?.runHash !== this.hash || typeof raw.files !== "object" || raw.files === null) return false;
+      manifest = raw;
+    } catch {
+      return false;
+    }
+    for (const name of ["final.safetensors", "metrics.json"]) {
+      const entry = manifest.files[name];
+      if (!entry) return false;
+      try {
+        if ((await Deno.stat(`${this.path}/${name}`)).size !== entry.size) return false;
+      } catch {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * The finished run's weights and metrics after verifying both against the manifest; null if the run is
+   * not finished. A file that fails verification is moved aside with a warning and null is returned, so the
+   * caller recomputes the run (resuming from its checkpoints if they are still there).
+   */
+  loadFinal(): Promise<LoadedFinal | null> {
+    return this.#serial(async () => {
+      const manifest = await this.#readManifest();
+      const present = await Promise.all(
+        ["final.safetensors", "metrics.json"].map((name) => exists(`${this.path}/${name}`)),
+      );
+      if (!present[0] && !present[1]) return null;
+      let name = "final.safetensors";
+      try {
+        const weightBytes = await this.#readVerified(name, manifest);
+        const { tensors, metadata } = readSafetensors(weightBytes, { path: this.finalPath });
+        this.#checkOwnMetadata(metadata, this.finalPath, "final");
+        name = "metrics.json";
+        const metricsBytes = await this.#readVerified(name, manifest);
+        const metrics = JSON.parse(new TextDecoder().decode(metricsBytes)) as Record<string, unknown>;
+        return { tensors, metrics, metadata };
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) {
+          this.#warn(`${this.path}/${name}: missing although its partner exists; run is incomplete`);
+          return null;
+        }
+        if (!(error instanceof CorruptFileError)) throw error;
+        await this.#quarantine(name, error.reason);
+        return null;
+      }
+    });
+  }
+
+  // ----- log -----
+
+  /**
+   * Appends one JSON line to `log.jsonl`. Not atomic; if a previous append was torn (no final newline), a
+   * newline is written first so the new record stays readable.
+   */
+  appendLog(record: Record<string, unknown>): Promise<void> {
+    return this.#serial(async () => {
+      await ensureDir(this.path);
+      const file = await Deno.open(this.logPath, { read: true, append: true, create: true });
+      try {
+        const size = (await file.stat()).size;
+        let prefix = "";
+        if (size > 0) {
+          const last = new Uint8Array(1);
+          await file.seek(size - 1, Deno.SeekMode.Start);
+          await file.read(last);
+          if (last[0] !== 0x0a) prefix = "\n";
+        }
+        const bytes = new TextEncoder().encode(prefix + JSON.stringify(record) + "\n");
+        let written = 0;
+        while (written < bytes.length) written += await file.write(bytes.subarray(written));
+      } finally {
+        file.close();
+      }
+    });
+  }
+
+  /**
+   * The records of `log.jsonl` in order. A torn last line (an append cut short) is skipped silently; other
+   * unreadable lines are skipped with a warning.
+   */
+  async readLog(): Promise<Record<string, unknown>[]> {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(this.logPath);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return [];
+      throw error;
+    }
+    const lines = text.split("\n");
+    const records: Record<string, unknown>[] = [];
+    for (let i = 0; i < lines.length; i++) {
+      if (lines[i].trim() === "") continue;
+      let record: unknown;
+      try {
+        record = JSON.parse(lines[i]);
+      } catch {
+        record = undefined;
+      }
+      if (record !== null && typeof record === "object" && !Array.isArray(record)) {
+        records.push(record as Record<string, unknown>);
+      } else if (i !== lines.length - 1) {
+        // The last element has no newline after it: that is a torn append, expected after a crash.
+        this.#warn(`${this.logPath}: skipping unreadable line ${i + 1}`);
+      }
+    }
+    return records;
+  }
+
+  // ----- locking -----
+
+  /**
+   * Takes the run's lock: creates `lock` exclusively with this process's pid, host, start time and a
+   * heartbeat. An existing lock is taken over (with a warning) if it is stale: its pid is dead on this host,
+   * or its heartbeat is older than `staleMs`. Otherwise waits (`wait: true`) or throws
+   * {@linkcode RunLockedError}. Leftover temp files of crashed writers are removed once the lock is held.
+   */
+  async acquireLock(options: AcquireLockOptions = {}): Promise<RunLock> {
+    const { staleMs = 600_000, wait = false, pollMs = 1000, timeoutMs = Infinity } = options;
+    const heartbeatMs = options.heartbeatMs ?? staleMs / 4;
+    await ensureDir(this.path);
+    const startedWaiting = Date.now();
+    const hostname = Deno.hostname();
+    for (;;) {
+      const now = new Date().toISOString();
+      const info: LockInfo = {
+        pid: Deno.pid,
+        hostname,
+        startedAt: now,
+        heartbeatAt: now,
+        token: crypto.randomUUID(),
+      };
+      if (await createLockFile(this.lockPath, info)) {
+        await this.#removeTempFiles();
+        return new RunLock(this.lockPath, info, { heartbeatMs, warn: this.#warn });
+      }
+      const current = await readLockFile(this.lockPath);
+      if (current === "missing") continue; // released between our attempt and the read
+      const staleReason = current.info
+        ? lockStaleness(current.info, { staleMs, hostname })
+        : Date.now() - current.mtimeMs > staleMs
+        ? `unreadable lock file older than ${staleMs} ms`
+        : null;
+      if (staleReason !== null) {
+        if (await this.#takeOver(current.text)) {
+          this.#warn(`${this.lockPath}: took over a stale lock (${staleReason}): ${current.text.trim()}`);
+        }
+        continue;
+      }
+      if (!wait) throw new RunLockedError(this.lockPath, current.info);
+      if (Date.now() - startedWaiting + pollMs > timeoutMs) {
+        throw new RunLockedError(this.lockPath, current.info, `; gave up after ${timeoutMs} ms`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+  }
+
+  /**
+   * Removes a stale lock whose content is `staleText`. The lock is renamed to a unique name first (only one
+   * contender's rename succeeds); if what was renamed is not the stale lock — another process took over in
+   * the meantime — it is put back (link fails if yet another lock appeared, which then wins).
+   */
+  async #takeOver(staleText: string): Promise<boolean> {
+    const aside = `${this.lockPath}.stale-${crypto.randomUUID()}`;
+    try {
+      await Deno.rename(this.lockPath, aside);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return false;
+      throw error;
+    }
+    const movedText = await Deno.readTextFile(aside).catch(() => "");
+    if (movedText !== staleText) await Deno.link(aside, this.lockPath).catch(() => {});
+    await Deno.remove(aside).catch(() => {});
+    return movedText === staleText;
+  }
+
+  async #removeTempFiles(): Promise<void> {
+    for await (const entry of Deno.readDir(this.path)) {
+      if (entry.isFile && isTempName(entry.name) && !entry.name.includes(`.tmp-${Deno.pid}-`)) {
+        await Deno.remove(`${this.path}/${entry.name}`).catch(() => {});
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Locks
+// ---------------------------------------------------------------------------------------------------------
+
+/** True if a process with this pid exists on this host (Linux: `/proc`; elsewhere: signal 0). */
+export function isProcessAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound && hasProcFs()) return false;
+  }
+  try {
+    Deno.kill(pid, "SIGCONT"); // harmless for a running process; only used where /proc is absent
+    return true;
+  } catch (error) {
+    return !(error instanceof Deno.errors.NotFound);
+  }
+}
+
+let procFs: boolean | undefined;
+function hasProcFs(): boolean {
+  if (procFs === undefined) {
+    try {
+      Deno.statSync("/proc/self");
+      procFs = true;
+    } catch {
+      procFs = false;
+    }
+  }
+  return procFs;
+}
+
+/**
+ * Why a lock is stale, or null if it is live: its holder's pid is dead on this host, or its heartbeat is
+ * older than `staleMs` (also covers holders on other hosts and reused pids).
+ */
+export function lockStaleness(
+  info: LockInfo,
+  options: { staleMs: number; hostname?: string; now?: number },
+): string | null {
+  const { staleMs, hostname = Deno.hostname(), now = Date.now() } = options;
+  if (info.hostname === hostname && info.pid !== Deno.pid && !isProcessAlive(info.pid)) {
+    return `pid ${info.pid} is not running on ${hostname}`;
+  }
+  const heartbeat = Date.parse(info.heartbeatAt);
+  if (!Number.isFinite(heartbeat)) return "heartbeat time is unreadable";
+  if (now - heartbeat > staleMs) return `last heartbeat ${info.heartbeatAt} is older than ${staleMs} ms`;
+  return null;
+}
+
+/** Creates the lock file exclusively with `info`; false if a lock file exists already. */
+async function createLockFile(path: string, info: LockInfo): Promise<boolean> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { write: true, createNew: true });
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) return false;
+    throw error;
+  }
+  try {
+    const bytes = new TextEncoder().encode(JSON.stringify(info) + "\n");
+    let written = 0;
+    while (written < bytes.length) written += await file.write(bytes.subarray(written));
+    await file.sync();
+  } catch (error) {
+    file.close();
+    await Deno.remove(path).catch(() => {});
+    throw error;
+  }
+  file.close();
+  return true;
+}
+
+function parseLockInfo(text: string): LockInfo | null {
+  try {
+    const value = JSON.parse(text) as LockInfo;
+    const valid = typeof value === "object" && value !== null && Number.isSafeInteger(value.pid) &&
+      typeof value.hostname === "string" && typeof value.heartbeatAt === "string" &&
+      typeof value.token === "string";
+    return valid ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Reads a lock file: its text, parsed content (null if unreadable, e.g. mid-creation) and mtime. */
+async function readLockFile(
+  path: string,
+): Promise<{ text: string; info: LockInfo | null; mtimeMs: number } | "missing"> {
+  try {
+    const [text, stat] = await Promise.all([Deno.readTextFile(path), Deno.stat(path)]);
+    return { text, info: parseLockInfo(text), mtimeMs: stat.mtime?.getTime() ?? 0 };
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return "missing";
+    throw error;
+  }
+}
+
+/** A held run lock. Release it with `release()` (or `await using`). */
+export class RunLock {
+  /** The lock file. */
+  readonly path: string;
+  #info: LockInfo;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #pending: Promise<void> = Promise.resolve();
+  #released = false;
+  #lost = false;
+  readonly #warn: (message: string) => void;
+
+  /** Created by {@linkcode RunDir.acquireLock}. */
+  constructor(
+    path: string,
+    info: LockInfo,
+    options: { heartbeatMs: number; warn: (message: string) => void },
+  ) {
+    this.path = path;
+    this.#info = info;
+    this.#warn = options.warn;
+    if (options.heartbeatMs > 0) {
+      const timer = setInterval(() => {
+        this.heartbeat().catch((error) =>
+          this.#warn(`${path}: heartbeat failed: ${(error as Error).message}`)
+        );
+      }, options.heartbeatMs);
+      Deno.unrefTimer(timer); // the lock must not keep the process alive
+      this.#timer = timer;
+    }
+  }
+
+  /** The lock file's current content as written by this holder. */
+  get info(): LockInfo {
+    return { ...this.#info };
+  }
+
+  /** True once another process took the lock over (see {@linkcode LockLostError}). */
+  get lost(): boolean {
+    return this.#lost;
+  }
+
+  /**
+   * Refreshes the heartbeat time (atomic rewrite). Throws {@linkcode LockLostError} if the lock file no
+   * longer holds this acquisition's token.
+   */
+  heartbeat(): Promise<void> {
+    const run = this.#pending.then(async () => {
+      if (this.#released) return;
+      const current = await readLockFile(this.path);
+      if (current === "missing" || current.info?.token !== this.#info.token) {
+        this.#lost = true;
+        this.#stopTimer();
+        throw new LockLostError(
+          this.path,
+          current === "missing" ? "lock file removed" : `now held by pid ${current.info?.pid ?? "?"}`,
+        );
+      }
+      const next = { ...this.#info, heartbeatAt: new Date().toISOString() };
+      await atomicWriteFile(this.path, JSON.stringify(next) + "\n");
+      this.#info = next;
+    });
+    this.#pending = run.catch(() => {});
+    return run;
+  }
+
+  /** Removes the lock file if it is still this holder's (idempotent). */
+  async release(): Promise<void> {
+    this.#stopTimer();
+    await this.#pending;
+    if (this.#released) return;
+    this.#released = true;
+    const current = await readLockFile(this.path);
+    if (current !== "missing" && current.info?.token === this.#info.token) {
+      await Deno.remove(this.path).catch(() => {});
+    } else if (!this.#lost) {
+      this.#warn(`${this.path}: at release the lock was no longer held by this process`);
+    }
+  }
+
+  /** Releases the lock (for `await using lock = await run.acquireLock()`). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release();
+  }
+
+  #stopTimer(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Command-line plumbing: option parsing on `node:util` parseArgs (JSR's std/cli is unreachable from the build
+ * machines), typed errors with exit codes, and value validation that names the problem and the fix.
+ * @module
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+/** A usage error: bad command, flag or value. Exit code 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** Options every command accepts. */
+export const GLOBAL_OPTIONS = {
+  profile: { type: "string" },
+  backend: { type: "string" },
+  "data-dir": { type: "string" },
+  "cache-dir": { type: "string" },
+  seed: { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+  quiet: { type: "boolean", short: "q" },
+} as const satisfies ParseArgsConfig["options"];
+
+/** Parsed options: strings, booleans, and repeated strings. */
+export type Values = Record<string, string | boolean | string[] | undefined>;
+
+/**
+ * Parses `args` strictly with the global options plus `extra`. A literal `--` (what `deno task NAME -- --flag`
+ * forwards) is dropped, so both call styles work.
+ */
+export function parseCommandArgs(
+  command: string,
+  args: string[],
+  extra: NonNullable<ParseArgsConfig["options"]> = {},
+  opts: { positionals?: number } = {},
+): { values: Values; positionals: string[] } {
+  const cleaned = args.filter((a) => a !== "--");
+  try {
+    const { values, positionals } = parseArgs({
+      args: cleaned,
+      options: { ...GLOBAL_OPTIONS, ...extra },
+      strict: true,
+      allowPositionals: (opts.positionals ?? 0) > 0,
+    });
+    if (positionals.length > (opts.positionals ?? 0)) {
+      throw new UsageError(`${command}: unexpected argument '${positionals[opts.positionals ?? 0]}'`);
+    }
+    return { values: values as Values, positionals };
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
+    throw new UsageError(`${command}: ${msg.replace(/\. To specify a positional.*$/, "")} (see 'main.ts help')`);
+  }
+}
+
+/** A string option, or the default. */
+export function str(values: Values, name: string, fallback?: string): string | undefined {
+  const v = values[name];
+  if (v === undefined) return fallback;
+  if (typeof v !== "string") throw new UsageError(`--${name} expects a value`);
+  return v;
+}
+
+/** An integer option within [min, max]. */
+export function int(values: Values, name: string, fallback: number | undefined, min = -Infinity, max = Infinity) {
+  const v = str(values, name);
+  if (v === undefined) return fallback;
+  if (!/^-?\d+$/.test(v)) throw new UsageError(`--${name} must be an integer, got '${v}'`);
+  const n = Number(v);
+  if (n < min || n > max) throw new UsageError(`--${name} must be in [${min}, ${max}], got ${n}`);
+  return n;
+}
+
+/** A float option within (lo, hi) (open interval). */
+export function floatOpen(values: Values, name: string, fallback: number | undefined, lo: number, hi: number) {
+  const v = str(values, name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got '${v}'`);
+  if (!(n > lo && n < hi)) throw new UsageError(`--${name} must be in (${lo}, ${hi}), got ${n}`);
+  return n;
+}
+
+/** One of a fixed set of words. */
+export function oneOf<T extends string>(values: Values, name: string, allowed: readonly T[], fallback: T): T {
+  const v = str(values, name);
+  if (v === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(v)) {
+    throw new UsageError(`--${name} must be one of ${allowed.join(", ")}; got '${v}'`);
+  }
+  return v as T;
+}
+
+/** `--shard i/n` → {index, count} with 0 ≤ i < n. */
+export function shard(values: Values): { index: number; count: number } | undefined {
+  const v = str(values, "shard");
+  if (v === undefined) return undefined;
+  const m = /^(\d+)\/(\d+)$/.exec(v);
+  if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) {
+    throw new UsageError(`--shard must be i/n with 0 ≤ i < n (e.g. 0/4), got '${v}'`);
+  }
+  return { index: Number(m[1]), count: Number(m[2]) };
+}

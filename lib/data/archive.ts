@@ -1,0 +1,159 @@
+/**
+ * Dataset archives: SHA-256 verification and atomic extraction into the cache.
+ *
+ * Extraction runs the system `tar` (and `unzip` for .zip) rather than an npm tar package: GNU tar and
+ * bsdtar ship with Linux, macOS and Windows 10+, decompress gzip natively, refuse `..` and absolute member
+ * paths by default, and unpack the 83 MB Tiny-ImageNet archive in about 3 s here — several times faster than
+ * a JavaScript implementation — with no extra dependency to pin.
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { DataError } from "./types.ts";
+
+/**
+ * SHA-256 of the archives this project knows by name (the ones in ../shared/datasets). A file with one of
+ * these names and another digest is rejected; other names are accepted with a warning.
+ */
+export const KNOWN_ARCHIVE_SHA256: Readonly<Record<string, string>> = {
+  "camvid-segnet-trainval.tar": "4af070d9df0a52223f095c88e6ea7ccd4af5375a37e0bb5a9cdf374604ce23c9",
+  "cifar-10-images.tar.gz": "ac523eb65dc36ecf8a2dfbaf193e480e7d3da21219d5bb0d20145e762620833d",
+  "tiny-imagenet-200-train250.tar.gz": "26bc162193b52061314b148c0d53b245156603401e16b930ef4cbe1d26b83fd4",
+};
+
+/** Name of the marker file written into a finished extraction. */
+export const EXTRACTION_MARKER = ".gpa-extracted.json";
+
+/** Last path component. */
+export function baseName(path: string): string {
+  const trimmed = path.replace(/[\\/]+$/, "");
+  return trimmed.slice(Math.max(trimmed.lastIndexOf("/"), trimmed.lastIndexOf("\\")) + 1);
+}
+
+/** Archive file name without its archive extension(s), e.g. "x.tar.gz" -> "x". */
+export function archiveStem(name: string): string {
+  return name.replace(/\.(tar\.gz|tgz|tar|zip)$/i, "");
+}
+
+/** Lower-case hex SHA-256 of a file, streamed in 4 MiB chunks. */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  using file = await Deno.open(path, { read: true });
+  const chunk = new Uint8Array(4 << 20);
+  while (true) {
+    const read = await file.read(chunk);
+    if (read === null) break;
+    hash.update(chunk.subarray(0, read));
+  }
+  return hash.digest("hex");
+}
+
+/** Lower-case hex SHA-256 of bytes. */
+export function sha256Bytes(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/**
+ * Checks an archive against `KNOWN_ARCHIVE_SHA256` and returns its digest. Throws `DataError` when a known
+ * name has another digest; warns through `log` when the name is unknown.
+ */
+export async function verifyArchive(
+  path: string,
+  log: (message: string) => void,
+  known: Readonly<Record<string, string>> = KNOWN_ARCHIVE_SHA256,
+): Promise<string> {
+  const name = baseName(path);
+  const digest = await sha256File(path);
+  const expected = known[name];
+  if (expected === undefined) {
+    log(`warning: archive ${path} is not in the known list; using it unverified (sha256 ${digest})`);
+  } else if (expected !== digest) {
+    throw new DataError(
+      `archive ${path} has sha256 ${digest}, expected ${expected}: the file is damaged or not the original; ` +
+        `download it again`,
+    );
+  }
+  return digest;
+}
+
+async function runTool(command: string, args: string[]): Promise<{ ok: boolean; message: string }> {
+  try {
+    const output = await new Deno.Command(command, { args, stdout: "null", stderr: "piped" }).output();
+    return {
+      ok: output.success,
+      message: new TextDecoder().decode(output.stderr).trim().split("\n")[0] ?? "",
+    };
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return { ok: false, message: `${command} not installed` };
+    throw error;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/**
+ * Extracts an archive (.tar, .tar.gz, .tgz, .zip) into `<rawRoot>/<stem>/` once, verifying its digest
+ * first; returns that directory. The archive is unpacked into a temporary sibling directory, marked as
+ * complete, and renamed into place, so an interrupted extraction never looks finished. A finished
+ * extraction (marker present) is reused without reading the archive.
+ */
+export async function extractArchive(
+  archivePath: string,
+  rawRoot: string,
+  log: (message: string) => void,
+): Promise<string> {
+  const name = baseName(archivePath);
+  const target = `${rawRoot}/${archiveStem(name)}`;
+  if (await exists(`${target}/${EXTRACTION_MARKER}`)) return target;
+  if (await exists(target)) {
+    // A directory without the marker is not ours or half-made: keep it aside rather than trust it.
+    const aside = `${target}.incomplete-${Date.now()}`;
+    log(`warning: ${target} has no extraction marker; moved to ${aside}`);
+    await Deno.rename(target, aside);
+  }
+  const digest = await verifyArchive(archivePath, log);
+  await Deno.mkdir(rawRoot, { recursive: true });
+  const temp = await Deno.makeTempDir({ dir: rawRoot, prefix: `.tmp-${archiveStem(name)}-` });
+  try {
+    log(`extracting ${archivePath} -> ${target}`);
+    let result: { ok: boolean; message: string };
+    if (/\.zip$/i.test(name)) {
+      result = await runTool("unzip", ["-q", "-o", archivePath, "-d", temp]);
+      if (!result.ok) { // bsdtar (macOS, Windows, libarchive-tools) reads zip too
+        const viaTar = await runTool("tar", ["-xf", archivePath, "-C", temp]);
+        if (viaTar.ok) result = viaTar;
+      }
+    } else {
+      result = await runTool("tar", ["-xf", archivePath, "-C", temp, "--no-same-owner"]);
+    }
+    if (!result.ok) {
+      throw new DataError(
+        `could not extract ${archivePath} (${result.message}); install tar/unzip or extract it yourself ` +
+          `and point GPA_DATA_DIR at the extracted folder`,
+      );
+    }
+    const marker = { archive: name, sha256: digest, extractedAt: new Date().toISOString() };
+    await Deno.writeTextFile(`${temp}/${EXTRACTION_MARKER}`, JSON.stringify(marker, null, 2) + "\n");
+    try {
+      await Deno.rename(temp, target);
+    } catch (error) {
+      // Another process finished the same extraction first: use theirs.
+      if (await exists(`${target}/${EXTRACTION_MARKER}`)) {
+        await Deno.remove(temp, { recursive: true });
+        return target;
+      }
+      throw error;
+    }
+  } catch (error) {
+    await Deno.remove(temp, { recursive: true }).catch(() => {});
+    throw error;
+  }
+  return target;
+}

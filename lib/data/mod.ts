@@ -1,0 +1,136 @@
+/**
+ * The data layer's entry point: `loadDataset(spec, options)` returns the train and val splits of a dataset,
+ * decoded and resized once and then served from the packed cache.
+ *
+ * Sources are searched in this order: `spec.root`, `options.dataDir` (the CLI passes GPA_DATA_DIR), the
+ * project's `data/`, and `../shared/datasets` beside the project. Each may hold the extracted official
+ * layout or the archive as distributed; archives are verified and extracted into
+ * `<cacheDir>/datasets/raw/`. Source locations are never written to.
+ * @module
+ */
+import { CAMVID_FORMAT, CIFAR_BINARY_FORMAT, CIFAR_IMAGES_FORMAT, defaultProjectRoot } from "./sources.ts";
+import { resolveSource, searchLocations, type SourceFormat, TINY_IMAGENET_FORMAT } from "./sources.ts";
+import { cacheKey, readCacheEntry, writeCacheEntry } from "./cache.ts";
+import { loadCamvid } from "./camvid.ts";
+import { loadCifarBinary, loadCifarImages } from "./cifar10.ts";
+import { defaultDecodeConcurrency } from "./decode.ts";
+import { type DecodeContext, loadImageFolder } from "./image_folder.ts";
+import { generateSynthetic } from "./synthetic.ts";
+import { loadTinyImagenet } from "./tiny_imagenet.ts";
+import { DataError, type DatasetSpec, type ImageSplit, type LoadOptions } from "./types.ts";
+
+export { DataError } from "./types.ts";
+export type { DatasetName, DatasetSpec, ImageSplit, LoadOptions } from "./types.ts";
+export { decodeStats } from "./decode.ts";
+export { cacheKey } from "./cache.ts";
+export { generateSynthetic, generateSyntheticSplit, SYNTHETIC_CLASS_NAMES } from "./synthetic.ts";
+export { CIFAR10_CLASS_NAMES, parseCifarBatch } from "./cifar10.ts";
+export { CAMVID_CLASS_NAMES, CAMVID_VOID } from "./camvid.ts";
+export { KNOWN_ARCHIVE_SHA256 } from "./archive.ts";
+
+function checkSpec(spec: DatasetSpec): void {
+  if (!(Number.isInteger(spec.resolution) && spec.resolution >= 8 && spec.resolution <= 4096)) {
+    throw new RangeError(`dataset resolution must be an integer in 8..4096, got ${spec.resolution}`);
+  }
+  for (const [field, value] of [["trainLimit", spec.trainLimit], ["valLimit", spec.valLimit]] as const) {
+    if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
+      throw new RangeError(`${field} must be a positive integer, got ${value}`);
+    }
+  }
+}
+
+/** Source formats to look for, in priority order, and the reader of each. */
+function formatsFor(spec: DatasetSpec): { label: string; formats: SourceFormat[] } {
+  switch (spec.name) {
+    case "tiny-imagenet":
+      return { label: "Tiny-ImageNet-200", formats: [TINY_IMAGENET_FORMAT] };
+    case "cifar10": {
+      const format = spec.cifarFormat ?? "auto";
+      const formats = format === "binary"
+        ? [CIFAR_BINARY_FORMAT]
+        : format === "images"
+        ? [CIFAR_IMAGES_FORMAT]
+        : [CIFAR_BINARY_FORMAT, CIFAR_IMAGES_FORMAT];
+      return { label: "CIFAR-10", formats };
+    }
+    case "camvid":
+      return { label: "CamVid", formats: [CAMVID_FORMAT] };
+    default:
+      throw new DataError(`no source formats for dataset ${spec.name}`);
+  }
+}
+
+async function buildFromSource(
+  spec: DatasetSpec,
+  options: LoadOptions,
+  log: (message: string) => void,
+  ctx: DecodeContext,
+): Promise<{ splits: { train: ImageSplit; val: ImageSplit }; source: string }> {
+  const limits = { resolution: spec.resolution, trainLimit: spec.trainLimit, valLimit: spec.valLimit };
+  if (spec.name === "imagefolder") {
+    if (!spec.root) {
+      throw new DataError("imagefolder dataset needs spec.root (a folder with train/ and val/)");
+    }
+    return {
+      splits: await loadImageFolder(spec.root, { ...limits, datasetName: "imagefolder" }, ctx),
+      source: spec.root,
+    };
+  }
+  const { label, formats } = formatsFor(spec);
+  const locations = searchLocations(
+    [spec.root, options.dataDir],
+    options.projectRoot ?? defaultProjectRoot(),
+  );
+  const source = await resolveSource(label, formats, locations, options.cacheDir, log);
+  log(`${label}: reading ${source.dir} (from ${source.origin})`);
+  let splits: { train: ImageSplit; val: ImageSplit };
+  if (source.format === TINY_IMAGENET_FORMAT) splits = await loadTinyImagenet(source.dir, limits, ctx);
+  else if (source.format === CIFAR_BINARY_FORMAT) splits = await loadCifarBinary(source.dir, limits, ctx);
+  else if (source.format === CIFAR_IMAGES_FORMAT) splits = await loadCifarImages(source.dir, limits, ctx);
+  else splits = await loadCamvid(source.dir, limits, ctx);
+  return { splits, source: `${source.format.id}: ${source.origin}` };
+}
+
+/**
+ * Loads the train and val splits of `spec`. Synthetic data is generated (no files, no cache). Other
+ * datasets come from the packed cache `<cacheDir>/datasets/<cacheKey(spec)>/` when it verifies; otherwise
+ * (missing, or corrupt: moved aside with a warning) they are read from the sources, decoded, resized and
+ * written to the cache. Throws `DataError` when no source is found.
+ */
+export async function loadDataset(
+  spec: DatasetSpec,
+  options: LoadOptions,
+): Promise<{ train: ImageSplit; val: ImageSplit }> {
+  checkSpec(spec);
+  const log = options.log ?? ((message: string) => console.error(message));
+  if (spec.name === "synthetic") {
+    return generateSynthetic({
+      seed: spec.seed ?? 0,
+      size: spec.resolution,
+      trainPerClass: spec.trainLimit,
+      valPerClass: spec.valLimit,
+      numClasses: spec.numClasses,
+    });
+  }
+  const key = cacheKey(spec);
+  const entryDir = `${options.cacheDir}/datasets/${key}`;
+  const cached = await readCacheEntry(entryDir);
+  if (cached.status === "hit") {
+    log(`dataset ${key}: loaded from cache ${entryDir} (source ${cached.manifest.source})`);
+    return cached.splits;
+  }
+  if (cached.status === "bad") {
+    log(
+      `warning: dataset cache ${entryDir} is corrupt (${cached.reason}); moved to ${cached.movedTo}, rebuilding`,
+    );
+  }
+  const ctx: DecodeContext = { log, concurrency: options.decodeConcurrency ?? defaultDecodeConcurrency() };
+  const started = performance.now();
+  const { splits, source } = await buildFromSource(spec, options, log, ctx);
+  await writeCacheEntry(entryDir, splits, { key, spec, source });
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  log(
+    `dataset ${key}: built ${splits.train.count} train + ${splits.val.count} val in ${seconds} s -> ${entryDir}`,
+  );
+  return splits;
+}

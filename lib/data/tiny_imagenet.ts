@@ -1,0 +1,96 @@
+/**
+ * Tiny-ImageNet-200 in its official layout: `wnids.txt`, `words.txt`, `train/<wnid>/images/*.JPEG`,
+ * `train/<wnid>/<wnid>_boxes.txt`, `val/images/*.JPEG`, `val/val_annotations.txt`.
+ *
+ * Class ids follow the sorted wnids (as torchvision's ImageFolder would number them). Train images are taken
+ * class by class in natural file order (`<wnid>_0`, `<wnid>_1`, …); val images in natural file order
+ * (`val_0`, `val_1`, …). Limits take the first k images of each class in that order.
+ * @module
+ */
+import {
+  type DecodeContext,
+  decodeItems,
+  type ImageItem,
+  limitPerClass,
+  listSorted,
+  naturalCompare,
+} from "./image_folder.ts";
+import { DataError, type ImageSplit } from "./types.ts";
+
+/** Parses a tab/space separated annotation file into rows of fields (blank lines skipped). */
+export function parseColumns(text: string): string[][] {
+  return text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line.length > 0).map((line) =>
+    line.split(/\s+/)
+  );
+}
+
+function parseBox(fields: string[], from: number, where: string): [number, number, number, number] {
+  const box = fields.slice(from, from + 4).map(Number);
+  if (box.length !== 4 || box.some((v) => !Number.isFinite(v))) {
+    throw new DataError(`bad box line in ${where}`);
+  }
+  return box as [number, number, number, number];
+}
+
+async function readText(path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) throw new DataError(`missing file ${path}`);
+    throw error;
+  }
+}
+
+/** Loads Tiny-ImageNet from an extracted official-layout directory. */
+export async function loadTinyImagenet(
+  dir: string,
+  options: { resolution: number; trainLimit?: number; valLimit?: number },
+  ctx: DecodeContext,
+): Promise<{ train: ImageSplit; val: ImageSplit }> {
+  const wnids = parseColumns(await readText(`${dir}/wnids.txt`)).map((f) => f[0]).sort();
+  const classIndex = new Map(wnids.map((w, i) => [w, i]));
+  const words = new Map<string, string>();
+  try {
+    for (const line of (await Deno.readTextFile(`${dir}/words.txt`)).split(/\r?\n/)) {
+      const tab = line.indexOf("\t");
+      if (tab > 0) words.set(line.slice(0, tab), line.slice(tab + 1).trim());
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  const classNames = wnids.map((w) => words.has(w) ? `${w} ${words.get(w)!.split(",")[0]}` : w);
+
+  const trainItems: ImageItem[] = [];
+  for (const wnid of wnids) {
+    const label = classIndex.get(wnid)!;
+    const boxesPath = `${dir}/train/${wnid}/${wnid}_boxes.txt`;
+    const boxes = new Map(
+      parseColumns(await readText(boxesPath)).map((f) => [f[0], parseBox(f, 1, boxesPath)]),
+    );
+    const files = await listSorted(
+      `${dir}/train/${wnid}/images`,
+      (e) => e.isFile && /\.jpe?g$/i.test(e.name),
+    );
+    const limit = options.trainLimit ?? files.length;
+    for (const file of files.slice(0, limit)) {
+      trainItems.push({ path: `${dir}/train/${wnid}/images/${file}`, label, box: boxes.get(file) });
+    }
+  }
+
+  const annotationsPath = `${dir}/val/val_annotations.txt`;
+  const valRows = parseColumns(await readText(annotationsPath)).sort((a, b) => naturalCompare(a[0], b[0]));
+  const valItems = limitPerClass(
+    valRows.map((fields): ImageItem => {
+      const label = classIndex.get(fields[1]);
+      if (label === undefined) throw new DataError(`${annotationsPath}: unknown wnid ${fields[1]}`);
+      return { path: `${dir}/val/images/${fields[0]}`, label, box: parseBox(fields, 2, annotationsPath) };
+    }),
+    options.valLimit,
+  );
+
+  const res = options.resolution;
+  return {
+    train: await decodeItems(`tiny-imagenet/train@${res}`, trainItems, res, classNames, ctx),
+    val: await decodeItems(`tiny-imagenet/val@${res}`, valItems, res, classNames, ctx),
+  };
+}

@@ -1,0 +1,265 @@
+/**
+ * Masked Autoencoder (He et al., MAE): the encoder sees only kept patches; a light decoder sees the encoded
+ * tokens plus mask tokens and predicts the pixels of masked patches; loss = MSE on masked patches, optionally
+ * against per-patch normalised pixels (`normPixLoss`, eps 1e-6).
+ *
+ * Gathers happen in JS on the batch's Float32Arrays (patches and fixed positional rows need no gradient), so the
+ * graph has no gather op. Tokens are kept in "kept first, then masked" order per sample instead of being
+ * unshuffled: attention does not depend on token order and positions are attached explicitly.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { layerNorm, linear, repeatRow } from "./ops.ts";
+import type { MaskBatch } from "./masking/types.ts";
+import type { Rng } from "./rng.ts";
+import {
+  addParam,
+  blockForward,
+  embedTokens,
+  encoderBlocks,
+  gatherRows,
+  gridOf,
+  initBlock,
+  initEncoder,
+  normalInit,
+  param,
+  type Params,
+  patchify,
+  sinCosPosEmbed,
+  validateVitConfig,
+  type VitConfig,
+  xavierUniform,
+} from "./vit.ts";
+
+/** Encoder plus decoder shape and loss options. */
+export interface MaeConfig extends VitConfig {
+  decoderDim: number;
+  decoderDepth: number;
+  decoderHeads: number;
+  /** Normalise each target patch by its own mean and variance (MAE's `norm_pix_loss`). */
+  normPixLoss: boolean;
+}
+
+/** Validates an MAE config (encoder and decoder). */
+export function validateMaeConfig(cfg: MaeConfig): void {
+  validateVitConfig(cfg);
+  for (const k of ["decoderDim", "decoderDepth", "decoderHeads"] as const) {
+    if (!(Number.isInteger(cfg[k]) && cfg[k] > 0)) throw new RangeError(`model.${k} must be a positive integer`);
+  }
+  if (cfg.decoderDim % cfg.decoderHeads !== 0) {
+    throw new RangeError(`decoderDim ${cfg.decoderDim} is not divisible by decoderHeads ${cfg.decoderHeads}`);
+  }
+}
+
+/** Adds a decoder stack (`prefix` = "decoder" or e.g. "mam_decoder") with its norm and prediction head. */
+export function initDecoderStack(params: Params, cfg: MaeConfig, prefix: string, outDim: number, rng: Rng): void {
+  for (let i = 0; i < cfg.decoderDepth; i++) initBlock(params, `${prefix}_blocks.${i}`, cfg.decoderDim, 4, rng);
+  addParam(params, `${prefix}_norm.weight`, [cfg.decoderDim], new Float32Array(cfg.decoderDim).fill(1));
+  addParam(params, `${prefix}_norm.bias`, [cfg.decoderDim]);
+  addParam(params, `${prefix}_pred.weight`, [cfg.decoderDim, outDim], xavierUniform(rng, cfg.decoderDim, outDim));
+  addParam(params, `${prefix}_pred.bias`, [outDim]);
+}
+
+/** Creates all MAE parameters with MAE's initialisation, from a seeded stream. */
+export function initMae(cfg: MaeConfig, rng: Rng): Params {
+  validateMaeConfig(cfg);
+  const params: Params = new Map();
+  initEncoder(params, cfg, rng);
+  addParam(params, "decoder_embed.weight", [cfg.dim, cfg.decoderDim], xavierUniform(rng, cfg.dim, cfg.decoderDim));
+  addParam(params, "decoder_embed.bias", [cfg.decoderDim]);
+  addParam(params, "mask_token", [1, cfg.decoderDim], normalInit(rng, cfg.decoderDim, 0.02));
+  initDecoderStack(params, cfg, "decoder", cfg.patchSize * cfg.patchSize * 3, rng);
+  return params;
+}
+
+/** Fixed positional tables, computed once per config. */
+export interface PosTables {
+  encoder: Float32Array; // [1 + L, D]
+  decoder: Float32Array; // [1 + L, Dd]
+}
+
+const posCache = new Map<string, PosTables>();
+/** The encoder's and decoder's sin-cos tables for a config (cached). */
+export function posTables(cfg: MaeConfig): PosTables {
+  const g = gridOf(cfg).rows;
+  const key = `${cfg.dim}/${cfg.decoderDim}/${g}`;
+  let t = posCache.get(key);
+  if (!t) posCache.set(key, t = { encoder: sinCosPosEmbed(cfg.dim, g), decoder: sinCosPosEmbed(cfg.decoderDim, g) });
+  return t;
+}
+
+/** One batch laid out for MAE: JS-side gathers done, tensors ready. Call `dispose()` when done. */
+export interface MaeBatch {
+  batch: number;
+  numPatches: number;
+  numKept: number;
+  numMasked: number;
+  /** Patch ids per sample in token order: kept `[B, Lk]` then masked `[B, Lm]`. */
+  keptIds: Int32Array;
+  maskedIds: Int32Array;
+  /** All patches `[B, L, p·p·3]` in grid order (for teachers and figures). */
+  patches: Float32Array;
+  /** Kept patches `[B·Lk, p·p·3]` and their positional rows `[B·Lk, D]`. */
+  keptPatches: tf.Tensor2D;
+  keptPos: tf.Tensor2D;
+  /** Decoder positional rows for `[CLS, kept…, masked…]` per sample: `[B·(1+L), Dd]`. */
+  decoderPos: tf.Tensor2D;
+  /** Targets of the masked patches `[B·Lm, p·p·3]` (normalised per patch when `normPixLoss`). */
+  target: tf.Tensor2D;
+  dispose(): void;
+}
+
+/** Splits masks into per-sample kept and masked patch ids (ascending within each set). */
+export function splitMask(mask: MaskBatch): { keptIds: Int32Array; maskedIds: Int32Array; numKept: number } {
+  const { batchSize: B, numPatches: L, numMasked } = mask;
+  const numKept = L - numMasked;
+  const keptIds = new Int32Array(B * numKept);
+  const maskedIds = new Int32Array(B * numMasked);
+  for (let b = 0; b < B; b++) {
+    let k = 0;
+    let m = 0;
+    for (let l = 0; l < L; l++) {
+      if (mask.mask[b * L + l]) {
+        if (m >= numMasked) throw new Error(`sample ${b} has more than ${numMasked} masked patches`);
+        maskedIds[b * numMasked + m++] = l;
+      } else {
+        if (k >= numKept) throw new Error(`sample ${b} has fewer than ${numMasked} masked patches`);
+        keptIds[b * numKept + k++] = l;
+      }
+    }
+  }
+  return { keptIds, maskedIds, numKept };
+}
+
+/** Gathers `[B, L, P]` rows by per-sample ids `[B, N]` → `[B·N, P]`. */
+export function gatherPatches(patches: Float32Array, L: number, P: number, ids: Int32Array, batch: number) {
+  const n = ids.length / batch;
+  const out = new Float32Array(ids.length * P);
+  for (let b = 0; b < batch; b++) {
+    for (let j = 0; j < n; j++) {
+      const src = (b * L + ids[b * n + j]) * P;
+      out.set(patches.subarray(src, src + P), (b * n + j) * P);
+    }
+  }
+  return out;
+}
+
+/** Per-patch normalisation of targets `[N, P]`: (x − mean) / sqrt(var + eps), unbiased = false (MAE). */
+export function normalizePatches(x: Float32Array, P: number, eps = 1e-6): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let r = 0; r < x.length; r += P) {
+    let mean = 0;
+    for (let i = 0; i < P; i++) mean += x[r + i];
+    mean /= P;
+    let v = 0;
+    for (let i = 0; i < P; i++) v += (x[r + i] - mean) ** 2;
+    // MAE uses torch's var (unbiased, N−1).
+    const rstd = 1 / Math.sqrt(v / (P - 1) + eps);
+    for (let i = 0; i < P; i++) out[r + i] = (x[r + i] - mean) * rstd;
+  }
+  return out;
+}
+
+/** Builds an `MaeBatch` from normalised NHWC images `[B, H, W, 3]` and masks. */
+export function prepareMaeBatch(cfg: MaeConfig, images: Float32Array, mask: MaskBatch): MaeBatch {
+  const B = mask.batchSize;
+  const { count: L } = gridOf(cfg);
+  if (mask.numPatches !== L) throw new Error(`mask has ${mask.numPatches} patches, model expects ${L}`);
+  const P = cfg.patchSize * cfg.patchSize * 3;
+  const patches = patchify(images, B, cfg.imageSize, cfg.patchSize);
+  const { keptIds, maskedIds, numKept } = splitMask(mask);
+  const pos = posTables(cfg);
+  const decIds = new Int32Array(B * (1 + L));
+  for (let b = 0; b < B; b++) {
+    const o = b * (1 + L);
+    decIds[o] = -1; // CLS row
+    decIds.set(keptIds.subarray(b * numKept, (b + 1) * numKept), o + 1);
+    decIds.set(maskedIds.subarray(b * mask.numMasked, (b + 1) * mask.numMasked), o + 1 + numKept);
+  }
+  const rawTarget = gatherPatches(patches, L, P, maskedIds, B);
+  const target = cfg.normPixLoss ? normalizePatches(rawTarget, P) : rawTarget;
+  const tensors = {
+    keptPatches: tf.tensor2d(gatherPatches(patches, L, P, keptIds, B), [B * numKept, P]),
+    keptPos: tf.tensor2d(gatherRows(pos.encoder, cfg.dim, keptIds), [B * numKept, cfg.dim]),
+    decoderPos: tf.tensor2d(gatherRows(pos.decoder, cfg.decoderDim, decIds), [B * (1 + L), cfg.decoderDim]),
+    target: tf.tensor2d(target, [B * mask.numMasked, P]),
+  };
+  return {
+    batch: B,
+    numPatches: L,
+    numKept,
+    numMasked: mask.numMasked,
+    keptIds,
+    maskedIds,
+    patches,
+    ...tensors,
+    dispose: () => Object.values(tensors).forEach((t) => t.dispose()),
+  };
+}
+
+/** Encoder on kept patches → latent `[B·(1+Lk), D]` (after the final norm). */
+export function forwardEncoder(params: Params, cfg: MaeConfig, mb: MaeBatch): tf.Tensor2D {
+  const tokens = embedTokens(params, mb.keptPatches, mb.keptPos, mb.batch); // [B·(1+Lk), D]
+  return encoderBlocks(params, cfg, tokens, mb.batch).x;
+}
+
+/**
+ * Decoder input: embed the latent, append one mask token per masked patch, add positions →
+ * `[B·(1+L), Dd]` in `[CLS, kept…, masked…]` order per sample. Shared by the pixel and MAM decoders.
+ */
+export function decoderInput(params: Params, cfg: MaeConfig, latent: tf.Tensor2D, mb: MaeBatch): tf.Tensor2D {
+  const Dd = cfg.decoderDim;
+  const x = linear(latent, param(params, "decoder_embed.weight"), param(params, "decoder_embed.bias"));
+  const maskTokens = repeatRow(param(params, "mask_token"), mb.batch * mb.numMasked);
+  const seq = tf.concat([
+    tf.reshape(x, [mb.batch, 1 + mb.numKept, Dd]),
+    tf.reshape(maskTokens, [mb.batch, mb.numMasked, Dd]),
+  ], 1); // [B, 1+L, Dd]
+  return tf.add(tf.reshape(seq, [mb.batch * (1 + mb.numPatches), Dd]), mb.decoderPos);
+}
+
+/** Which decoder outputs to predict. */
+export type PredictOn = "masked" | "all";
+
+/**
+ * A decoder stack (`prefix` "decoder" or "mam_decoder") on the decoder input; predicts masked tokens
+ * `[B·Lm, out]` or all patch tokens `[B·L, out]` in `[kept…, masked…]` order.
+ */
+export function decoderStack(
+  params: Params,
+  cfg: MaeConfig,
+  prefix: string,
+  input: tf.Tensor2D,
+  mb: MaeBatch,
+  predictOn: PredictOn = "masked",
+): tf.Tensor2D {
+  let x = input;
+  for (let i = 0; i < cfg.decoderDepth; i++) {
+    x = blockForward(params, `${prefix}_blocks.${i}`, x, mb.batch, cfg.decoderHeads).x;
+  }
+  x = layerNorm(x, param(params, `${prefix}_norm.weight`), param(params, `${prefix}_norm.bias`));
+  const Dd = cfg.decoderDim;
+  const start = predictOn === "masked" ? 1 + mb.numKept : 1;
+  const n = 1 + mb.numPatches - start;
+  const sel = tf.reshape(tf.slice(tf.reshape(x, [mb.batch, 1 + mb.numPatches, Dd]), [0, start, 0], [-1, n, -1]), [
+    mb.batch * n,
+    Dd,
+  ]);
+  return linear(sel as tf.Tensor2D, param(params, `${prefix}_pred.weight`), param(params, `${prefix}_pred.bias`));
+}
+
+/** MAE decoder → pixel predictions for masked patches `[B·Lm, p·p·3]`. */
+export function forwardDecoder(params: Params, cfg: MaeConfig, latent: tf.Tensor2D, mb: MaeBatch): tf.Tensor2D {
+  return decoderStack(params, cfg, "decoder", decoderInput(params, cfg, latent, mb), mb, "masked");
+}
+
+/** Mean squared error per patch, averaged over masked patches: pred and target `[B·Lm, P]`. */
+export function forwardLoss(pred: tf.Tensor2D, target: tf.Tensor2D): tf.Scalar {
+  return tf.mean(tf.squaredDifference(pred, target));
+}
+
+/** The whole MAE objective for one batch. */
+export function maeLoss(params: Params, cfg: MaeConfig, mb: MaeBatch): tf.Scalar {
+  const latent = forwardEncoder(params, cfg, mb);
+  return forwardLoss(forwardDecoder(params, cfg, latent, mb), mb.target);
+}

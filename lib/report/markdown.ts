@@ -1,0 +1,329 @@
+/**
+ * Per-table reproduction reports: a Markdown page for people and a JSON object for tools, written side by
+ * side. Each row shows the paper's value, our mean ± sample std over seeds, and the deltas to the baseline
+ * row for the paper and for us; the claims' verdicts follow with their rules.
+ * @module
+ */
+import { join } from "node:path";
+import { writeFilesAtomic } from "./atomic_write.ts";
+import { mean, sampleStd } from "./stats.ts";
+import type { Outcome, Verdict } from "./verdict.ts";
+
+/** Where and how the numbers were produced. */
+export interface ReportHeader {
+  /** Page title, e.g. "Table 1 — roles of GPA". */
+  title: string;
+  /** Paper table id, e.g. "table1". */
+  tableId?: string;
+  /** Run profile, e.g. "smoke", "small", "full". */
+  profile: string;
+  dataset: string;
+  /** Input resolution in pixels (or a description such as "64×64"). */
+  resolution: number | string;
+  /** Model, e.g. "ViT-Tiny/8 (192-d, 12 blocks)". */
+  model: string;
+  /** Pre-training epochs (or a description such as "100 + 50 fine-tune"). */
+  epochs: number | string;
+  /** TensorFlow.js backend, e.g. "webgpu", "wasm". */
+  backend: string;
+  seeds: readonly number[];
+  /** Git commit of the code that produced the numbers. */
+  commit: string;
+  /** ISO date of the report. */
+  date: string;
+  /** Wall time of all runs behind the report, in seconds (cached runs count their original time or 0). */
+  wallTimeSeconds: number;
+  /** How many of the runs were taken from the result cache. */
+  cacheHits: { hits: number; total: number };
+}
+
+/** The quantity a block of rows reports. */
+export interface MetricInfo {
+  /** Metric key, as in the paper module's columns (e.g. "finetune"). */
+  key: string;
+  /** Human label, e.g. "fine-tune top-1". */
+  label: string;
+  /** Unit, e.g. "%". */
+  unit?: string;
+  /** Decimals of values and deltas (default 2). */
+  digits?: number;
+}
+
+/** One compared row. */
+export interface ReportRow {
+  key: string;
+  label: string;
+  /** The paper's value, or null where the paper has none. */
+  paper: number | null;
+  /** Our value per seed (in seed order). */
+  perSeed: readonly number[];
+  /** Number of seeds; defaults to `perSeed.length` and must equal it when given. */
+  n?: number;
+  /** Baseline of this row where it differs from the block's (e.g. the same-α row of Tables 3 and 4). */
+  baseline?: string;
+}
+
+/** Rows of one metric with their baseline. */
+export interface MetricBlock {
+  metric: MetricInfo;
+  rows: readonly ReportRow[];
+  /** Key of the baseline row (deltas are taken against it), or null for none. */
+  baseline?: string | null;
+}
+
+/** Everything a table report shows. */
+export interface TableReportInput {
+  header: ReportHeader;
+  /** The main metric and its rows. */
+  metric: MetricInfo;
+  rows: readonly ReportRow[];
+  baseline?: string | null;
+  /** Further metrics of the same table (e.g. AP box, AP mask, mIoU of Table 2). */
+  additionalMetrics?: readonly MetricBlock[];
+  verdicts: readonly Verdict[];
+  /** How this reproduction departs from the paper's setup. */
+  deviations: readonly string[];
+  notes: readonly string[];
+  /** Figures to link, relative to the report's directory. */
+  figures?: readonly { title: string; path: string }[];
+}
+
+/** What a reader must know before comparing numbers. */
+export const SCALE_STATEMENT =
+  "Absolute numbers are not expected to match the paper: these runs use a small " +
+  "dataset, resolution, model and schedule instead of ImageNet-1K with ViT-B/16 for hundreds of epochs. " +
+  "What is judged is whether the paper's orderings and the signs of its deltas hold, with 95% confidence " +
+  "intervals over seeds.";
+
+/** A row with its derived statistics. */
+export interface RenderedRow {
+  key: string;
+  label: string;
+  paper: number | null;
+  perSeed: number[];
+  n: number;
+  mean: number | null;
+  std: number | null;
+  baseline: string | null;
+  isBaseline: boolean;
+  paperDelta: number | null;
+  oursDelta: number | null;
+}
+
+const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+function deriveRows(block: MetricBlock): RenderedRow[] {
+  const byKey = new Map(block.rows.map((r) => [r.key, r]));
+  if (byKey.size !== block.rows.length) throw new RangeError(`duplicate row keys in ${block.metric.key}`);
+  return block.rows.map((row) => {
+    if (row.n !== undefined && row.n !== row.perSeed.length) {
+      throw new RangeError(`row ${row.key}: n = ${row.n} but ${row.perSeed.length} per-seed values`);
+    }
+    const baselineKey = row.baseline ?? block.baseline ?? null;
+    const baseline = baselineKey === null ? undefined : byKey.get(baselineKey);
+    if (baselineKey !== null && !baseline) {
+      throw new RangeError(`row ${row.key}: unknown baseline ${baselineKey}`);
+    }
+    const isBaseline = baselineKey === row.key;
+    const ours = finiteOrNull(mean(row.perSeed));
+    const oursBase = baseline ? finiteOrNull(mean(baseline.perSeed)) : null;
+    return {
+      key: row.key,
+      label: row.label,
+      paper: row.paper,
+      perSeed: [...row.perSeed],
+      n: row.perSeed.length,
+      mean: ours,
+      std: finiteOrNull(sampleStd(row.perSeed)),
+      baseline: baselineKey,
+      isBaseline,
+      paperDelta: !isBaseline && baseline && row.paper !== null && baseline.paper !== null
+        ? row.paper - baseline.paper
+        : null,
+      oursDelta: !isBaseline && ours !== null && oursBase !== null ? ours - oursBase : null,
+    };
+  });
+}
+
+function blocksOf(input: TableReportInput): MetricBlock[] {
+  return [
+    { metric: input.metric, rows: input.rows, baseline: input.baseline },
+    ...(input.additionalMetrics ?? []),
+  ];
+}
+
+function countOutcomes(verdicts: readonly Verdict[]): Record<Outcome, number> {
+  const counts: Record<Outcome, number> = { "reproduced": 0, "not reproduced": 0, "inconclusive": 0 };
+  for (const v of verdicts) counts[v.outcome]++;
+  return counts;
+}
+
+/** Replaces non-finite numbers with null, recursively, so the object survives JSON unchanged. */
+function jsonSafe(value: unknown): unknown {
+  if (typeof value === "number") return Number.isFinite(value) ? value : null;
+  if (Array.isArray(value)) return value.map(jsonSafe);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonSafe(v)]));
+  }
+  return value;
+}
+
+/** The report as a JSON-ready object (non-finite numbers become null). */
+export function tableReportJson(input: TableReportInput): Record<string, unknown> {
+  return jsonSafe({
+    schema: "gpa-repro/table-report@1",
+    header: input.header,
+    statement: SCALE_STATEMENT,
+    metrics: blocksOf(input).map((block) => ({
+      metric: block.metric,
+      baseline: block.baseline ?? null,
+      rows: deriveRows(block),
+    })),
+    verdicts: input.verdicts,
+    summary: countOutcomes(input.verdicts),
+    deviations: input.deviations,
+    notes: input.notes,
+    figures: input.figures ?? [],
+  }) as Record<string, unknown>;
+}
+
+const escapeCell = (text: string): string => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+
+function formatNumber(x: number | null, digits: number): string {
+  return x === null ? "—" : x.toFixed(digits);
+}
+
+function formatDelta(x: number | null, digits: number): string {
+  if (x === null) return "—";
+  const text = Math.abs(x).toFixed(digits);
+  return Number(text) === 0 ? `±${text}` : `${x > 0 ? "+" : "−"}${text}`;
+}
+
+function formatOurs(row: RenderedRow, digits: number): string {
+  if (row.mean === null) return "not run";
+  const spread = row.std === null ? "" : ` ± ${row.std.toFixed(digits)}`;
+  return `${row.mean.toFixed(digits)}${spread} (n=${row.n})`;
+}
+
+/** Formats seconds as "1h 02m 03s" / "4m 05s" / "12.3s". */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return "—";
+  if (seconds < 60) return `${seconds.toFixed(1)}s`;
+  const total = Math.round(seconds);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  const mm = String(m).padStart(h > 0 ? 2 : 1, "0");
+  const ss = String(s).padStart(2, "0");
+  return h > 0 ? `${h}h ${mm}m ${ss}s` : `${mm}m ${ss}s`;
+}
+
+function renderBlock(block: MetricBlock, lines: string[]): void {
+  const digits = block.metric.digits ?? 2;
+  const rows = deriveRows(block);
+  const unit = block.metric.unit ? ` (${block.metric.unit})` : "";
+  lines.push(`## ${block.metric.label}${unit}`, "");
+  const perRowBaselines = rows.some((r) => r.baseline !== (block.baseline ?? null));
+  const against = block.baseline && !perRowBaselines
+    ? ` vs ${rows.find((r) => r.key === block.baseline)?.label ?? block.baseline}`
+    : "";
+  lines.push(
+    `| Row | Paper | Ours: mean ± std (n) | Δ paper${escapeCell(against)} | Δ ours${escapeCell(against)} |`,
+    "| --- | ---: | ---: | ---: | ---: |",
+  );
+  for (const row of rows) {
+    const label = escapeCell(row.label) + (row.isBaseline ? " *(baseline)*" : "");
+    lines.push(
+      `| ${label} | ${formatNumber(row.paper, digits)} | ${formatOurs(row, digits)} | ` +
+        `${formatDelta(row.paperDelta, digits)} | ${formatDelta(row.oursDelta, digits)} |`,
+    );
+  }
+  if (perRowBaselines) lines.push("", "Deltas are taken against the baseline row of each group.");
+  lines.push("");
+}
+
+/** Renders the report as Markdown. */
+export function renderTableReport(input: TableReportInput): string {
+  const h = input.header;
+  const lines: string[] = [`# ${h.title}`, "", `> ${SCALE_STATEMENT}`, ""];
+  const facts: Array<[string, string]> = [
+    ["Paper table", h.tableId ?? "—"],
+    ["Profile", h.profile],
+    ["Dataset", h.dataset],
+    ["Resolution", String(h.resolution)],
+    ["Model", h.model],
+    ["Epochs", String(h.epochs)],
+    ["Backend", h.backend],
+    ["Seeds", h.seeds.length > 0 ? `${h.seeds.join(", ")} (${h.seeds.length})` : "—"],
+    ["Commit", h.commit],
+    ["Date", h.date],
+    ["Wall time", formatDuration(h.wallTimeSeconds)],
+    ["Cache hits", `${h.cacheHits.hits} of ${h.cacheHits.total} runs`],
+  ];
+  lines.push("| Setting | Value |", "| --- | --- |");
+  for (const [k, v] of facts) lines.push(`| ${k} | ${escapeCell(v)} |`);
+  lines.push("");
+
+  for (const block of blocksOf(input)) renderBlock(block, lines);
+
+  lines.push("## Verdicts", "");
+  if (input.verdicts.length === 0) lines.push("No claims were tested.", "");
+  else {
+    const counts = countOutcomes(input.verdicts);
+    lines.push(
+      `${counts["reproduced"]} reproduced, ${counts["not reproduced"]} not reproduced, ` +
+        `${counts["inconclusive"]} inconclusive (of ${input.verdicts.length}).`,
+      "",
+      "| Claim | Verdict | Δ ours | 95% CI | Details |",
+      "| --- | --- | ---: | --- | --- |",
+    );
+    for (const v of input.verdicts) {
+      const ci = v.ci ? `[${formatDelta(v.ci[0], 3)}, ${formatDelta(v.ci[1], 3)}]` : "—";
+      const delta = Number.isFinite(v.delta) ? formatDelta(v.delta, 3) : "—";
+      lines.push(
+        `| ${escapeCell(v.text)} (\`${v.claimId}\`) | **${v.outcome}** | ${delta} | ${ci} | ` +
+          `${escapeCell(v.detail)} |`,
+      );
+    }
+    lines.push("", "Rules:", "");
+    for (const v of input.verdicts) lines.push(`- \`${v.claimId}\`: ${v.rule}`);
+    lines.push("");
+  }
+
+  lines.push("## Deviations from the paper", "");
+  if (input.deviations.length === 0) lines.push("None recorded.");
+  for (const d of input.deviations) lines.push(`- ${d}`);
+  lines.push("");
+  if (input.notes.length > 0) {
+    lines.push("## Notes", "");
+    for (const n of input.notes) lines.push(`- ${n}`);
+    lines.push("");
+  }
+  if (input.figures && input.figures.length > 0) {
+    lines.push("## Figures", "");
+    for (const f of input.figures) lines.push(`![${f.title}](${f.path})`, "");
+  }
+  return lines.join("\n");
+}
+
+/**
+ * Writes `<dir>/<name>.md` and `<dir>/<name>.json` atomically (both temporaries first, then both renames).
+ * Creates `dir` if needed. Returns the two paths.
+ */
+export async function writeReport(
+  dir: string,
+  name: string,
+  input: TableReportInput,
+): Promise<{ markdown: string; json: string }> {
+  if (!/^[A-Za-z0-9._-]+$/.test(name) || name.startsWith(".")) {
+    throw new RangeError(`report name must be a plain file name, got "${name}"`);
+  }
+  // Render both before touching the disk, so a rendering error writes nothing.
+  const markdownText = renderTableReport(input);
+  const jsonText = JSON.stringify(tableReportJson(input), null, 2) + "\n";
+  await Deno.mkdir(dir, { recursive: true });
+  const markdown = join(dir, `${name}.md`);
+  const json = join(dir, `${name}.json`);
+  await writeFilesAtomic([{ path: markdown, content: markdownText }, { path: json, content: jsonText }]);
+  return { markdown, json };
+}

@@ -1,0 +1,222 @@
+/**
+ * Small-sample statistics for reports: mean, sample standard deviation, Student-t quantiles and 95 %
+ * confidence intervals of a mean and of a difference of two means (Welch).
+ *
+ * The t distribution is evaluated through the regularized incomplete beta function (continued fraction,
+ * modified Lentz), and its quantile is found by bisection, so fractional Welch degrees of freedom work too.
+ * Above 1e5 degrees of freedom the normal quantile with a first-order Cornish–Fisher term is used.
+ * @module
+ */
+
+/** Arithmetic mean; NaN for an empty list. */
+export function mean(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  let sum = 0;
+  for (const v of values) sum += v;
+  return sum / values.length;
+}
+
+/** Unbiased sample variance (divisor n − 1); NaN for fewer than two values. */
+export function sampleVariance(values: readonly number[]): number {
+  const n = values.length;
+  if (n < 2) return NaN;
+  const m = mean(values);
+  let ss = 0;
+  for (const v of values) ss += (v - m) * (v - m);
+  return ss / (n - 1);
+}
+
+/** Sample standard deviation (divisor n − 1); NaN for fewer than two values. */
+export function sampleStd(values: readonly number[]): number {
+  return Math.sqrt(sampleVariance(values));
+}
+
+// Lanczos approximation (g = 7, 9 terms) of ln Γ(x) for x > 0.
+const LANCZOS = [
+  0.99999999999980993,
+  676.5203681218851,
+  -1259.1392167224028,
+  771.32342877765313,
+  -176.61502916214059,
+  12.507343278686905,
+  -0.13857109526572012,
+  9.9843695780195716e-6,
+  1.5056327351493116e-7,
+];
+
+/** ln Γ(x) for x > 0. */
+export function logGamma(x: number): number {
+  if (x < 0.5) {
+    // Reflection: Γ(x) Γ(1 − x) = π / sin(πx).
+    return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - logGamma(1 - x);
+  }
+  const z = x - 1;
+  let series = LANCZOS[0];
+  for (let i = 1; i < LANCZOS.length; i++) series += LANCZOS[i] / (z + i);
+  const t = z + 7.5;
+  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(series);
+}
+
+/** Continued fraction of the incomplete beta function (modified Lentz); converges for x < (a+1)/(a+b+2). */
+function betaContinuedFraction(x: number, a: number, b: number): number {
+  const tiny = 1e-300;
+  const maxIterations = 10000;
+  let c = 1;
+  let d = 1 - ((a + b) * x) / (a + 1);
+  if (Math.abs(d) < tiny) d = tiny;
+  d = 1 / d;
+  let result = d;
+  for (let m = 1; m <= maxIterations; m++) {
+    const m2 = 2 * m;
+    // Even step: d_{2m} = m (b − m) x / ((a + 2m − 1)(a + 2m)).
+    let coefficient = (m * (b - m) * x) / ((a + m2 - 1) * (a + m2));
+    d = 1 + coefficient * d;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = 1 + coefficient / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    result *= d * c;
+    // Odd step: d_{2m+1} = −(a + m)(a + b + m) x / ((a + 2m)(a + 2m + 1)).
+    coefficient = -((a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1));
+    d = 1 + coefficient * d;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = 1 + coefficient / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    const delta = d * c;
+    result *= delta;
+    if (Math.abs(delta - 1) < 1e-15) break;
+  }
+  return result;
+}
+
+/** Regularized incomplete beta function I_x(a, b) for a, b > 0 and x in [0, 1]. */
+export function regularizedIncompleteBeta(x: number, a: number, b: number): number {
+  if (!(a > 0 && b > 0)) throw new RangeError(`beta parameters must be positive, got ${a}, ${b}`);
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  const logFront = logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log1p(-x);
+  const front = Math.exp(logFront);
+  if (x < (a + 1) / (a + b + 2)) return (front * betaContinuedFraction(x, a, b)) / a;
+  return 1 - (front * betaContinuedFraction(1 - x, b, a)) / b;
+}
+
+/** Cumulative distribution function of Student's t with `df` > 0 degrees of freedom. */
+export function studentTCdf(t: number, df: number): number {
+  if (!(df > 0)) throw new RangeError(`degrees of freedom must be positive, got ${df}`);
+  if (t === 0) return 0.5;
+  // P(|T| > |t|) = I_{df/(df+t²)}(df/2, 1/2).
+  const tail = regularizedIncompleteBeta(df / (df + t * t), df / 2, 0.5);
+  return t > 0 ? 1 - tail / 2 : tail / 2;
+}
+
+/** Standard normal CDF via the all-positive-terms series of erf (accurate for |x| ≲ 8). */
+export function normalCdf(x: number): number {
+  const z = Math.abs(x) / Math.SQRT2;
+  if (z > 6) return x > 0 ? 1 : 0;
+  // erf(z) = 2/√π · e^{−z²} · Σ_n (2z²)^n z / (1·3·…·(2n+1)).
+  let term = z;
+  let sum = z;
+  for (let n = 1; n < 500; n++) {
+    term *= (2 * z * z) / (2 * n + 1);
+    sum += term;
+    if (term < sum * 1e-17) break;
+  }
+  const erf = (2 / Math.sqrt(Math.PI)) * Math.exp(-z * z) * sum;
+  return x >= 0 ? 0.5 + 0.5 * erf : 0.5 - 0.5 * erf;
+}
+
+function bisect(f: (x: number) => number, target: number, lo: number, hi: number): number {
+  for (let i = 0; i < 200; i++) {
+    const mid = 0.5 * (lo + hi);
+    if (f(mid) < target) lo = mid;
+    else hi = mid;
+    if (hi - lo <= 1e-13 * Math.max(1, Math.abs(mid))) break;
+  }
+  return 0.5 * (lo + hi);
+}
+
+/** Quantile of the standard normal distribution, p in (0, 1). */
+export function normalQuantile(p: number): number {
+  if (!(p > 0 && p < 1)) throw new RangeError(`probability must be in (0, 1), got ${p}`);
+  if (p === 0.5) return 0;
+  if (p < 0.5) return -normalQuantile(1 - p);
+  return bisect(normalCdf, p, 0, 40);
+}
+
+/** Quantile of Student's t with `df` > 0 degrees of freedom (fractional df allowed), p in (0, 1). */
+export function studentTQuantile(p: number, df: number): number {
+  if (!(p > 0 && p < 1)) throw new RangeError(`probability must be in (0, 1), got ${p}`);
+  if (!(df > 0)) throw new RangeError(`degrees of freedom must be positive, got ${df}`);
+  if (p === 0.5) return 0;
+  if (p < 0.5) return -studentTQuantile(1 - p, df);
+  if (df > 1e5) {
+    const z = normalQuantile(p);
+    return z + (z * z * z + z) / (4 * df);
+  }
+  // Bracket the root by doubling, then bisect.
+  let hi = 2;
+  while (studentTCdf(hi, df) < p && hi < 1e300) hi *= 2;
+  return bisect((t) => studentTCdf(t, df), p, 0, hi);
+}
+
+/** A two-sided confidence interval. `lower`/`upper` are NaN where it cannot be formed (too few values). */
+export interface ConfidenceInterval {
+  /** Point estimate (a mean, or a difference of means). */
+  estimate: number;
+  lower: number;
+  upper: number;
+  /** Half width (t · standard error). */
+  halfWidth: number;
+  /** Standard error of the estimate. */
+  standardError: number;
+  /** Degrees of freedom of the t quantile (Welch–Satterthwaite for differences). */
+  df: number;
+  /** Confidence level, e.g. 0.95. */
+  level: number;
+}
+
+function notFormed(estimate: number, level: number): ConfidenceInterval {
+  return { estimate, lower: NaN, upper: NaN, halfWidth: NaN, standardError: NaN, df: NaN, level };
+}
+
+/** Student-t confidence interval of the mean of `values` (needs at least two values). */
+export function meanConfidenceInterval(values: readonly number[], level = 0.95): ConfidenceInterval {
+  const n = values.length;
+  const m = mean(values);
+  if (n < 2) return notFormed(m, level);
+  const standardError = sampleStd(values) / Math.sqrt(n);
+  const df = n - 1;
+  const halfWidth = studentTQuantile(0.5 + level / 2, df) * standardError;
+  return { estimate: m, lower: m - halfWidth, upper: m + halfWidth, halfWidth, standardError, df, level };
+}
+
+/**
+ * Welch confidence interval of mean(a) − mean(b) (unequal variances; needs two values on each side).
+ * When both samples have zero spread the interval collapses onto the difference.
+ */
+export function welchDifferenceInterval(
+  a: readonly number[],
+  b: readonly number[],
+  level = 0.95,
+): ConfidenceInterval {
+  const estimate = mean(a) - mean(b);
+  if (a.length < 2 || b.length < 2) return notFormed(estimate, level);
+  const va = sampleVariance(a) / a.length;
+  const vb = sampleVariance(b) / b.length;
+  const standardError = Math.sqrt(va + vb);
+  // Welch–Satterthwaite; with both variances zero the df is undefined and the pooled df is used.
+  const df = va + vb > 0
+    ? (va + vb) ** 2 / ((va * va) / (a.length - 1) + (vb * vb) / (b.length - 1))
+    : a.length + b.length - 2;
+  const halfWidth = studentTQuantile(0.5 + level / 2, df) * standardError;
+  return {
+    estimate,
+    lower: estimate - halfWidth,
+    upper: estimate + halfWidth,
+    halfWidth,
+    standardError,
+    df,
+    level,
+  };
+}

@@ -1,0 +1,232 @@
+/**
+ * The resumable training loop shared by pre-training, fine-tuning and linear probing.
+ *
+ * Determinism: every step draws from a stream derived from (seed, epoch, step) and every epoch's batch order
+ * from (seed, epoch), so a run resumed from any step checkpoint continues exactly as an uninterrupted one.
+ * Checkpoints (weights, optimiser slots, extra state, position) are written atomically by `RunDir`.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { NamedTensors, RunDir } from "../checkpoint.ts";
+import { Rng } from "../rng.ts";
+import type { Params } from "../vit.ts";
+
+/** Raised when a loss becomes NaN or infinite. */
+export class NumericError extends Error {
+  override name = "NumericError";
+}
+
+/** Raised when SIGINT/SIGTERM interrupted training after a checkpoint was written. */
+export class InterruptedError extends Error {
+  override name = "InterruptedError";
+}
+
+/** What one step sees. */
+export interface StepContext {
+  epoch: number;
+  stepInEpoch: number;
+  globalStep: number;
+  /** Fractional epoch (epoch + step / steps), for per-iteration schedules. */
+  epochFloat: number;
+  /** Per-step random stream. */
+  rng: Rng;
+  /** This epoch's batch order, `stepsPerEpoch` index arrays. */
+  batchIndices: Int32Array;
+}
+
+/** Something whose state a checkpoint must hold besides the parameters. */
+export interface Stateful {
+  stateTensors(): Map<string, tf.Tensor>;
+  loadState(tensors: Map<string, { shape: number[]; data: Float32Array }>, step: number): void;
+  step: number;
+}
+
+/** Options of `trainLoop`. */
+export interface TrainLoopOptions {
+  run: RunDir;
+  params: Params;
+  /** Extra variables to checkpoint (EMA teacher, BatchNorm statistics…), by name. */
+  extra?: Map<string, tf.Variable>;
+  optimizer: Stateful;
+  epochs: number;
+  /** Examples per epoch and batch size (drop-last batching). */
+  datasetSize: number;
+  batchSize: number;
+  seed: number;
+  /** One optimisation step; returns scalar metrics (must include `loss`). */
+  step: (ctx: StepContext) => Promise<Record<string, number>>;
+  /** Evaluation after each epoch (or only the last: `evalEvery`). */
+  evaluate?: (epoch: number) => Promise<Record<string, number>>;
+  evalEvery?: number;
+  /** Checkpoint every N epochs (default 1) and on interruption. */
+  checkpointEvery?: number;
+  log?: (line: string) => void;
+  /** Progress bar on a TTY. */
+  progress?: boolean;
+  /** Set to request a graceful stop (SIGINT/SIGTERM). */
+  stopSignal?: { stopped: boolean };
+  /** Test hook: returns a value that replaces the loss at a given global step (NaN injection). */
+  lossHook?: (globalStep: number, loss: number) => number;
+}
+
+/** A finished loop: the per-epoch history and the last epoch's metrics. */
+export interface TrainResult {
+  history: Record<string, number>[];
+  final: Record<string, number>;
+  resumedFrom: number | null;
+  wallSeconds: number;
+}
+
+/** Epoch batch order: a seeded permutation cut into full batches. */
+export function epochOrder(seed: number, epoch: number, size: number, batch: number): Int32Array {
+  const perm = new Rng(seed).fork(`order/${epoch}`).permutation(size);
+  return perm.subarray(0, Math.floor(size / batch) * batch);
+}
+
+function toNamed(map: Map<string, tf.Tensor>, into: NamedTensors): void {
+  for (const [n, t] of map) into[n] = { shape: t.shape.slice(), data: t.dataSync() as Float32Array };
+}
+
+/** Parameters and extra state as named tensors (copies). */
+export function paramsToNamed(params: Params, extra?: Map<string, tf.Variable>): NamedTensors {
+  const out: NamedTensors = {};
+  toNamed(params, out);
+  if (extra) toNamed(extra, out);
+  return out;
+}
+
+/** Loads named tensors into parameters (and extra state); every parameter must be present with its shape. */
+export function loadNamedInto(named: NamedTensors, params: Params, opts: { allowMissing?: boolean } = {}): void {
+  for (const [n, v] of params) {
+    const t = named[n];
+    if (!t) {
+      if (opts.allowMissing) continue;
+      throw new Error(`checkpoint lacks tensor ${n}`);
+    }
+    if (t.shape.join(",") !== v.shape.join(",")) {
+      throw new Error(`tensor ${n}: checkpoint shape [${t.shape}] ≠ model shape [${v.shape}]`);
+    }
+    v.assign(tf.tensor(t.data, t.shape, "float32"));
+  }
+}
+
+function formatSeconds(s: number): string {
+  if (!Number.isFinite(s)) return "?";
+  const m = Math.floor(s / 60);
+  return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${s.toFixed(0)}s`;
+}
+
+/** Runs (or resumes) a training loop to completion. */
+export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
+  const log = o.log ?? ((l: string) => console.error(l));
+  const stepsPerEpoch = Math.floor(o.datasetSize / o.batchSize);
+  if (stepsPerEpoch < 1) {
+    throw new RangeError(`batch size ${o.batchSize} exceeds the dataset size ${o.datasetSize}`);
+  }
+  const history: Record<string, number>[] = [];
+  let startEpoch = 0;
+  let startStep = 0;
+  let resumedFrom: number | null = null;
+  const ckpt = await o.run.latestCheckpoint();
+  if (ckpt) {
+    const st = ckpt.state as { epoch: number; stepInEpoch: number; optimizerStep: number; history?: [] };
+    loadNamedInto(ckpt.tensors, o.params);
+    if (o.extra) loadNamedInto(ckpt.tensors, o.extra);
+    const slots = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const [n, t] of Object.entries(ckpt.tensors)) {
+      if (n.startsWith("opt.")) slots.set(n, t as { shape: number[]; data: Float32Array });
+    }
+    o.optimizer.loadState(slots, st.optimizerStep);
+    startEpoch = st.epoch;
+    startStep = st.stepInEpoch;
+    history.push(...(st.history ?? []));
+    resumedFrom = startEpoch * stepsPerEpoch + startStep;
+    log(`resuming ${o.run.hash} at epoch ${startEpoch}, step ${startStep} (${ckpt.path})`);
+  }
+
+  const save = async (epoch: number, stepInEpoch: number) => {
+    const named = paramsToNamed(o.params, o.extra);
+    toNamed(o.optimizer.stateTensors(), named);
+    const globalStep = epoch * stepsPerEpoch + stepInEpoch;
+    await o.run.saveCheckpoint(globalStep, named, {
+      epoch,
+      stepInEpoch,
+      optimizerStep: o.optimizer.step,
+      history,
+    });
+  };
+
+  const t0 = performance.now();
+  const isTty = o.progress ?? Deno.stderr.isTerminal();
+  const every = o.checkpointEvery ?? 1;
+  for (let epoch = startEpoch; epoch < o.epochs; epoch++) {
+    const order = epochOrder(o.seed, epoch, o.datasetSize, o.batchSize);
+    const sums: Record<string, number> = {};
+    let n = 0;
+    const te = performance.now();
+    const firstStep = epoch === startEpoch ? startStep : 0;
+    for (let s = firstStep; s < stepsPerEpoch; s++) {
+      if (o.stopSignal?.stopped) {
+        await save(epoch, s);
+        throw new InterruptedError(
+          `interrupted at epoch ${epoch}, step ${s}; checkpoint written, rerun the same command to resume`,
+        );
+      }
+      const globalStep = epoch * stepsPerEpoch + s;
+      const metrics = await o.step({
+        epoch,
+        stepInEpoch: s,
+        globalStep,
+        epochFloat: epoch + s / stepsPerEpoch,
+        rng: new Rng(o.seed).fork(`step/${epoch}/${s}`),
+        batchIndices: order.subarray(s * o.batchSize, (s + 1) * o.batchSize),
+      });
+      if (o.lossHook) metrics.loss = o.lossHook(globalStep, metrics.loss);
+      if (!Number.isFinite(metrics.loss)) {
+        throw new NumericError(
+          `loss is ${metrics.loss} at epoch ${epoch}, step ${s} (global step ${globalStep}); the last good ` +
+            `checkpoint is kept in ${o.run.path}. Lower the learning rate or enable gradient clipping.`,
+        );
+      }
+      for (const [k, v] of Object.entries(metrics)) sums[k] = (sums[k] ?? 0) + v;
+      n++;
+      if (isTty) {
+        const done = s + 1;
+        const elapsed = (performance.now() - te) / 1000;
+        const rate = ((done - firstStep) * o.batchSize) / Math.max(elapsed, 1e-9);
+        const eta = ((stepsPerEpoch - done) * o.batchSize) / rate;
+        const width = 24;
+        const fill = Math.round((done / stepsPerEpoch) * width);
+        Deno.stderr.writeSync(new TextEncoder().encode(
+          `\r  epoch ${epoch + 1}/${o.epochs} [${"#".repeat(fill)}${".".repeat(width - fill)}] ` +
+            `loss ${(sums.loss / n).toFixed(4)} ${rate.toFixed(1)} img/s ETA ${formatSeconds(eta)}   `,
+        ));
+      }
+    }
+    if (isTty) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
+    const seconds = (performance.now() - te) / 1000;
+    const record: Record<string, number> = { epoch: epoch + 1 };
+    for (const [k, v] of Object.entries(sums)) record[k] = v / Math.max(n, 1);
+    record.imgPerSec = (n * o.batchSize) / seconds;
+    record.seconds = seconds;
+    const evalEvery = o.evalEvery ?? 1;
+    if (o.evaluate && ((epoch + 1) % evalEvery === 0 || epoch + 1 === o.epochs)) {
+      Object.assign(record, await o.evaluate(epoch));
+    }
+    history.push(record);
+    await o.run.appendLog({ type: "epoch", ...record });
+    log(
+      `  epoch ${epoch + 1}/${o.epochs}: ` +
+        Object.entries(record).filter(([k]) => k !== "epoch").map(([k, v]) =>
+          `${k} ${Math.abs(v) >= 100 ? v.toFixed(1) : v.toPrecision(4)}`
+        ).join(", "),
+    );
+    if ((epoch + 1) % every === 0 && epoch + 1 < o.epochs) await save(epoch + 1, 0);
+  }
+  return {
+    history,
+    final: history[history.length - 1] ?? {},
+    resumedFrom,
+    wallSeconds: (performance.now() - t0) / 1000,
+  };
+}

@@ -1,0 +1,186 @@
+/**
+ * Optimisers and schedules as in MAE's training code: AdamW with decoupled weight decay and parameter groups
+ * (no decay on biases, norms and tokens), layer-wise lr decay for fine-tuning (`param_groups_lrd`), SGD with
+ * momentum and LARS for linear probing, linear warm-up + half-cycle cosine per iteration.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Params } from "../vit.ts";
+
+/** Parameters excluded from weight decay by name (besides every 1-D tensor). */
+const NO_DECAY_NAMES = new Set(["cls_token", "mask_token", "pos_embed", "dist_token"]);
+
+/** True when MAE's parameter grouping applies weight decay to this parameter. */
+export function hasWeightDecay(name: string, shape: readonly number[]): boolean {
+  return !(shape.length === 1 || name.endsWith(".bias") || NO_DECAY_NAMES.has(name));
+}
+
+/**
+ * MAE's layer id for layer-wise lr decay: tokens and patch embedding 0, block i → i + 1, everything else
+ * (final norm, fc_norm, head) `numLayers` = depth + 1.
+ */
+export function layerId(name: string, depth: number): number {
+  if (NO_DECAY_NAMES.has(name) || name.startsWith("patch_embed")) return 0;
+  const m = /^blocks\.(\d+)\./.exec(name);
+  if (m) return Number(m[1]) + 1;
+  return depth + 1;
+}
+
+/** lr scale of a parameter under layer decay `ld`: ld^(depth + 1 − layerId). */
+export function layerDecayScale(name: string, depth: number, ld: number): number {
+  return Math.pow(ld, depth + 1 - layerId(name, depth));
+}
+
+/** Linear warm-up then half-cycle cosine, at fractional epoch `epoch` (MAE's `adjust_learning_rate`). */
+export function cosineLr(
+  epoch: number,
+  o: { lr: number; minLr: number; warmupEpochs: number; epochs: number },
+): number {
+  if (epoch < o.warmupEpochs) return (o.lr * epoch) / o.warmupEpochs;
+  const span = Math.max(o.epochs - o.warmupEpochs, 1e-12);
+  return o.minLr + (o.lr - o.minLr) * 0.5 * (1 + Math.cos((Math.PI * (epoch - o.warmupEpochs)) / span));
+}
+
+/** Absolute lr from MAE's base lr rule: lr = blr × effective batch / 256. */
+export function absoluteLr(blr: number, batch: number): number {
+  return (blr * batch) / 256;
+}
+
+/** Serializable optimiser state. */
+export interface OptimizerState {
+  step: number;
+  slots: Map<string, tf.Tensor>;
+}
+
+/** Options of AdamW. */
+export interface AdamWOptions {
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  weightDecay: number;
+  /** Per-parameter lr multiplier (layer decay); default 1. */
+  lrScale?: (name: string) => number;
+  /** Gradient clipping by global norm; undefined = none. */
+  clipNorm?: number;
+}
+
+/** Global L2 norm of a set of gradients. */
+export function globalNorm(grads: tf.Tensor[]): number {
+  return tf.tidy(() => Math.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g)))).dataSync()[0]));
+}
+
+/** AdamW exactly as PyTorch's (decoupled decay applied as p ← p·(1 − lr·wd) before the Adam step). */
+export class AdamW {
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  step = 0;
+  readonly m = new Map<string, tf.Variable>();
+  readonly v = new Map<string, tf.Variable>();
+
+  constructor(readonly params: Params, readonly opts: AdamWOptions) {
+    this.beta1 = opts.beta1 ?? 0.9;
+    this.beta2 = opts.beta2 ?? 0.95;
+    this.eps = opts.eps ?? 1e-8;
+    for (const [name, p] of params) {
+      this.m.set(name, tf.variable(tf.zerosLike(p), false));
+      this.v.set(name, tf.variable(tf.zerosLike(p), false));
+    }
+  }
+
+  /** Applies one update with learning rate `lr`; returns the gradient norm before clipping. */
+  apply(grads: Record<string, tf.Tensor> | Map<string, tf.Tensor>, lr: number): number {
+    const g = grads instanceof Map ? grads : new Map(Object.entries(grads));
+    let norm = NaN;
+    let clipScale = 1;
+    if (this.opts.clipNorm !== undefined) {
+      norm = globalNorm([...g.values()]);
+      if (norm > this.opts.clipNorm) clipScale = this.opts.clipNorm / (norm + 1e-6);
+    }
+    this.step++;
+    const bc1 = 1 - Math.pow(this.beta1, this.step);
+    const bc2 = 1 - Math.pow(this.beta2, this.step);
+    for (const [name, p] of this.params) {
+      const grad = g.get(name);
+      if (!grad) continue;
+      const plr = lr * (this.opts.lrScale?.(name) ?? 1);
+      const wd = hasWeightDecay(name, p.shape) ? this.opts.weightDecay : 0;
+      tf.tidy(() => {
+        const gr = clipScale === 1 ? grad : tf.mul(grad, clipScale);
+        const m = this.m.get(name)!;
+        const v = this.v.get(name)!;
+        const m1 = tf.add(tf.mul(m, this.beta1), tf.mul(gr, 1 - this.beta1));
+        const v1 = tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(gr), 1 - this.beta2));
+        m.assign(m1);
+        v.assign(v1);
+        const denom = tf.add(tf.sqrt(tf.div(v1, bc2)), this.eps);
+        const decayed = wd > 0 ? tf.mul(p, 1 - plr * wd) : p;
+        p.assign(tf.sub(decayed, tf.mul(tf.div(m1, denom), plr / bc1)));
+      });
+    }
+    return norm;
+  }
+
+  /** Optimiser slots as named tensors (for checkpoints). */
+  stateTensors(): Map<string, tf.Tensor> {
+    const out = new Map<string, tf.Tensor>();
+    for (const [n, t] of this.m) out.set(`opt.m.${n}`, t);
+    for (const [n, t] of this.v) out.set(`opt.v.${n}`, t);
+    return out;
+  }
+
+  /** Restores slots and the step count from a checkpoint. */
+  loadState(tensors: Map<string, { shape: number[]; data: Float32Array }>, step: number): void {
+    for (const [prefix, slots] of [["opt.m.", this.m], ["opt.v.", this.v]] as const) {
+      for (const [n, v] of slots) {
+        const t = tensors.get(prefix + n);
+        if (!t) throw new Error(`checkpoint lacks optimiser slot ${prefix + n}`);
+        v.assign(tf.tensor(t.data, t.shape));
+      }
+    }
+    this.step = step;
+  }
+
+  dispose(): void {
+    for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
+  }
+}
+
+/** SGD with momentum (PyTorch semantics: buf = μ·buf + g + wd·p; p −= lr·buf), optionally LARS-scaled. */
+export class SgdMomentum {
+  step = 0;
+  readonly buf = new Map<string, tf.Variable>();
+  constructor(
+    readonly params: Params,
+    readonly opts: { momentum: number; weightDecay: number; lars?: boolean; trustCoefficient?: number },
+  ) {
+    for (const [name, p] of params) this.buf.set(name, tf.variable(tf.zerosLike(p), false));
+  }
+
+  apply(grads: Map<string, tf.Tensor>, lr: number): void {
+    this.step++;
+    for (const [name, p] of this.params) {
+      const g0 = grads.get(name);
+      if (!g0) continue;
+      tf.tidy(() => {
+        const decay = hasWeightDecay(name, p.shape) ? this.opts.weightDecay : 0;
+        let g = decay > 0 ? tf.add(g0, tf.mul(p, decay)) : g0;
+        if (this.opts.lars && p.shape.length > 1) {
+          // LARS (as MAE's linear probe): scale by trust ratio ‖p‖ / ‖g‖ for weight matrices.
+          const pn = tf.norm(p).dataSync()[0];
+          const gn = tf.norm(g).dataSync()[0];
+          const q = pn > 0 && gn > 0 ? (this.opts.trustCoefficient ?? 0.001) * pn / gn : 1;
+          g = tf.mul(g, q);
+        }
+        const b = this.buf.get(name)!;
+        const nb = this.step === 1 ? g : tf.add(tf.mul(b, this.opts.momentum), g);
+        b.assign(nb);
+        p.assign(tf.sub(p, tf.mul(nb, lr)));
+      });
+    }
+  }
+
+  dispose(): void {
+    for (const t of this.buf.values()) t.dispose();
+  }
+}

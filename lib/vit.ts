@@ -1,0 +1,325 @@
+/**
+ * Vision Transformer encoder as in MAE (He et al.): patch embedding, CLS token, fixed 2-D sin-cos positional
+ * embedding, pre-norm blocks (multi-head self-attention, GELU MLP, LayerNorm eps 1e-6), final norm.
+ *
+ * Parameters live in a flat `Params` map with timm-style names; linear weights are stored `[in, out]` (the
+ * safetensors converter transposes timm's `[out, in]` and splits its fused `qkv`). Activations are token-major
+ * 2-D tensors `[B·T, D]` so every linear layer is one plain 2-D matMul.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { gelu, layerNorm, linear, multiHeadAttention, repeatRow } from "./ops.ts";
+import type { Rng } from "./rng.ts";
+
+/** Shape of a ViT encoder. */
+export interface VitConfig {
+  imageSize: number;
+  patchSize: number;
+  /** Embedding width D. */
+  dim: number;
+  depth: number;
+  heads: number;
+  mlpRatio: number;
+}
+
+/** Named presets; ViT-B/16 is the paper's backbone. */
+export const VIT_PRESETS: Record<string, Omit<VitConfig, "imageSize" | "patchSize">> = {
+  "vit-base": { dim: 768, depth: 12, heads: 12, mlpRatio: 4 },
+  "vit-small": { dim: 384, depth: 12, heads: 6, mlpRatio: 4 },
+  "vit-tiny": { dim: 192, depth: 12, heads: 3, mlpRatio: 4 },
+};
+
+/** A flat map of named trainable tensors. */
+export type Params = Map<string, tf.Variable>;
+
+/** Patches per side and in total. */
+export function gridOf(cfg: { imageSize: number; patchSize: number }): { rows: number; cols: number; count: number } {
+  const rows = cfg.imageSize / cfg.patchSize;
+  return { rows, cols: rows, count: rows * rows };
+}
+
+/** Validates a ViT config, throwing a RangeError that names the bad field. */
+export function validateVitConfig(cfg: VitConfig): void {
+  for (const k of ["imageSize", "patchSize", "dim", "depth", "heads", "mlpRatio"] as const) {
+    if (!(Number.isFinite(cfg[k]) && cfg[k] > 0)) throw new RangeError(`model.${k} must be positive, got ${cfg[k]}`);
+  }
+  if (cfg.imageSize % cfg.patchSize !== 0) {
+    throw new RangeError(`patch size ${cfg.patchSize} does not divide image size ${cfg.imageSize}`);
+  }
+  if (cfg.dim % cfg.heads !== 0) throw new RangeError(`dim ${cfg.dim} is not divisible by heads ${cfg.heads}`);
+}
+
+/**
+ * Fixed 2-D sin-cos positional embedding `[1 + L, dim]` (row 0, the CLS position, is zeros), as MAE:
+ * half the channels encode the row (h) coordinate, half the column (w) coordinate.
+ */
+export function sinCosPosEmbed(dim: number, gridSide: number): Float32Array {
+  if (dim % 4 !== 0) throw new RangeError(`sin-cos positional embedding needs dim divisible by 4, got ${dim}`);
+  const L = gridSide * gridSide;
+  const out = new Float32Array((1 + L) * dim);
+  const quarter = dim / 4;
+  const omega = new Float64Array(quarter);
+  for (let i = 0; i < quarter; i++) omega[i] = 1 / Math.pow(10000, i / quarter);
+  for (let h = 0; h < gridSide; h++) {
+    for (let w = 0; w < gridSide; w++) {
+      const row = (1 + h * gridSide + w) * dim;
+      // MAE's meshgrid puts w first: the first half encodes w, the second half h.
+      for (let i = 0; i < quarter; i++) {
+        out[row + i] = Math.sin(w * omega[i]);
+        out[row + quarter + i] = Math.cos(w * omega[i]);
+        out[row + 2 * quarter + i] = Math.sin(h * omega[i]);
+        out[row + 3 * quarter + i] = Math.cos(h * omega[i]);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * MAE's patchify on NHWC float images: `[B, H, W, 3]` → `[B, L, p·p·3]`, patches row-major over the grid,
+ * pixels inside a patch in (row, column, channel) order.
+ */
+export function patchify(images: Float32Array, batch: number, size: number, p: number): Float32Array {
+  const g = size / p;
+  const P = p * p * 3;
+  const out = new Float32Array(batch * g * g * P);
+  let o = 0;
+  for (let b = 0; b < batch; b++) {
+    const base = b * size * size * 3;
+    for (let gh = 0; gh < g; gh++) {
+      for (let gw = 0; gw < g; gw++) {
+        for (let i = 0; i < p; i++) {
+          const src = base + ((gh * p + i) * size + gw * p) * 3;
+          out.set(images.subarray(src, src + p * 3), o);
+          o += p * 3;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Inverse of `patchify`. */
+export function unpatchify(patches: Float32Array, batch: number, size: number, p: number): Float32Array {
+  const g = size / p;
+  const out = new Float32Array(batch * size * size * 3);
+  let o = 0;
+  for (let b = 0; b < batch; b++) {
+    const base = b * size * size * 3;
+    for (let gh = 0; gh < g; gh++) {
+      for (let gw = 0; gw < g; gw++) {
+        for (let i = 0; i < p; i++) {
+          const dst = base + ((gh * p + i) * size + gw * p) * 3;
+          out.set(patches.subarray(o, o + p * 3), dst);
+          o += p * 3;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Xavier-uniform `[fanIn, fanOut]` weights from a seeded stream (MAE initialises every Linear this way). */
+export function xavierUniform(rng: Rng, fanIn: number, fanOut: number): Float32Array {
+  const a = Math.sqrt(6 / (fanIn + fanOut));
+  const w = new Float32Array(fanIn * fanOut);
+  for (let i = 0; i < w.length; i++) w[i] = (2 * rng.next() - 1) * a;
+  return w;
+}
+
+/** Normal(0, std²) values (MAE: CLS and mask tokens, std 0.02). */
+export function normalInit(rng: Rng, n: number, std: number): Float32Array {
+  const w = new Float32Array(n);
+  for (let i = 0; i < n; i++) w[i] = rng.normal() * std;
+  return w;
+}
+
+/** Adds a variable to a parameter map. */
+export function addParam(params: Params, name: string, shape: number[], values?: Float32Array): void {
+  if (params.has(name)) throw new Error(`duplicate parameter ${name}`);
+  const t = values ? tf.tensor(values, shape) : tf.zeros(shape);
+  params.set(name, tf.variable(t, true, name.replace(/[^A-Za-z0-9_.\-/]/g, "_") + "_" + nextId++));
+  t.dispose();
+}
+let nextId = 0;
+
+/** Adds the parameters of one transformer block (`prefix` like "blocks.3"). */
+export function initBlock(params: Params, prefix: string, dim: number, mlpRatio: number, rng: Rng): void {
+  const hidden = Math.round(dim * mlpRatio);
+  const ones = new Float32Array(dim).fill(1);
+  addParam(params, `${prefix}.norm1.weight`, [dim], ones);
+  addParam(params, `${prefix}.norm1.bias`, [dim]);
+  // timm fuses q, k, v into one [3D, D] Linear, xavier-initialised on the fused shape; keep that bound.
+  const qkvBound = Math.sqrt(6 / (dim + 3 * dim));
+  for (const n of ["q", "k", "v"]) {
+    const w = new Float32Array(dim * dim);
+    for (let i = 0; i < w.length; i++) w[i] = (2 * rng.next() - 1) * qkvBound;
+    addParam(params, `${prefix}.attn.${n}.weight`, [dim, dim], w);
+    addParam(params, `${prefix}.attn.${n}.bias`, [dim]);
+  }
+  addParam(params, `${prefix}.attn.proj.weight`, [dim, dim], xavierUniform(rng, dim, dim));
+  addParam(params, `${prefix}.attn.proj.bias`, [dim]);
+  addParam(params, `${prefix}.norm2.weight`, [dim], ones);
+  addParam(params, `${prefix}.norm2.bias`, [dim]);
+  addParam(params, `${prefix}.mlp.fc1.weight`, [dim, hidden], xavierUniform(rng, dim, hidden));
+  addParam(params, `${prefix}.mlp.fc1.bias`, [hidden]);
+  addParam(params, `${prefix}.mlp.fc2.weight`, [hidden, dim], xavierUniform(rng, hidden, dim));
+  addParam(params, `${prefix}.mlp.fc2.bias`, [dim]);
+}
+
+/** Creates the encoder's parameters (patch embedding, CLS token, blocks, final norm). */
+export function initEncoder(params: Params, cfg: VitConfig, rng: Rng): void {
+  validateVitConfig(cfg);
+  const P = cfg.patchSize * cfg.patchSize * 3;
+  // MAE initialises the patch-embedding conv like a Linear on its flattened view.
+  addParam(params, "patch_embed.proj.weight", [P, cfg.dim], xavierUniform(rng, P, cfg.dim));
+  addParam(params, "patch_embed.proj.bias", [cfg.dim]);
+  addParam(params, "cls_token", [1, cfg.dim], normalInit(rng, cfg.dim, 0.02));
+  for (let i = 0; i < cfg.depth; i++) initBlock(params, `blocks.${i}`, cfg.dim, cfg.mlpRatio, rng);
+  addParam(params, "norm.weight", [cfg.dim], new Float32Array(cfg.dim).fill(1));
+  addParam(params, "norm.bias", [cfg.dim]);
+}
+
+/** Looks a parameter up, with a clear error naming it. */
+export function param<T extends tf.Tensor = tf.Tensor>(params: Params, name: string): T {
+  const p = params.get(name);
+  if (!p) throw new Error(`missing parameter ${name}`);
+  return p as unknown as T;
+}
+
+/** Per-call options of a transformer block. */
+export interface BlockOptions {
+  /** Per-sample residual keep mask `[B, 1]`, already divided by the keep probability (drop path). */
+  dropPath?: { attn?: tf.Tensor2D; mlp?: tf.Tensor2D };
+  /** Return the block's pre-softmax attention logits `[Tq, B·H, Tk]`. */
+  returnLogits?: boolean;
+}
+
+function residual(x: tf.Tensor2D, branch: tf.Tensor2D, batch: number, keep?: tf.Tensor2D): tf.Tensor2D {
+  if (!keep) return tf.add(x, branch);
+  const [bt, d] = branch.shape;
+  return tf.add(x, tf.reshape(tf.mul(tf.reshape(branch, [batch, (bt / batch) * d]), keep), [bt, d]));
+}
+
+/** The q and k projections of a block's normalised input (what GPA needs from a teacher). */
+export function blockQK(params: Params, prefix: string, x: tf.Tensor2D): { q: tf.Tensor2D; k: tf.Tensor2D } {
+  const h = layerNorm(x, param(params, `${prefix}.norm1.weight`), param(params, `${prefix}.norm1.bias`));
+  return {
+    q: linear(h, param(params, `${prefix}.attn.q.weight`), param(params, `${prefix}.attn.q.bias`)),
+    k: linear(h, param(params, `${prefix}.attn.k.weight`), param(params, `${prefix}.attn.k.bias`)),
+  };
+}
+
+/** One pre-norm transformer block on `[B·T, D]` tokens. */
+export function blockForward(
+  params: Params,
+  prefix: string,
+  x: tf.Tensor2D, // [B·T, D]
+  batch: number,
+  heads: number,
+  opts: BlockOptions = {},
+): { x: tf.Tensor2D; logits?: tf.Tensor3D } {
+  const p = (n: string) => param<tf.Tensor2D>(params, `${prefix}.${n}`);
+  const h = layerNorm(x, p("norm1.weight") as unknown as tf.Tensor1D, p("norm1.bias") as unknown as tf.Tensor1D);
+  const q = linear(h, p("attn.q.weight"), p("attn.q.bias") as unknown as tf.Tensor1D);
+  const k = linear(h, p("attn.k.weight"), p("attn.k.bias") as unknown as tf.Tensor1D);
+  const v = linear(h, p("attn.v.weight"), p("attn.v.bias") as unknown as tf.Tensor1D);
+  const att = multiHeadAttention(q, k, v, batch, heads, { returnLogits: opts.returnLogits });
+  const a = linear(att.out, p("attn.proj.weight"), p("attn.proj.bias") as unknown as tf.Tensor1D);
+  const x1 = residual(x, a, batch, opts.dropPath?.attn);
+  const h2 = layerNorm(x1, p("norm2.weight") as unknown as tf.Tensor1D, p("norm2.bias") as unknown as tf.Tensor1D);
+  const m = linear(
+    gelu(linear(h2, p("mlp.fc1.weight"), p("mlp.fc1.bias") as unknown as tf.Tensor1D)),
+    p("mlp.fc2.weight"),
+    p("mlp.fc2.bias") as unknown as tf.Tensor1D,
+  );
+  return { x: residual(x1, m, batch, opts.dropPath?.mlp), logits: att.logits };
+}
+
+/**
+ * Embeds patches and prepends the CLS token: patches `[B·N, p·p·3]` (N patches per sample, any subset of the
+ * grid) plus their positional rows `[B·N, D]` → tokens `[B·(1+N), D]`, CLS first in every sample.
+ */
+export function embedTokens(
+  params: Params,
+  patches: tf.Tensor2D,
+  pos: tf.Tensor2D,
+  batch: number,
+): tf.Tensor2D {
+  const [bn] = patches.shape;
+  const n = bn / batch;
+  const e = tf.add(
+    linear(patches, param(params, "patch_embed.proj.weight"), param(params, "patch_embed.proj.bias")),
+    pos,
+  ) as tf.Tensor2D; // [B·N, D]
+  const d = e.shape[1];
+  // The CLS position's embedding is zero in MAE, so the CLS token is used as is.
+  const cls = tf.reshape(repeatRow(param(params, "cls_token"), batch), [batch, 1, d]);
+  return tf.reshape(tf.concat([cls, tf.reshape(e, [batch, n, d])], 1), [batch * (1 + n), d]);
+}
+
+/** Options of an encoder pass. */
+export interface EncoderOptions {
+  /** Stop after this many blocks (a teacher that only needs early blocks). Default: all. */
+  blocks?: number;
+  /** Skip the final norm. */
+  skipNorm?: boolean;
+  /** Blocks whose pre-softmax logits to return. */
+  logitsOf?: number[];
+  /** Drop-path rate (stochastic depth, linearly increasing over blocks) and its random stream. */
+  dropPath?: { rate: number; rng: Rng };
+}
+
+/** Runs encoder blocks (and the final norm) on tokens `[B·T, D]`. */
+export function encoderBlocks(
+  params: Params,
+  cfg: VitConfig,
+  tokens: tf.Tensor2D,
+  batch: number,
+  opts: EncoderOptions = {},
+): { x: tf.Tensor2D; logits: Map<number, tf.Tensor3D> } {
+  const n = opts.blocks ?? cfg.depth;
+  const logits = new Map<number, tf.Tensor3D>();
+  let x = tokens;
+  for (let i = 0; i < n; i++) {
+    let dropPath: BlockOptions["dropPath"];
+    if (opts.dropPath && opts.dropPath.rate > 0) {
+      const rate = cfg.depth > 1 ? (opts.dropPath.rate * i) / (cfg.depth - 1) : opts.dropPath.rate;
+      if (rate > 0) {
+        dropPath = { attn: keepMask(batch, rate, opts.dropPath.rng), mlp: keepMask(batch, rate, opts.dropPath.rng) };
+      }
+    }
+    const out = blockForward(params, `blocks.${i}`, x, batch, cfg.heads, {
+      dropPath,
+      returnLogits: opts.logitsOf?.includes(i),
+    });
+    x = out.x;
+    if (out.logits) logits.set(i, out.logits);
+  }
+  if (n === cfg.depth && !opts.skipNorm) x = layerNorm(x, param(params, "norm.weight"), param(params, "norm.bias"));
+  return { x, logits };
+}
+
+function keepMask(batch: number, rate: number, rng: Rng): tf.Tensor2D {
+  const keep = 1 - rate;
+  const m = new Float32Array(batch);
+  for (let b = 0; b < batch; b++) m[b] = rng.next() < keep ? 1 / keep : 0;
+  return tf.tensor2d(m, [batch, 1]);
+}
+
+/** Rows of a `[1 + L, D]` table for each sample's token order (`indices` `[B, N]` of patch ids, CLS excluded). */
+export function gatherRows(table: Float32Array, dim: number, indices: Int32Array, offset = 1): Float32Array {
+  const out = new Float32Array(indices.length * dim);
+  for (let i = 0; i < indices.length; i++) {
+    const src = (indices[i] + offset) * dim;
+    out.set(table.subarray(src, src + dim), i * dim);
+  }
+  return out;
+}
+
+/** Number of trainable scalars in a parameter map. */
+export function countParams(params: Params, filter: (name: string) => boolean = () => true): number {
+  let n = 0;
+  for (const [name, v] of params) if (filter(name)) n += v.size;
+  return n;
+}

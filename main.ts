@@ -1,0 +1,244 @@
+/**
+ * gpa-repro command line: `deno run -A main.ts <command> [options]`.
+ * @module
+ */
+import { BACKEND_NAMES, type BackendName, BackendError, selectBackend } from "./lib/backend.ts";
+import { floatOpen, int, oneOf, parseCommandArgs, str, UsageError, type Values } from "./lib/cli.ts";
+import { getProfile, PROFILES, UnknownProfileError } from "./experiments/profiles.ts";
+import { MASK_STRATEGY_NAMES } from "./lib/masking/mod.ts";
+import type { RunContext } from "./lib/runner.ts";
+
+const HELP = `gpa-repro — reproduces "Global Patch-wise Attention is Masterful Facilitator for Masked Image Modeling"
+
+usage: deno run -A main.ts <command> [options]
+
+commands:
+  pretrain     pre-train one MAE run (--strategy ${MASK_STRATEGY_NAMES.join("|")}, --mask-ratio r)
+  finetune     fine-tune the encoder of a pre-training run (--from pretrain|random)
+  linprobe     linear-probe the encoder of a pre-training run (--from pretrain|random)
+  doctor       backend chosen and why, package versions, datasets found, cache location and size
+  bench        engine throughput (deno task bench); --json, --peer (PyTorch on the same machine)
+  help         this text
+
+options (every command):
+  --profile NAME     ${Object.keys(PROFILES).join(" | ")} (default smoke)
+  --backend NAME     ${BACKEND_NAMES.join(" | ")} (default auto)
+  --data-dir DIR     datasets (directories or archives); env GPA_DATA_DIR
+  --cache-dir DIR    run and dataset cache (default data/cache; env GPA_CACHE_DIR)
+  --seed N           seed of the run (default: the profile's first seed)
+  --json             print the result as JSON on stdout
+  -q, --quiet        only errors on stderr
+
+exit codes: 0 ok, 1 runtime error, 2 usage error, 130 interrupted (resumable)`;
+
+const PROJECT_ROOT = new URL(".", import.meta.url).pathname.replace(/\/$/, "");
+
+/** Builds the run context from the global options (validating them) and activates the backend. */
+async function context(values: Values): Promise<RunContext & { backendReasons: string[] }> {
+  const profileName = str(values, "profile", "smoke")!;
+  let profile;
+  try {
+    profile = getProfile(profileName);
+  } catch (e) {
+    if (e instanceof UnknownProfileError) throw new UsageError(e.message);
+    throw e;
+  }
+  const backend = oneOf(values, "backend", BACKEND_NAMES, "auto") as BackendName;
+  const seed = int(values, "seed", undefined, 0, 2 ** 31 - 1);
+  if (seed !== undefined) profile.seeds = [seed];
+  const cacheDir = str(values, "cache-dir", Deno.env.get("GPA_CACHE_DIR") ?? `${PROJECT_ROOT}/data/cache`)!;
+  const dataDir = str(values, "data-dir", Deno.env.get("GPA_DATA_DIR"));
+  const quiet = values.quiet === true;
+  const choice = await selectBackend(backend);
+  const stopSignal = { stopped: false };
+  return {
+    profile,
+    cacheDir,
+    dataDir,
+    backend: choice.name,
+    backendReasons: choice.reasons,
+    log: quiet ? () => {} : (l: string) => console.error(l),
+    stopSignal,
+  };
+}
+
+function installSignalHandlers(stop: { stopped: boolean }): void {
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    try {
+      Deno.addSignalListener(sig, () => {
+        if (stop.stopped) Deno.exit(130); // second signal: leave now
+        stop.stopped = true;
+        console.error(`\n${sig}: finishing the current step and writing a checkpoint (again to quit at once)`);
+      });
+    } catch {
+      // Signals are not available on every platform.
+    }
+  }
+}
+
+function print(values: Values, data: unknown, text: string): void {
+  if (values.json) console.log(JSON.stringify(data, null, 2));
+  else console.log(text);
+}
+
+const PRETRAIN_OPTIONS = {
+  strategy: { type: "string" },
+  "mask-ratio": { type: "string" },
+  epochs: { type: "string" },
+} as const;
+
+function applyOverrides(ctx: RunContext, values: Values): void {
+  const epochs = int(values, "epochs", undefined, 1, 100000);
+  if (epochs !== undefined) ctx.profile.pretrain.epochs = epochs;
+  const ratio = floatOpen(values, "mask-ratio", undefined, 0, 1);
+  if (ratio !== undefined) ctx.profile.pretrain.maskRatio = ratio;
+}
+
+async function cmdPretrain(args: string[]) {
+  const { values } = parseCommandArgs("pretrain", args, PRETRAIN_OPTIONS);
+  const strategy = oneOf(values, "strategy", MASK_STRATEGY_NAMES, "random");
+  const ctx = await context(values);
+  applyOverrides(ctx, values);
+  installSignalHandlers(ctx.stopSignal);
+  const { ensurePretrain } = await import("./lib/runner.ts");
+  const out = await ensurePretrain(ctx, { seed: ctx.profile.seeds[0], strategy: { name: strategy } });
+  const summary = { hash: out.hash, cacheHit: out.cacheHit, metrics: out.metrics, history: out.history };
+  print(values, summary, `pretrain ${out.hash}${out.cacheHit ? " (cache hit)" : ""}: loss ${out.metrics.loss}`);
+}
+
+async function cmdDownstream(kind: "finetune" | "linprobe", args: string[]) {
+  const { values } = parseCommandArgs(kind, args, { ...PRETRAIN_OPTIONS, from: { type: "string" } });
+  const strategy = oneOf(values, "strategy", MASK_STRATEGY_NAMES, "random");
+  const from = oneOf(values, "from", ["pretrain", "random"] as const, "pretrain");
+  const ctx = await context(values);
+  applyOverrides(ctx, values);
+  installSignalHandlers(ctx.stopSignal);
+  const runner = await import("./lib/runner.ts");
+  const seed = ctx.profile.seeds[0];
+  const pre = from === "random" ? null : await runner.ensurePretrain(ctx, { seed, strategy: { name: strategy } });
+  const out = kind === "finetune"
+    ? await runner.ensureFinetune(ctx, pre, seed)
+    : await runner.ensureLinprobe(ctx, pre, seed);
+  const summary = { hash: out.hash, from: pre?.hash ?? null, cacheHit: out.cacheHit, top1: out.top1, metrics: out.metrics };
+  print(values, summary, `${kind} ${out.hash}${out.cacheHit ? " (cache hit)" : ""}: top-1 ${out.top1.toFixed(2)}%`);
+}
+
+async function cmdDoctor(args: string[]) {
+  const { values } = parseCommandArgs("doctor", args);
+  const ctx = await context(values);
+  const { cacheSummary } = await import("./lib/checkpoint.ts");
+  const denoJson = JSON.parse(await Deno.readTextFile(`${PROJECT_ROOT}/deno.json`));
+  const report = {
+    deno: Deno.version,
+    backend: { active: ctx.backend, reasons: ctx.backendReasons },
+    packages: denoJson.imports,
+    cache: { dir: ctx.cacheDir, ...(await cacheSummary(ctx.cacheDir)) },
+    datasets: await findDatasets(ctx.dataDir),
+  };
+  const lines = [
+    `deno ${report.deno.deno} (v8 ${report.deno.v8}, typescript ${report.deno.typescript})`,
+    `backend: ${ctx.backend}`,
+    ...ctx.backendReasons.map((r) => `  - ${r}`),
+    `packages:`,
+    ...Object.entries(report.packages).map(([k, v]) => `  ${k}: ${v}`),
+    `cache: ${report.cache.dir} — ${report.cache.runs} runs (${report.cache.completeRuns} complete), ` +
+    `${(report.cache.bytes / 2 ** 20).toFixed(1)} MiB`,
+    `datasets:`,
+    ...Object.entries(report.datasets).map(([k, v]) => `  ${k}: ${v ?? "not found"}`),
+  ];
+  print(values, report, lines.join("\n"));
+}
+
+/** Which known dataset archives or extracted folders exist in the data search locations. */
+async function findDatasets(dataDir?: string): Promise<Record<string, string | null>> {
+  const { searchLocations } = await import("./lib/data/sources.ts");
+  const { KNOWN_ARCHIVE_SHA256 } = await import("./lib/data/archive.ts");
+  const names: Record<string, string[]> = {
+    "tiny-imagenet": ["tiny-imagenet-200", ...Object.keys(KNOWN_ARCHIVE_SHA256).filter((n) => n.startsWith("tiny"))],
+    cifar10: ["cifar-10-batches-bin", "cifar-10-images", "cifar-10-binary.tar.gz", "cifar-10-images.tar.gz"],
+    camvid: ["CamVid", "camvid-segnet-trainval.tar"],
+  };
+  const out: Record<string, string | null> = {};
+  const locations = searchLocations([dataDir], PROJECT_ROOT);
+  for (const [ds, candidates] of Object.entries(names)) {
+    out[ds] = null;
+    search: for (const loc of locations) {
+      for (const c of candidates) {
+        try {
+          await Deno.stat(`${loc}/${c}`);
+          out[ds] = `${loc}/${c}`;
+          break search;
+        } catch {
+          // not here
+        }
+      }
+    }
+  }
+  out.synthetic = "built in";
+  return out;
+}
+
+async function cmdBench(args: string[]) {
+  const { runBenchCommand } = await import("./bench/mod.ts");
+  await runBenchCommand(args, { context });
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const args = argv.filter((a, i) => !(a === "--" && i === 0));
+  const [command, ...rest] = args;
+  try {
+    switch (command) {
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        console.log(HELP);
+        return 0;
+      case "pretrain":
+        await cmdPretrain(rest);
+        return 0;
+      case "finetune":
+      case "linprobe":
+        await cmdDownstream(command, rest);
+        return 0;
+      case "doctor":
+        await cmdDoctor(rest);
+        return 0;
+      case "bench":
+        await cmdBench(rest);
+        return 0;
+      default:
+        throw new UsageError(`unknown command '${command}'; run 'main.ts help' for the list`);
+    }
+  } catch (e) {
+    return reportError(e);
+  }
+}
+
+/** Prints one line for an error and returns its exit code. */
+export function reportError(e: unknown): number {
+  const name = e instanceof Error ? e.name : "Error";
+  const msg = e instanceof Error ? e.message : String(e);
+  if (e instanceof UsageError || e instanceof RangeError) {
+    console.error(`error: ${msg}`);
+    return 2;
+  }
+  if (name === "InterruptedError") {
+    console.error(`interrupted (resumable): ${msg}`);
+    return 130;
+  }
+  if (e instanceof BackendError || ["DataError", "NumericError", "RunLockedError", "CorruptFileError"].includes(name)) {
+    console.error(`error: ${msg}`);
+    return 1;
+  }
+  if (e instanceof Deno.errors.PermissionDenied) {
+    console.error(`error: permission denied: ${msg} (check that the cache directory is writable)`);
+    return 1;
+  }
+  console.error(`error: ${name}: ${msg}`);
+  if (Deno.env.get("GPA_DEBUG")) console.error(e instanceof Error ? e.stack : e);
+  return 1;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

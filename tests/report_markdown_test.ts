@@ -1,0 +1,190 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { writeFilesAtomic } from "../lib/report/atomic_write.ts";
+import {
+  formatDuration,
+  renderTableReport,
+  SCALE_STATEMENT,
+  type TableReportInput,
+  tableReportJson,
+  writeReport,
+} from "../lib/report/markdown.ts";
+import { judgeClaim } from "../lib/report/verdict.ts";
+
+function sampleInput(): TableReportInput {
+  const results = { mae: [40, 41, 42], teacher: [43, 44, 45], full: [44] };
+  return {
+    header: {
+      title: "Table 1 — roles of GPA",
+      tableId: "table1",
+      profile: "small",
+      dataset: "cifar10",
+      resolution: 32,
+      model: "ViT-Tiny/4",
+      epochs: 50,
+      backend: "wasm",
+      seeds: [0, 1, 2],
+      commit: "abc1234",
+      date: "2025-01-02",
+      wallTimeSeconds: 3723,
+      cacheHits: { hits: 2, total: 7 },
+    },
+    metric: { key: "finetune", label: "fine-tune top-1", unit: "%" },
+    rows: [
+      { key: "mae", label: "MAE", paper: 82.23, perSeed: results.mae },
+      { key: "teacher", label: "GPA (teacher)", paper: 82.73, perSeed: results.teacher, n: 3 },
+      { key: "full", label: "GPA (teacher + feature)", paper: 83.22, perSeed: results.full },
+    ],
+    baseline: "mae",
+    verdicts: [
+      judgeClaim({
+        kind: "greater",
+        id: "t1-teacher",
+        text: "teacher beats MAE",
+        metric: "finetune",
+        a: "teacher",
+        b: "mae",
+      }, results),
+      judgeClaim({
+        kind: "greater",
+        id: "t1-full",
+        text: "full beats MAE",
+        metric: "finetune",
+        a: "full",
+        b: "mae",
+      }, results),
+    ],
+    deviations: ["CIFAR-10 at 32 px instead of ImageNet-1K at 224 px"],
+    notes: ["a note with a | pipe"],
+    figures: [{ title: "Learning curves", path: "figures/t1_curves.png" }],
+  };
+}
+
+Deno.test("markdown: table rows show paper, ours mean ± std (n) and both deltas", () => {
+  const md = renderTableReport(sampleInput());
+  assert(md.startsWith("# Table 1 — roles of GPA\n"));
+  assert(md.includes(SCALE_STATEMENT));
+  // mean 41, sample std 1 (hand-computed), baseline has no delta.
+  assert(md.includes("| MAE *(baseline)* | 82.23 | 41.00 ± 1.00 (n=3) | — | — |"), md);
+  // Paper Δ 82.73 − 82.23 = +0.50; ours 44 − 41 = +3.00.
+  assert(md.includes("| GPA (teacher) | 82.73 | 44.00 ± 1.00 (n=3) | +0.50 | +3.00 |"), md);
+  // One seed: no std; paper Δ +0.99, ours +3.00.
+  assert(md.includes("| GPA (teacher + feature) | 83.22 | 44.00 (n=1) | +0.99 | +3.00 |"), md);
+  assert(md.includes("Δ paper vs MAE"));
+  assert(md.includes("| Wall time | 1h 02m 03s |"));
+  assert(md.includes("| Cache hits | 2 of 7 runs |"));
+  assert(md.includes("| Seeds | 0, 1, 2 (3) |"));
+});
+
+Deno.test("markdown: verdict words, summary, rules, deviations, escaped notes, figures", () => {
+  const md = renderTableReport(sampleInput());
+  assert(md.includes("1 reproduced, 0 not reproduced, 1 inconclusive (of 2)."), md);
+  assert(/\| teacher beats MAE \(`t1-teacher`\) \| \*\*reproduced\*\* \| \+3\.000 \| \[\+/.test(md), md);
+  assert(md.includes("| full beats MAE (`t1-full`) | **inconclusive** | +3.000 | — |"), md);
+  assert(md.includes("- `t1-full`: full > mae"));
+  assert(md.includes("- CIFAR-10 at 32 px instead of ImageNet-1K at 224 px"));
+  assert(md.includes("a note with a | pipe")); // list items need no escaping
+  assert(md.includes("![Learning curves](figures/t1_curves.png)"));
+});
+
+Deno.test("markdown: per-row baselines (grouped tables) and bad input", () => {
+  const input = sampleInput();
+  input.rows = [
+    { key: "r75", label: "α=0.75 random", paper: 82.69, perSeed: [1, 2], baseline: "r75" },
+    { key: "s75", label: "α=0.75 0.5→0", paper: 82.73, perSeed: [2, 3], baseline: "r75" },
+    { key: "r90", label: "α=0.9 random", paper: 82.41, perSeed: [5, 5], baseline: "r90" },
+    { key: "s90", label: "α=0.9 0.5→0", paper: 82.51, perSeed: [4, 4], baseline: "r90" },
+  ];
+  input.baseline = null;
+  const md = renderTableReport(input);
+  assert(md.includes("| α=0.9 0.5→0 | 82.51 | 4.00 ± 0.00 (n=2) | +0.10 | −1.00 |"), md);
+  assert(md.includes("Deltas are taken against the baseline row of each group."));
+  const bad = sampleInput();
+  bad.rows = [{ key: "x", label: "x", paper: 1, perSeed: [1], n: 2 }];
+  bad.baseline = null;
+  assert.throws(() => renderTableReport(bad), RangeError);
+  const unknown = sampleInput();
+  unknown.baseline = "nope";
+  assert.throws(() => renderTableReport(unknown), RangeError);
+});
+
+Deno.test("markdown: JSON object carries derived statistics and no NaN", () => {
+  const json = tableReportJson(sampleInput());
+  const text = JSON.stringify(json);
+  assert(!text.includes("NaN"));
+  const parsed = JSON.parse(text);
+  assert.equal(parsed.schema, "gpa-repro/table-report@1");
+  const rows = parsed.metrics[0].rows;
+  assert.deepEqual(rows.map((r: { key: string }) => r.key), ["mae", "teacher", "full"]);
+  assert.equal(rows[1].mean, 44);
+  assert.equal(rows[1].std, 1);
+  assert.equal(rows[2].std, null);
+  assert(Math.abs(rows[1].paperDelta - 0.5) < 1e-9);
+  assert.equal(rows[1].oursDelta, 3);
+  assert.deepEqual(parsed.summary, { "reproduced": 1, "not reproduced": 0, "inconclusive": 1 });
+  assert.equal(parsed.verdicts[1].ci, null);
+});
+
+Deno.test("markdown: additional metric blocks render their own tables", () => {
+  const input = sampleInput();
+  input.additionalMetrics = [{
+    metric: { key: "miou", label: "ADE20K mIoU", digits: 1 },
+    rows: [
+      { key: "mae", label: "MAE", paper: 40.5, perSeed: [10, 12] },
+      { key: "teacher", label: "GPA (teacher)", paper: 41.6, perSeed: [13, 13] },
+    ],
+    baseline: "mae",
+  }];
+  const md = renderTableReport(input);
+  assert(md.includes("## ADE20K mIoU"));
+  assert(md.includes("| GPA (teacher) | 41.6 | 13.0 ± 0.0 (n=2) | +1.1 | +2.0 |"), md);
+});
+
+Deno.test("markdown: durations", () => {
+  assert.equal(formatDuration(12.34), "12.3s");
+  assert.equal(formatDuration(245), "4m 05s");
+  assert.equal(formatDuration(3723), "1h 02m 03s");
+});
+
+Deno.test("markdown: writeReport writes both files atomically and overwrites cleanly", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "gpa_report_" });
+  try {
+    const target = join(dir, "nested");
+    const paths = await writeReport(target, "table1", sampleInput());
+    assert.equal(paths.markdown, join(target, "table1.md"));
+    const md = await Deno.readTextFile(paths.markdown);
+    assert.equal(md, renderTableReport(sampleInput()));
+    const parsed = JSON.parse(await Deno.readTextFile(paths.json));
+    assert.equal(parsed.header.commit, "abc1234");
+    // Second write replaces the files and leaves no temporaries.
+    const changed = sampleInput();
+    changed.header.commit = "def5678";
+    await writeReport(target, "table1", changed);
+    assert.equal(JSON.parse(await Deno.readTextFile(paths.json)).header.commit, "def5678");
+    const names = [...Deno.readDirSync(target)].map((e) => e.name).sort();
+    assert.deepEqual(names, ["table1.json", "table1.md"]);
+    await assert.rejects(() => writeReport(target, "../escape", sampleInput()), RangeError);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("atomic write: a failing file leaves earlier targets untouched and no temporaries", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "gpa_atomic_" });
+  try {
+    const first = join(dir, "a.txt");
+    await Deno.writeTextFile(first, "old");
+    await assert.rejects(() =>
+      writeFilesAtomic([
+        { path: first, content: "new" },
+        { path: join(dir, "missing-dir", "b.txt"), content: "x" },
+      ])
+    );
+    assert.equal(await Deno.readTextFile(first), "old");
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["a.txt"]);
+    await writeFilesAtomic([{ path: first, content: new Uint8Array([104, 105]) }]);
+    assert.equal(await Deno.readTextFile(first), "hi");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

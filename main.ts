@@ -5,7 +5,6 @@
 import { BACKEND_NAMES, type BackendName, BackendError, selectBackend } from "./lib/backend.ts";
 import { floatOpen, int, oneOf, parseCommandArgs, str, UsageError, type Values } from "./lib/cli.ts";
 import { getProfile, PROFILES, UnknownProfileError } from "./experiments/profiles.ts";
-import { MASK_STRATEGY_NAMES } from "./lib/masking/mod.ts";
 import type { RunContext } from "./lib/runner.ts";
 
 const HELP = `gpa-repro — reproduces "Global Patch-wise Attention is Masterful Facilitator for Masked Image Modeling"
@@ -13,7 +12,9 @@ const HELP = `gpa-repro — reproduces "Global Patch-wise Attention is Masterful
 usage: deno run -A main.ts <command> [options]
 
 commands:
-  pretrain     pre-train one MAE run (--strategy ${MASK_STRATEGY_NAMES.join("|")}, --mask-ratio r)
+  pretrain     pre-train one MAE run: --strategy ${["random", "block", "uniform", "gpa", "cls-attention", "hpm"].join("|")},
+               --mask-ratio r, --epochs n; GPA: --mam, --teacher-head b<block>h<head>|<k>-shot,
+               --teacher-weights file.safetensors, --gpa-variant paper|official, --soft s0,sT, --hard h0,hT
   finetune     fine-tune the encoder of a pre-training run (--from pretrain|random)
   linprobe     linear-probe the encoder of a pre-training run (--from pretrain|random)
   doctor       backend chosen and why, package versions, datasets found, cache location and size
@@ -83,6 +84,14 @@ function print(values: Values, data: unknown, text: string): void {
 
 const PRETRAIN_OPTIONS = {
   strategy: { type: "string" },
+  mam: { type: "boolean" },
+  "mam-loss-on": { type: "string" },
+  "teacher-head": { type: "string" },
+  "teacher-weights": { type: "string" },
+  "gpa-variant": { type: "string" },
+  overlap: { type: "string" },
+  soft: { type: "string" },
+  hard: { type: "string" },
   "mask-ratio": { type: "string" },
   epochs: { type: "string" },
 } as const;
@@ -94,28 +103,86 @@ function applyOverrides(ctx: RunContext, values: Values): void {
   if (ratio !== undefined) ctx.profile.pretrain.maskRatio = ratio;
 }
 
+/** A "start,end" pair of shares in [0, 1]. */
+function sharePair(values: Values, name: string): [number, number] | undefined {
+  const v = str(values, name);
+  if (v === undefined) return undefined;
+  const parts = v.split(/[,:]|->/).map(Number);
+  if (parts.length !== 2 || parts.some((x) => !(x >= 0 && x <= 1))) {
+    throw new UsageError(`--${name} must be two shares in [0, 1] as start,end (e.g. 0,0.5); got '${v}'`);
+  }
+  return [parts[0], parts[1]];
+}
+
+/** `b{block}h{head}` or `{k}-shot` → a teacher head choice, validated against the model. */
+function teacherHead(values: Values, depth: number, heads: number) {
+  const v = str(values, "teacher-head");
+  if (v === undefined) return undefined;
+  const shot = /^(\d+)-shot$/.exec(v);
+  if (shot) return { shots: Number(shot[1]) };
+  const m = /^b(\d+)h(-1|\d+)$/.exec(v);
+  if (!m) throw new UsageError(`--teacher-head must be b<block>h<head> (h-1 = all heads) or <k>-shot; got '${v}'`);
+  const block = Number(m[1]);
+  const head = Number(m[2]);
+  if (block >= depth) throw new UsageError(`--teacher-head: block ${block} out of range 0..${depth - 1}`);
+  if (head >= heads) throw new UsageError(`--teacher-head: head ${head} out of range -1..${heads - 1}`);
+  return { block, head };
+}
+
+/** The strategy request of pretrain/finetune/linprobe from CLI flags. */
+function strategyRequest(values: Values, ctx: RunContext): import("./lib/runner.ts").StrategyRequest {
+  const name = oneOf(values, "strategy", STRATEGIES, "random");
+  const soft = sharePair(values, "soft") ?? ctx.profile.gpa.soft;
+  const hard = sharePair(values, "hard") ?? ctx.profile.gpa.hard;
+  for (const t of [0, 1]) {
+    if (soft[t] + hard[t] > 1 + 1e-9) {
+      throw new UsageError(`soft + hard shares exceed 1 at ${t === 0 ? "the start" : "the end"} (${soft[t]} + ${hard[t]})`);
+    }
+  }
+  const head = teacherHead(values, ctx.profile.model.depth, ctx.profile.model.heads);
+  const variant = oneOf(values, "gpa-variant", ["paper", "official"] as const, ctx.profile.gpa.teacher.variant);
+  const mamLossOn = oneOf(values, "mam-loss-on", ["masked", "all"] as const, variant === "official" ? "all" : "masked");
+  return {
+    name,
+    soft,
+    hard,
+    overlap: oneOf(values, "overlap", ["paper", "official"] as const, "paper"),
+    teacher: {
+      ...ctx.profile.gpa.teacher,
+      ...(head ? { head } : {}),
+      variant,
+      weightsPath: str(values, "teacher-weights"),
+    },
+    mam: values.mam === true ? { lossOn: mamLossOn } : false,
+  };
+}
+
+const STRATEGIES = ["random", "block", "uniform", "gpa", "cls-attention", "hpm"] as const;
+
 async function cmdPretrain(args: string[]) {
   const { values } = parseCommandArgs("pretrain", args, PRETRAIN_OPTIONS);
-  const strategy = oneOf(values, "strategy", MASK_STRATEGY_NAMES, "random");
+  oneOf(values, "strategy", STRATEGIES, "random"); // validate before any work
   const ctx = await context(values);
   applyOverrides(ctx, values);
+  const req = strategyRequest(values, ctx);
   installSignalHandlers(ctx.stopSignal);
-  const { ensurePretrain } = await import("./lib/runner.ts");
-  const out = await ensurePretrain(ctx, { seed: ctx.profile.seeds[0], strategy: { name: strategy } });
+  const { ensurePretrain, strategyChoice } = await import("./lib/runner.ts");
+  const out = await ensurePretrain(ctx, await strategyChoice(ctx, req, ctx.profile.seeds[0]));
   const summary = { hash: out.hash, cacheHit: out.cacheHit, metrics: out.metrics, history: out.history };
   print(values, summary, `pretrain ${out.hash}${out.cacheHit ? " (cache hit)" : ""}: loss ${out.metrics.loss}`);
 }
 
 async function cmdDownstream(kind: "finetune" | "linprobe", args: string[]) {
   const { values } = parseCommandArgs(kind, args, { ...PRETRAIN_OPTIONS, from: { type: "string" } });
-  const strategy = oneOf(values, "strategy", MASK_STRATEGY_NAMES, "random");
+  oneOf(values, "strategy", STRATEGIES, "random");
   const from = oneOf(values, "from", ["pretrain", "random"] as const, "pretrain");
   const ctx = await context(values);
   applyOverrides(ctx, values);
+  const req = strategyRequest(values, ctx);
   installSignalHandlers(ctx.stopSignal);
   const runner = await import("./lib/runner.ts");
   const seed = ctx.profile.seeds[0];
-  const pre = from === "random" ? null : await runner.ensurePretrain(ctx, { seed, strategy: { name: strategy } });
+  const pre = from === "random" ? null : await runner.ensurePretrain(ctx, await runner.strategyChoice(ctx, req, seed));
   const out = kind === "finetune"
     ? await runner.ensureFinetune(ctx, pre, seed)
     : await runner.ensureLinprobe(ctx, pre, seed);
@@ -228,7 +295,7 @@ export function reportError(e: unknown): number {
     console.error(`interrupted (resumable): ${msg}`);
     return 130;
   }
-  if (e instanceof BackendError || ["DataError", "NumericError", "RunLockedError", "CorruptFileError"].includes(name)) {
+  if (e instanceof BackendError || ["DataError", "NumericError", "RunLockedError", "CorruptFileError", "NotImplementedError"].includes(name)) {
     console.error(`error: ${msg}`);
     return 1;
   }

@@ -1,4 +1,296 @@
-/** Placeholder replaced below. */
-export async function runBenchCommand(_args: string[], _o: unknown): Promise<void> {
-  throw new Error("bench not implemented yet");
+/**
+ * `deno task bench`: throughput of the engine on every available backend, as measured in one run.
+ *
+ * Steps: MAE pre-training (the reference config: ViT 192-d × 6 × 3 heads, patch 4, 32 px, decoder 128-d × 2,
+ * mask 0.75, batch 128), GPA pre-training (per-step teacher; + MAM), a fine-tuning step, and the data pipeline
+ * alone. Median of timed steps after warm-up; img/s; achieved GFLOP/s from the analytic cost model; peak RSS.
+ * `--peer` adds the same MAE step in PyTorch (CPU) and the ratio ours / PyTorch.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { type BackendName, selectBackend } from "../lib/backend.ts";
+import { int, parseCommandArgs, str, UsageError, type Values } from "../lib/cli.ts";
+import { trainingStepFlops, type MaeCostConfig } from "../lib/cost.ts";
+import { randomResizedCropFlip } from "../lib/data/augment.ts";
+import { generateSyntheticSplit } from "../lib/data/synthetic.ts";
+import { Teacher } from "../lib/gpa.ts";
+import { initMae, type MaeConfig } from "../lib/mae.ts";
+import { MaskedAttentionModeling } from "../lib/mam.ts";
+import { createMaskStrategy } from "../lib/masking/mod.ts";
+import type { MaskStrategy } from "../lib/masking/types.ts";
+import { Rng } from "../lib/rng.ts";
+import { buildClassifier, classify, softCrossEntropy } from "../lib/train/finetune.ts";
+import { AdamW } from "../lib/train/optim.ts";
+import { makePretrainStep } from "../lib/train/pretrain.ts";
+import { gridOf, type Params } from "../lib/vit.ts";
+
+/** The reference configuration of the benchmarks (and of the paper-free engine comparisons). */
+export const BENCH_MODEL: MaeConfig = {
+  imageSize: 32,
+  patchSize: 4,
+  dim: 192,
+  depth: 6,
+  heads: 3,
+  mlpRatio: 4,
+  decoderDim: 128,
+  decoderDepth: 2,
+  decoderHeads: 4,
+  normPixLoss: true,
+};
+
+/** One benchmark row. */
+export interface BenchResult {
+  step: string;
+  backend: string;
+  batch: number;
+  threads: number;
+  msPerStep: number;
+  imgPerSec: number;
+  gflopPerSec?: number;
+  steps: number;
+  peakRssMiB: number;
+  note?: string;
+}
+
+function costConfig(m: MaeConfig, maskRatio: number): MaeCostConfig {
+  return {
+    imageSize: m.imageSize,
+    patchSize: m.patchSize,
+    dim: m.dim,
+    depth: m.depth,
+    heads: m.heads,
+    mlpRatio: m.mlpRatio,
+    decDim: m.decoderDim,
+    decDepth: m.decoderDepth,
+    decHeads: m.decoderHeads,
+    maskRatio,
+  };
+}
+
+let peakRss = 0;
+function sampleRss(): void {
+  peakRss = Math.max(peakRss, Deno.memoryUsage().rss);
+}
+
+async function timeSteps(warmup: number, steps: number, fn: (i: number) => Promise<void>): Promise<number> {
+  for (let i = 0; i < warmup; i++) await fn(i);
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    await fn(warmup + i);
+    times.push(performance.now() - t0);
+    sampleRss();
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+function randomImages(rng: Rng, n: number, size: number): Float32Array {
+  const a = new Float32Array(n * size * size * 3);
+  for (let i = 0; i < a.length; i++) a[i] = rng.normal();
+  return a;
+}
+
+function disposeParams(p: Params): void {
+  for (const v of p.values()) v.dispose();
+}
+
+/** Benchmarks one pre-training variant ("mae", "gpa", "gpa-mam") on the active backend. */
+async function benchPretrain(
+  variant: "mae" | "gpa" | "gpa-mam",
+  cfg: MaeConfig,
+  batch: number,
+  warmup: number,
+  steps: number,
+): Promise<{ ms: number; note?: string }> {
+  const rng = new Rng(1);
+  const params = initMae(cfg, rng.fork("init"));
+  let strategy: MaskStrategy = createMaskStrategy("random", { maskRatio: 0.75 });
+  let teacher: Teacher | undefined;
+  const extensions = [];
+  let note: string | undefined;
+  if (variant !== "mae") {
+    const tp = initMae(cfg, rng.fork("teacher"));
+    for (const [n, v] of tp) if (n.startsWith("decoder") || n === "mask_token") (v.dispose(), tp.delete(n));
+    const block = Math.max(0, Math.round(0.75 * cfg.depth) - 1);
+    teacher = new Teacher(tp, cfg, { block, head: -1 }, "paper");
+    strategy = await gpaStrategyFor(teacher);
+    note = `per-step teacher to block ${block}`;
+    if (variant === "gpa-mam") {
+      const mam = new MaskedAttentionModeling();
+      mam.initParams(params, cfg, rng.fork("mam"));
+      extensions.push(mam);
+    }
+  }
+  const optimizer = new AdamW(params, { weightDecay: 0.05, beta2: 0.95 });
+  const step = makePretrainStep({ cfg, params, optimizer, strategy, extensions, lr: () => 1e-4 });
+  const images = randomImages(rng, batch, cfg.imageSize);
+  const grid = gridOf(cfg);
+  const ms = await timeSteps(warmup, steps, async (i) => {
+    await step({ images, batch, progress: 0.5, epoch: 0, step: i, rng: rng.fork(`s${i}`), grid });
+  });
+  optimizer.dispose();
+  disposeParams(params);
+  teacher?.dispose();
+  return { ms, note };
+}
+
+/** A GPA soft-to-hard strategy driven by a teacher (paper defaults at mid-training). */
+async function gpaStrategyFor(teacher: Teacher): Promise<MaskStrategy> {
+  const { gpaStrategy } = await import("../lib/runner.ts");
+  return gpaStrategy(teacher, {});
+}
+
+async function benchFinetune(cfg: MaeConfig, batch: number, warmup: number, steps: number): Promise<number> {
+  const rng = new Rng(2);
+  const params = buildClassifier(cfg, 200, 0);
+  const optimizer = new AdamW(params, { weightDecay: 0.05, beta2: 0.999 });
+  const images = randomImages(rng, batch, cfg.imageSize);
+  const targets = tf.oneHot(tf.tensor1d(Int32Array.from({ length: batch }, (_, i) => i % 200), "int32"), 200);
+  const vars = [...params.values()];
+  const byVar = new Map([...params].map(([n, v]) => [v.name, n]));
+  const ms = await timeSteps(warmup, steps, async (i) => {
+    const { value, grads } = tf.variableGrads(
+      () => softCrossEntropy(classify(params, cfg, images, batch, { rate: 0.1, rng: rng.fork(`d${i}`) }), targets as tf.Tensor2D),
+      vars,
+    );
+    await value.data();
+    optimizer.apply(new Map(Object.entries(grads).map(([k, g]) => [byVar.get(k) ?? k, g])), 1e-4);
+    tf.dispose([value, ...Object.values(grads)]);
+  });
+  targets.dispose();
+  optimizer.dispose();
+  disposeParams(params);
+  return ms;
+}
+
+function benchData(batch: number, steps: number): number {
+  const split = generateSyntheticSplit({ perClass: 200, size: 64, numClasses: 10, seed: 3, split: "train" });
+  const rng = new Rng(4);
+  const idx = Int32Array.from({ length: batch }, (_, i) => i);
+  const t0 = performance.now();
+  for (let s = 0; s < steps; s++) randomResizedCropFlip(split, idx, 32, rng, { scale: [0.2, 1] });
+  return (performance.now() - t0) / steps;
+}
+
+/** Runs the benchmark suite; returns rows (and prints nothing). */
+export async function runBench(o: {
+  backends: BackendName[];
+  batch: number;
+  steps: number;
+  warmup: number;
+  only?: string[];
+  log: (l: string) => void;
+}): Promise<BenchResult[]> {
+  const results: BenchResult[] = [];
+  const wants = (s: string) => !o.only || o.only.includes(s);
+  const cost = costConfig(BENCH_MODEL, 0.75);
+  for (const backend of o.backends) {
+    const choice = await selectBackend(backend);
+    // The pure-JS backend is ~50× slower: a smaller batch and a single timed step keep it to seconds.
+    const slow = choice.name === "cpu";
+    const batch = slow ? Math.min(o.batch, 16) : o.batch;
+    const steps = slow ? 1 : o.steps;
+    const warmup = slow ? 1 : o.warmup;
+    const row = (step: string, ms: number, flopsPerImage?: number, note?: string): BenchResult => ({
+      step,
+      backend: choice.name,
+      batch,
+      threads: 1,
+      msPerStep: Math.round(ms * 10) / 10,
+      imgPerSec: Math.round((batch / (ms / 1000)) * 10) / 10,
+      gflopPerSec: flopsPerImage ? Math.round((flopsPerImage * batch) / (ms / 1000) / 1e7) / 100 : undefined,
+      steps,
+      peakRssMiB: Math.round(peakRss / 2 ** 20),
+      note,
+    });
+    for (const v of ["mae", "gpa", "gpa-mam"] as const) {
+      if (!wants(v === "mae" ? "mae-pretrain" : v === "gpa" ? "gpa-pretrain" : "gpa-mam-pretrain")) continue;
+      o.log(`bench: ${v} pre-training step on ${choice.name}, batch ${batch}`);
+      const { ms, note } = await benchPretrain(v, BENCH_MODEL, batch, warmup, steps);
+      const flops = trainingStepFlops(v, cost, { teacherBlock: Math.max(0, Math.round(0.75 * BENCH_MODEL.depth) - 1) })
+        .total;
+      results.push(row(`${v}-pretrain`, ms, flops, note));
+    }
+    if (wants("finetune")) {
+      o.log(`bench: fine-tuning step on ${choice.name}, batch ${batch}`);
+      // Full-sequence forward + backward of the encoder: 3 × forward FLOPs.
+      const L = gridOf(BENCH_MODEL).count;
+      const fwd = trainingStepFlops("mae", { ...cost, maskRatio: 1 / (2 * L) }).studentForward; // ≈ all patches kept
+      results.push(row("finetune", await benchFinetune(BENCH_MODEL, batch, warmup, steps), undefined, `≈${(fwd / 1e6).toFixed(0)} MFLOP fwd/img`));
+    }
+    tf.disposeVariables();
+  }
+  if (wants("data")) {
+    const ms = benchData(o.batch, 50);
+    results.push({
+      step: "data-pipeline",
+      backend: "js",
+      batch: o.batch,
+      threads: 1,
+      msPerStep: Math.round(ms * 100) / 100,
+      imgPerSec: Math.round(o.batch / (ms / 1000)),
+      steps: 50,
+      peakRssMiB: Math.round(peakRss / 2 ** 20),
+      note: "RandomResizedCrop + flip, 64 px → 32 px",
+    });
+  }
+  return results;
+}
+
+const BENCH_OPTIONS = {
+  backends: { type: "string" },
+  batch: { type: "string" },
+  steps: { type: "string" },
+  warmup: { type: "string" },
+  only: { type: "string" },
+  peer: { type: "boolean" },
+  threads: { type: "string" },
+} as const;
+
+/** CLI entry of `main.ts bench`. */
+export async function runBenchCommand(args: string[], _o: { context?: (v: Values) => unknown } = {}): Promise<void> {
+  const { values } = parseCommandArgs("bench", args, BENCH_OPTIONS);
+  const backends = (str(values, "backends", "wasm,cpu")!).split(",").map((s) => s.trim()) as BackendName[];
+  for (const b of backends) {
+    if (!["wasm", "cpu", "webgpu", "tensorflow"].includes(b)) throw new UsageError(`--backends: unknown backend '${b}'`);
+  }
+  const batch = int(values, "batch", 128, 1, 65536)!;
+  const steps = int(values, "steps", 5, 1, 1000)!;
+  const warmup = int(values, "warmup", 2, 0, 100)!;
+  const only = str(values, "only")?.split(",");
+  const log = values.quiet ? () => {} : (l: string) => console.error(l);
+  const results = await runBench({ backends, batch, steps, warmup, only, log });
+  const out: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    machine: { cpus: navigator.hardwareConcurrency, os: Deno.build.os, arch: Deno.build.arch, deno: Deno.version.deno },
+    model: BENCH_MODEL,
+    results,
+  };
+  if (values.peer) {
+    const { ensurePeer, runPeer } = await import("./peer.ts");
+    const status = await ensurePeer({ install: true, log });
+    if (!status.ready) {
+      out.peer = { error: status.reason };
+    } else {
+      const threads = int(values, "threads", 1, 1, 256)!;
+      const peer = await runPeer({ threads, batch, steps: Math.max(steps, 5) });
+      out.peer = peer;
+      const ours = results.find((r) => r.step === "mae-pretrain" && r.backend === "wasm");
+      if (ours && peer.imgPerSec) out.peerRatio = Math.round((ours.imgPerSec / peer.imgPerSec) * 1000) / 1000;
+    }
+  }
+  if (values.json) {
+    console.log(JSON.stringify(out, null, 2));
+    return;
+  }
+  console.log("step               backend  batch  ms/step   img/s  GFLOP/s  peak RSS");
+  for (const r of results) {
+    console.log(
+      `${r.step.padEnd(18)} ${r.backend.padEnd(8)} ${String(r.batch).padStart(5)} ${r.msPerStep.toFixed(1).padStart(8)} ` +
+        `${r.imgPerSec.toFixed(1).padStart(7)} ${(r.gflopPerSec?.toFixed(2) ?? "-").padStart(8)} ${r.peakRssMiB} MiB` +
+        (r.note ? `  (${r.note})` : ""),
+    );
+  }
+  if (out.peer) console.log(`peer: ${JSON.stringify(out.peer)}${out.peerRatio ? `; ours/PyTorch = ${out.peerRatio}` : ""}`);
 }

@@ -60,6 +60,19 @@ export interface LinprobeRecipe {
   augment: boolean;
 }
 
+/** GPA defaults of a profile (the paper's ablation winners; teacher choice scaled to the model). */
+export interface GpaDefaults {
+  teacher: {
+    /** Seed of the profile's MAE baseline used as the frozen teacher. */
+    teacherSeed: number;
+    /** Explicit head, or k-shot selection on annotated train images (the paper's default: 10-shot). */
+    head: { block: number; head: number } | { shots: number };
+    variant: "paper" | "official";
+  };
+  soft: [number, number];
+  hard: [number, number];
+}
+
 /** A profile. */
 export interface Profile {
   name: string;
@@ -73,7 +86,14 @@ export interface Profile {
   seeds: number[];
   /** Evaluate (fine-tune top-1, k-NN) every N epochs. */
   evalEvery: number;
+  gpa: GpaDefaults;
 }
+
+const GPA_DEFAULTS: GpaDefaults = {
+  teacher: { teacherSeed: 0, head: { shots: 10 }, variant: "paper" },
+  soft: [0.5, 0],
+  hard: [0, 0.5],
+};
 
 const smoke: Profile = {
   name: "smoke",
@@ -130,6 +150,7 @@ const smoke: Profile = {
   },
   seeds: [0, 1],
   evalEvery: 1,
+  gpa: GPA_DEFAULTS,
 };
 
 const cpu: Profile = {
@@ -187,6 +208,7 @@ const cpu: Profile = {
   },
   seeds: [0, 1, 2],
   evalEvery: 1,
+  gpa: GPA_DEFAULTS,
 };
 
 const paper: Profile = {
@@ -244,6 +266,8 @@ const paper: Profile = {
   },
   seeds: [0],
   evalEvery: 10,
+  // The authors' teacher: MAE ViT-B/16 (official weights converted to safetensors), block 9, head 11.
+  gpa: { ...GPA_DEFAULTS, teacher: { teacherSeed: 0, head: { block: 9, head: 11 }, variant: "paper" } },
 };
 
 /** All profiles by name. */

@@ -12,6 +12,15 @@ import { finetune, type FinetuneOutcome } from "./train/finetune.ts";
 import { linprobe, type LinprobeOutcome } from "./train/linprobe.ts";
 import { pretrain, type PretrainExtension, type PretrainOutcome, type PretrainSpec } from "./train/pretrain.ts";
 import type { Profile } from "../experiments/profiles.ts";
+import { centerBatch } from "./data/augment.ts";
+import { isEncoderParam } from "./encode.ts";
+import { type GpaVariant, type HeadChoice, loadTimmTeacherWeights, Teacher } from "./gpa.ts";
+import { groundTruthPatches, headLabel, recallMatrix } from "./head_selection.ts";
+import { GpaMasking } from "./masking/gpa.ts";
+import type { MaskContext } from "./masking/types.ts";
+import { MaskedAttentionModeling } from "./mam.ts";
+import { Rng } from "./rng.ts";
+import type { Params } from "./vit.ts";
 
 /** Where and how runs execute. */
 export interface RunContext {
@@ -116,4 +125,206 @@ export async function ensureLinprobe(
     data,
     { cache: runCache(ctx), log: ctx.log, stopSignal: ctx.stopSignal, lossHook: ctx.lossHook, progress: ctx.progress },
   );
+}
+
+/** Options of GPA soft-to-hard masking (paper defaults when omitted). */
+export interface GpaStrategyOptions {
+  maskRatio?: number;
+  soft?: [number, number];
+  hard?: [number, number];
+  overlap?: "paper" | "official";
+}
+
+/** A GPA soft-to-hard mask strategy whose maps come from `teacher` on the student's augmented view. */
+export function gpaStrategy(teacher: Teacher, o: GpaStrategyOptions): MaskStrategy {
+  return new GpaMasking({
+    maskRatio: o.maskRatio ?? 0.75,
+    soft: o.soft,
+    hard: o.hard,
+    overlap: o.overlap,
+    describeTeacher: teacher.describe(),
+    mapProvider: (mctx) => {
+      if (!mctx.imageData) throw new Error("gpa masking needs the batch's images");
+      return teacher.maps(mctx.imageData, mctx.batchSize);
+    },
+  });
+}
+
+/** How a GPA run picks its teacher. */
+export interface TeacherChoice {
+  /** Seed of the profile's MAE baseline run used as teacher (default 0). */
+  teacherSeed?: number;
+  /** A safetensors file with timm/MAE ViT weights instead of a cached run. */
+  weightsPath?: string;
+  /** Head: explicit, or chosen by k-shot selection on annotated train images. */
+  head: HeadChoice | { shots: number };
+  variant?: GpaVariant;
+}
+
+/**
+ * The teacher of a GPA run: the profile's MAE baseline (pre-trained through the cache if needed) or a weights
+ * file; the head is resolved by few-shot selection when asked.
+ */
+export async function ensureTeacher(ctx: RunContext, choice: TeacherChoice): Promise<Teacher> {
+  const cfg = ctx.profile.model;
+  let params: Params;
+  let source: Record<string, unknown>;
+  if (choice.weightsPath) {
+    params = await loadTimmTeacherWeights(choice.weightsPath, cfg);
+    const st = await Deno.stat(choice.weightsPath);
+    source = { weights: choice.weightsPath.split("/").pop(), bytes: st.size };
+  } else {
+    const base = await ensurePretrain(ctx, { seed: choice.teacherSeed ?? 0, strategy: { name: "random" } });
+    params = new Map([...base.params].filter(([n]) => isEncoderParam(n)));
+    for (const [n, v] of base.params) if (!isEncoderParam(n)) v.dispose();
+    source = { teacherRun: base.hash };
+  }
+  const variant = choice.variant ?? "paper";
+  let head: HeadChoice;
+  if ("shots" in choice.head) {
+    const probe = new Teacher(params, cfg, { block: 0, head: 0 }, variant, source);
+    head = await selectTeacherHead(ctx, probe, choice.head.shots);
+    source = { ...source, selectedBy: `${choice.head.shots}-shot` };
+  } else {
+    head = choice.head;
+  }
+  return new Teacher(params, cfg, head, variant, source);
+}
+
+/**
+ * k-shot head selection on the profile's annotated train images: recall of each head's top-|mask| GPA
+ * patches against the object boxes; argmax over blocks × heads (+ all-heads).
+ */
+export async function selectTeacherHead(ctx: RunContext, teacher: Teacher, shots: number): Promise<HeadChoice> {
+  const { train } = await profileData(ctx);
+  const cfg = ctx.profile.model;
+  const { indices, gt } = annotatedSample(train, cfg, shots, 0);
+  const images = centerBatch(train, indices, cfg.imageSize);
+  const maps = new Map<number, Float32Array>();
+  const { recall, best } = await recallMatrix({
+    mapsForBlock: async (block: number) => {
+      let m = maps.get(block);
+      if (!m) maps.set(block, m = await teacher.allHeads(images, indices.length, block));
+      return m;
+    },
+    blocks: cfg.depth,
+    heads: cfg.heads,
+    gt,
+    maskRatio: ctx.profile.pretrain.maskRatio,
+  });
+  ctx.log(`head selection (${shots}-shot): ${headLabel(best)} (recall ${maxOf(recall).toFixed(3)})`);
+  return best;
+}
+
+function maxOf(a: Float32Array): number {
+  let m = -Infinity;
+  for (const v of a) m = Math.max(m, v);
+  return m;
+}
+
+/** `k` annotated images (seeded choice) and their ground-truth patch sets `[k, L]` from boxes or masks. */
+export function annotatedSample(
+  split: ImageSplit,
+  cfg: { imageSize: number; patchSize: number },
+  k: number,
+  seed: number,
+): { indices: Int32Array; gt: Uint8Array } {
+  if (!split.boxes && !split.segmentation) throw new Error(`${split.name} has no boxes or masks for head selection`);
+  if (k > split.count) throw new RangeError(`${k}-shot selection needs ${k} images; ${split.name} has ${split.count}`);
+  const indices = new Rng(seed).fork("shots").permutation(split.count).slice(0, k);
+  const L = (cfg.imageSize / cfg.patchSize) ** 2;
+  const gt = new Uint8Array(k * L);
+  const sx = cfg.imageSize / split.width;
+  const sy = cfg.imageSize / split.height;
+  indices.forEach((idx, j) => {
+    let patches: Uint8Array;
+    if (split.boxes) {
+      const b = split.boxes.subarray(idx * 4, idx * 4 + 4);
+      patches = groundTruthPatches({
+        box: [b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy],
+        imageSize: cfg.imageSize,
+        patchSize: cfg.patchSize,
+      });
+    } else {
+      const seg = split.segmentation!.subarray(idx * split.width * split.height, (idx + 1) * split.width * split.height);
+      const m = new Uint8Array(cfg.imageSize * cfg.imageSize);
+      for (let y = 0; y < cfg.imageSize; y++) {
+        for (let x = 0; x < cfg.imageSize; x++) {
+          const v = seg[Math.floor(y / sy) * split.width + Math.floor(x / sx)];
+          m[y * cfg.imageSize + x] = v > 0 && v !== (split.ignoreLabel ?? 255) ? 1 : 0;
+        }
+      }
+      patches = groundTruthPatches({ mask: m, imageSize: cfg.imageSize, patchSize: cfg.patchSize });
+    }
+    gt.set(patches, j * L);
+  });
+  return { indices, gt };
+}
+
+/** Strategy names the CLI and tasks accept. */
+export const STRATEGY_NAMES = ["random", "block", "uniform", "gpa", "cls-attention", "hpm"] as const;
+
+/** Options of a named strategy choice (CLI flags and table rows). */
+export interface StrategyRequest {
+  name: string;
+  maskRatio?: number;
+  /** GPA */
+  soft?: [number, number];
+  hard?: [number, number];
+  overlap?: "paper" | "official";
+  teacher?: TeacherChoice;
+  mam?: boolean | { lossOn?: "masked" | "all"; activeFrom?: number; weight?: number };
+  /** cls-attention */
+  variant?: "top" | "sample";
+}
+
+/**
+ * Resolves a strategy request into a pre-training choice: teacher-guided strategies get their (cached)
+ * teacher, and the teacher's identity becomes part of the run's identity.
+ */
+export async function strategyChoice(ctx: RunContext, req: StrategyRequest, seed: number): Promise<PretrainChoice> {
+  const maskRatio = req.maskRatio ?? ctx.profile.pretrain.maskRatio;
+  switch (req.name) {
+    case "random":
+    case "block":
+      return { seed, strategy: { name: req.name, options: { maskRatio } } };
+    case "uniform":
+      return { seed, strategy: { name: "uniform", options: {} } };
+    case "gpa": {
+      const teacher = await ensureTeacher(ctx, req.teacher ?? ctx.profile.gpa.teacher);
+      const strategy = gpaStrategy(teacher, {
+        maskRatio,
+        soft: req.soft ?? ctx.profile.gpa.soft,
+        hard: req.hard ?? ctx.profile.gpa.hard,
+        overlap: req.overlap ?? "paper",
+      });
+      const extensions: PretrainExtension[] = [];
+      if (req.mam) extensions.push(new MaskedAttentionModeling(req.mam === true ? {} : req.mam));
+      return { seed, strategy, extensions, dependsOn: { teacher: teacher.describe() } };
+    }
+    case "cls-attention": {
+      const teacher = await ensureTeacher(ctx, {
+        ...(req.teacher ?? ctx.profile.gpa.teacher),
+        head: { block: ctx.profile.model.depth - 1, head: -1 },
+      });
+      const strategy = createMaskStrategy("cls-attention", {
+        maskRatio,
+        variant: req.variant ?? "top",
+        attentionProvider: (mctx: MaskContext) => teacher.clsAttention(mctx.imageData!, mctx.batchSize),
+      });
+      return { seed, strategy, dependsOn: { teacher: { ...teacher.describe(), signal: "cls-attention" } } };
+    }
+    case "hpm":
+      throw new NotImplementedError(
+        "hpm pre-training (EMA teacher + loss predictor) is not implemented yet; its masking rule and losses are in " +
+          "lib/masking/hpm.ts",
+      );
+    default:
+      throw new RangeError(`unknown strategy '${req.name}'; valid: ${STRATEGY_NAMES.join(", ")}`);
+  }
+}
+
+/** A feature the suite does not have (yet); reports say so instead of inventing numbers. */
+export class NotImplementedError extends Error {
+  override name = "NotImplementedError";
 }

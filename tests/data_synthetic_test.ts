@@ -1,4 +1,4 @@
-import { assert, assertEquals, deepStrictEqual, notDeepStrictEqual } from "node:assert/strict";
+import { deepStrictEqual, notDeepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { generateSynthetic, generateSyntheticSplit, SYNTHETIC_CLASS_NAMES } from "../lib/data/synthetic.ts";
 import { loadDataset } from "../lib/data/mod.ts";
 
@@ -17,12 +17,12 @@ Deno.test("synthetic: same seed gives identical bytes, another seed or split dif
 
 Deno.test("synthetic: shapes, balanced labels, class names", () => {
   const split = generateSyntheticSplit({ seed: 1, split: "train", perClass: 3, size: 32, numClasses: 4 });
-  assertEquals(split.count, 12);
-  assertEquals(split.images.length, 12 * 32 * 32 * 3);
-  assertEquals(split.segmentation!.length, 12 * 32 * 32);
-  assertEquals(split.boxes!.length, 12 * 4);
-  assertEquals(split.name, "synthetic/train@32");
-  assertEquals(split.numClasses, 4);
+  strictEqual(split.count, 12);
+  strictEqual(split.images.length, 12 * 32 * 32 * 3);
+  strictEqual(split.segmentation!.length, 12 * 32 * 32);
+  strictEqual(split.boxes!.length, 12 * 4);
+  strictEqual(split.name, "synthetic/train@32");
+  strictEqual(split.numClasses, 4);
   deepStrictEqual(split.classNames, ["disc", "rectangle", "triangle", "diamond"]);
   deepStrictEqual(Array.from(split.labels), [0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3]);
 });
@@ -35,7 +35,7 @@ Deno.test("synthetic: each box is the tight box of the object's mask, mask value
     for (let y = 0; y < size; y++) {
       for (let x = 0; x < size; x++) {
         const v = split.segmentation![n * size * size + y * size + x];
-        assert(v === 0 || v === split.labels[n] + 1, `image ${n}: mask value ${v}`);
+        ok(v === 0 || v === split.labels[n] + 1, `image ${n}: mask value ${v}`);
         if (v === 0) continue;
         area++;
         minX = Math.min(minX, x);
@@ -44,17 +44,17 @@ Deno.test("synthetic: each box is the tight box of the object's mask, mask value
         maxY = Math.max(maxY, y);
       }
     }
-    assert(area >= 9, `image ${n} has a tiny object (${area} px)`);
+    ok(area >= 9, `image ${n} has a tiny object (${area} px)`);
     deepStrictEqual(Array.from(split.boxes!.subarray(n * 4, n * 4 + 4)), [minX, minY, maxX + 1, maxY + 1]);
     // Shape-specific facts: a rectangle fills its box; a disc fills about π/4 of it; a ring has a hole.
     const boxArea = (maxX + 1 - minX) * (maxY + 1 - minY);
     const fill = area / boxArea;
-    if (split.labels[n] === 1) assertEquals(fill, 1);
-    if (split.labels[n] === 0) assert(Math.abs(fill - Math.PI / 4) < 0.12, `disc fill ${fill}`);
+    if (split.labels[n] === 1) strictEqual(fill, 1);
+    if (split.labels[n] === 0) ok(Math.abs(fill - Math.PI / 4) < 0.12, `disc fill ${fill}`);
     if (split.labels[n] === 5) {
       const cx = Math.floor((minX + maxX + 1) / 2);
       const cy = Math.floor((minY + maxY + 1) / 2);
-      assertEquals(split.segmentation![n * size * size + cy * size + cx], 0, "ring centre must be background");
+      strictEqual(split.segmentation![n * size * size + cy * size + cx], 0, "ring centre must be background");
     }
   }
 });
@@ -78,7 +78,7 @@ Deno.test("synthetic: object pixels take the class colour, background stays mute
         backCount++;
       }
     }
-    assert(objectSat / objectCount > backSat / backCount + 0.1, `image ${n}: object not more saturated`);
+    ok(objectSat / objectCount > backSat / backCount + 0.1, `image ${n}: object not more saturated`);
   }
 });
 
@@ -86,15 +86,15 @@ Deno.test("synthetic: 2,000 images at 32 px generate in well under 2 s; loadData
   const start = performance.now();
   const { train, val } = generateSynthetic({ seed: 0, size: 32, trainPerClass: 200, valPerClass: 0 });
   const ms = performance.now() - start;
-  assertEquals(train.count, 2000);
-  assertEquals(val.count, 0);
-  assert(ms < 2000, `generation took ${ms.toFixed(0)} ms`);
+  strictEqual(train.count, 2000);
+  strictEqual(val.count, 0);
+  ok(ms < 2000, `generation took ${ms.toFixed(0)} ms`);
   const loaded = await loadDataset(
     { name: "synthetic", resolution: 16, trainLimit: 2, valLimit: 1, seed: 4, numClasses: 3 },
     { cacheDir: "/nonexistent-cache-never-used" },
   );
-  assertEquals(loaded.train.count, 6);
-  assertEquals(loaded.val.count, 3);
-  assertEquals(loaded.train.height, 16);
-  assertEquals(SYNTHETIC_CLASS_NAMES.length, 10);
+  strictEqual(loaded.train.count, 6);
+  strictEqual(loaded.val.count, 3);
+  strictEqual(loaded.train.height, 16);
+  strictEqual(SYNTHETIC_CLASS_NAMES.length, 10);
 });

@@ -1,11 +1,12 @@
 /**
  * Registry of mask strategies: `createMaskStrategy(name, options)` builds one by its registry name.
  *
- * Strategies that need a model (CLS attention, HPM) take their provider function in `options`.
+ * Strategies that need a model (CLS attention, HPM, GPA) take their provider function in `options`.
  * @module
  */
 import { BlockMasking, type BlockMaskingOptions } from "./block.ts";
 import { ClsAttentionMasking, type ClsAttentionMaskingOptions } from "./cls_attention.ts";
+import { GpaMasking, type GpaMaskingOptions } from "./gpa.ts";
 import { HpmMasking, type HpmMaskingOptions } from "./hpm.ts";
 import { RandomMasking } from "./random.ts";
 import type { MaskStrategy } from "./types.ts";
@@ -18,6 +19,7 @@ export interface MaskStrategyOptionsByName {
   uniform: UniformMaskingOptions;
   "cls-attention": ClsAttentionMaskingOptions;
   hpm: HpmMaskingOptions;
+  gpa: GpaMaskingOptions;
 }
 
 /** Registered strategy names. */
@@ -29,6 +31,7 @@ const FACTORIES: { [N in MaskStrategyName]: (options: MaskStrategyOptionsByName[
   uniform: (o) => new UniformMasking(o),
   "cls-attention": (o) => new ClsAttentionMasking(o),
   hpm: (o) => new HpmMasking(o),
+  gpa: (o) => new GpaMasking(o),
 };
 
 /** The registered names, in registry order. */

@@ -24,6 +24,8 @@ export interface MaskContext {
   rng: Rng;
   /** The batch's images as the student sees them, `[B, H, W, 3]`, normalised. Optional. */
   images?: tf.Tensor4D;
+  /** The same images as a Float32Array `[B, H, W, 3]` (teachers that run their own pass). */
+  imageData?: Float32Array;
 }
 
 /** Per-sample masks of one batch. */

@@ -12,7 +12,7 @@ import { linear } from "../ops.ts";
 import { Rng } from "../rng.ts";
 import { addParam, initEncoder, param, type Params, type VitConfig } from "../vit.ts";
 import { AdamW, absoluteLr, cosineLr, layerDecayScale } from "./optim.ts";
-import { loadNamedInto, trainLoop } from "./loop.ts";
+import { epochRecords, loadNamedInto, trainLoop } from "./loop.ts";
 import { MODEL_FORMAT_VERSION, type RunEnv } from "./pretrain.ts";
 import type { FinetuneRecipe } from "../../experiments/profiles.ts";
 
@@ -207,7 +207,7 @@ export async function finetune(
       top1: Number(cached.metrics.top1),
       metrics: cached.metrics,
       cacheHit: true,
-      history: (await run.readLog()).filter((r) => r.type === "epoch") as Record<string, number>[],
+      history: epochRecords(await run.readLog()),
     };
   }
   const lock = await run.acquireLock({ wait: true });
@@ -246,6 +246,7 @@ export async function finetune(
       progress: env.progress,
       stopSignal: env.stopSignal,
       lossHook: env.lossHook,
+      heartbeat: () => lock.heartbeat(),
       step: async (ctx) => {
         const B = ctx.batchIndices.length;
         const { images } = randomResizedCropFlip(data.train, ctx.batchIndices, cfg.imageSize, ctx.rng.fork("aug"), {

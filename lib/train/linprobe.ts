@@ -13,7 +13,7 @@ import { encodeImages, featuresOf, isEncoderParam } from "../encode.ts";
 import { Rng } from "../rng.ts";
 import { addParam, initEncoder, param, type Params, type VitConfig } from "../vit.ts";
 import { absoluteLr, cosineLr, SgdMomentum } from "./optim.ts";
-import { loadNamedInto, trainLoop } from "./loop.ts";
+import { epochRecords, loadNamedInto, trainLoop } from "./loop.ts";
 import { MODEL_FORMAT_VERSION, type RunEnv } from "./pretrain.ts";
 import type { LinprobeRecipe } from "../../experiments/profiles.ts";
 
@@ -149,6 +149,7 @@ export async function linprobe(
       progress: env.progress,
       stopSignal: env.stopSignal,
       lossHook: env.lossHook,
+      heartbeat: () => lock.heartbeat(),
       step: async (ctx) => {
         const B = ctx.batchIndices.length;
         let feats: tf.Tensor2D;

@@ -65,6 +65,8 @@ export interface TrainLoopOptions {
   progress?: boolean;
   /** Set to request a graceful stop (SIGINT/SIGTERM). */
   stopSignal?: { stopped: boolean };
+  /** Called between steps (e.g. to refresh a run lock's heartbeat while synchronous work blocks timers). */
+  heartbeat?: () => Promise<void>;
   /** Test hook: returns a value that replaces the loss at a given global step (NaN injection). */
   lossHook?: (globalStep: number, loss: number) => number;
 }
@@ -110,6 +112,18 @@ export function loadNamedInto(named: NamedTensors, params: Params, opts: { allow
   }
 }
 
+/** Replaces non-finite numbers by null (JSON and canonical hashing reject NaN). */
+export function finiteOnly(r: Record<string, number>): Record<string, number | null> {
+  return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number.isFinite(v) ? v : null]));
+}
+
+/** The last record of each epoch in a run log (a resumed run may have logged an epoch twice). */
+export function epochRecords(log: Record<string, unknown>[]): Record<string, number>[] {
+  const byEpoch = new Map<number, Record<string, number>>();
+  for (const r of log) if (r.type === "epoch") byEpoch.set(Number(r.epoch), r as Record<string, number>);
+  return [...byEpoch.keys()].sort((a, b) => a - b).map((e) => byEpoch.get(e)!);
+}
+
 function formatSeconds(s: number): string {
   if (!Number.isFinite(s)) return "?";
   const m = Math.floor(s / 60);
@@ -152,13 +166,14 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
       epoch,
       stepInEpoch,
       optimizerStep: o.optimizer.step,
-      history,
+      history: history.map(finiteOnly),
     });
   };
 
   const t0 = performance.now();
   const isTty = o.progress ?? Deno.stderr.isTerminal();
   const every = o.checkpointEvery ?? 1;
+  let lastBeat = performance.now();
   for (let epoch = startEpoch; epoch < o.epochs; epoch++) {
     const order = epochOrder(o.seed, epoch, o.datasetSize, o.batchSize);
     const sums: Record<string, number> = {};
@@ -173,6 +188,10 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
         );
       }
       const globalStep = epoch * stepsPerEpoch + s;
+      if (o.heartbeat && performance.now() - lastBeat > 30_000) {
+        await o.heartbeat();
+        lastBeat = performance.now();
+      }
       const metrics = await o.step({
         epoch,
         stepInEpoch: s,
@@ -214,7 +233,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
       Object.assign(record, await o.evaluate(epoch));
     }
     history.push(record);
-    await o.run.appendLog({ type: "epoch", ...record });
+    await o.run.appendLog({ type: "epoch", ...finiteOnly(record) });
     log(
       `  epoch ${epoch + 1}/${o.epochs}: ` +
         Object.entries(record).filter(([k]) => k !== "epoch").map(([k, v]) =>

@@ -21,7 +21,7 @@ import type { MaskBatch, MaskStrategy } from "../masking/types.ts";
 import { Rng } from "../rng.ts";
 import { gridOf, type Params } from "../vit.ts";
 import { AdamW, absoluteLr, cosineLr } from "./optim.ts";
-import { loadNamedInto, type StepContext, trainLoop, type TrainResult } from "./loop.ts";
+import { epochRecords, loadNamedInto, type StepContext, trainLoop, type TrainResult } from "./loop.ts";
 import type { PretrainRecipe } from "../../experiments/profiles.ts";
 
 /** Version of the model/checkpoint format; part of every run's identity. */
@@ -110,6 +110,7 @@ export interface RunEnv {
   stopSignal?: { stopped: boolean };
   lossHook?: (globalStep: number, loss: number) => number;
   progress?: boolean;
+  heartbeat?: () => Promise<void>;
 }
 
 /** Builds the model (plus extension parameters) for a spec, initialised from its seed. */
@@ -143,7 +144,7 @@ export async function pretrain(spec: PretrainSpec, train: ImageSplit, env: RunEn
     }
     await run.writeConfig(identity);
     log(`pretrain ${hash}: ${spec.strategy.name} on ${train.name}, ${spec.recipe.epochs} epochs, seed ${spec.seed}`);
-    const result = await runPretrainLoop(spec, train, params, run, env);
+    const result = await runPretrainLoop(spec, train, params, run, { ...env, heartbeat: () => lock.heartbeat() });
     const metrics = {
       ...result.final,
       wallSeconds: result.wallSeconds,
@@ -161,7 +162,7 @@ export async function pretrain(spec: PretrainSpec, train: ImageSplit, env: RunEn
 }
 
 async function epochHistory(run: { readLog(): Promise<Record<string, unknown>[]> }) {
-  return (await run.readLog()).filter((r) => r.type === "epoch") as Record<string, number>[];
+  return epochRecords(await run.readLog());
 }
 
 async function runPretrainLoop(
@@ -175,66 +176,37 @@ async function runPretrainLoop(
   const exts = spec.extensions ?? [];
   const lr = absoluteLr(recipe.blr, recipe.batchSize);
   const optimizer = new AdamW(params, { weightDecay: recipe.weightDecay, beta2: 0.95, clipNorm: recipe.clipGrad });
-  const vars = [...params.values()];
-  const byVarName = new Map<string, string>();
-  for (const [n, v] of params) byVarName.set(v.name, n);
   const extra = new Map<string, tf.Variable>();
   for (const e of exts) for (const [n, v] of e.state?.() ?? []) extra.set(n, v);
   const grid = gridOf(cfg);
   const stepsPerEpoch = Math.floor(train.count / recipe.batchSize);
 
-  const step = async (ctx: StepContext): Promise<Record<string, number>> => {
+  const step = makePretrainStep({
+    cfg,
+    params,
+    optimizer,
+    strategy: spec.strategy,
+    extensions: exts,
+    lr: (epochFloat) =>
+      cosineLr(epochFloat, { lr, minLr: recipe.minLr, warmupEpochs: recipe.warmupEpochs, epochs: recipe.epochs }),
+  });
+  const loopStep = (ctx: StepContext): Promise<Record<string, number>> => {
     const progress = (spec.progressUnit ?? "epoch") === "epoch"
       ? ctx.epoch / recipe.epochs
       : (ctx.epoch * stepsPerEpoch + ctx.stepInEpoch) / (recipe.epochs * stepsPerEpoch);
     const { images } = randomResizedCropFlip(train, ctx.batchIndices, cfg.imageSize, ctx.rng.fork("aug"), {
       scale: recipe.cropScale,
     });
-    const B = ctx.batchIndices.length;
-    const imagesTensor = spec.strategy.needsImages
-      ? tf.tensor4d(images, [B, cfg.imageSize, cfg.imageSize, 3])
-      : undefined;
-    const mask = await spec.strategy.generate({
-      batchSize: B,
-      grid: { rows: grid.rows, cols: grid.cols },
+    return step({
+      images,
+      batch: ctx.batchIndices.length,
       progress,
       epoch: ctx.epoch,
+      epochFloat: ctx.epochFloat,
       step: ctx.globalStep,
-      rng: ctx.rng.fork("mask"),
-      images: imagesTensor,
+      rng: ctx.rng,
+      grid,
     });
-    imagesTensor?.dispose();
-    const mb = prepareMaeBatch(cfg, images, mask);
-    const extraMetrics: Record<string, tf.Scalar> = {};
-    const { value, grads } = tf.variableGrads(() => {
-      const latent = forwardEncoder(params, cfg, mb);
-      const decoderIn = decoderInput(params, cfg, latent, mb);
-      const pixelLoss = forwardLoss(decoderStack(params, cfg, "decoder", decoderIn, mb, "masked"), mb.target);
-      let total: tf.Scalar = pixelLoss;
-      extraMetrics.pixelLoss = tf.keep(pixelLoss.clone());
-      for (const e of exts) {
-        if (!e.loss) continue;
-        const out = e.loss({ params, cfg, mb, mask, latent, decoderIn, pixelLoss, progress });
-        total = tf.add(total, out.loss);
-        for (const [k, v] of Object.entries(out.metrics ?? {})) extraMetrics[k] = tf.keep(v.clone());
-      }
-      return total;
-    }, vars);
-    const named = new Map<string, tf.Tensor>();
-    for (const [vn, g] of Object.entries(grads)) named.set(byVarName.get(vn) ?? vn, g);
-    const lrNow = cosineLr(ctx.epochFloat, { lr, minLr: recipe.minLr, warmupEpochs: recipe.warmupEpochs, epochs: recipe.epochs });
-    const loss = (await value.data())[0];
-    if (Number.isFinite(loss)) optimizer.apply(named, lrNow);
-    for (const e of exts) e.afterStep?.(params, progress);
-    const metrics: Record<string, number> = { loss, lr: lrNow };
-    for (const [k, v] of Object.entries(extraMetrics)) {
-      metrics[k] = (await v.data())[0];
-      v.dispose();
-    }
-    value.dispose();
-    for (const g of Object.values(grads)) g.dispose();
-    mb.dispose();
-    return metrics;
   };
 
   return await trainLoop({
@@ -246,10 +218,93 @@ async function runPretrainLoop(
     datasetSize: train.count,
     batchSize: recipe.batchSize,
     seed: spec.seed,
-    step,
+    step: loopStep,
     log: env.log,
     progress: env.progress,
     stopSignal: env.stopSignal,
     lossHook: env.lossHook,
+    heartbeat: env.heartbeat,
   });
+}
+
+/** Inputs of one pre-training step. */
+export interface PretrainStepInput {
+  /** Normalised NHWC images `[B, H, W, 3]` (already augmented). */
+  images: Float32Array;
+  batch: number;
+  /** t/T for mask and extension schedules. */
+  progress: number;
+  epoch: number;
+  /** Fractional epoch for the lr schedule (default: epoch). */
+  epochFloat?: number;
+  step: number;
+  /** Per-step stream; masks draw from its "mask" fork. */
+  rng: Rng;
+  grid: { rows: number; cols: number };
+}
+
+/**
+ * One optimisation step of MAE pre-training with a mask strategy and extensions: masks → batch layout →
+ * forward/backward (pixel loss + extension losses) → AdamW. Shared by the training loop and the benchmarks.
+ */
+export function makePretrainStep(o: {
+  cfg: MaeConfig;
+  params: Params;
+  optimizer: AdamW;
+  strategy: MaskStrategy;
+  extensions?: PretrainExtension[];
+  lr: (epochFloat: number) => number;
+}): (input: PretrainStepInput) => Promise<Record<string, number>> {
+  const { cfg, params, optimizer, strategy } = o;
+  const exts = o.extensions ?? [];
+  const vars = [...params.values()];
+  const byVarName = new Map<string, string>();
+  for (const [n, v] of params) byVarName.set(v.name, n);
+  return async (input) => {
+    const B = input.batch;
+    const imagesTensor = strategy.needsImages ? tf.tensor4d(input.images, [B, cfg.imageSize, cfg.imageSize, 3]) : undefined;
+    const mask = await strategy.generate({
+      batchSize: B,
+      grid: input.grid,
+      progress: input.progress,
+      epoch: input.epoch,
+      step: input.step,
+      rng: input.rng.fork("mask"),
+      images: imagesTensor,
+      imageData: input.images,
+    });
+    imagesTensor?.dispose();
+    const mb = prepareMaeBatch(cfg, input.images, mask);
+    const extraMetrics: Record<string, tf.Scalar> = {};
+    const { value, grads } = tf.variableGrads(() => {
+      const latent = forwardEncoder(params, cfg, mb);
+      const decoderIn = decoderInput(params, cfg, latent, mb);
+      const pixelLoss = forwardLoss(decoderStack(params, cfg, "decoder", decoderIn, mb, "masked"), mb.target);
+      let total: tf.Scalar = pixelLoss;
+      if (exts.length > 0) extraMetrics.pixelLoss = tf.keep(pixelLoss.clone());
+      for (const e of exts) {
+        if (!e.loss) continue;
+        const out = e.loss({ params, cfg, mb, mask, latent, decoderIn, pixelLoss, progress: input.progress });
+        total = tf.add(total, out.loss);
+        for (const [k, v] of Object.entries(out.metrics ?? {})) extraMetrics[k] = tf.keep(v.clone());
+      }
+      return total;
+    }, vars);
+    const named = new Map<string, tf.Tensor>();
+    for (const [vn, g] of Object.entries(grads)) named.set(byVarName.get(vn) ?? vn, g);
+    const lrNow = o.lr(input.epochFloat ?? input.epoch);
+    const loss = (await value.data())[0];
+    if (Number.isFinite(loss)) optimizer.apply(named, lrNow);
+    for (const e of exts) e.afterStep?.(params, input.progress);
+    const metrics: Record<string, number> = { loss, lr: lrNow };
+    for (const [k, v] of Object.entries(extraMetrics)) {
+      metrics[k] = (await v.data())[0];
+      v.dispose();
+    }
+    for (const [k, v] of Object.entries(mask.info ?? {})) if (typeof v === "number") metrics[`mask.${k}`] = v;
+    value.dispose();
+    for (const g of Object.values(grads)) g.dispose();
+    mb.dispose();
+    return metrics;
+  };
 }

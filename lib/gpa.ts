@@ -1,0 +1,249 @@
+/**
+ * Global Patch-wise Attention (GPA) from a frozen ViT teacher.
+ *
+ * GPA of patch m for head h of block b sums the pre-softmax logits that every query gives key m:
+ * `GPA_m = Σ_i q_i·k_m / √(D/H)`. The sum is linear in the queries, so it is computed as
+ * `(Σ_i q_i − q_m)·k_m / √dh` without materialising the L×L score matrix.
+ *  - `paper` (Eq. 4–5): i over patches only, i ≠ m (no CLS query, no diagonal).
+ *  - `official` (the authors' code): i over all tokens including CLS and m itself; the CLS key is dropped.
+ * Maps are min–max scaled per image to [0, 1] for sampling. Head −1 sums all heads of the block (the
+ * authors' code returns zeros there; here it works).
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { embedImages } from "./encode.ts";
+import type { NamedTensors } from "./safetensors.ts";
+import { readSafetensorsFile } from "./safetensors.ts";
+import { loadNamedInto } from "./train/loop.ts";
+import { blockQK, encoderBlocks, gridOf, initEncoder, type Params, type VitConfig } from "./vit.ts";
+import { Rng } from "./rng.ts";
+
+/** Which queries a GPA sum includes. */
+export type GpaVariant = "paper" | "official";
+
+/** A teacher head: block index and head index (−1 = all heads summed). */
+export interface HeadChoice {
+  block: number;
+  head: number;
+}
+
+/** Validates a head choice against a model. */
+export function checkHead(choice: HeadChoice, cfg: VitConfig): void {
+  if (!Number.isInteger(choice.block) || choice.block < 0 || choice.block >= cfg.depth) {
+    throw new RangeError(`teacher block ${choice.block} out of range 0..${cfg.depth - 1}`);
+  }
+  if (!Number.isInteger(choice.head) || choice.head < -1 || choice.head >= cfg.heads) {
+    throw new RangeError(`teacher head ${choice.head} out of range -1..${cfg.heads - 1} (-1 = all heads)`);
+  }
+}
+
+/**
+ * Raw GPA of every head of `block` plus their sum: `[H + 1, B, L]` (index H = all heads), for images already
+ * embedded as tokens. No gradients are recorded.
+ */
+export function gpaAllHeads(
+  params: Params,
+  cfg: VitConfig,
+  tokens: tf.Tensor2D, // [B·(1+L), D]
+  batch: number,
+  block: number,
+  variant: GpaVariant,
+): tf.Tensor3D {
+  return tf.tidy(() => {
+    const L = gridOf(cfg).count;
+    const T = L + 1;
+    const H = cfg.heads;
+    const dh = cfg.dim / H;
+    const x = block > 0 ? encoderBlocks(params, cfg, tokens, batch, { blocks: block }).x : tokens;
+    const { q, k } = blockQK(params, `blocks.${block}`, x);
+    const q3 = tf.reshape(q, [batch, T, cfg.dim]);
+    const qPatches = tf.slice(q3, [0, 1, 0], [-1, L, -1]); // [B, L, D]
+    const kPatches = tf.slice(tf.reshape(k, [batch, T, cfg.dim]), [0, 1, 0], [-1, L, -1]); // [B, L, D]
+    let weights: tf.Tensor; // what multiplies k_m: [B, L, D]
+    if (variant === "paper") {
+      const sumQ = tf.sum(qPatches, 1, true); // [B, 1, D]
+      weights = tf.sub(sumQ, qPatches);
+    } else {
+      weights = tf.tile(tf.sum(q3, 1, true), [1, L, 1]);
+    }
+    const perHead = tf.sum(tf.reshape(tf.mul(weights, kPatches), [batch, L, H, dh]), 3); // [B, L, H]
+    const scaled = tf.mul(perHead, 1 / Math.sqrt(dh));
+    const all = tf.sum(scaled, 2, true); // [B, L, 1]
+    return tf.transpose(tf.concat([scaled, all], 2), [2, 0, 1]) as tf.Tensor3D; // [H+1, B, L]
+  });
+}
+
+/** Per-image min–max scaling of `[B, L]` maps to [0, 1] (a constant map becomes all 0.5). */
+export function minMaxRows(map: Float32Array, batch: number): Float32Array {
+  const L = map.length / batch;
+  const out = new Float32Array(map.length);
+  for (let b = 0; b < batch; b++) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = 0; i < L; i++) {
+      const v = map[b * L + i];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    const span = hi - lo;
+    for (let i = 0; i < L; i++) out[b * L + i] = span > 0 ? (map[b * L + i] - lo) / span : 0.5;
+  }
+  return out;
+}
+
+/** A frozen teacher that produces GPA maps. */
+export class Teacher {
+  constructor(
+    readonly params: Params,
+    readonly cfg: VitConfig,
+    readonly head: HeadChoice,
+    readonly variant: GpaVariant = "paper",
+    readonly source: Record<string, unknown> = {},
+  ) {
+    checkHead(head, cfg);
+  }
+
+  /** Raw GPA maps `[B, L]` of the chosen head for normalised NHWC images `[B, H, W, 3]`. */
+  async rawMaps(images: Float32Array, batch: number): Promise<Float32Array> {
+    const sel = tf.tidy(() => {
+      const tokens = embedImages(this.params, this.cfg, images, batch);
+      const all = gpaAllHeads(this.params, this.cfg, tokens, batch, this.head.block, this.variant);
+      const idx = this.head.head === -1 ? this.cfg.heads : this.head.head;
+      return tf.squeeze(tf.slice(all, [idx, 0, 0], [1, -1, -1]), [0]);
+    });
+    const out = (await sel.data()) as Float32Array;
+    sel.dispose();
+    return out;
+  }
+
+  /** Min–max scaled GPA maps `[B, L]` (what soft-to-hard masking samples from). */
+  async maps(images: Float32Array, batch: number): Promise<Float32Array> {
+    return minMaxRows(await this.rawMaps(images, batch), batch);
+  }
+
+  /** Raw maps of every head of a block and their sum `[H + 1, B, L]` (head selection, Figure 4). */
+  async allHeads(images: Float32Array, batch: number, block: number): Promise<Float32Array> {
+    const t = tf.tidy(() =>
+      gpaAllHeads(this.params, this.cfg, embedImages(this.params, this.cfg, images, batch), batch, block, this.variant)
+    );
+    const out = (await t.data()) as Float32Array;
+    t.dispose();
+    return out;
+  }
+
+  /**
+   * Post-softmax attention of the CLS query to each patch key in the last block, averaged over heads:
+   * `[B, L]` (the signal of AttMask / AMT).
+   */
+  async clsAttention(images: Float32Array, batch: number): Promise<Float32Array> {
+    const cfg = this.cfg;
+    const t = tf.tidy(() => {
+      const tokens = embedImages(this.params, cfg, images, batch);
+      const last = cfg.depth - 1;
+      const { logits } = encoderBlocks(this.params, cfg, tokens, batch, { logitsOf: [last] });
+      const l = logits.get(last)!; // [Tq, B·H, Tk]
+      const T = l.shape[2];
+      const cls = tf.softmax(tf.reshape(tf.slice(l, [0, 0, 0], [1, -1, -1]), [batch, cfg.heads, T]));
+      return tf.slice(tf.mean(cls, 1), [0, 1], [-1, T - 1]); // [B, L]
+    });
+    const out = (await t.data()) as Float32Array;
+    t.dispose();
+    return out;
+  }
+
+  /** Identity of the teacher for run metadata and hashes. */
+  describe(): Record<string, unknown> {
+    return { ...this.source, block: this.head.block, head: this.head.head, variant: this.variant };
+  }
+
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+  }
+}
+
+/** Encoder parameters of a model built from named tensors (our layout), e.g. a cached pre-training run. */
+export function encoderFromNamed(named: NamedTensors, cfg: VitConfig): Params {
+  const params: Params = new Map();
+  initEncoder(params, cfg, new Rng(0));
+  loadNamedInto(named, params);
+  return params;
+}
+
+/**
+ * Converts timm / official MAE ViT weights (`[out, in]` Linear weights, fused `qkv`, conv patch embedding
+ * `[D, 3, p, p]`, `cls_token` `[1, 1, D]`) to this project's names and layout. `pos_embed` is dropped (MAE's is
+ * the fixed sin-cos table this project computes itself).
+ */
+export function convertTimmVit(src: NamedTensors, cfg: VitConfig): NamedTensors {
+  const out: NamedTensors = {};
+  const D = cfg.dim;
+  const need = (n: string) => {
+    const t = src[n];
+    if (!t) throw new Error(`weights file lacks tensor '${n}' (expected timm/MAE ViT names)`);
+    return t;
+  };
+  const transpose2d = (t: { shape: number[]; data: Float32Array | Int32Array }, rows: number, cols: number) => {
+    // t is [rows, cols] → [cols, rows]
+    const o = new Float32Array(rows * cols);
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) o[c * rows + r] = t.data[r * cols + c];
+    return o;
+  };
+  const linearW = (name: string, outName: string) => {
+    const t = need(name);
+    const [o, i] = t.shape;
+    out[outName] = { shape: [i, o], data: transpose2d(t, o, i) };
+  };
+  const copy = (name: string, outName = name, shape?: number[]) => {
+    const t = need(name);
+    out[outName] = { shape: shape ?? t.shape, data: Float32Array.from(t.data) };
+  };
+  // Patch embedding: [D, 3, p, p] → [p, p, 3, D] → [p·p·3, D] (patchify order: row, column, channel).
+  const pe = need("patch_embed.proj.weight");
+  const p = cfg.patchSize;
+  if (pe.shape.join() !== [D, 3, p, p].join()) {
+    throw new Error(`patch_embed.proj.weight has shape [${pe.shape}], expected [${[D, 3, p, p]}]`);
+  }
+  const pw = new Float32Array(p * p * 3 * D);
+  for (let d = 0; d < D; d++) {
+    for (let c = 0; c < 3; c++) {
+      for (let y = 0; y < p; y++) {
+        for (let x = 0; x < p; x++) pw[((y * p + x) * 3 + c) * D + d] = pe.data[((d * 3 + c) * p + y) * p + x];
+      }
+    }
+  }
+  out["patch_embed.proj.weight"] = { shape: [p * p * 3, D], data: pw };
+  copy("patch_embed.proj.bias");
+  copy("cls_token", "cls_token", [1, D]);
+  for (let b = 0; b < cfg.depth; b++) {
+    const pre = `blocks.${b}`;
+    for (const n of ["norm1.weight", "norm1.bias", "norm2.weight", "norm2.bias"]) copy(`${pre}.${n}`);
+    const qkv = need(`${pre}.attn.qkv.weight`); // [3D, D]
+    const qkvB = need(`${pre}.attn.qkv.bias`); // [3D]
+    ["q", "k", "v"].forEach((name, j) => {
+      const rows = { shape: [D, D], data: qkv.data.subarray(j * D * D, (j + 1) * D * D) };
+      out[`${pre}.attn.${name}.weight`] = { shape: [D, D], data: transpose2d(rows, D, D) };
+      out[`${pre}.attn.${name}.bias`] = { shape: [D], data: Float32Array.from(qkvB.data.subarray(j * D, (j + 1) * D)) };
+    });
+    linearW(`${pre}.attn.proj.weight`, `${pre}.attn.proj.weight`);
+    copy(`${pre}.attn.proj.bias`);
+    linearW(`${pre}.mlp.fc1.weight`, `${pre}.mlp.fc1.weight`);
+    copy(`${pre}.mlp.fc1.bias`);
+    linearW(`${pre}.mlp.fc2.weight`, `${pre}.mlp.fc2.weight`);
+    copy(`${pre}.mlp.fc2.bias`);
+  }
+  if (src["norm.weight"]) {
+    copy("norm.weight");
+    copy("norm.bias");
+  } else {
+    // Fine-tuned timm checkpoints with global pooling keep fc_norm instead; teachers never reach the final norm.
+    out["norm.weight"] = { shape: [D], data: new Float32Array(D).fill(1) };
+    out["norm.bias"] = { shape: [D], data: new Float32Array(D) };
+  }
+  return out;
+}
+
+/** Loads a teacher encoder from a safetensors file with timm/MAE parameter names. */
+export async function loadTimmTeacherWeights(path: string, cfg: VitConfig): Promise<Params> {
+  const { tensors } = await readSafetensorsFile(path);
+  return encoderFromNamed(convertTimmVit(tensors, cfg), cfg);
+}

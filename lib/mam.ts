@@ -1,0 +1,121 @@
+/**
+ * Masked Attention Modeling (MAM, the paper's Eq. 7–8): a second decoder, shaped like the pixel decoder and
+ * sharing its embedding, mask token and positions, predicts one scalar per patch; the target is the teacher's
+ * GPA map z-normalised per image; total loss = L_RGB + λ·L_GPA.
+ *
+ * Options name the authors' code's choices: `lossOn: "all"` (MSE over all patches; the paper: masked only) and
+ * `activeFrom: 0.75` (before 75 % of training the prediction is taken from the decoder input, skipping the
+ * attention decoder's blocks, as their code does).
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { decoderStack, initDecoderStack, type MaeConfig } from "./mae.ts";
+import { layerNorm, linear } from "./ops.ts";
+import type { ExtensionLossArgs, PretrainExtension } from "./train/pretrain.ts";
+import { param, type Params } from "./vit.ts";
+import type { Rng } from "./rng.ts";
+
+/** MAM options. */
+export interface MamOptions {
+  /** Loss weight λ (paper: 1). */
+  weight?: number;
+  /** Patches the loss covers: masked (paper Eq. 7) or all (authors' code). */
+  lossOn?: "masked" | "all";
+  /** Fraction of training before which the attention decoder's blocks are skipped (authors' code: 0.75). */
+  activeFrom?: number;
+  /** Decoder depth (default: the pixel decoder's). */
+  depth?: number;
+}
+
+/** Per-image z-normalisation of `[B, L]` maps: (x − mean) / sqrt(var + eps), population variance. */
+export function zNormalizeRows(map: Float32Array, batch: number, eps = 1e-6): Float32Array {
+  const L = map.length / batch;
+  const out = new Float32Array(map.length);
+  for (let b = 0; b < batch; b++) {
+    let mean = 0;
+    for (let i = 0; i < L; i++) mean += map[b * L + i];
+    mean /= L;
+    let v = 0;
+    for (let i = 0; i < L; i++) v += (map[b * L + i] - mean) ** 2;
+    const r = 1 / Math.sqrt(v / L + eps);
+    for (let i = 0; i < L; i++) out[b * L + i] = (map[b * L + i] - mean) * r;
+  }
+  return out;
+}
+
+/** The MAM extension of MAE pre-training. Needs a mask strategy that returns `scores` (GPA maps). */
+export class MaskedAttentionModeling implements PretrainExtension {
+  readonly name = "mam";
+  readonly weight: number;
+  readonly lossOn: "masked" | "all";
+  readonly activeFrom: number;
+  constructor(readonly options: MamOptions = {}) {
+    this.weight = options.weight ?? 1;
+    this.lossOn = options.lossOn ?? "masked";
+    this.activeFrom = options.activeFrom ?? 0;
+    if (!(this.weight >= 0)) throw new RangeError(`MAM weight must be ≥ 0, got ${this.weight}`);
+    if (!(this.activeFrom >= 0 && this.activeFrom <= 1)) throw new RangeError(`activeFrom must be in [0, 1]`);
+  }
+
+  initParams(params: Params, cfg: MaeConfig, rng: Rng): void {
+    // Same shape as the pixel decoder, one output per patch; started from the pixel decoder's initial weights.
+    const depth = this.options.depth ?? cfg.decoderDepth;
+    initDecoderStack(params, { ...cfg, decoderDepth: depth }, "mam_decoder", 1, rng);
+    for (const [name, v] of params) {
+      if (!name.startsWith("mam_decoder_blocks.") && !name.startsWith("mam_decoder_norm.")) continue;
+      const src = params.get(name.replace(/^mam_decoder/, "decoder"));
+      if (src) v.assign(src);
+    }
+  }
+
+  /** Targets `[B·N, 1]` in the decoder's token order for the patches the loss covers. */
+  targets(args: ExtensionLossArgs): tf.Tensor2D {
+    const { mb, mask } = args;
+    if (!mask.scores) throw new Error("MAM needs a mask strategy that provides GPA scores (use --strategy gpa)");
+    const z = zNormalizeRows(mask.scores, mb.batch);
+    const L = mb.numPatches;
+    const ids: Int32Array[] = this.lossOn === "masked" ? [mb.maskedIds] : [mb.keptIds, mb.maskedIds];
+    const perSample = ids.reduce((s, a) => s + a.length / mb.batch, 0);
+    const out = new Float32Array(mb.batch * perSample);
+    let o = 0;
+    for (let b = 0; b < mb.batch; b++) {
+      for (const a of ids) {
+        const n = a.length / mb.batch;
+        for (let j = 0; j < n; j++) out[o++] = z[b * L + a[b * n + j]];
+      }
+    }
+    return tf.tensor2d(out, [mb.batch * perSample, 1]);
+  }
+
+  loss(args: ExtensionLossArgs): { loss: tf.Scalar; metrics: Record<string, tf.Scalar> } {
+    const { params, cfg, mb, decoderIn, progress } = args;
+    const predictOn = this.lossOn === "masked" ? "masked" : "all";
+    let pred: tf.Tensor2D;
+    if (progress >= this.activeFrom) {
+      pred = decoderStack(params, { ...cfg, decoderDepth: this.options.depth ?? cfg.decoderDepth }, "mam_decoder", decoderIn, mb, predictOn);
+    } else {
+      const Dd = cfg.decoderDim;
+      const start = predictOn === "masked" ? 1 + mb.numKept : 1;
+      const n = 1 + mb.numPatches - start;
+      const sel = tf.reshape(tf.slice(tf.reshape(decoderIn, [mb.batch, 1 + mb.numPatches, Dd]), [0, start, 0], [-1, n, -1]), [
+        mb.batch * n,
+        Dd,
+      ]) as tf.Tensor2D;
+      const h = layerNorm(sel, param(params, "mam_decoder_norm.weight"), param(params, "mam_decoder_norm.bias"));
+      pred = linear(h, param(params, "mam_decoder_pred.weight"), param(params, "mam_decoder_pred.bias"));
+    }
+    const target = this.targets(args);
+    const gpaLoss = tf.mean(tf.squaredDifference(pred, target)) as tf.Scalar;
+    return { loss: tf.mul(gpaLoss, this.weight) as tf.Scalar, metrics: { gpaLoss } };
+  }
+
+  describe(): Record<string, unknown> {
+    return {
+      name: this.name,
+      weight: this.weight,
+      lossOn: this.lossOn,
+      activeFrom: this.activeFrom,
+      depth: this.options.depth ?? "decoder",
+    };
+  }
+}

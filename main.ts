@@ -3,7 +3,7 @@
  * @module
  */
 import { BACKEND_NAMES, type BackendName, BackendError, selectBackend } from "./lib/backend.ts";
-import { floatOpen, int, oneOf, parseCommandArgs, str, UsageError, type Values } from "./lib/cli.ts";
+import { floatOpen, int, oneOf, parseCommandArgs, shard, str, UsageError, type Values } from "./lib/cli.ts";
 import { getProfile, PROFILES, UnknownProfileError } from "./experiments/profiles.ts";
 import type { RunContext } from "./lib/runner.ts";
 
@@ -18,6 +18,11 @@ commands:
   finetune     fine-tune the encoder of a pre-training run (--from pretrain|random)
   linprobe     linear-probe the encoder of a pre-training run (--from pretrain|random)
   doctor       backend chosen and why, package versions, datasets found, cache location and size
+  table N      run table N (1–10) through the cache, write reports/<profile>/tableN.{md,json};
+               --seeds n, --jobs n (parallel worker processes), --shard i/n (one share of the runs)
+  all          every table and the figures
+  plan         the runs a table needs, with hashes and cache status (--table N, --json, --shard i/n)
+  figures      Figures 2, 4 and 5 (PNG) under reports/<profile>/figures/
   bench        engine throughput (deno task bench); --json, --peer (PyTorch on the same machine)
   help         this text
 
@@ -245,6 +250,103 @@ async function findDatasets(dataDir?: string): Promise<Record<string, string | n
   return out;
 }
 
+const TABLE_OPTIONS = {
+  seeds: { type: "string" },
+  jobs: { type: "string" },
+  shard: { type: "string" },
+  "reports-dir": { type: "string" },
+} as const;
+
+/** `table <id>` / `all`: runs tables through the cache and writes their reports. */
+async function cmdTables(ids: string[] | null, args: string[]) {
+  const { values, positionals } = parseCommandArgs(ids ? "all" : "table", args, TABLE_OPTIONS, {
+    positionals: ids ? 0 : 1,
+  });
+  const { TABLE_IDS } = await import("./experiments/tables.ts");
+  const wanted = ids ?? positionals.map((p) => (/^\d+$/.test(p) ? `table${p}` : p));
+  if (wanted.length === 0) throw new UsageError(`table: which table? one of ${TABLE_IDS.join(", ")}`);
+  for (const id of wanted) {
+    if (!TABLE_IDS.includes(id)) throw new UsageError(`unknown table '${id}'; valid: ${TABLE_IDS.join(", ")}`);
+  }
+  const nSeeds = int(values, "seeds", undefined, 1, 100);
+  const jobs = int(values, "jobs", 1, 1, 64)!;
+  const sh = shard(values);
+  const ctx = await context(values);
+  const seeds = nSeeds ? Array.from({ length: nSeeds }, (_, i) => i) : ctx.profile.seeds;
+  const reportsDir = str(values, "reports-dir", `${PROJECT_ROOT}/reports`)!;
+  installSignalHandlers(ctx.stopSignal);
+  const { runTable } = await import("./lib/tables/mod.ts");
+  const out: Record<string, unknown> = {};
+  for (const id of wanted) {
+    const r = await runTable(ctx, id, {
+      seeds,
+      jobs,
+      shard: sh,
+      reportsDir,
+      spawnWorker: (w) => spawnWorker(id, values, seeds.length, w),
+    });
+    if (r) {
+      ctx.log(`${id}: wrote ${r.markdown}`);
+      out[id] = { markdown: r.markdown, json: r.json, units: r.results.length };
+    } else {
+      out[id] = { shard: sh, done: true };
+    }
+  }
+  // Reports of tables 1 and 5 link Figures 2 and 4, rendered from the same teacher.
+  if (!sh && (ids !== null || wanted.some((id) => id === "table1" || id === "table5"))) {
+    const { renderFigures } = await import("./lib/figures.ts");
+    out.figures = await renderFigures(ctx, reportsDir);
+  }
+  print(values, out, Object.entries(out).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join("\n"));
+}
+
+/** Starts this CLI as a worker process on one shard of a table; resolves to its exit code. */
+async function spawnWorker(id: string, values: Values, seeds: number, w: { index: number; count: number }) {
+  const args = ["run", "-A", `${PROJECT_ROOT}/main.ts`, "table", id, "--shard", `${w.index}/${w.count}`, "--seeds", String(seeds)];
+  for (const k of ["profile", "backend", "data-dir", "cache-dir", "seed"]) {
+    const v = str(values, k);
+    if (v !== undefined) args.push(`--${k}`, v);
+  }
+  if (values.quiet) args.push("--quiet");
+  const child = new Deno.Command(Deno.execPath(), { args, stdin: "null", stdout: "null", stderr: "inherit" }).spawn();
+  return (await child.status).code;
+}
+
+/** `plan`: every run a table needs, with its hash and cache status. */
+async function cmdPlan(args: string[]) {
+  const { values, positionals } = parseCommandArgs("plan", args, { ...TABLE_OPTIONS, table: { type: "string" } }, {
+    positionals: 1,
+  });
+  const ctx = await context(values);
+  const { TABLE_IDS, tablePlans } = await import("./experiments/tables.ts");
+  const t = str(values, "table") ?? positionals[0];
+  if (!t) throw new UsageError(`plan: give --table N (one of ${TABLE_IDS.join(", ")})`);
+  const id = /^\d+$/.test(t) ? `table${t}` : t;
+  if (!TABLE_IDS.includes(id)) throw new UsageError(`unknown table '${t}'; valid: ${TABLE_IDS.join(", ")}`);
+  const nSeeds = int(values, "seeds", undefined, 1, 100);
+  const seeds = nSeeds ? Array.from({ length: nSeeds }, (_, i) => i) : ctx.profile.seeds;
+  const { planTable } = await import("./lib/tables/plan.ts");
+  const rows = await planTable(ctx, tablePlans(ctx.profile)[id], seeds, shard(values));
+  print(
+    values,
+    { table: id, profile: ctx.profile.name, units: rows },
+    rows.map((r) =>
+      `${r.row.padEnd(22)} seed ${r.seed}  ${r.status.padEnd(9)} pretrain ${r.pretrainHash ?? "(after teacher)"}` +
+      (r.notRun ? `  not run: ${r.notRun}` : "")
+    ).join("\n"),
+  );
+}
+
+/** `figures`: Figures 2, 4 and 5 of the paper from the profile's teacher. */
+async function cmdFigures(args: string[]) {
+  const { values } = parseCommandArgs("figures", args, { "reports-dir": { type: "string" } });
+  const ctx = await context(values);
+  installSignalHandlers(ctx.stopSignal);
+  const { renderFigures } = await import("./lib/figures.ts");
+  const out = await renderFigures(ctx, str(values, "reports-dir", `${PROJECT_ROOT}/reports`)!);
+  print(values, out, Object.entries(out).map(([k, v]) => `${k}: ${v}`).join("\n"));
+}
+
 async function cmdBench(args: string[]) {
   const { runBenchCommand } = await import("./bench/mod.ts");
   await runBenchCommand(args, { context });
@@ -274,6 +376,20 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case "bench":
         await cmdBench(rest);
+        return 0;
+      case "table":
+        await cmdTables(null, rest);
+        return 0;
+      case "all": {
+        const { TABLE_IDS } = await import("./experiments/tables.ts");
+        await cmdTables(TABLE_IDS, rest);
+        return 0;
+      }
+      case "plan":
+        await cmdPlan(rest);
+        return 0;
+      case "figures":
+        await cmdFigures(rest);
         return 0;
       default:
         throw new UsageError(`unknown command '${command}'; run 'main.ts help' for the list`);

@@ -68,7 +68,9 @@ export function patchCoverage(opts: GroundTruthOptions): Float64Array {
       throw new RangeError(`box must be 4 finite numbers [x0, y0, x1, y1], got ${JSON.stringify(box)}`);
     }
     const [x0, y0, x1, y1] = box;
-    if (!(x1 >= x0 && y1 >= y0)) throw new RangeError(`box needs x0 ≤ x1 and y0 ≤ y1, got [${box.join(", ")}]`);
+    if (!(x1 >= x0 && y1 >= y0)) {
+      throw new RangeError(`box needs x0 ≤ x1 and y0 ≤ y1, got [${box.join(", ")}]`);
+    }
     const overlap = (lo: number, hi: number, start: number) =>
       Math.max(0, Math.min(hi, start + patchSize) - Math.max(lo, start));
     for (let r = 0; r < g; r++) {
@@ -98,7 +100,9 @@ export function patchCoverage(opts: GroundTruthOptions): Float64Array {
  */
 export function groundTruthPatches(opts: GroundTruthOptions): Uint8Array {
   const minOverlap = opts.minOverlap ?? 0.5;
-  if (!(minOverlap > 0 && minOverlap <= 1)) throw new RangeError(`minOverlap must be in (0, 1], got ${minOverlap}`);
+  if (!(minOverlap > 0 && minOverlap <= 1)) {
+    throw new RangeError(`minOverlap must be in (0, 1], got ${minOverlap}`);
+  }
   const coverage = patchCoverage(opts);
   const gt = new Uint8Array(coverage.length);
   let best = 0;
@@ -306,7 +310,9 @@ export async function selectHead(
 
 /** Expected recall of `k` patches drawn uniformly without replacement out of L: k / L (any ground truth). */
 export function randomRecall(numPatches: number, k: number): number {
-  if (!(Number.isInteger(numPatches) && numPatches >= 1 && Number.isInteger(k) && k >= 0 && k <= numPatches)) {
+  if (
+    !(Number.isInteger(numPatches) && numPatches >= 1 && Number.isInteger(k) && k >= 0 && k <= numPatches)
+  ) {
     throw new RangeError(`need integers 0 ≤ k ≤ L, got k = ${k}, L = ${numPatches}`);
   }
   return k / numPatches;

@@ -144,7 +144,7 @@ export function gatherPatches(patches: Float32Array, L: number, P: number, ids: 
   return out;
 }
 
-/** Per-patch normalisation of targets `[N, P]`: (x − mean) / sqrt(var + eps), unbiased = false (MAE). */
+/** Per-patch normalisation of targets `[N, P]`: (x − mean) / sqrt(var + eps), unbiased variance (MAE). */
 export function normalizePatches(x: Float32Array, P: number, eps = 1e-6): Float32Array {
   const out = new Float32Array(x.length);
   for (let r = 0; r < x.length; r += P) {
@@ -168,6 +168,11 @@ export function prepareMaeBatch(cfg: MaeConfig, images: Float32Array, mask: Mask
   const P = cfg.patchSize * cfg.patchSize * 3;
   const patches = patchify(images, B, cfg.imageSize, cfg.patchSize);
   const { keptIds, maskedIds, numKept } = splitMask(mask);
+  // A ratio close to 1 on a small grid can mask every patch (MAE's int(L·(1 − r)) = 0); the encoder would
+  // then see no patch and wasm's XNNPACK fails on the empty products while training goes on.
+  if (numKept < 1) {
+    throw new RangeError(`the mask keeps no patch: all ${L} patches are masked; lower the mask ratio`);
+  }
   const pos = posTables(cfg);
   const decIds = new Int32Array(B * (1 + L));
   for (let b = 0; b < B; b++) {

@@ -210,6 +210,7 @@ export async function selectTeacherHead(ctx: RunContext, teacher: Teacher, shots
     blocks: cfg.depth,
     heads: cfg.heads,
     gt,
+    numPatches: (cfg.imageSize / cfg.patchSize) ** 2,
     maskRatio: ctx.profile.pretrain.maskRatio,
   });
   ctx.log(`head selection (${shots}-shot): ${headLabel(best)} (recall ${maxOf(recall).toFixed(3)})`);

@@ -110,7 +110,9 @@ Deno.test("cifar images: the local archive loads with per-class limits and exact
       strictEqual(val.labels.filter((l) => l === c).length, 2);
     }
     // Image 13 is the second "cat" (class 3, k = 1): compare with an independent decode of that file.
-    const raw = await sharp(`${tmp}/cache/datasets/raw/cifar-10-images/cifar-10-images/train/cat/0001.jpg`)
+    const raw = await sharp(
+      `${tmp}/cache/datasets/raw/cifar-10-images@t4-v2/cifar-10-images/train/cat/0001.jpg`,
+    )
       .removeAlpha().raw().toBuffer();
     strictEqual(train.labels[13], 3);
     deepStrictEqual(train.images.subarray(13 * 3072, 14 * 3072), new Uint8Array(raw));

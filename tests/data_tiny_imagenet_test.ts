@@ -1,6 +1,47 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { decodeStats, loadDataset } from "../lib/data/mod.ts";
-import { parseColumns } from "../lib/data/tiny_imagenet.ts";
+import { parseColumns, selectTinyImagenetMembers } from "../lib/data/tiny_imagenet.ts";
+
+Deno.test("tiny-imagenet: member selection for limits takes the first k per class in natural order", async () => {
+  const p = "tiny-imagenet-200/";
+  const members = [
+    p,
+    `${p}wnids.txt`,
+    `${p}words.txt`,
+    `${p}train/n1/`,
+    `${p}train/n1/n1_boxes.txt`,
+    `${p}train/n1/images/n1_10.JPEG`,
+    `${p}train/n1/images/n1_2.JPEG`,
+    `${p}train/n1/images/n1_0.JPEG`,
+    `${p}train/n2/n2_boxes.txt`,
+    `${p}train/n2/images/n2_5.JPEG`,
+    `${p}val/val_annotations.txt`,
+    `${p}val/images/val_0.JPEG`,
+    `${p}val/images/val_1.JPEG`,
+    `${p}val/images/val_2.JPEG`,
+    `${p}val/images/val_10.JPEG`,
+  ];
+  const annotations = "val_10.JPEG\tn1\t0\t0\t1\t1\nval_2.JPEG\tn1\t0\t0\t1\t1\n" +
+    "val_1.JPEG\tn2\t0\t0\t1\t1\nval_0.JPEG\tn2\t0\t0\t1\t1\n";
+  const requested: string[][] = [];
+  const chosen = await selectTinyImagenetMembers(members, { trainLimit: 2, valLimit: 1 }, (names) => {
+    requested.push(names);
+    return Promise.resolve(new Map(names.map((n) => [n, annotations])));
+  });
+  deepStrictEqual(requested, [[`${p}val/val_annotations.txt`]]);
+  deepStrictEqual(chosen.sort(), [
+    `${p}train/n1/images/n1_0.JPEG`,
+    `${p}train/n1/images/n1_2.JPEG`,
+    `${p}train/n1/n1_boxes.txt`,
+    `${p}train/n2/images/n2_5.JPEG`,
+    `${p}train/n2/n2_boxes.txt`,
+    `${p}val/images/val_0.JPEG`,
+    `${p}val/images/val_2.JPEG`,
+    `${p}val/val_annotations.txt`,
+    `${p}wnids.txt`,
+    `${p}words.txt`,
+  ]);
+});
 
 Deno.test("tiny-imagenet: the local archive loads with limits, class order and scaled boxes", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "gpa-tiny-" });
@@ -18,7 +59,10 @@ Deno.test("tiny-imagenet: the local archive loads with limits, class order and s
     strictEqual(train.boxes!.length, 400 * 4);
     strictEqual(val.boxes!.length, 200 * 4);
 
-    const dir = `${tmp}/cache/datasets/raw/tiny-imagenet-200-train250/tiny-imagenet-200`;
+    // Only what the limits need was extracted: 2 train images per class and 1 val image per class.
+    const dir = `${tmp}/cache/datasets/raw/tiny-imagenet-200-train250@t2-v1/tiny-imagenet-200`;
+    strictEqual([...Deno.readDirSync(`${dir}/val/images`)].length, 200);
+    strictEqual([...Deno.readDirSync(`${dir}/train/${train.classNames[0].split(" ")[0]}/images`)].length, 2);
     const wnids = (await Deno.readTextFile(`${dir}/wnids.txt`)).split("\n").map((s) => s.trim()).filter(
       Boolean,
     )

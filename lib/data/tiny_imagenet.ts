@@ -11,7 +11,7 @@ import {
   type DecodeContext,
   decodeItems,
   type ImageItem,
-  limitPerClass,
+  limitPerKey,
   listSorted,
   naturalCompare,
 } from "./image_folder.ts";
@@ -39,6 +39,62 @@ async function readText(path: string): Promise<string> {
     if (error instanceof Deno.errors.NotFound) throw new DataError(`missing file ${path}`);
     throw error;
   }
+}
+
+const JPEG = /\.jpe?g$/i;
+
+/** The rows of `val_annotations.txt` a load keeps: natural file order, the first `limit` of each wnid. */
+export function firstValRowsPerClass(rows: string[][], limit: number | undefined): string[][] {
+  return limitPerKey([...rows].sort((a, b) => naturalCompare(a[0], b[0])), (row) => row[1], limit);
+}
+
+/**
+ * Archive members that a Tiny-ImageNet load with these limits reads: the metadata files, the first
+ * `trainLimit` train images of each class and the val images of `firstValRowsPerClass` (all when absent).
+ */
+export async function selectTinyImagenetMembers(
+  members: string[],
+  limits: { trainLimit?: number; valLimit?: number },
+  readText: (names: string[]) => Promise<Map<string, string>>,
+): Promise<string[]> {
+  const wnidsMember =
+    members.filter((m) => /(^|\/)wnids\.txt$/.test(m)).sort((a, b) => a.length - b.length)[0];
+  if (wnidsMember === undefined) throw new DataError("archive has no tiny-imagenet-200/wnids.txt");
+  const prefix = wnidsMember.slice(0, -"wnids.txt".length);
+  const chosen: string[] = [];
+  const trainImages = new Map<string, string[]>();
+  const valImages = new Set<string>();
+  for (const member of members) {
+    if (!member.startsWith(prefix)) continue;
+    const rel = member.slice(prefix.length);
+    let match: RegExpExecArray | null;
+    if (
+      rel === "wnids.txt" || rel === "words.txt" || rel === "val/val_annotations.txt" ||
+      /^train\/[^/]+\/[^/]+_boxes\.txt$/.test(rel)
+    ) {
+      chosen.push(member);
+    } else if ((match = /^train\/([^/]+)\/images\/([^/]+)$/.exec(rel)) && JPEG.test(match[2])) {
+      const list = trainImages.get(match[1]) ?? [];
+      list.push(match[2]);
+      trainImages.set(match[1], list);
+    } else if ((match = /^val\/images\/([^/]+)$/.exec(rel)) && JPEG.test(match[1])) {
+      valImages.add(match[1]);
+    }
+  }
+  for (const [wnid, files] of trainImages) {
+    for (const file of files.sort(naturalCompare).slice(0, limits.trainLimit)) {
+      chosen.push(`${prefix}train/${wnid}/images/${file}`);
+    }
+  }
+  let valFiles = [...valImages];
+  if (limits.valLimit !== undefined) {
+    const annotations = `${prefix}val/val_annotations.txt`;
+    const text = (await readText([annotations])).get(annotations) ?? "";
+    valFiles = firstValRowsPerClass(parseColumns(text), limits.valLimit).map((row) => row[0])
+      .filter((file) => valImages.has(file));
+  }
+  for (const file of valFiles) chosen.push(`${prefix}val/images/${file}`);
+  return chosen;
 }
 
 /** Loads Tiny-ImageNet from an extracted official-layout directory. */
@@ -69,7 +125,7 @@ export async function loadTinyImagenet(
     );
     const files = await listSorted(
       `${dir}/train/${wnid}/images`,
-      (e) => e.isFile && /\.jpe?g$/i.test(e.name),
+      (e) => e.isFile && JPEG.test(e.name),
     );
     const limit = options.trainLimit ?? files.length;
     for (const file of files.slice(0, limit)) {
@@ -78,15 +134,12 @@ export async function loadTinyImagenet(
   }
 
   const annotationsPath = `${dir}/val/val_annotations.txt`;
-  const valRows = parseColumns(await readText(annotationsPath)).sort((a, b) => naturalCompare(a[0], b[0]));
-  const valItems = limitPerClass(
-    valRows.map((fields): ImageItem => {
-      const label = classIndex.get(fields[1]);
-      if (label === undefined) throw new DataError(`${annotationsPath}: unknown wnid ${fields[1]}`);
-      return { path: `${dir}/val/images/${fields[0]}`, label, box: parseBox(fields, 2, annotationsPath) };
-    }),
-    options.valLimit,
-  );
+  const valRows = firstValRowsPerClass(parseColumns(await readText(annotationsPath)), options.valLimit);
+  const valItems = valRows.map((fields): ImageItem => {
+    const label = classIndex.get(fields[1]);
+    if (label === undefined) throw new DataError(`${annotationsPath}: unknown wnid ${fields[1]}`);
+    return { path: `${dir}/val/images/${fields[0]}`, label, box: parseBox(fields, 2, annotationsPath) };
+  });
 
   const res = options.resolution;
   return {

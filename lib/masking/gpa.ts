@@ -267,7 +267,9 @@ function checkPair(name: string, pair: readonly [number, number]): readonly [num
     throw new RangeError(`${name} must be a pair [start, end], got ${JSON.stringify(pair)}`);
   }
   for (const v of pair) {
-    if (!(v >= 0 && v <= 1)) throw new RangeError(`${name} shares must be in [0, 1], got [${pair.join(", ")}]`);
+    if (!(v >= 0 && v <= 1)) {
+      throw new RangeError(`${name} shares must be in [0, 1], got [${pair.join(", ")}]`);
+    }
   }
   return [pair[0], pair[1]];
 }

@@ -1,0 +1,226 @@
+/**
+ * What each table of the paper needs from the suite: for every paper row, the pre-training it stands for
+ * (strategy, teacher head, shares, mask ratio, schedule) and how it is evaluated — or why it is not
+ * reproduced. Rows map onto the paper module's row keys (experiments/paper.ts).
+ * @module
+ */
+import type { StrategyRequest } from "../lib/runner.ts";
+import type { Profile } from "./profiles.ts";
+
+/** How a row's encoder is evaluated. */
+export type Evaluation = "finetune" | "linprobe" | "segment";
+
+/** One row: a run recipe, or the reason it is not run. */
+export interface TableRowPlan {
+  key: string;
+  label: string;
+  /** Pre-training strategy of the row. */
+  request?: StrategyRequest;
+  /** Multiplies the profile's pre-training epochs (e.g. 300 vs 200 epochs → 1.5). */
+  epochsScale?: number;
+  /** Why the row is not run (method not implemented here, or out of reach at this scale). */
+  notRun?: string;
+}
+
+/** A table's plan. */
+export interface TablePlan {
+  id: string;
+  title: string;
+  /** Metric key of the paper module that our runs fill, and how it is produced. */
+  metric: { key: string; label: string; evaluation: Evaluation };
+  rows: TableRowPlan[];
+  /** Paper metrics of this table that are not reproduced, with the reason. */
+  unreproducedMetrics?: Record<string, string>;
+  deviations: string[];
+}
+
+const GPA = (o: Partial<StrategyRequest> = {}): StrategyRequest => ({ name: "gpa", ...o });
+const NI = (what: string) => `${what} is not implemented in this suite`;
+
+/** Shares "start to end" from a paper row key such as `s0.5to0`. */
+function pair(text: string): [number, number] {
+  const [a, b] = text.split("to").map(Number);
+  return [a, b];
+}
+
+/** Clips the fixed share so that soft + hard ≤ 1 at both ends (the paper leaves the other share unstated). */
+function clipOther(varied: [number, number], other: [number, number]): [number, number] {
+  return [Math.min(other[0], 1 - varied[0]), Math.min(other[1], 1 - varied[1])];
+}
+
+/** The plans of tables 1–10 for a profile. */
+export function tablePlans(profile: Profile): Record<string, TablePlan> {
+  const { depth, heads } = profile.model;
+  const def = profile.gpa;
+  const scaleNote = `${profile.dataset.name} at ${profile.dataset.resolution} px with ViT ${profile.model.dim}-d × ` +
+    `${depth} (patch ${profile.model.patchSize}) instead of ImageNet-1K at 224 px with ViT-B/16`;
+  const teacherNote = `teacher: this profile's MAE baseline (seed ${def.teacher.teacherSeed}, same schedule) instead ` +
+    `of the MAE authors' 1600-epoch ViT-B/16; head by ${
+      "shots" in def.teacher.head ? `${def.teacher.head.shots}-shot selection` : "explicit choice"
+    }`;
+  const common = [scaleNote, `pre-training ${profile.pretrain.epochs} epochs (paper: 200)`, teacherNote];
+  const t3rows: TableRowPlan[] = [];
+  for (const a of ["0.75", "0.5", "0.9"]) {
+    for (const s of ["0to0", "0.5to0", "1to0", "1to1"]) {
+      const soft = pair(s);
+      t3rows.push({
+        key: `a${a}-s${s}`,
+        label: `α ${a}, α_s ${soft[0]} → ${soft[1]}`,
+        request: GPA({ maskRatio: Number(a), soft, hard: clipOther(soft, def.hard) }),
+      });
+    }
+  }
+  const t4rows: TableRowPlan[] = [];
+  for (const a of ["0.75", "0.5", "0.9"]) {
+    for (const h of ["0to0", "0to0.5", "0to1", "1to1"]) {
+      const hard = pair(h);
+      t4rows.push({
+        key: `a${a}-h${h}`,
+        label: `α ${a}, α_h ${hard[0]} → ${hard[1]}`,
+        request: GPA({ maskRatio: Number(a), hard, soft: clipOther(hard, def.soft) }),
+      });
+    }
+  }
+  const withTeacherHead = (head: { block: number; head: number } | { shots: number }) =>
+    GPA({ teacher: { ...def.teacher, head } });
+  return {
+    table1: {
+      id: "table1",
+      title: "Table 1 — roles of GPA (mask teacher, reconstruction target)",
+      metric: { key: "finetune", label: "fine-tune top-1", evaluation: "finetune" },
+      rows: [
+        { key: "mae", label: "MAE (random masking)", request: { name: "random" } },
+        { key: "gpa-teacher", label: "GPA as teacher", request: GPA() },
+        { key: "gpa-teacher-feature", label: "GPA as teacher + feature (MAM)", request: GPA({ mam: true }) },
+      ],
+      deviations: common,
+    },
+    table2: {
+      id: "table2",
+      title: "Table 2 — downstream transfer of the Table 1 encoders",
+      metric: { key: "miou", label: "segmentation mIoU (CamVid for ADE20K)", evaluation: "segment" },
+      rows: [
+        { key: "mae", label: "MAE", request: { name: "random" } },
+        { key: "gpa-teacher", label: "GPA as teacher", request: GPA() },
+        { key: "gpa-teacher-feature", label: "GPA as teacher + feature", request: GPA({ mam: true }) },
+      ],
+      unreproducedMetrics: {
+        apBox: "COCO detection (Mask R-CNN / ViTDet) is out of reach for TF.js at this scale; not reproduced",
+        apMask: "COCO instance segmentation (Mask R-CNN / ViTDet) is out of reach; not reproduced",
+      },
+      deviations: [...common, "segmentation on CamVid (11 classes) with a small UperNet-style head instead of " +
+        "ADE20K with UperNet 160k iterations"],
+    },
+    table3: {
+      id: "table3",
+      title: "Table 3 — soft masking share α_s (start → end)",
+      metric: { key: "finetune", label: "fine-tune top-1", evaluation: "finetune" },
+      rows: t3rows.filter((r) => r.key !== "a0.5-s1to0" && r.key !== "a0.9-s1to0"),
+      deviations: [...common, `hard share held at the default ${def.hard[0]} → ${def.hard[1]} (the paper does not ` +
+        "say), clipped so that soft + hard ≤ 1"],
+    },
+    table4: {
+      id: "table4",
+      title: "Table 4 — hard masking share α_h (start → end)",
+      metric: { key: "finetune", label: "fine-tune top-1", evaluation: "finetune" },
+      rows: t4rows.filter((r) => r.key !== "a0.5-h1to1" && r.key !== "a0.9-h1to1"),
+      deviations: [...common, `soft share held at the default ${def.soft[0]} → ${def.soft[1]} (the paper does not ` +
+        "say), clipped so that soft + hard ≤ 1"],
+    },
+    table5: {
+      id: "table5",
+      title: "Table 5 — which teacher attention head",
+      metric: { key: "finetune", label: "fine-tune top-1", evaluation: "finetune" },
+      rows: [
+        { key: "first", label: "first head (b0h0)", request: withTeacherHead({ block: 0, head: 0 }) },
+        {
+          key: "last",
+          label: `last head (b${depth - 1}h${heads - 1})`,
+          request: withTeacherHead({ block: depth - 1, head: heads - 1 }),
+        },
+        { key: "all", label: `all heads of the last block (b${depth - 1}h-1)`, request: withTeacherHead({ block: depth - 1, head: -1 }) },
+        { key: "shots1", label: "1-shot selection", request: withTeacherHead({ shots: 1 }) },
+        { key: "shots10", label: "10-shot selection", request: withTeacherHead({ shots: 10 }) },
+        { key: "shots50", label: "50-shot selection", request: withTeacherHead({ shots: 50 }) },
+      ],
+      deviations: [...common, "annotations: the dataset's object boxes (Tiny-ImageNet) or masks (synthetic)"],
+    },
+    table6: {
+      id: "table6",
+      title: "Table 6 — mask strategies compared (same backbone and budget)",
+      metric: { key: "finetune", label: "fine-tune top-1", evaluation: "finetune" },
+      rows: [
+        { key: "mae", label: "MAE (random)", request: { name: "random" } },
+        { key: "um-mae", label: "UM-MAE (uniform)", request: { name: "uniform" } },
+        { key: "beit", label: "BEiT (block-wise)", request: { name: "block" } },
+        { key: "hpm", label: "HPM", notRun: NI("HPM pre-training (EMA teacher + loss predictor)") },
+        { key: "amt", label: "AMT (attention sampling)", request: { name: "cls-attention", variant: "sample" } },
+        { key: "semmae", label: "SemMAE", notRun: NI("SemMAE") },
+        { key: "automae", label: "AutoMAE", notRun: NI("AutoMAE") },
+        { key: "milan", label: "MILAN", notRun: NI("MILAN (CLIP-guided)") },
+        { key: "gpa-200", label: "GPA", request: GPA({ mam: true }) },
+        { key: "gpa-300", label: "GPA, 1.5× epochs", request: GPA({ mam: true }), epochsScale: 1.5 },
+      ],
+      deviations: [...common, "AMT: frozen MAE teacher's last-block CLS attention, sampled without replacement"],
+    },
+    table7: {
+      id: "table7",
+      title: "Table 7 — linear probing",
+      metric: { key: "linprobe", label: "linear-probe top-1", evaluation: "linprobe" },
+      rows: [
+        { key: "mae", label: "MAE", request: { name: "random" } },
+        { key: "hpm", label: "HPM", notRun: NI("HPM pre-training") },
+        { key: "cae", label: "CAE", notRun: NI("CAE") },
+        { key: "gpa", label: "GPA", request: GPA({ mam: true }) },
+      ],
+      deviations: [...common, `linear probe on ${profile.linprobe.features} features of ${
+        profile.linprobe.augment ? "augmented views" : "un-augmented images computed once"
+      }`],
+    },
+    table8: {
+      id: "table8",
+      title: "Table 8 — semantic segmentation of the strategies' encoders",
+      metric: { key: "miou", label: "segmentation mIoU (CamVid for ADE20K)", evaluation: "segment" },
+      rows: [
+        { key: "mocov3", label: "MoCo v3", notRun: NI("MoCo v3") },
+        { key: "beit", label: "BEiT (block-wise masking)", request: { name: "block" } },
+        { key: "mae", label: "MAE", request: { name: "random" } },
+        { key: "semmae", label: "SemMAE", notRun: NI("SemMAE") },
+        { key: "hpm", label: "HPM", notRun: NI("HPM pre-training") },
+        { key: "gpa", label: "GPA", request: GPA({ mam: true }) },
+      ],
+      deviations: [...common, "BEiT row: MAE with BEiT's block-wise masking (pixel targets, not dVAE tokens)",
+        "paper: 800-epoch encoders; here the profile's schedule"],
+    },
+    table9: {
+      id: "table9",
+      title: "Table 9 — efficiency: accuracy vs cost",
+      metric: { key: "finetune", label: "fine-tune top-1", evaluation: "finetune" },
+      rows: [
+        { key: "mae", label: "MAE", request: { name: "random" } },
+        { key: "hpm", label: "HPM", notRun: NI("HPM pre-training") },
+        { key: "gpa", label: "GPA", request: GPA({ mam: true }) },
+      ],
+      deviations: [...common, "FLOPs and parameter ratios from the analytic cost model (lib/cost.ts) at ViT-B/16"],
+    },
+    table10: {
+      id: "table10",
+      title: "Table 10 — GPA's mask strategy on other frameworks",
+      metric: { key: "acc", label: "fine-tune top-1", evaluation: "finetune" },
+      rows: [
+        { key: "mae-b/baseline", label: "MAE", request: { name: "random" } },
+        { key: "mae-b/gpa", label: "MAE + GPA masks", request: GPA() },
+        { key: "convmae-s/baseline", label: "ConvMAE", notRun: NI("ConvMAE (hybrid conv-ViT)") },
+        { key: "convmae-s/gpa", label: "ConvMAE + GPA masks", notRun: NI("ConvMAE") },
+        { key: "cae-s/baseline", label: "CAE", notRun: NI("CAE") },
+        { key: "cae-s/gpa", label: "CAE + GPA masks", notRun: NI("CAE") },
+        { key: "ibot-b/baseline", label: "iBOT", notRun: NI("iBOT") },
+        { key: "ibot-b/gpa", label: "iBOT + GPA masks", notRun: NI("iBOT") },
+      ],
+      deviations: [...common, "only the MAE rows are run; GPA here is the mask strategy alone (no MAM), as the paper"],
+    },
+  };
+}
+
+/** Table ids in order. */
+export const TABLE_IDS = Array.from({ length: 10 }, (_, i) => `table${i + 1}`);

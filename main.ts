@@ -105,7 +105,14 @@ function applyOverrides(ctx: RunContext, values: Values): void {
   const epochs = int(values, "epochs", undefined, 1, 100000);
   if (epochs !== undefined) ctx.profile.pretrain.epochs = epochs;
   const ratio = floatOpen(values, "mask-ratio", undefined, 0, 1);
-  if (ratio !== undefined) ctx.profile.pretrain.maskRatio = ratio;
+  if (ratio !== undefined) {
+    const L = (ctx.profile.model.imageSize / ctx.profile.model.patchSize) ** 2;
+    const kept = Math.floor(L * (1 - ratio) + 1e-9);
+    if (kept < 1 || kept >= L) {
+      throw new UsageError(`--mask-ratio ${ratio} keeps ${kept} of ${L} patches; choose a ratio that keeps 1..${L - 1}`);
+    }
+    ctx.profile.pretrain.maskRatio = ratio;
+  }
 }
 
 /** A "start,end" pair of shares in [0, 1]. */

@@ -13,7 +13,7 @@ import { int, parseCommandArgs, str, UsageError, type Values } from "../lib/cli.
 import { trainingStepFlops, type MaeCostConfig } from "../lib/cost.ts";
 import { randomResizedCropFlip } from "../lib/data/augment.ts";
 import { generateSyntheticSplit } from "../lib/data/synthetic.ts";
-import { Teacher } from "../lib/gpa.ts";
+import { gpaStrategy, Teacher } from "../lib/gpa.ts";
 import { initMae, type MaeConfig } from "../lib/mae.ts";
 import { MaskedAttentionModeling } from "../lib/mam.ts";
 import { createMaskStrategy } from "../lib/masking/mod.ts";
@@ -21,7 +21,7 @@ import type { MaskStrategy } from "../lib/masking/types.ts";
 import { Rng } from "../lib/rng.ts";
 import { buildClassifier, classify, softCrossEntropy } from "../lib/train/finetune.ts";
 import { AdamW } from "../lib/train/optim.ts";
-import { makePretrainStep } from "../lib/train/pretrain.ts";
+import { accumulateGradients, makePretrainStep, resolveMicroBatch } from "../lib/train/pretrain.ts";
 import { gridOf, type Params } from "../lib/vit.ts";
 
 /** The reference configuration of the benchmarks (and of the paper-free engine comparisons). */
@@ -49,6 +49,8 @@ export interface BenchResult {
   gflopPerSec?: number;
   steps: number;
   peakRssMiB: number;
+  /** Step time relative to the MAE step at the same batch (GPA variants). */
+  stepTimeRatioToMae?: number;
   note?: string;
 }
 
@@ -114,7 +116,7 @@ async function benchPretrain(
     for (const [n, v] of tp) if (n.startsWith("decoder") || n === "mask_token") (v.dispose(), tp.delete(n));
     const block = Math.max(0, Math.round(0.75 * cfg.depth) - 1);
     teacher = new Teacher(tp, cfg, { block, head: -1 }, "paper");
-    strategy = await gpaStrategyFor(teacher);
+    strategy = gpaStrategy(teacher, {});
     note = `per-step teacher to block ${block}`;
     if (variant === "gpa-mam") {
       const mam = new MaskedAttentionModeling();
@@ -135,11 +137,6 @@ async function benchPretrain(
   return { ms, note };
 }
 
-/** A GPA soft-to-hard strategy driven by a teacher (paper defaults at mid-training). */
-async function gpaStrategyFor(teacher: Teacher): Promise<MaskStrategy> {
-  const { gpaStrategy } = await import("../lib/runner.ts");
-  return gpaStrategy(teacher, {});
-}
 
 async function benchFinetune(cfg: MaeConfig, batch: number, warmup: number, steps: number): Promise<number> {
   const rng = new Rng(2);
@@ -150,13 +147,17 @@ async function benchFinetune(cfg: MaeConfig, batch: number, warmup: number, step
   const vars = [...params.values()];
   const byVar = new Map([...params].map(([n, v]) => [v.name, n]));
   const ms = await timeSteps(warmup, steps, async (i) => {
-    const { value, grads } = tf.variableGrads(
-      () => softCrossEntropy(classify(params, cfg, images, batch, { rate: 0.1, rng: rng.fork(`d${i}`) }), targets as tf.Tensor2D),
-      vars,
-    );
-    await value.data();
-    optimizer.apply(new Map(Object.entries(grads).map(([k, g]) => [byVar.get(k) ?? k, g])), 1e-4);
-    tf.dispose([value, ...Object.values(grads)]);
+    const px = cfg.imageSize * cfg.imageSize * 3;
+    const sums = new Map<string, number>();
+    const grads = await accumulateGradients(batch, resolveMicroBatch(batch), vars, byVar, (s, e) => {
+      const t = tf.slice(targets, [s, 0], [e - s, -1]) as tf.Tensor2D;
+      return {
+        f: () => softCrossEntropy(classify(params, cfg, images.subarray(s * px, e * px), e - s, { rate: 0.1, rng: rng.fork(`d${i}`) }), t),
+        dispose: () => t.dispose(),
+      };
+    }, sums);
+    await optimizer.apply(grads, 1e-4);
+    for (const g of grads.values()) g.dispose();
   });
   targets.dispose();
   optimizer.dispose();
@@ -181,10 +182,15 @@ export async function runBench(o: {
   warmup: number;
   only?: string[];
   log: (l: string) => void;
+  /** Model to bench (default: the reference config). */
+  model?: MaeConfig;
+  /** Largest batch of the GPA variants (default 64: tfjs-wasm's 4 GiB heap). */
+  ratioBatch?: number;
 }): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   const wants = (s: string) => !o.only || o.only.includes(s);
-  const cost = costConfig(BENCH_MODEL, 0.75);
+  const MODEL = o.model ?? BENCH_MODEL;
+  const cost = costConfig(MODEL, 0.75);
   for (const backend of o.backends) {
     const choice = await selectBackend(backend);
     // The pure-JS backend is ~50× slower: a smaller batch and a single timed step keep it to seconds.
@@ -192,32 +198,44 @@ export async function runBench(o: {
     const batch = slow ? Math.min(o.batch, 16) : o.batch;
     const steps = slow ? 1 : o.steps;
     const warmup = slow ? 1 : o.warmup;
-    const row = (step: string, ms: number, flopsPerImage?: number, note?: string): BenchResult => ({
+    const row = (step: string, ms: number, flopsPerImage?: number, note?: string, b = batch): BenchResult => ({
       step,
       backend: choice.name,
-      batch,
+      batch: b,
       threads: 1,
       msPerStep: Math.round(ms * 10) / 10,
-      imgPerSec: Math.round((batch / (ms / 1000)) * 10) / 10,
-      gflopPerSec: flopsPerImage ? Math.round((flopsPerImage * batch) / (ms / 1000) / 1e7) / 100 : undefined,
+      imgPerSec: Math.round((b / (ms / 1000)) * 10) / 10,
+      gflopPerSec: flopsPerImage ? Math.round((flopsPerImage * b) / (ms / 1000) / 1e7) / 100 : undefined,
       steps,
       peakRssMiB: Math.round(peakRss / 2 ** 20),
       note,
     });
-    for (const v of ["mae", "gpa", "gpa-mam"] as const) {
-      if (!wants(v === "mae" ? "mae-pretrain" : v === "gpa" ? "gpa-pretrain" : "gpa-mam-pretrain")) continue;
-      o.log(`bench: ${v} pre-training step on ${choice.name}, batch ${batch}`);
-      const { ms, note } = await benchPretrain(v, BENCH_MODEL, batch, warmup, steps);
-      const flops = trainingStepFlops(v, cost, { teacherBlock: Math.max(0, Math.round(0.75 * BENCH_MODEL.depth) - 1) })
-        .total;
-      results.push(row(`${v}-pretrain`, ms, flops, note));
+    // GPA variants hold a teacher pass and (with MAM) a second decoder: at batch 128 they exceed tfjs-wasm's 4 GiB
+    // heap, so their ratios to MAE are measured at a batch of at most 64, MAE included.
+    const ratioBatch = Math.min(batch, o.ratioBatch ?? 64);
+    const teacherBlock = Math.max(0, Math.round(0.75 * MODEL.depth) - 1);
+    const plan: Array<["mae" | "gpa" | "gpa-mam", number]> = [["mae", batch]];
+    if (ratioBatch !== batch) plan.push(["mae", ratioBatch]);
+    plan.push(["gpa", ratioBatch], ["gpa-mam", ratioBatch]);
+    let maeAtRatio = NaN;
+    for (const [v, b] of plan) {
+      if (!wants(`${v}-pretrain`)) continue;
+      o.log(`bench: ${v} pre-training step on ${choice.name}, batch ${b}`);
+      const { ms, note } = await benchPretrain(v, MODEL, b, warmup, steps);
+      const flops = trainingStepFlops(v, cost, { teacherBlock }).total;
+      const r = row(`${v}-pretrain`, ms, flops, note, b);
+      if (v === "mae" && b === ratioBatch) maeAtRatio = ms;
+      if (v !== "mae" && Number.isFinite(maeAtRatio)) r.stepTimeRatioToMae = Math.round((ms / maeAtRatio) * 1000) / 1000;
+      results.push(r);
     }
     if (wants("finetune")) {
       o.log(`bench: fine-tuning step on ${choice.name}, batch ${batch}`);
       // Full-sequence forward + backward of the encoder: 3 × forward FLOPs.
-      const L = gridOf(BENCH_MODEL).count;
+      const L = gridOf(MODEL).count;
       const fwd = trainingStepFlops("mae", { ...cost, maskRatio: 1 / (2 * L) }).studentForward; // ≈ all patches kept
-      results.push(row("finetune", await benchFinetune(BENCH_MODEL, batch, warmup, steps), undefined, `≈${(fwd / 1e6).toFixed(0)} MFLOP fwd/img`));
+      results.push(
+        row("finetune", await benchFinetune(MODEL, batch, warmup, steps), undefined, `≈${(fwd / 1e6).toFixed(0)} MFLOP fwd/img`),
+      );
     }
     tf.disposeVariables();
   }
@@ -276,7 +294,7 @@ export async function runBenchCommand(args: string[], _o: { context?: (v: Values
       const threads = int(values, "threads", 1, 1, 256)!;
       const peer = await runPeer({ threads, batch, steps: Math.max(steps, 5) });
       out.peer = peer;
-      const ours = results.find((r) => r.step === "mae-pretrain" && r.backend === "wasm");
+      const ours = results.find((r) => r.step === "mae-pretrain" && r.backend === "wasm" && r.batch === batch);
       if (ours && peer.imgPerSec) out.peerRatio = Math.round((ours.imgPerSec / peer.imgPerSec) * 1000) / 1000;
     }
   }
@@ -289,7 +307,7 @@ export async function runBenchCommand(args: string[], _o: { context?: (v: Values
     console.log(
       `${r.step.padEnd(18)} ${r.backend.padEnd(8)} ${String(r.batch).padStart(5)} ${r.msPerStep.toFixed(1).padStart(8)} ` +
         `${r.imgPerSec.toFixed(1).padStart(7)} ${(r.gflopPerSec?.toFixed(2) ?? "-").padStart(8)} ${r.peakRssMiB} MiB` +
-        (r.note ? `  (${r.note})` : ""),
+        (r.stepTimeRatioToMae ? `  ×${r.stepTimeRatioToMae} MAE step` : "") + (r.note ? `  (${r.note})` : ""),
     );
   }
   if (out.peer) console.log(`peer: ${JSON.stringify(out.peer)}${out.peerRatio ? `; ours/PyTorch = ${out.peerRatio}` : ""}`);

@@ -458,7 +458,9 @@ def config_dict(cfg: argparse.Namespace) -> dict:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--image", type=int, default=32, help="square image side in pixels")
     parser.add_argument("--patch", type=int, default=4, help="square patch side in pixels")
     parser.add_argument("--dim", type=int, default=192, help="encoder width")

@@ -659,6 +659,12 @@ export class RunDir {
         ["final.safetensors", "metrics.json"].map((name) => exists(`${this.path}/${name}`)),
       );
       if (!present[0] && !present[1]) return null;
+      // One of the pair missing (e.g. the other was moved aside earlier): unfinished, nothing to move aside.
+      const missing = ["final.safetensors", "metrics.json"].find((_, i) => !present[i]);
+      if (missing) {
+        this.#warn(`${this.path}/${missing}: missing although its partner exists; run is incomplete`);
+        return null;
+      }
       let name = "final.safetensors";
       try {
         const weightBytes = await this.#readVerified(name, manifest);

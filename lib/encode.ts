@@ -72,6 +72,8 @@ export async function featuresOf(
   pooling: Pooling,
   batchSize = 256,
 ): Promise<Float32Array> {
+  // Forward-only passes still hold every intermediate until their tidy ends: keep chunks small on wasm.
+  if (tf.getBackend() === "wasm") batchSize = Math.min(batchSize, 32);
   const out = new Float32Array(count * cfg.dim);
   for (let s = 0; s < count; s += batchSize) {
     const e = Math.min(count, s + batchSize);

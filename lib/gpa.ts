@@ -17,6 +17,9 @@ import { readSafetensorsFile } from "./safetensors.ts";
 import { loadNamedInto } from "./train/loop.ts";
 import { blockQK, encoderBlocks, gridOf, initEncoder, type Params, type VitConfig } from "./vit.ts";
 import { Rng } from "./rng.ts";
+import { GpaMasking } from "./masking/gpa.ts";
+import type { MaskStrategy } from "./masking/types.ts";
+import { minMaxScale } from "./gpa_math.ts";
 
 /** Which queries a GPA sum includes. */
 export type GpaVariant = "paper" | "official";
@@ -73,22 +76,11 @@ export function gpaAllHeads(
   });
 }
 
-/** Per-image min–max scaling of `[B, L]` maps to [0, 1] (a constant map becomes all 0.5). */
-export function minMaxRows(map: Float32Array, batch: number): Float32Array {
-  const L = map.length / batch;
-  const out = new Float32Array(map.length);
-  for (let b = 0; b < batch; b++) {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let i = 0; i < L; i++) {
-      const v = map[b * L + i];
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-    const span = hi - lo;
-    for (let i = 0; i < L; i++) out[b * L + i] = span > 0 ? (map[b * L + i] - lo) / span : 0.5;
-  }
-  return out;
+/** Images per forward chunk of a teacher or evaluation pass (wasm: 32; env GPA_MICRO_BATCH overrides). */
+export function inferenceChunk(batch: number): number {
+  const env = Number(Deno.env.get("GPA_MICRO_BATCH") ?? NaN);
+  if (Number.isInteger(env) && env > 0) return Math.min(env, batch);
+  return tf.getBackend() === "wasm" ? Math.min(32, batch) : batch;
 }
 
 /** A frozen teacher that produces GPA maps. */
@@ -104,41 +96,81 @@ export class Teacher {
   }
 
   /** Raw GPA maps `[B, L]` of the chosen head for normalised NHWC images `[B, H, W, 3]`. */
-  async rawMaps(images: Float32Array, batch: number): Promise<Float32Array> {
-    const sel = tf.tidy(() => {
-      const tokens = embedImages(this.params, this.cfg, images, batch);
-      const all = gpaAllHeads(this.params, this.cfg, tokens, batch, this.head.block, this.variant);
+  rawMaps(images: Float32Array, batch: number): Promise<Float32Array> {
+    return this.#chunked(images, batch, (imgs, n) => {
+      const tokens = embedImages(this.params, this.cfg, imgs, n);
+      const all = gpaAllHeads(this.params, this.cfg, tokens, n, this.head.block, this.variant);
       const idx = this.head.head === -1 ? this.cfg.heads : this.head.head;
       return tf.squeeze(tf.slice(all, [idx, 0, 0], [1, -1, -1]), [0]);
     });
-    const out = (await sel.data()) as Float32Array;
-    sel.dispose();
+  }
+
+  /**
+   * Runs `f` on chunks of at most `inferenceChunk()` images (a forward pass keeps every intermediate until
+   * its tidy ends; tfjs-wasm's heap is capped at 4 GiB) and concatenates the results along the image axis.
+   * `f` returns `[n, …]` (or `[C, n, …]` with `imageAxis` 1).
+   */
+  async #chunked(
+    images: Float32Array,
+    batch: number,
+    f: (imgs: Float32Array, n: number) => tf.Tensor,
+    imageAxis = 0,
+  ): Promise<Float32Array> {
+    const chunk = inferenceChunk(batch);
+    const px = images.length / batch;
+    const parts: Float32Array[] = [];
+    let shape: number[] = [];
+    for (let s = 0; s < batch; s += chunk) {
+      const e = Math.min(batch, s + chunk);
+      const t = tf.tidy(() => f(images.subarray(s * px, e * px), e - s));
+      shape = t.shape;
+      parts.push((await t.data()) as Float32Array);
+      t.dispose();
+    }
+    if (parts.length === 1) return parts[0];
+    // Concatenate along the image axis: axis 0 → plain concatenation; axis 1 → per leading slice.
+    const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+    if (imageAxis === 0) {
+      let o = 0;
+      for (const p of parts) out.set(p, (o += p.length) - p.length);
+      return out;
+    }
+    const lead = shape[0];
+    const inner = out.length / lead;
+    let offset = 0;
+    for (const p of parts) {
+      const per = p.length / lead;
+      for (let c = 0; c < lead; c++) out.set(p.subarray(c * per, (c + 1) * per), c * inner + offset);
+      offset += per;
+    }
     return out;
   }
 
   /** Min–max scaled GPA maps `[B, L]` (what soft-to-hard masking samples from). */
   async maps(images: Float32Array, batch: number): Promise<Float32Array> {
-    return minMaxRows(await this.rawMaps(images, batch), batch);
+    const raw = await this.rawMaps(images, batch);
+    return minMaxScale(raw, batch, raw.length / batch);
   }
 
   /** Raw maps of every head of a block and their sum `[H + 1, B, L]` (head selection, Figure 4). */
-  async allHeads(images: Float32Array, batch: number, block: number): Promise<Float32Array> {
-    const t = tf.tidy(() =>
-      gpaAllHeads(this.params, this.cfg, embedImages(this.params, this.cfg, images, batch), batch, block, this.variant)
+  allHeads(images: Float32Array, batch: number, block: number): Promise<Float32Array> {
+    return this.#chunked(
+      images,
+      batch,
+      (imgs, n) => gpaAllHeads(this.params, this.cfg, embedImages(this.params, this.cfg, imgs, n), n, block, this.variant),
+      1,
     );
-    const out = (await t.data()) as Float32Array;
-    t.dispose();
-    return out;
   }
 
   /**
    * Post-softmax attention of the CLS query to each patch key in the last block, averaged over heads:
    * `[B, L]` (the signal of AttMask / AMT).
    */
-  async clsAttention(images: Float32Array, batch: number): Promise<Float32Array> {
+  clsAttention(images: Float32Array, batch: number): Promise<Float32Array> {
     const cfg = this.cfg;
-    const t = tf.tidy(() => {
-      const tokens = embedImages(this.params, cfg, images, batch);
+    return this.#chunked(images, batch, (imgs, n) => {
+      const batch = n;
+      const tokens = embedImages(this.params, cfg, imgs, batch);
       const last = cfg.depth - 1;
       const { logits } = encoderBlocks(this.params, cfg, tokens, batch, { logitsOf: [last] });
       const l = logits.get(last)!; // [Tq, B·H, Tk]
@@ -146,9 +178,6 @@ export class Teacher {
       const cls = tf.softmax(tf.reshape(tf.slice(l, [0, 0, 0], [1, -1, -1]), [batch, cfg.heads, T]));
       return tf.slice(tf.mean(cls, 1), [0, 1], [-1, T - 1]); // [B, L]
     });
-    const out = (await t.data()) as Float32Array;
-    t.dispose();
-    return out;
   }
 
   /** Identity of the teacher for run metadata and hashes. */
@@ -247,3 +276,27 @@ export async function loadTimmTeacherWeights(path: string, cfg: VitConfig): Prom
   const { tensors } = await readSafetensorsFile(path);
   return encoderFromNamed(convertTimmVit(tensors, cfg), cfg);
 }
+
+/** Options of GPA soft-to-hard masking (paper defaults when omitted). */
+export interface GpaStrategyOptions {
+  maskRatio?: number;
+  soft?: [number, number];
+  hard?: [number, number];
+  overlap?: "paper" | "official";
+}
+
+/** A GPA soft-to-hard mask strategy whose maps come from `teacher` on the student's augmented view. */
+export function gpaStrategy(teacher: Teacher, o: GpaStrategyOptions): MaskStrategy {
+  return new GpaMasking({
+    maskRatio: o.maskRatio ?? 0.75,
+    soft: o.soft,
+    hard: o.hard,
+    overlap: o.overlap,
+    describeTeacher: teacher.describe(),
+    mapProvider: (mctx) => {
+      if (!mctx.imageData) throw new Error("gpa masking needs the batch's images");
+      return teacher.maps(mctx.imageData, mctx.batchSize);
+    },
+  });
+}
+

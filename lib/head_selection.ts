@@ -6,7 +6,10 @@
  * every block, the head's mask M_h = the top-|mask| patches of its GPA map, |mask| = `maskedCount(L,
  * maskRatio)` (the paper says argsort(GPA); the number kept is the masked count of the run). Its recall is
  * |M_h ∩ M_gt| / |M_gt| per image, averaged over the images (`recallMatrix`); the k-shot choice is the
- * argmax over k images of a train split drawn from a seed (`selectHead`). The fixed choices of Table 5 are
+ * argmax over k images of a train split drawn from a seed (`selectHead`). Recall at a loose mask (75 %)
+ * ties often with few images (a noise head masks all of a small object with probability ≈ 0.75^|M_gt|), so
+ * ties in mean recall are broken by the mean R-precision (recall of the top-|M_gt| patches, `rPrecision`),
+ * then by block-major order (first wins); the paper does not say how it breaks ties. The fixed choices of Table 5 are
  * "first" (b0h0), "last" (the last block's last head) and "all" (the last block, all heads summed;
  * head = −1).
  *
@@ -165,8 +168,10 @@ export interface RecallMatrix {
   recall: Float32Array;
   /** heads + 1 with the all-heads column, else heads. */
   columns: number;
-  /** Highest mean recall (first in block-major order on ties). */
-  best: HeadChoice & { recall: number };
+  /** `[blocks, columns]` mean R-precision, the tie-break of `best`. */
+  rPrecision: Float32Array;
+  /** Highest mean recall (ties: higher mean R-precision, then first in block-major order). */
+  best: HeadChoice & { recall: number; rPrecision: number };
   /** Images used (rows of `gt`). */
   images: Int32Array;
   /** |M_h|, patches per head mask. */
@@ -194,6 +199,26 @@ export function topKRecall(map: Float32Array, gt: Uint8Array, n: number, L: numb
   return out;
 }
 
+/**
+ * R-precision of each map row against the ground truth: `[n]` with |top_{|gt_i|}(map_i) ∩ gt_i| / |gt_i|,
+ * i.e. the recall when exactly as many patches are taken as the object has. Ties go to the lower index.
+ */
+export function rPrecision(map: Float32Array, gt: Uint8Array, n: number, L: number): Float64Array {
+  if (gt.length !== n * L) throw new RangeError(`gt has length ${gt.length}, expected n·L = ${n * L}`);
+  const sizes = new Int32Array(n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < L; j++) sizes[i] += gt[i * L + j] === 0 ? 0 : 1;
+  const kMax = Math.max(0, ...sizes);
+  const top = topKPerRow(map, n, L, kMax); // largest first, so each row's first |gt_i| are its top-|gt_i|
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    if (sizes[i] === 0) throw new RangeError(`image ${i} has no ground-truth patch`);
+    let hits = 0;
+    for (let r = 0; r < sizes[i]; r++) hits += gt[i * L + top[i * kMax + r]] === 0 ? 0 : 1;
+    out[i] = hits / sizes[i];
+  }
+  return out;
+}
+
 /** Mean few-shot recall of every (block, head) of the teacher, and the best head. */
 export async function recallMatrix(opts: RecallMatrixOptions): Promise<RecallMatrix> {
   const { blocks, heads, gt, numPatches: L } = opts;
@@ -217,8 +242,14 @@ export async function recallMatrix(opts: RecallMatrixOptions): Promise<RecallMat
   const includeAll = opts.includeAllHeads ?? true;
   const columns = heads + (includeAll ? 1 : 0);
   const recall = new Float32Array(blocks * columns);
+  const precision = new Float32Array(blocks * columns);
   const perImage = opts.perImage ? new Float32Array(blocks * columns * n) : undefined;
-  let best: HeadChoice & { recall: number } = { block: 0, head: 0, recall: -1 };
+  let best: HeadChoice & { recall: number; rPrecision: number } = {
+    block: 0,
+    head: 0,
+    recall: -1,
+    rPrecision: -1,
+  };
   const canWin = (col: number) => col < heads || (opts.allHeadsCanWin ?? false);
 
   for (let block = 0; block < blocks; block++) {
@@ -243,15 +274,23 @@ export async function recallMatrix(opts: RecallMatrixOptions): Promise<RecallMat
         }
       }
       const perRow = topKRecall(map, gtRows, n, L, k);
-      let sum = 0;
-      for (let r = 0; r < n; r++) sum += perRow[r];
-      const mean = sum / n;
+      const mean = average(perRow);
+      const meanPrecision = average(rPrecision(map, gtRows, n, L));
       recall[block * columns + col] = mean;
+      precision[block * columns + col] = meanPrecision;
       if (perImage) perImage.set(perRow, (block * columns + col) * n);
-      if (canWin(col) && mean > best.recall) best = { block, head, recall: mean };
+      const better = mean > best.recall + 1e-12 ||
+        (Math.abs(mean - best.recall) <= 1e-12 && meanPrecision > best.rPrecision + 1e-12);
+      if (canWin(col) && better) best = { block, head, recall: mean, rPrecision: meanPrecision };
     }
   }
-  return { recall, columns, best, images, k, ...(perImage ? { perImage } : {}) };
+  return { recall, rPrecision: precision, columns, best, images, k, ...(perImage ? { perImage } : {}) };
+}
+
+function average(values: Float64Array): number {
+  let sum = 0;
+  for (const v of values) sum += v;
+  return sum / values.length;
 }
 
 /**
@@ -305,7 +344,7 @@ export async function selectHead(
   const N = fewShot.gt.length / fewShot.numPatches;
   const images = chooseShots(N, method.shots, fewShot.seed);
   const matrix = await recallMatrix({ ...fewShot, blocks, heads, images });
-  return { ...matrix.best, matrix };
+  return { block: matrix.best.block, head: matrix.best.head, recall: matrix.best.recall, matrix };
 }
 
 /** Expected recall of `k` patches drawn uniformly without replacement out of L: k / L (any ground truth). */

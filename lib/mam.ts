@@ -14,6 +14,7 @@ import { layerNorm, linear } from "./ops.ts";
 import type { ExtensionLossArgs, PretrainExtension } from "./train/pretrain.ts";
 import { param, type Params } from "./vit.ts";
 import type { Rng } from "./rng.ts";
+import { zNormalize } from "./gpa_math.ts";
 
 /** MAM options. */
 export interface MamOptions {
@@ -25,22 +26,6 @@ export interface MamOptions {
   activeFrom?: number;
   /** Decoder depth (default: the pixel decoder's). */
   depth?: number;
-}
-
-/** Per-image z-normalisation of `[B, L]` maps: (x − mean) / sqrt(var + eps), population variance. */
-export function zNormalizeRows(map: Float32Array, batch: number, eps = 1e-6): Float32Array {
-  const L = map.length / batch;
-  const out = new Float32Array(map.length);
-  for (let b = 0; b < batch; b++) {
-    let mean = 0;
-    for (let i = 0; i < L; i++) mean += map[b * L + i];
-    mean /= L;
-    let v = 0;
-    for (let i = 0; i < L; i++) v += (map[b * L + i] - mean) ** 2;
-    const r = 1 / Math.sqrt(v / L + eps);
-    for (let i = 0; i < L; i++) out[b * L + i] = (map[b * L + i] - mean) * r;
-  }
-  return out;
 }
 
 /** The MAM extension of MAE pre-training. Needs a mask strategy that returns `scores` (GPA maps). */
@@ -72,7 +57,8 @@ export class MaskedAttentionModeling implements PretrainExtension {
   targets(args: ExtensionLossArgs): tf.Tensor2D {
     const { mb, mask } = args;
     if (!mask.scores) throw new Error("MAM needs a mask strategy that provides GPA scores (use --strategy gpa)");
-    const z = zNormalizeRows(mask.scores, mb.batch);
+    // Target: GPA z-normalised per image with the unbiased variance, as the authors' MAM loss (torch.var).
+    const z = zNormalize(mask.scores, mb.batch, mb.numPatches);
     const L = mb.numPatches;
     const ids: Int32Array[] = this.lossOn === "masked" ? [mb.maskedIds] : [mb.keptIds, mb.maskedIds];
     const perSample = ids.reduce((s, a) => s + a.length / mb.batch, 0);

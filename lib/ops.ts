@@ -61,7 +61,8 @@ const linearCustom = customOp<tf.Tensor2D>((...a) => {
   const [x, w, b, save] = a as [tf.Tensor, tf.Tensor, tf.Tensor, SaveFn];
   // x [N, Din], w [Din, Dout], b [Dout]
   save([x, w]);
-  const value = tf.add(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), b);
+  // Forward intermediates are freed at once (tidy): only the saved tensors live until the backward pass.
+  const value = tf.tidy(() => tf.add(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), b));
   return {
     value,
     gradFunc: (dy, saved) => {
@@ -98,16 +99,18 @@ const layerNormCustom = (eps: number) =>
   customOp<tf.Tensor2D>((...a) => {
     const [x, gamma, beta, save] = a as [tf.Tensor, tf.Tensor, tf.Tensor, SaveFn];
     // x [N, D]
-    const x2 = x as tf.Tensor2D;
-    const d = x2.shape[1];
-    const mean = tf.mean(x2, 1, true); // [N, 1]
-    const xc = tf.sub(x2, mean);
-    const variance = tf.mean(tf.square(xc), 1, true);
-    const rstd = tf.rsqrt(tf.add(variance, eps)); // [N, 1]
-    const xhat = tf.mul(xc, rstd);
+    const [value, xhat, rstd] = tf.tidy(() => {
+      const x2 = x as tf.Tensor2D;
+      const mean = tf.mean(x2, 1, true); // [N, 1]
+      const xc = tf.sub(x2, mean);
+      const variance = tf.mean(tf.square(xc), 1, true);
+      const rstd = tf.rsqrt(tf.add(variance, eps)); // [N, 1]
+      const xhat = tf.mul(xc, rstd);
+      return [tf.add(tf.mul(xhat, gamma), beta), xhat, rstd];
+    });
     save([xhat, rstd, gamma]);
     return {
-      value: tf.add(tf.mul(xhat, gamma), beta),
+      value,
       gradFunc: (dy, saved) => {
         const [xh, rs, g] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
         const dy2 = dy as tf.Tensor2D;
@@ -115,7 +118,6 @@ const layerNormCustom = (eps: number) =>
         const meanDxhat = tf.mean(dxhat, 1, true);
         const meanDxhatXhat = tf.mean(tf.mul(dxhat, xh), 1, true);
         const dx = tf.mul(rs, tf.sub(tf.sub(dxhat, meanDxhat), tf.mul(xh, meanDxhatXhat)));
-        void d;
         return [dx, sumRows(tf.mul(dy2, xh)), sumRows(dy2)];
       },
     };
@@ -140,12 +142,14 @@ const GELU_A = 0.044715;
 const geluCustom = customOp<tf.Tensor>((...a) => {
   const [x, save] = a as [tf.Tensor, SaveFn];
   // GELU, tanh form, written as x·σ(2u) with u = c(x + a x³): Exp is ~4× cheaper than Tanh on wasm.
-  const x2 = tf.square(x);
-  const z = tf.mul(tf.mul(x, tf.add(tf.mul(x2, GELU_A), 1)), 2 * GELU_C);
-  const s = tf.sigmoid(z);
+  const [value, s] = tf.tidy(() => {
+    const z = tf.mul(tf.mul(x, tf.add(tf.mul(tf.square(x), GELU_A), 1)), 2 * GELU_C);
+    const sig = tf.sigmoid(z);
+    return [tf.mul(x, sig), sig];
+  });
   save([x, s]);
   return {
-    value: tf.mul(x, s),
+    value,
     gradFunc: (dy, saved) => {
       const [xs, ss] = saved;
       // d/dx x·σ(z) = σ + x·σ(1−σ)·z',  z' = 2c(1 + 3a x²)
@@ -192,7 +196,7 @@ const cbmmCustom = customOp<tf.Tensor3D>((...args) => {
   const [a, b, save] = args as [tf.Tensor, tf.Tensor, SaveFn];
   save([a, b]);
   return {
-    value: cbmmForward(a as tf.Tensor3D, b as tf.Tensor3D),
+    value: tf.tidy(() => cbmmForward(a as tf.Tensor3D, b as tf.Tensor3D)),
     gradFunc: (dy, saved) => {
       const [as, bs] = saved as [tf.Tensor3D, tf.Tensor3D];
       const d = dy as tf.Tensor3D; // [M, C, N]

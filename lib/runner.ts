@@ -14,9 +14,9 @@ import { pretrain, type PretrainExtension, type PretrainOutcome, type PretrainSp
 import type { Profile } from "../experiments/profiles.ts";
 import { centerBatch } from "./data/augment.ts";
 import { isEncoderParam } from "./encode.ts";
-import { type GpaVariant, type HeadChoice, loadTimmTeacherWeights, Teacher } from "./gpa.ts";
+import { type GpaVariant, gpaStrategy, type HeadChoice, loadTimmTeacherWeights, Teacher } from "./gpa.ts";
+export { gpaStrategy, type GpaStrategyOptions } from "./gpa.ts";
 import { groundTruthPatches, headLabel, recallMatrix } from "./head_selection.ts";
-import { GpaMasking } from "./masking/gpa.ts";
 import type { MaskContext } from "./masking/types.ts";
 import { MaskedAttentionModeling } from "./mam.ts";
 import { Rng } from "./rng.ts";
@@ -125,29 +125,6 @@ export async function ensureLinprobe(
     data,
     { cache: runCache(ctx), log: ctx.log, stopSignal: ctx.stopSignal, lossHook: ctx.lossHook, progress: ctx.progress },
   );
-}
-
-/** Options of GPA soft-to-hard masking (paper defaults when omitted). */
-export interface GpaStrategyOptions {
-  maskRatio?: number;
-  soft?: [number, number];
-  hard?: [number, number];
-  overlap?: "paper" | "official";
-}
-
-/** A GPA soft-to-hard mask strategy whose maps come from `teacher` on the student's augmented view. */
-export function gpaStrategy(teacher: Teacher, o: GpaStrategyOptions): MaskStrategy {
-  return new GpaMasking({
-    maskRatio: o.maskRatio ?? 0.75,
-    soft: o.soft,
-    hard: o.hard,
-    overlap: o.overlap,
-    describeTeacher: teacher.describe(),
-    mapProvider: (mctx) => {
-      if (!mctx.imageData) throw new Error("gpa masking needs the batch's images");
-      return teacher.maps(mctx.imageData, mctx.batchSize);
-    },
-  });
 }
 
 /** How a GPA run picks its teacher. */

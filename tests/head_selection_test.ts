@@ -7,6 +7,7 @@ import {
   parseHeadSelector,
   randomRecall,
   recallMatrix,
+  rPrecision,
   selectHead,
   topKRecall,
 } from "../lib/head_selection.ts";
@@ -57,6 +58,25 @@ Deno.test("groundTruthPatches: pixel masks agree with the equivalent boxes", () 
   assert.throws(() => groundTruthPatches({ ...GEO, mask: new Uint8Array(10) }), RangeError);
 });
 
+Deno.test("recallMatrix: equal recalls are broken by R-precision, then by order", async () => {
+  // L = 4, maskRatio 0.75 → k = 3; gt {0}. Head 0: [0.5, 0.9, 0.8, 0.1] → top-3 ∋ 0 (recall 1), top-1 {1}
+  // (R-precision 0). Head 1: [0.9, 0.5, 0.8, 0.1] → recall 1, R-precision 1. Head 2 equals head 1.
+  const gt = new Uint8Array([1, 0, 0, 0]);
+  const maps = [[0.5, 0.9, 0.8, 0.1], [0.9, 0.5, 0.8, 0.1], [0.9, 0.5, 0.8, 0.1]];
+  const m = await recallMatrix({
+    maps: (_b, head) => new Float32Array(maps[head]),
+    blocks: 1,
+    heads: 3,
+    gt,
+    numPatches: 4,
+    includeAllHeads: false,
+  });
+  assert.deepEqual([...m.recall], [1, 1, 1]);
+  assert.deepEqual([...m.rPrecision], [0, 1, 1]);
+  assert.deepEqual(m.best, { block: 0, head: 1, recall: 1, rPrecision: 1 });
+  assert.deepEqual([...rPrecision(new Float32Array(maps[0]), gt, 1, 4)], [0]);
+});
+
 Deno.test("topKRecall and recallMatrix on a hand-computed case", async () => {
   // L = 4, maskRatio 0.5 → k = 2.
   // Image 0: gt {0, 1}, map [0.9, 0.1, 0.8, 0.2] → top {0, 2} → recall 1/2.
@@ -78,7 +98,10 @@ Deno.test("topKRecall and recallMatrix on a hand-computed case", async () => {
   });
   assert.deepEqual([...m.recall], [0.25, 0.75]);
   assert.deepEqual([...m.perImage!], [0.5, 0, 0.5, 1]);
-  assert.deepEqual(m.best, { block: 0, head: 1, recall: 0.75 });
+  // R-precision (top-|gt| patches): head 0 → image 0 top-2 {0, 2} = 1/2, image 1 top-1 {0} = 0;
+  // head 1 → top-2 {1, 3} = 1/2, top-1 {3} = 1.
+  assert.deepEqual([...m.rPrecision], [0.25, 0.75]);
+  assert.deepEqual(m.best, { block: 0, head: 1, recall: 0.75, rPrecision: 0.75 });
   assert.equal(m.k, 2);
   await assert.rejects(
     () => recallMatrix({ blocks: 1, heads: 1, gt, numPatches: 4 }),
@@ -204,11 +227,12 @@ Deno.test("recallMatrix: per-head and per-block sources agree; the all-heads col
     return out;
   };
   const base = { blocks: BLOCKS, heads: HEADS, gt: GT, numPatches: L, images, mapsForBlock: perfectAll };
-  assert.deepEqual((await recallMatrix(base)).best, { block: 9, head: 11, recall: 1 });
+  assert.deepEqual((await recallMatrix(base)).best, { block: 9, head: 11, recall: 1, rPrecision: 1 });
   assert.deepEqual((await recallMatrix({ ...base, allHeadsCanWin: true })).best, {
     block: 0,
     head: -1,
     recall: 1,
+    rPrecision: 1,
   });
 });
 

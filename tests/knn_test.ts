@@ -88,7 +88,14 @@ Deno.test("knn: N = 50k, D = 192 matches a brute-force reference and runs in sec
   const trainLabels = Int32Array.from({ length: N }, () => rng.int(C));
   const queryFeatures = randomNormal(rng, M * D);
   const t0 = performance.now();
-  const r = await knnClassify({ trainFeatures, trainLabels, queryFeatures, numClasses: C, k, temperature: T });
+  const r = await knnClassify({
+    trainFeatures,
+    trainLabels,
+    queryFeatures,
+    numClasses: C,
+    k,
+    temperature: T,
+  });
   const seconds = (performance.now() - t0) / 1000;
   console.log(`knn N=${N} D=${D} M=${M}: ${seconds.toFixed(2)} s`);
   assert.ok(seconds < 20, `took ${seconds} s`);

@@ -184,7 +184,10 @@ Deno.test("prepareMaeBatch rejects a mask that keeps no patch (ratio 0.99 on a 1
   // MAE's rule keeps int(16 · 0.01) = 0 patches: the encoder would see nothing.
   assert.equal(maskedCount(16, 0.99), 16);
   const mask = randomMask(2, 4, 0.99, 1);
-  assert.throws(() => prepareMaeBatch({ ...CFG, imageSize: 8 }, randomImages(2, 8, 1), mask), /keeps no patch/);
+  assert.throws(
+    () => prepareMaeBatch({ ...CFG, imageSize: 8 }, randomImages(2, 8, 1), mask),
+    /keeps no patch/,
+  );
 });
 
 /** Mean over masked patches of each patch's mean squared error, in float64. */
@@ -240,7 +243,7 @@ Deno.test("a few AdamW steps on a fixed batch lower the MAE loss (wasm, fast-ops
     for (let i = 0; i < 25; i++) {
       const { value, grads } = tf.variableGrads(() => maeLoss(params, CFG, mb));
       losses.push(value.dataSync()[0]);
-      opt.apply(new Map(Object.entries(grads).map(([k, g]) => [names.get(k)!, g])), 3e-3);
+      await opt.apply(new Map(Object.entries(grads).map(([k, g]) => [names.get(k)!, g])), 3e-3);
       value.dispose();
       Object.values(grads).forEach((g) => g.dispose());
     }

@@ -163,7 +163,8 @@ for (const backend of BACKENDS) {
       });
       setOpsMode("auto");
       // Token (b, t), head h, channel j sits at row b·T + t, column h·dh + j.
-      const at = (x: Float32Array, b: number, t: number, h: number, j: number) => x[(b * T + t) * D + h * dh + j];
+      const at = (x: Float32Array, b: number, t: number, h: number, j: number) =>
+        x[(b * T + t) * D + h * dh + j];
       for (let b = 0; b < B; b++) {
         for (let h = 0; h < H; h++) {
           for (let tq = 0; tq < T; tq++) {
@@ -210,7 +211,10 @@ for (const backend of BACKENDS) {
       });
       setOpsMode("auto");
       for (let i = 0; i < xs.length; i++) {
-        assert.ok(Math.abs(value[i] - expected[i]) < 1e-5, `${mode}: gelu(${xs[i]}) = ${value[i]}, want ${expected[i]}`);
+        assert.ok(
+          Math.abs(value[i] - expected[i]) < 1e-5,
+          `${mode}: gelu(${xs[i]}) = ${value[i]}, want ${expected[i]}`,
+        );
         assert.ok(
           Math.abs(grad[i] - expectedGrad[i]) < 1e-5,
           `${mode}: gelu'(${xs[i]}) = ${grad[i]}, want ${expectedGrad[i]}`,
@@ -236,7 +240,10 @@ for (const backend of BACKENDS) {
           const h = layerNorm(tf.add(x, repeatRow(cls as tf.Tensor2D, B * T)), gamma, beta);
           const q = linear(h, w, bias);
           const att = multiHeadAttention(q, q, h, B, H, { returnLogits: true });
-          return tf.add(tf.mean(gelu(att.out)), tf.mean(sumRows(att.logits!.reshape([-1, T]) as tf.Tensor2D)));
+          return tf.add(
+            tf.mean(gelu(att.out)),
+            tf.mean(sumRows(att.logits!.reshape([-1, T]) as tf.Tensor2D)),
+          );
         }, vars);
         return tf.addN([value, ...Object.values(grads).map((g) => tf.sum(g))]).dataSync()[0];
       });

@@ -104,11 +104,13 @@ Deno.test("AdamW: one and two steps equal PyTorch's update, per parameter group"
   const opt = new AdamW(params, { weightDecay: wd, beta2: 0.95 });
   try {
     const hands = new Map(
-      Object.entries(INIT).map(([n, v]) => [n, new HandAdamW([...v.data], { ...o, wd: hasWeightDecay(n, v.shape) ? wd : 0 })]),
+      Object.entries(INIT).map((
+        [n, v],
+      ) => [n, new HandAdamW([...v.data], { ...o, wd: hasWeightDecay(n, v.shape) ? wd : 0 })]),
     );
     for (const [grads, lr] of [[GRADS1, lr1], [GRADS2, lr2]] as const) {
       const g = gradsOf(grads, params);
-      const norm = opt.apply(g, lr);
+      const norm = await opt.apply(g, lr);
       assert.ok(Number.isNaN(norm), "no clipping: the norm is not computed");
       g.forEach((t) => t.dispose());
       for (const [n, hand] of hands) {
@@ -134,19 +136,19 @@ Deno.test("AdamW: decayed parameters differ from undecayed ones exactly by the f
   await selectBackend("cpu");
   const p0 = [0.5, -1, 2, 0.25];
   const g = [0.1, -0.3, 0.02, 1.5];
-  const run = (wd: number) => {
+  const run = async (wd: number) => {
     const params = makeParams({ "x.weight": { shape: [2, 2], data: p0 } });
     const opt = new AdamW(params, { weightDecay: wd });
     const grads = gradsOf({ "x.weight": g }, params);
-    opt.apply(grads, 0.1);
+    await opt.apply(grads, 0.1);
     const out = Array.from(params.get("x.weight")!.dataSync());
     grads.forEach((t) => t.dispose());
     opt.dispose();
     params.forEach((v) => v.dispose());
     return out;
   };
-  const plain = run(0);
-  const decayed = run(0.5);
+  const plain = await run(0);
+  const decayed = await run(0.5);
   // p1 = p0·(1 − lr·wd) − step: the difference is −lr·wd·p0.
   for (let i = 0; i < 4; i++) assert.ok(Math.abs(decayed[i] - plain[i] - -0.1 * 0.5 * p0[i]) < 1e-6);
 });
@@ -160,14 +162,27 @@ Deno.test("AdamW: layer-decay lr scale multiplies the step and the decay of each
   };
   const depth = 1, ld = 0.5, lr = 0.02, wd = 0.1;
   const params = makeParams(values);
-  const opt = new AdamW(params, { weightDecay: wd, beta2: 0.999, lrScale: (n) => layerDecayScale(n, depth, ld) });
+  const opt = new AdamW(params, {
+    weightDecay: wd,
+    beta2: 0.999,
+    lrScale: (n) => layerDecayScale(n, depth, ld),
+  });
   try {
     const g = gradsOf(GRADS1, params);
-    opt.apply(g, lr);
+    await opt.apply(g, lr);
     g.forEach((t) => t.dispose());
-    const scales: Record<string, number> = { "blocks.0.mlp.fc1.weight": 0.5, "head.weight": 1, "cls_token": 0.25 };
+    const scales: Record<string, number> = {
+      "blocks.0.mlp.fc1.weight": 0.5,
+      "head.weight": 1,
+      "cls_token": 0.25,
+    };
     for (const [n, v] of Object.entries(values)) {
-      const hand = new HandAdamW([...v.data], { b1: 0.9, b2: 0.999, eps: 1e-8, wd: hasWeightDecay(n, v.shape) ? wd : 0 });
+      const hand = new HandAdamW([...v.data], {
+        b1: 0.9,
+        b2: 0.999,
+        eps: 1e-8,
+        wd: hasWeightDecay(n, v.shape) ? wd : 0,
+      });
       hand.step(GRADS1[n], lr * scales[n]);
       assertClose(params.get(n)!.dataSync(), hand.p, n);
     }
@@ -180,7 +195,10 @@ Deno.test("AdamW: layer-decay lr scale multiplies the step and the decay of each
 Deno.test("AdamW: gradient clipping by global norm (PyTorch's clip_grad_norm_), norm returned", async () => {
   await selectBackend("cpu");
   // Grad norm: sqrt(3² + 4² + 12²) = 13; clip to 1.3 → every gradient × 1.3 / (13 + 1e-6).
-  const values: Values = { "a.weight": { shape: [1, 2], data: [1, 2] }, "b.bias": { shape: [1], data: [-1] } };
+  const values: Values = {
+    "a.weight": { shape: [1, 2], data: [1, 2] },
+    "b.bias": { shape: [1], data: [-1] },
+  };
   const grads = { "a.weight": [3, 4], "b.bias": [12] };
   // A large eps makes Adam's update depend on the gradient's scale, so clipping is visible in the result.
   const eps = 0.5, lr = 0.1;
@@ -188,7 +206,7 @@ Deno.test("AdamW: gradient clipping by global norm (PyTorch's clip_grad_norm_), 
     const params = makeParams(values);
     const opt = new AdamW(params, { weightDecay: 0, eps, clipNorm });
     const g = gradsOf(grads, params);
-    const norm = opt.apply(g, lr);
+    const norm = await opt.apply(g, lr);
     assert.ok(Math.abs(norm - 13) < 1e-5, `returned norm ${norm}`);
     const scale = clipNorm < 13 ? clipNorm / (13 + 1e-6) : 1;
     for (const [n, v] of Object.entries(values)) {
@@ -201,7 +219,7 @@ Deno.test("AdamW: gradient clipping by global norm (PyTorch's clip_grad_norm_), 
     params.forEach((v) => v.dispose());
   }
   const t = [tf.tensor([3, 4]), tf.tensor([[12]])];
-  assert.ok(Math.abs(globalNorm(t) - 13) < 1e-5);
+  assert.ok(Math.abs((await globalNorm(t)) - 13) < 1e-5);
   t.forEach((x) => x.dispose());
 });
 
@@ -210,17 +228,21 @@ Deno.test("AdamW: state round trip through stateTensors/loadState continues iden
   const a = makeParams(INIT);
   const optA = new AdamW(a, { weightDecay: 0.05 });
   const g1 = gradsOf(GRADS1, a);
-  optA.apply(g1, 0.01);
+  await optA.apply(g1, 0.01);
   // Snapshot A into B (weights and slots), then take the same second step on both.
-  const b = makeParams(Object.fromEntries([...a].map(([n, v]) => [n, { shape: v.shape, data: Array.from(v.dataSync()) }])));
+  const b = makeParams(
+    Object.fromEntries([...a].map(([n, v]) => [n, { shape: v.shape, data: Array.from(v.dataSync()) }])),
+  );
   const optB = new AdamW(b, { weightDecay: 0.05 });
   const slots = new Map(
-    [...optA.stateTensors()].map(([n, t]) => [n, { shape: t.shape.slice(), data: t.dataSync() as Float32Array }]),
+    [...optA.stateTensors()].map((
+      [n, t],
+    ) => [n, { shape: t.shape.slice(), data: t.dataSync() as Float32Array }]),
   );
   optB.loadState(slots, optA.step);
   const g2 = gradsOf(GRADS2, a);
-  optA.apply(g2, 0.005);
-  optB.apply(g2, 0.005);
+  await optA.apply(g2, 0.005);
+  await optB.apply(g2, 0.005);
   for (const n of a.keys()) assert.deepEqual(b.get(n)!.dataSync(), a.get(n)!.dataSync(), n);
   assert.throws(() => optB.loadState(new Map(), 1), /lacks optimiser slot/);
   [...g1.values(), ...g2.values()].forEach((t) => t.dispose());
@@ -292,9 +314,9 @@ Deno.test("SgdMomentum: PyTorch semantics (buf = μ·buf + g + wd·p; p −= lr�
       [{ "head.weight": [0.3, 0.1], "head.bias": [-2] }, 0.05],
       [{ "head.weight": [0.5, -0.5], "head.bias": [0.5] }, 0.05],
     ];
-    steps.forEach(([grads, lr], k) => {
+    for (const [k, [grads, lr]] of steps.entries()) {
       const g = gradsOf(grads, params);
-      opt.apply(g, lr);
+      await opt.apply(g, lr);
       g.forEach((t) => t.dispose());
       for (const [n, v] of Object.entries(values)) {
         const h = hand[n];
@@ -306,7 +328,7 @@ Deno.test("SgdMomentum: PyTorch semantics (buf = μ·buf + g + wd·p; p −= lr�
         }
         assertClose(params.get(n)!.dataSync(), h.p, `${n} after step ${k + 1}`);
       }
-    });
+    }
   } finally {
     opt.dispose();
     params.forEach((v) => v.dispose());
@@ -315,11 +337,14 @@ Deno.test("SgdMomentum: PyTorch semantics (buf = μ·buf + g + wd·p; p −= lr�
 
 Deno.test("SgdMomentum with LARS scales a weight matrix's update by trust·‖p‖/‖g‖ (MAE's LARS)", async () => {
   await selectBackend("cpu");
-  const params = makeParams({ "head.weight": { shape: [2, 1], data: [3, 4] }, "head.bias": { shape: [1], data: [1] } });
+  const params = makeParams({
+    "head.weight": { shape: [2, 1], data: [3, 4] },
+    "head.bias": { shape: [1], data: [1] },
+  });
   const opt = new SgdMomentum(params, { momentum: 0.9, weightDecay: 0, lars: true, trustCoefficient: 0.001 });
   try {
     const g = gradsOf({ "head.weight": [0.6, 0.8], "head.bias": [2] }, params);
-    opt.apply(g, 1);
+    await opt.apply(g, 1);
     g.forEach((t) => t.dispose());
     // ‖p‖ = 5, ‖g‖ = 1 → q = 0.005; the bias (1-D) is not scaled.
     assertClose(params.get("head.weight")!.dataSync(), [3 - 0.005 * 0.6, 4 - 0.005 * 0.8], "weight");

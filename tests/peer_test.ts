@@ -102,7 +102,7 @@ Deno.test({
   ignore: noTorch,
   async fn() {
     const status = await ensurePeer({ install: false });
-    assert(status.ready, status.reason);
+    assert(status.ready, status.reason ?? "peer not ready");
     assert.deepEqual(status.changed, false);
     assert(status.probe!.blas.openblas, "torch must load OpenBLAS");
     // reference BLAS reaches ~2-3 GFLOP/s; OpenBLAS tens even on a loaded core

@@ -40,7 +40,8 @@ Deno.test("patchify: 4×4 image, p = 2 — patches row-major over the grid, pixe
   const patches = patchify(codedImages(2, 4), 2, 4, 2);
   assert.equal(patches.length, 2 * 4 * 12);
   // MAE: x.reshape(N, 3, h, p, w, p) → einsum('nchpwq->nhwpqc'): patch (gh, gw), element ((i·p + j)·3 + c).
-  const patch = (b: number, l: number) => Array.from(patches.subarray((b * 4 + l) * 12, (b * 4 + l + 1) * 12));
+  const patch = (b: number, l: number) =>
+    Array.from(patches.subarray((b * 4 + l) * 12, (b * 4 + l + 1) * 12));
   assert.deepEqual(patch(0, 0), [0, 1, 2, 10, 11, 12, 100, 101, 102, 110, 111, 112]);
   assert.deepEqual(patch(0, 1), [20, 21, 22, 30, 31, 32, 120, 121, 122, 130, 131, 132]);
   assert.deepEqual(patch(0, 2), [200, 201, 202, 210, 211, 212, 300, 301, 302, 310, 311, 312]);

@@ -90,7 +90,9 @@ export async function knnClassify(options: KnnClassifyOptions): Promise<KnnResul
   }
   for (let i = 0; i < n; i++) {
     const c = trainLabels[i];
-    if (!(c >= 0 && c < numClasses)) throw new RangeError(`train label ${c} at row ${i} is outside 0..${numClasses - 1}`);
+    if (!(c >= 0 && c < numClasses)) {
+      throw new RangeError(`train label ${c} at row ${i} is outside 0..${numClasses - 1}`);
+    }
   }
   const k = Math.min(options.k ?? 20, n);
   if (!(k >= 1)) throw new RangeError(`k must be >= 1, got ${options.k}`);
@@ -117,7 +119,9 @@ export async function knnClassify(options: KnnClassifyOptions): Promise<KnnResul
       indices.dispose();
       for (let i = 0; i < b; i++) {
         votes.fill(0);
-        for (let j = 0; j < k; j++) votes[trainLabels[neighbours[i * k + j]]] += Math.exp(sims[i * k + j] / temperature);
+        for (let j = 0; j < k; j++) {
+          votes[trainLabels[neighbours[i * k + j]]] += Math.exp(sims[i * k + j] / temperature);
+        }
         let best = 0;
         for (let c = 1; c < numClasses; c++) if (votes[c] > votes[best]) best = c;
         predictions[start + i] = best;

@@ -45,7 +45,9 @@ export function confusionMatrix(
     const t = label[i];
     if (t === ignoreLabel) continue;
     const p = pred[i];
-    if (!(t >= 0 && t < C && Number.isInteger(t))) throw new RangeError(`label ${t} at pixel ${i} is outside 0..${C - 1}`);
+    if (!(t >= 0 && t < C && Number.isInteger(t))) {
+      throw new RangeError(`label ${t} at pixel ${i} is outside 0..${C - 1}`);
+    }
     if (!(p >= 0 && p < C && Number.isInteger(p))) {
       throw new RangeError(`prediction ${p} at pixel ${i} is outside 0..${C - 1}`);
     }

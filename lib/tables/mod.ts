@@ -87,7 +87,7 @@ export async function runUnit(ctx: RunContext, plan: TablePlan, unit: Unit): Pro
     const seg = await import("../downstream/mod.ts").catch(() => null);
     if (!seg) throw new NotImplementedError("segmentation evaluation is not available");
     const out = await seg.ensureSegment(ctx, pre, unit.seed);
-    value = out.miou;
+    value = 100 * out.miou; // fraction → percent, as the paper reports mIoU
     evalHash = out.hash;
     evalHit = out.cacheHit;
     evalWall = Number(out.metrics.wallSeconds ?? 0);

@@ -12,8 +12,8 @@ import { linear } from "../ops.ts";
 import { Rng } from "../rng.ts";
 import { addParam, initEncoder, param, type Params, type VitConfig } from "../vit.ts";
 import { AdamW, absoluteLr, cosineLr, layerDecayScale } from "./optim.ts";
-import { epochRecords, loadNamedInto, trainLoop } from "./loop.ts";
-import { MODEL_FORMAT_VERSION, type RunEnv } from "./pretrain.ts";
+import { epochRecords, loadNamedInto, namedTensorsOf, trainLoop } from "./loop.ts";
+import { accumulateGradients, MODEL_FORMAT_VERSION, resolveMicroBatch, type RunEnv } from "./pretrain.ts";
 import type { FinetuneRecipe } from "../../experiments/profiles.ts";
 
 /** A fine-tuning run: which encoder (a pre-training hash, or null = random init), data, recipe, seed. */
@@ -165,6 +165,7 @@ export async function evaluateTop1(
   split: ImageSplit,
   batchSize = 256,
 ): Promise<number> {
+  if (tf.getBackend() === "wasm") batchSize = Math.min(batchSize, 32); // see resolveMicroBatch
   let correct = 0;
   for (let s = 0; s < split.count; s += batchSize) {
     const idx = Int32Array.from({ length: Math.min(batchSize, split.count - s) }, (_, i) => s + i);
@@ -199,7 +200,8 @@ export async function finetune(
   const identity = finetuneIdentity(spec);
   const hash = runHash(identity);
   const run = env.cache.runDir(hash);
-  const cached = await run.loadFinal();
+  // Outside the lock only a complete run is read (loadFinal moves bad files aside; a writer may be mid-way).
+  const cached = (await run.isComplete()) ? await run.loadFinal() : null;
   if (cached) {
     log(`finetune ${hash}: cache hit (top-1 ${Number(cached.metrics.top1).toFixed(2)}%)`);
     return {
@@ -216,10 +218,7 @@ export async function finetune(
     const C = data.train.numClasses;
     const params = buildClassifier(cfg, C, spec.seed);
     if (encoder) {
-      const named: Record<string, { shape: number[]; data: Float32Array }> = {};
-      for (const [n, v] of encoder) {
-        if (isEncoderParam(n)) named[n] = { shape: v.shape.slice(), data: v.dataSync() as Float32Array };
-      }
+      const named = await namedTensorsOf(encoder, isEncoderParam);
       const enc: Params = new Map([...params].filter(([n]) => isEncoderParam(n)));
       loadNamedInto(named, enc);
     }
@@ -254,29 +253,28 @@ export async function finetune(
         });
         const labels = Int32Array.from(ctx.batchIndices, (i) => data.train.labels[i]);
         const { targets } = mixBatch(images, labels, cfg.imageSize, C, r, ctx.rng.fork("mix"));
-        const t = tf.tensor2d(targets, [B, C]);
         const dropRng = ctx.rng.fork("drop-path");
-        const { value, grads } = tf.variableGrads(
-          () => softCrossEntropy(classify(params, cfg, images, B, { rate: r.dropPath, rng: dropRng }), t),
-          vars,
-        );
+        const px = cfg.imageSize * cfg.imageSize * 3;
+        const sums = new Map<string, number>();
+        const grads = await accumulateGradients(B, resolveMicroBatch(B), vars, byVar, (start, end) => {
+          const t = tf.tensor2d(targets.subarray(start * C, end * C), [end - start, C]);
+          const imgs = images.subarray(start * px, end * px);
+          return {
+            f: () => softCrossEntropy(classify(params, cfg, imgs, end - start, { rate: r.dropPath, rng: dropRng }), t),
+            dispose: () => t.dispose(),
+          };
+        }, sums);
         const lrNow = cosineLr(ctx.epochFloat, { lr, minLr: r.minLr, warmupEpochs: r.warmupEpochs, epochs: r.epochs });
-        const loss = (await value.data())[0];
-        if (Number.isFinite(loss)) {
-          optimizer.apply(new Map(Object.entries(grads).map(([k, g]) => [byVar.get(k) ?? k, g])), lrNow);
-        }
-        value.dispose();
-        t.dispose();
-        for (const g of Object.values(grads)) g.dispose();
+        const loss = sums.get("loss")!;
+        if (Number.isFinite(loss)) await optimizer.apply(grads, lrNow);
+        for (const g of grads.values()) g.dispose();
         return { loss, lr: lrNow };
       },
       evaluate: async () => ({ top1: await evaluateTop1(params, cfg, data.val) }),
     });
     const top1 = result.final.top1;
     const metrics = { ...result.final, top1, wallSeconds: result.wallSeconds, resumedFrom: result.resumedFrom };
-    const named: Record<string, { shape: number[]; data: Float32Array }> = {};
-    for (const [n, v] of params) named[n] = { shape: v.shape.slice(), data: v.dataSync() as Float32Array };
-    await run.saveFinal(named, metrics);
+    await run.saveFinal(await namedTensorsOf(params), metrics);
     optimizer.dispose();
     for (const v of params.values()) v.dispose();
     return { hash, top1, metrics, cacheHit: false, history: result.history };

@@ -13,7 +13,7 @@ import { encodeImages, featuresOf, isEncoderParam } from "../encode.ts";
 import { Rng } from "../rng.ts";
 import { addParam, initEncoder, param, type Params, type VitConfig } from "../vit.ts";
 import { absoluteLr, cosineLr, SgdMomentum } from "./optim.ts";
-import { epochRecords, loadNamedInto, trainLoop } from "./loop.ts";
+import { epochRecords, loadNamedInto, namedTensorsOf, trainLoop } from "./loop.ts";
 import { MODEL_FORMAT_VERSION, type RunEnv } from "./pretrain.ts";
 import type { LinprobeRecipe } from "../../experiments/profiles.ts";
 
@@ -65,7 +65,8 @@ export async function linprobe(
   const identity = { kind: "linprobe", formatVersion: MODEL_FORMAT_VERSION, ...spec };
   const hash = runHash(identity);
   const run = env.cache.runDir(hash);
-  const cached = await run.loadFinal();
+  // Outside the lock only a complete run is read (loadFinal moves bad files aside; a writer may be mid-way).
+  const cached = (await run.isComplete()) ? await run.loadFinal() : null;
   if (cached) {
     log(`linprobe ${hash}: cache hit (top-1 ${Number(cached.metrics.top1).toFixed(2)}%)`);
     return { hash, top1: Number(cached.metrics.top1), metrics: cached.metrics, cacheHit: true };
@@ -80,11 +81,7 @@ export async function linprobe(
     const enc: Params = new Map();
     initEncoder(enc, cfg, rng.fork("encoder"));
     if (encoder) {
-      const named: Record<string, { shape: number[]; data: Float32Array }> = {};
-      for (const [n, v] of encoder) {
-        if (isEncoderParam(n)) named[n] = { shape: v.shape.slice(), data: v.dataSync() as Float32Array };
-      }
-      loadNamedInto(named, enc);
+      loadNamedInto(await namedTensorsOf(encoder, isEncoderParam), enc);
     }
     const head: Params = new Map();
     const w = new Float32Array(cfg.dim * C);
@@ -169,7 +166,7 @@ export async function linprobe(
           return tf.losses.softmaxCrossEntropy(labels, tf.add(tf.matMul(z, W), bias)) as tf.Scalar;
         }, vars);
         const lrNow = cosineLr(ctx.epochFloat, { lr, minLr: 0, warmupEpochs: r.warmupEpochs, epochs: r.epochs });
-        optimizer.apply(new Map(Object.entries(grads).map(([k, g]) => [byVar.get(k) ?? k, g])), lrNow);
+        await optimizer.apply(new Map(Object.entries(grads).map(([k, g]) => [byVar.get(k) ?? k, g])), lrNow);
         const loss = (await value.data())[0];
         tf.dispose([value, feats, labels, ...Object.values(grads)]);
         return { loss, lr: lrNow };
@@ -186,9 +183,7 @@ export async function linprobe(
       },
     });
     const metrics = { ...result.final, wallSeconds: result.wallSeconds, resumedFrom: result.resumedFrom };
-    const named: Record<string, { shape: number[]; data: Float32Array }> = {};
-    for (const [n, v] of [...head, ...extra]) named[n] = { shape: v.shape.slice(), data: v.dataSync() as Float32Array };
-    await run.saveFinal(named, metrics);
+    await run.saveFinal(await namedTensorsOf([...head, ...extra]), metrics);
     tf.dispose([...enc.values(), ...head.values(), runMean, runVar]);
     optimizer.dispose();
     return { hash, top1: result.final.top1, metrics, cacheHit: false };

@@ -85,16 +85,19 @@ export function epochOrder(seed: number, epoch: number, size: number, batch: num
   return perm.subarray(0, Math.floor(size / batch) * batch);
 }
 
-function toNamed(map: Map<string, tf.Tensor>, into: NamedTensors): void {
-  for (const [n, t] of map) into[n] = { shape: t.shape.slice(), data: t.dataSync() as Float32Array };
-}
-
-/** Parameters and extra state as named tensors (copies). */
-export function paramsToNamed(params: Params, extra?: Map<string, tf.Variable>): NamedTensors {
-  const out: NamedTensors = {};
-  toNamed(params, out);
-  if (extra) toNamed(extra, out);
-  return out;
+/**
+ * Named copies of tensors (reads are asynchronous: WebGPU in Deno cannot read synchronously), optionally
+ * filtered by name and merged into `into`.
+ */
+export async function namedTensorsOf(
+  tensors: Iterable<[string, tf.Tensor]>,
+  filter: (name: string) => boolean = () => true,
+  into: NamedTensors = {},
+): Promise<NamedTensors> {
+  for (const [n, t] of tensors) {
+    if (filter(n)) into[n] = { shape: t.shape.slice(), data: (await t.data()) as Float32Array };
+  }
+  return into;
 }
 
 /** Loads named tensors into parameters (and extra state); every parameter must be present with its shape. */
@@ -141,9 +144,16 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
   let startEpoch = 0;
   let startStep = 0;
   let resumedFrom: number | null = null;
+  let resumedPartial: { sums: Record<string, number>; n: number } | undefined;
   const ckpt = await o.run.latestCheckpoint();
   if (ckpt) {
-    const st = ckpt.state as { epoch: number; stepInEpoch: number; optimizerStep: number; history?: [] };
+    const st = ckpt.state as {
+      epoch: number;
+      stepInEpoch: number;
+      optimizerStep: number;
+      history?: [];
+      partial?: { sums: Record<string, number>; n: number };
+    };
     loadNamedInto(ckpt.tensors, o.params);
     if (o.extra) loadNamedInto(ckpt.tensors, o.extra);
     const slots = new Map<string, { shape: number[]; data: Float32Array }>();
@@ -155,18 +165,26 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
     startStep = st.stepInEpoch;
     history.push(...(st.history ?? []));
     resumedFrom = startEpoch * stepsPerEpoch + startStep;
+    if (st.partial) resumedPartial = st.partial;
     log(`resuming ${o.run.hash} at epoch ${startEpoch}, step ${startStep} (${ckpt.path})`);
   }
 
-  const save = async (epoch: number, stepInEpoch: number) => {
-    const named = paramsToNamed(o.params, o.extra);
-    toNamed(o.optimizer.stateTensors(), named);
+  // Metric sums of an epoch cut by an interruption, so its record averages all of its steps.
+  const save = async (
+    epoch: number,
+    stepInEpoch: number,
+    partial?: { sums: Record<string, number>; n: number },
+  ) => {
+    const named = await namedTensorsOf(o.params);
+    if (o.extra) await namedTensorsOf(o.extra, undefined, named);
+    await namedTensorsOf(o.optimizer.stateTensors(), undefined, named);
     const globalStep = epoch * stepsPerEpoch + stepInEpoch;
     await o.run.saveCheckpoint(globalStep, named, {
       epoch,
       stepInEpoch,
       optimizerStep: o.optimizer.step,
       history: history.map(finiteOnly),
+      ...(partial && partial.n > 0 ? { partial } : {}),
     });
   };
 
@@ -176,13 +194,17 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
   let lastBeat = performance.now();
   for (let epoch = startEpoch; epoch < o.epochs; epoch++) {
     const order = epochOrder(o.seed, epoch, o.datasetSize, o.batchSize);
-    const sums: Record<string, number> = {};
-    let n = 0;
+    const resumed = epoch === startEpoch ? resumedPartial : undefined;
+    const sums: Record<string, number> = { ...resumed?.sums };
+    let n = resumed?.n ?? 0;
+    const stepsBefore = n; // steps of this epoch done before a resume (not timed here)
     const te = performance.now();
     const firstStep = epoch === startEpoch ? startStep : 0;
     for (let s = firstStep; s < stepsPerEpoch; s++) {
+      // Let signal handlers run: synchronous tfjs work otherwise starves the event loop for a whole epoch.
+      await new Promise((r) => setTimeout(r, 0));
       if (o.stopSignal?.stopped) {
-        await save(epoch, s);
+        await save(epoch, s, { sums, n });
         throw new InterruptedError(
           `interrupted at epoch ${epoch}, step ${s}; checkpoint written, rerun the same command to resume`,
         );
@@ -226,7 +248,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
     const seconds = (performance.now() - te) / 1000;
     const record: Record<string, number> = { epoch: epoch + 1 };
     for (const [k, v] of Object.entries(sums)) record[k] = v / Math.max(n, 1);
-    record.imgPerSec = (n * o.batchSize) / seconds;
+    record.imgPerSec = ((n - stepsBefore) * o.batchSize) / seconds;
     record.seconds = seconds;
     const evalEvery = o.evalEvery ?? 1;
     if (o.evaluate && ((epoch + 1) % evalEvery === 0 || epoch + 1 === o.epochs)) {

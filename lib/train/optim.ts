@@ -65,8 +65,11 @@ export interface AdamWOptions {
 }
 
 /** Global L2 norm of a set of gradients. */
-export function globalNorm(grads: tf.Tensor[]): number {
-  return tf.tidy(() => Math.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g)))).dataSync()[0]));
+export async function globalNorm(grads: tf.Tensor[]): Promise<number> {
+  const sq = tf.tidy(() => tf.addN(grads.map((g) => tf.sum(tf.square(g)))));
+  const v = (await sq.data())[0];
+  sq.dispose();
+  return Math.sqrt(v);
 }
 
 /** AdamW exactly as PyTorch's (decoupled decay applied as p ← p·(1 − lr·wd) before the Adam step). */
@@ -89,12 +92,12 @@ export class AdamW {
   }
 
   /** Applies one update with learning rate `lr`; returns the gradient norm before clipping. */
-  apply(grads: Record<string, tf.Tensor> | Map<string, tf.Tensor>, lr: number): number {
+  async apply(grads: Record<string, tf.Tensor> | Map<string, tf.Tensor>, lr: number): Promise<number> {
     const g = grads instanceof Map ? grads : new Map(Object.entries(grads));
     let norm = NaN;
     let clipScale = 1;
     if (this.opts.clipNorm !== undefined) {
-      norm = globalNorm([...g.values()]);
+      norm = await globalNorm([...g.values()]);
       if (norm > this.opts.clipNorm) clipScale = this.opts.clipNorm / (norm + 1e-6);
     }
     this.step++;
@@ -157,7 +160,8 @@ export class SgdMomentum {
     for (const [name, p] of params) this.buf.set(name, tf.variable(tf.zerosLike(p), false));
   }
 
-  apply(grads: Map<string, tf.Tensor>, lr: number): void {
+  // deno-lint-ignore require-await
+  async apply(grads: Map<string, tf.Tensor>, lr: number): Promise<void> {
     this.step++;
     for (const [name, p] of this.params) {
       const g0 = grads.get(name);
@@ -167,9 +171,11 @@ export class SgdMomentum {
         let g = decay > 0 ? tf.add(g0, tf.mul(p, decay)) : g0;
         if (this.opts.lars && p.shape.length > 1) {
           // LARS (as MAE's linear probe): scale by trust ratio ‖p‖ / ‖g‖ for weight matrices.
-          const pn = tf.norm(p).dataSync()[0];
-          const gn = tf.norm(g).dataSync()[0];
-          const q = pn > 0 && gn > 0 ? (this.opts.trustCoefficient ?? 0.001) * pn / gn : 1;
+          // Trust ratio computed on the device (no synchronous read-back).
+          const pn = tf.norm(p);
+          const gn = tf.norm(g);
+          const ok = tf.logicalAnd(tf.greater(pn, 0), tf.greater(gn, 0));
+          const q = tf.where(ok, tf.div(tf.mul(pn, this.opts.trustCoefficient ?? 0.001), tf.maximum(gn, 1e-30)), 1);
           g = tf.mul(g, q);
         }
         const b = this.buf.get(name)!;

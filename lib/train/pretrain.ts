@@ -21,7 +21,7 @@ import type { MaskBatch, MaskStrategy } from "../masking/types.ts";
 import { Rng } from "../rng.ts";
 import { gridOf, type Params } from "../vit.ts";
 import { AdamW, absoluteLr, cosineLr } from "./optim.ts";
-import { epochRecords, loadNamedInto, type StepContext, trainLoop, type TrainResult } from "./loop.ts";
+import { epochRecords, loadNamedInto, namedTensorsOf, type StepContext, trainLoop, type TrainResult } from "./loop.ts";
 import type { PretrainRecipe } from "../../experiments/profiles.ts";
 
 /** Version of the model/checkpoint format; part of every run's identity. */
@@ -128,7 +128,8 @@ export async function pretrain(spec: PretrainSpec, train: ImageSplit, env: RunEn
   const hash = runHash(identity);
   const run = env.cache.runDir(hash);
   const params = buildPretrainModel(spec);
-  const cached = await run.loadFinal();
+  // Outside the lock only a complete run is read (loadFinal moves bad files aside; a writer may be mid-way).
+  const cached = (await run.isComplete()) ? await run.loadFinal() : null;
   if (cached) {
     loadNamedInto(cached.tensors, params);
     log(`pretrain ${hash}: cache hit`);
@@ -152,9 +153,7 @@ export async function pretrain(spec: PretrainSpec, train: ImageSplit, env: RunEn
       strategy: spec.strategy.describe(),
       extensions: (spec.extensions ?? []).map((e) => e.describe()),
     };
-    const named: Record<string, { shape: number[]; data: Float32Array }> = {};
-    for (const [n, v] of params) named[n] = { shape: v.shape.slice(), data: v.dataSync() as Float32Array };
-    await run.saveFinal(named, metrics);
+    await run.saveFinal(await namedTensorsOf(params), metrics);
     return { hash, params, metrics, cacheHit: false, history: result.history };
   } finally {
     await lock.release();
@@ -254,6 +253,8 @@ export function makePretrainStep(o: {
   strategy: MaskStrategy;
   extensions?: PretrainExtension[];
   lr: (epochFloat: number) => number;
+  /** Largest micro-batch per forward/backward (gradients are accumulated); default: the whole batch. */
+  microBatch?: number;
 }): (input: PretrainStepInput) => Promise<Record<string, number>> {
   const { cfg, params, optimizer, strategy } = o;
   const exts = o.extensions ?? [];
@@ -274,37 +275,109 @@ export function makePretrainStep(o: {
       imageData: input.images,
     });
     imagesTensor?.dispose();
-    const mb = prepareMaeBatch(cfg, input.images, mask);
-    const extraMetrics: Record<string, tf.Scalar> = {};
-    const { value, grads } = tf.variableGrads(() => {
-      const latent = forwardEncoder(params, cfg, mb);
-      const decoderIn = decoderInput(params, cfg, latent, mb);
-      const pixelLoss = forwardLoss(decoderStack(params, cfg, "decoder", decoderIn, mb, "masked"), mb.target);
-      let total: tf.Scalar = pixelLoss;
-      if (exts.length > 0) extraMetrics.pixelLoss = tf.keep(pixelLoss.clone());
-      for (const e of exts) {
-        if (!e.loss) continue;
-        const out = e.loss({ params, cfg, mb, mask, latent, decoderIn, pixelLoss, progress: input.progress });
-        total = tf.add(total, out.loss);
-        for (const [k, v] of Object.entries(out.metrics ?? {})) extraMetrics[k] = tf.keep(v.clone());
-      }
-      return total;
-    }, vars);
-    const named = new Map<string, tf.Tensor>();
-    for (const [vn, g] of Object.entries(grads)) named.set(byVarName.get(vn) ?? vn, g);
+    const sums = new Map<string, number>();
+    const grads = await accumulateGradients(B, o.microBatch ?? resolveMicroBatch(B), vars, byVarName, (start, end) => {
+      const sub = sliceMaskBatch(mask, start, end);
+      const px = cfg.imageSize * cfg.imageSize * 3;
+      const mb = prepareMaeBatch(cfg, input.images.subarray(start * px, end * px), sub);
+      const extraMetrics: Record<string, tf.Scalar> = {};
+      const f = () => {
+        const latent = forwardEncoder(params, cfg, mb);
+        const decoderIn = decoderInput(params, cfg, latent, mb);
+        const pixelLoss = forwardLoss(decoderStack(params, cfg, "decoder", decoderIn, mb, "masked"), mb.target);
+        let total: tf.Scalar = pixelLoss;
+        if (exts.length > 0) extraMetrics.pixelLoss = tf.keep(pixelLoss.clone());
+        for (const e of exts) {
+          if (!e.loss) continue;
+          const out = e.loss({ params, cfg, mb, mask: sub, latent, decoderIn, pixelLoss, progress: input.progress });
+          total = tf.add(total, out.loss);
+          for (const [k, v] of Object.entries(out.metrics ?? {})) extraMetrics[k] = tf.keep(v.clone());
+        }
+        return total;
+      };
+      return { f, extraMetrics, dispose: () => mb.dispose() };
+    }, sums);
     const lrNow = o.lr(input.epochFloat ?? input.epoch);
-    const loss = (await value.data())[0];
-    if (Number.isFinite(loss)) optimizer.apply(named, lrNow);
+    const loss = sums.get("loss")!;
+    if (Number.isFinite(loss)) await optimizer.apply(grads, lrNow);
+    for (const g of grads.values()) g.dispose();
     for (const e of exts) e.afterStep?.(params, input.progress);
-    const metrics: Record<string, number> = { loss, lr: lrNow };
-    for (const [k, v] of Object.entries(extraMetrics)) {
-      metrics[k] = (await v.data())[0];
-      v.dispose();
-    }
+    const metrics: Record<string, number> = { lr: lrNow };
+    for (const [k, v] of sums) metrics[k] = v;
     for (const [k, v] of Object.entries(mask.info ?? {})) if (typeof v === "number") metrics[`mask.${k}`] = v;
-    value.dispose();
-    for (const g of Object.values(grads)) g.dispose();
-    mb.dispose();
     return metrics;
   };
+}
+
+/** Rows [start, end) of a mask batch (with its scores). */
+export function sliceMaskBatch(mask: MaskBatch, start: number, end: number): MaskBatch {
+  if (start === 0 && end === mask.batchSize) return mask;
+  const L = mask.numPatches;
+  return {
+    mask: mask.mask.subarray(start * L, end * L),
+    batchSize: end - start,
+    numPatches: L,
+    numMasked: mask.numMasked,
+    scores: mask.scores?.subarray(start * L, end * L),
+  };
+}
+
+/**
+ * The micro-batch for gradient accumulation: tfjs-wasm's heap stops at 4 GiB and every intermediate of a step
+ * lives until its backward pass, so on wasm a step is split into chunks of at most 32 images (env
+ * GPA_MICRO_BATCH overrides). The sum of chunk gradients weighted by chunk size equals the full-batch gradient.
+ */
+export function resolveMicroBatch(batch: number): number {
+  const env = Number(Deno.env.get("GPA_MICRO_BATCH") ?? NaN);
+  if (Number.isInteger(env) && env > 0) return Math.min(env, batch);
+  return tf.getBackend() === "wasm" ? Math.min(32, batch) : batch;
+}
+
+/**
+ * Runs `chunk(start, end)`'s objective on micro-batches and returns the size-weighted average of their
+ * gradients (by parameter name); scalar metrics (the objective as `loss`, plus each chunk's `extraMetrics`) are
+ * averaged the same way into `sums`.
+ */
+export async function accumulateGradients(
+  batch: number,
+  micro: number,
+  vars: tf.Variable[],
+  byVarName: Map<string, string>,
+  chunk: (start: number, end: number) => {
+    f: () => tf.Scalar;
+    extraMetrics?: Record<string, tf.Scalar>;
+    dispose?: () => void;
+  },
+  sums: Map<string, number>,
+): Promise<Map<string, tf.Tensor>> {
+  const acc = new Map<string, tf.Tensor>();
+  for (let start = 0; start < batch; start += micro) {
+    const end = Math.min(batch, start + micro);
+    const w = (end - start) / batch;
+    const c = chunk(start, end);
+    const { value, grads } = tf.variableGrads(c.f, vars);
+    sums.set("loss", (sums.get("loss") ?? 0) + w * (await value.data())[0]);
+    for (const [k, v] of Object.entries(c.extraMetrics ?? {})) {
+      sums.set(k, (sums.get(k) ?? 0) + w * (await v.data())[0]);
+      v.dispose();
+    }
+    for (const [vn, g] of Object.entries(grads)) {
+      const name = byVarName.get(vn) ?? vn;
+      const prev = acc.get(name);
+      const scaled = w === 1 ? g : tf.mul(g, w);
+      if (prev) {
+        acc.set(name, tf.add(prev, scaled));
+        prev.dispose();
+      } else {
+        acc.set(name, w === 1 ? g : tf.keep(scaled));
+      }
+      if (scaled !== g) {
+        g.dispose();
+        if (prev) scaled.dispose();
+      }
+    }
+    value.dispose();
+    c.dispose?.();
+  }
+  return acc;
 }

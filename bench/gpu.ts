@@ -1,0 +1,108 @@
+/**
+ * GPU check (run by bench/gpu.sh on a machine with an NVIDIA GPU and Vulkan): the `webgpu` backend trains
+ * correctly (fixed-seed loss and gradients against the pure-JS `cpu` backend) and how fast it runs MAE / GPA /
+ * GPA+MAM / fine-tuning steps at 32 px (the reference config) and at ViT-B/16, 224 px. Prints one JSON object.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { probeWebGpu, selectBackend } from "../lib/backend.ts";
+import { initMae, type MaeConfig, maeLoss, prepareMaeBatch } from "../lib/mae.ts";
+import { RandomMasking } from "../lib/masking/random.ts";
+import { Rng } from "../lib/rng.ts";
+import { gridOf } from "../lib/vit.ts";
+import { BENCH_MODEL, runBench } from "./mod.ts";
+
+const VIT_B16: MaeConfig = {
+  imageSize: 224,
+  patchSize: 16,
+  dim: 768,
+  depth: 12,
+  heads: 12,
+  mlpRatio: 4,
+  decoderDim: 512,
+  decoderDepth: 8,
+  decoderHeads: 16,
+  normPixLoss: true,
+};
+
+/** Loss and all gradients (concatenated in parameter order) of one fixed batch on the active backend. */
+async function fixedSeedStep(cfg: MaeConfig, batch: number): Promise<{ loss: number; grads: Float32Array }> {
+  const rng = new Rng(7);
+  const params = initMae(cfg, rng.fork("init"));
+  const images = new Float32Array(batch * cfg.imageSize * cfg.imageSize * 3);
+  for (let i = 0; i < images.length; i++) images[i] = rng.normal();
+  const g = gridOf(cfg);
+  const mask = new RandomMasking(0.75).generate({
+    batchSize: batch,
+    grid: { rows: g.rows, cols: g.cols },
+    progress: 0,
+    epoch: 0,
+    step: 0,
+    rng: rng.fork("mask"),
+  });
+  const mb = prepareMaeBatch(cfg, images, mask);
+  const { value, grads } = tf.variableGrads(() => maeLoss(params, cfg, mb), [...params.values()]);
+  const loss = (await value.data())[0];
+  const parts: Float32Array[] = [];
+  for (const v of params.values()) parts.push((await grads[v.name].data()) as Float32Array);
+  const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) all.set(p, (o += p.length) - p.length);
+  tf.dispose([value, ...Object.values(grads), ...params.values()]);
+  mb.dispose();
+  return { loss, grads: all };
+}
+
+const log = (l: string) => console.error(l);
+const out: Record<string, unknown> = { date: new Date().toISOString(), adapter: await probeWebGpu() };
+const t0 = performance.now();
+log(`adapter: ${JSON.stringify(out.adapter)}`);
+
+// 1. Correctness: webgpu vs cpu on the same fixed-seed batch (small model so the cpu side takes seconds).
+const small: MaeConfig = { ...BENCH_MODEL, dim: 64, depth: 2, heads: 2, decoderDim: 32, decoderDepth: 1, decoderHeads: 2 };
+await selectBackend("cpu");
+const ref = await fixedSeedStep(small, 8);
+await selectBackend("webgpu");
+const gpu = await fixedSeedStep(small, 8);
+// Relative L2 error of the whole gradient (per-tensor ratios are meaningless where a gradient is exactly zero
+// in theory, e.g. the key bias, whose gradient is float noise on both sides).
+let num = 0;
+let den = 0;
+for (let i = 0; i < ref.grads.length; i++) {
+  num += (gpu.grads[i] - ref.grads[i]) ** 2;
+  den += ref.grads[i] ** 2;
+}
+const relGrad = Math.sqrt(num / den);
+out.correctness = {
+  lossCpu: ref.loss,
+  lossWebgpu: gpu.loss,
+  lossRelDiff: Math.abs(gpu.loss - ref.loss) / Math.abs(ref.loss),
+  gradRelL2: relGrad,
+  pass: Math.abs(gpu.loss - ref.loss) / Math.abs(ref.loss) < 1e-4 && relGrad < 1e-4,
+};
+log(`correctness: ${JSON.stringify(out.correctness)}`);
+
+// 2. Throughput at 32 px (reference config, batch 128) and at ViT-B/16 224 px (batch 64).
+// GPU_BENCH_QUICK=1 shrinks it to a smoke check (e.g. on a software Vulkan driver).
+const quick = Deno.env.get("GPU_BENCH_QUICK") === "1";
+out.ref32 = await runBench(
+  quick
+    ? { backends: ["webgpu"], batch: 8, steps: 1, warmup: 0, ratioBatch: 8, log, only: ["mae-pretrain", "gpa-pretrain"] }
+    : { backends: ["webgpu"], batch: 128, steps: 5, warmup: 2, ratioBatch: 128, log },
+);
+log(`ref32: ${JSON.stringify(out.ref32)}`);
+if (!quick && Deno.env.get("GPU_BENCH_SKIP_VITB") !== "1") {
+  out.vitB16 = await runBench({
+    backends: ["webgpu"],
+    batch: 64,
+    steps: 3,
+    warmup: 1,
+    ratioBatch: 64,
+    model: VIT_B16,
+    only: ["mae-pretrain", "gpa-pretrain", "gpa-mam-pretrain", "finetune"],
+    log,
+  });
+}
+log(`vitB16: ${JSON.stringify(out.vitB16 ?? null)}`);
+out.seconds = (performance.now() - t0) / 1000;
+console.log(JSON.stringify(out, null, 2));

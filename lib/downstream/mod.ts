@@ -1,0 +1,30 @@
+/**
+ * Downstream transfer of pre-trained encoders: semantic segmentation (CamVid at small scale, ADE20K's recipe
+ * at paper scale), cached like every run. Detection (COCO, Mask R-CNN/ViTDet) is not reproduced: a faithful
+ * detector is out of reach for TF.js at this suite's scales, and a proxy would not test the paper's claim.
+ * @module
+ */
+import { segmentationSpecFor } from "../../experiments/segmentation.ts";
+import { loadDataset } from "../data/mod.ts";
+import { runCache, type RunContext } from "../runner.ts";
+import type { PretrainOutcome } from "../train/pretrain.ts";
+import { segment, type SegmentationOutcome } from "./segmentation.ts";
+
+export { segment } from "./segmentation.ts";
+
+/** Fine-tunes a segmentation model on the profile's segmentation data from a pre-training run (or random init). */
+export async function ensureSegment(
+  ctx: RunContext,
+  from: PretrainOutcome | null,
+  seed: number,
+): Promise<SegmentationOutcome> {
+  const spec = segmentationSpecFor(ctx.profile, { seed, from: from?.hash ?? null });
+  const data = await loadDataset(spec.dataset, { cacheDir: ctx.cacheDir, dataDir: ctx.dataDir, log: ctx.log });
+  return segment(spec, from?.params ?? null, data, {
+    cache: runCache(ctx),
+    log: ctx.log,
+    stopSignal: ctx.stopSignal,
+    lossHook: ctx.lossHook,
+    progress: ctx.progress,
+  });
+}

@@ -1,0 +1,341 @@
+/**
+ * Reliability of the CLI under faults, in subprocesses (`deno run -A main.ts …`, smoke profile, wasm):
+ * SIGKILL and SIGINT in the middle of a pre-training run, then a rerun that resumes to the same final weights
+ * as an uninterrupted run; a truncated or bit-flipped final checkpoint is detected, moved aside and
+ * recomputed; two concurrent processes on the same run train it once; bad command lines exit 2 with one line
+ * on stderr naming the problem and leave the cache untouched.
+ */
+import assert from "node:assert/strict";
+import { RunCache } from "../lib/checkpoint.ts";
+import { sha256Hex } from "../lib/fsutil.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+/** Epochs of the runs that are interrupted: long enough that a kill lands well before the end. */
+const LONG_EPOCHS = "4";
+
+interface CliResult {
+  code: number;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+function command(args: string[]): Deno.Command {
+  const env: Record<string, string> = { ...Deno.env.toObject(), NO_COLOR: "1" };
+  delete env.GPA_CACHE_DIR;
+  delete env.GPA_DATA_DIR;
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${ROOT}/main.ts`, ...args],
+    cwd: ROOT,
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
+async function collect(child: Deno.ChildProcess): Promise<CliResult> {
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    signal: out.signal,
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+  };
+}
+
+function cli(args: string[]): Promise<CliResult> {
+  return collect(command(args).spawn());
+}
+
+function pretrainArgs(cacheDir: string, epochs?: string): string[] {
+  const args = ["pretrain", "--profile", "smoke", "--backend", "wasm", "--cache-dir", cacheDir, "--json"];
+  return epochs ? [...args, "--epochs", epochs] : args;
+}
+
+/** The single run directory of a cache (`<cache>/runs/<hash>`). */
+async function runDirOf(cacheDir: string): Promise<string> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(`${cacheDir}/runs`)) if (e.isDirectory) names.push(e.name);
+  assert.equal(names.length, 1, `runs in ${cacheDir}: ${names}`);
+  return `${cacheDir}/runs/${names[0]}`;
+}
+
+/** Polls until `predicate` holds (or fails after `timeoutMs`). */
+async function waitFor(what: string, predicate: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const t0 = Date.now();
+  while (!(await predicate())) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** True once a periodic checkpoint is both on disk and recorded in the run's manifest. */
+async function hasRecordedCheckpoint(cacheDir: string): Promise<boolean> {
+  try {
+    for await (const run of Deno.readDir(`${cacheDir}/runs`)) {
+      const dir = `${cacheDir}/runs/${run.name}`;
+      const manifest = JSON.parse(await Deno.readTextFile(`${dir}/manifest.json`));
+      for (const name of Object.keys(manifest.files ?? {})) {
+        if (/^ckpt-\d+\.safetensors$/.test(name)) {
+          await Deno.stat(`${dir}/${name}`);
+          return true;
+        }
+      }
+    }
+  } catch {
+    // not yet (missing directory or file, or a manifest being replaced)
+  }
+  return false;
+}
+
+/** Every file under `dir` (relative path → SHA-256), plus every directory (→ "dir"). */
+async function treeDigest(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (rel: string) => {
+    for await (const e of Deno.readDir(`${dir}/${rel}`)) {
+      const path = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory) {
+        out[path + "/"] = "dir";
+        await walk(path);
+      } else {
+        out[path] = await sha256Hex(await Deno.readFile(`${dir}/${path}`));
+      }
+    }
+  };
+  await walk("");
+  return out;
+}
+
+async function tempDir(): Promise<string> {
+  return await Deno.makeTempDir({ prefix: "fault_test_" });
+}
+
+/** What `pretrain --json` prints. */
+interface Summary {
+  hash: string;
+  cacheHit: boolean;
+  metrics: { loss: number; resumedFrom: number | null };
+  history: { epoch: number; loss: number }[];
+}
+
+/** Memoised uninterrupted pre-training of LONG_EPOCHS epochs: its cache dir and final weights. */
+let reference: Promise<{ dir: string; finalBytes: Uint8Array; summary: Summary }> | null = null;
+function referenceRun() {
+  reference ??= (async () => {
+    const dir = await tempDir();
+    const r = await cli(pretrainArgs(dir, LONG_EPOCHS));
+    assert.equal(r.code, 0, r.stderr);
+    const run = await runDirOf(dir);
+    return {
+      dir,
+      finalBytes: await Deno.readFile(`${run}/final.safetensors`),
+      summary: JSON.parse(r.stdout),
+    };
+  })();
+  return reference;
+}
+
+function assertSameBytes(a: Uint8Array, b: Uint8Array, label: string): void {
+  assert.equal(a.length, b.length, `${label}: sizes`);
+  assert.ok(a.every((v, i) => v === b[i]), `${label}: bytes differ`);
+}
+
+Deno.test("SIGKILL mid-run, rerun: resumes from the checkpoint to the same final weights", async () => {
+  const ref = await referenceRun();
+  const dir = await tempDir();
+  try {
+    const args = pretrainArgs(dir, LONG_EPOCHS);
+    const child = command(args).spawn();
+    const result = collect(child);
+    await waitFor("a checkpoint", () => hasRecordedCheckpoint(dir));
+    child.kill("SIGKILL");
+    const killed = await result;
+    assert.equal(killed.signal, "SIGKILL", `the run ended before the kill: ${killed.stderr}`);
+    const run = await runDirOf(dir);
+    assert.equal(await Deno.stat(`${run}/final.safetensors`).then(() => true, () => false), false);
+
+    const rerun = await cli(args);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    const summary: Summary = JSON.parse(rerun.stdout);
+    assert.equal(summary.cacheHit, false);
+    assert.ok((summary.metrics.resumedFrom ?? 0) > 0, `resumedFrom ${summary.metrics.resumedFrom}`);
+    assert.match(rerun.stderr, /resuming/);
+    assertSameBytes(await Deno.readFile(`${run}/final.safetensors`), ref.finalBytes, "final.safetensors");
+    assert.equal(summary.metrics.loss, ref.summary.metrics.loss);
+    // The dead process's lock was taken over and released.
+    assert.equal(await Deno.stat(`${run}/lock`).then(() => true, () => false), false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SIGINT mid-run exits 130 with a resumable message; the rerun completes identically", async () => {
+  const ref = await referenceRun();
+  const dir = await tempDir();
+  try {
+    const args = pretrainArgs(dir, LONG_EPOCHS);
+    const child = command(args).spawn();
+    const result = collect(child);
+    await waitFor("a checkpoint", () => hasRecordedCheckpoint(dir));
+    child.kill("SIGINT");
+    const interrupted = await result;
+    assert.equal(interrupted.code, 130, interrupted.stderr);
+    assert.match(interrupted.stderr, /resumable/);
+    const run = await runDirOf(dir);
+    assert.equal(await Deno.stat(`${run}/final.safetensors`).then(() => true, () => false), false);
+
+    const rerun = await cli(args);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    const summary: Summary = JSON.parse(rerun.stdout);
+    assert.ok((summary.metrics.resumedFrom ?? 0) > 0);
+    assertSameBytes(await Deno.readFile(`${run}/final.safetensors`), ref.finalBytes, "final.safetensors");
+    assert.equal(summary.metrics.loss, ref.summary.metrics.loss);
+    // Every epoch's mean loss, including the one the interruption cut, as in the uninterrupted run.
+    assert.deepEqual(summary.history.map((r) => r.loss), ref.summary.history.map((r) => r.loss));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a truncated or bit-flipped final checkpoint is detected, moved aside and recomputed", async () => {
+  const dir = await tempDir();
+  try {
+    const args = pretrainArgs(dir, "2");
+    const first = await cli(args);
+    assert.equal(first.code, 0, first.stderr);
+    const run = await runDirOf(dir);
+    const finalPath = `${run}/final.safetensors`;
+    const original = await Deno.readFile(finalPath);
+    const corruptFiles = async () => {
+      const names: string[] = [];
+      for await (const e of Deno.readDir(run)) {
+        if (e.name.startsWith("final.safetensors.corrupt-") && !e.name.endsWith(".reason.txt")) {
+          names.push(e.name);
+        }
+      }
+      return names;
+    };
+    const damages: [string, (b: Uint8Array) => Uint8Array][] = [
+      ["truncated", (b) => b.slice(0, Math.floor(b.length / 2))],
+      ["bit-flipped", (b) => {
+        const c = b.slice();
+        c[c.length - 100] ^= 0x10; // inside the tensor data: only the checksum can tell
+        return c;
+      }],
+    ];
+    for (const [i, [what, damage]] of damages.entries()) {
+      await Deno.writeFile(finalPath, damage(original));
+      const rerun = await cli(args);
+      assert.equal(rerun.code, 0, `${what}: ${rerun.stderr}`);
+      const summary: Summary = JSON.parse(rerun.stdout);
+      assert.equal(summary.cacheHit, false, `${what}: must be recomputed, not served`);
+      assert.match(rerun.stderr, /moved aside/, what);
+      assert.equal((await corruptFiles()).length, i + 1, `${what}: a .corrupt- file per detection`);
+      assertSameBytes(await Deno.readFile(finalPath), original, `${what}: recomputed final.safetensors`);
+    }
+    // And now it is served from the cache again.
+    const hit = await cli(args);
+    assert.equal(JSON.parse(hit.stdout).cacheHit, true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("loadFinal after a damaged final file was moved aside: null again, no error (checked twice)", async () => {
+  const dir = await tempDir();
+  try {
+    const warnings: string[] = [];
+    const run = await new RunCache(dir, { warn: (m) => warnings.push(m) }).openRun({ test: "fault" });
+    await run.saveFinal({ w: { shape: [4], data: new Float32Array([1, 2, 3, 4]) } }, { loss: 1 });
+    const bytes = await Deno.readFile(run.finalPath);
+    await Deno.writeFile(run.finalPath, bytes.slice(0, bytes.length - 3));
+    assert.equal(await run.loadFinal(), null);
+    assert.match(warnings[0], /moved aside/);
+    // pretrain() looks again once it holds the lock: the orphaned metrics.json must not make that fail.
+    assert.equal(await run.loadFinal(), null);
+    assert.equal(await run.isComplete(), false);
+    await run.saveFinal({ w: { shape: [4], data: new Float32Array([1, 2, 3, 4]) } }, { loss: 1 });
+    assert.ok(await run.loadFinal());
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("two concurrent processes on the same run: trained once, both succeed", async () => {
+  const dir = await tempDir();
+  try {
+    const args = pretrainArgs(dir, "2");
+    const [a, b] = await Promise.all([cli(args), cli(args)]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    const sa = JSON.parse(a.stdout), sb = JSON.parse(b.stdout);
+    assert.equal(sa.hash, sb.hash);
+    assert.deepEqual([sa.cacheHit, sb.cacheHit].sort(), [false, true], "one trains, the other reuses");
+    assert.equal(sa.metrics.loss, sb.metrics.loss);
+    const run = await runDirOf(dir);
+    const log = (await Deno.readTextFile(`${run}/log.jsonl`)).trim().split("\n").map((l) => JSON.parse(l));
+    const epochs = log.filter((r) => r.type === "epoch").map((r) => r.epoch);
+    assert.deepEqual(epochs, [1, 2], "each epoch logged once");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("bad command lines exit 2 with one stderr line naming the problem and leave the cache unchanged", async () => {
+  const ref = await referenceRun();
+  const dir = ref.dir;
+  const before = await treeDigest(dir);
+  const common = ["--cache-dir", dir, "--backend", "wasm"];
+  const cases: [string[], RegExp][] = [
+    [["frobnicate", ...common], /unknown command 'frobnicate'/],
+    [["pretrain", "--bogus", ...common], /--bogus/],
+    [["pretrain", "--profile", "nope", "--cache-dir", dir], /unknown profile 'nope'/],
+    [["pretrain", "--strategy", "nope", ...common], /--strategy.*'nope'/],
+    [["pretrain", "--backend", "nope", "--cache-dir", dir], /--backend.*'nope'/],
+    [["pretrain", "--mask-ratio", "1.5", ...common], /--mask-ratio.*1\.5/],
+    [["pretrain", "--mask-ratio", "abc", ...common], /--mask-ratio.*'abc'/],
+    [["pretrain", "--seed", "-1", ...common], /--seed/],
+    [["pretrain", "--seed=-1", ...common], /--seed.*-1/],
+    [["pretrain", "--epochs", "0", ...common], /--epochs.*\b0\b/],
+    [["pretrain", "stray", ...common], /'stray'/],
+    [["finetune", "--from", "nope", ...common], /--from.*'nope'/],
+  ];
+  const results = await Promise.all(cases.map(([args]) => cli(args)));
+  results.forEach((r, i) => {
+    const label = cases[i][0].slice(0, 3).join(" ");
+    assert.equal(r.code, 2, `${label}: exit code (stderr: ${r.stderr})`);
+    assert.equal(r.stdout, "", `${label}: nothing on stdout`);
+    // Deno itself may report waiting for the node_modules lock when other processes start at the same time.
+    const lines = r.stderr.trimEnd().split("\n").filter((l) =>
+      !l.startsWith("Blocking waiting for file lock")
+    );
+    assert.equal(lines.length, 1, `${label}: one line on stderr, got ${JSON.stringify(r.stderr)}`);
+    assert.match(lines[0], /^error: /, label);
+    assert.match(lines[0], cases[i][1], label);
+  });
+  assert.deepEqual(await treeDigest(dir), before, "the cache directory is unchanged");
+
+  // `deno task pretrain -- --profile smoke` forwards a literal `--`: both call styles work.
+  for (
+    const args of [["pretrain", "--", ...pretrainArgs(dir, LONG_EPOCHS).slice(1)], [
+      "--",
+      ...pretrainArgs(dir, LONG_EPOCHS),
+    ]]
+  ) {
+    const r = await cli(args);
+    assert.equal(r.code, 0, `${args.slice(0, 3).join(" ")}: ${r.stderr}`);
+    assert.equal(JSON.parse(r.stdout).cacheHit, true);
+  }
+  const help = await cli(["help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /exit codes: 0 ok, 1 runtime error, 2 usage error, 130 interrupted/);
+});
+
+Deno.test("cleanup: the reference run's cache directory", async () => {
+  if (!reference) return;
+  await Deno.remove((await reference).dir, { recursive: true });
+  reference = null;
+});

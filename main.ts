@@ -2,17 +2,20 @@
  * gpa-repro command line: `deno run -A main.ts <command> [options]`.
  * @module
  */
-import { BACKEND_NAMES, type BackendName, BackendError, selectBackend } from "./lib/backend.ts";
+import { BACKEND_NAMES, BackendError, type BackendName, selectBackend } from "./lib/backend.ts";
 import { floatOpen, int, oneOf, parseCommandArgs, shard, str, UsageError, type Values } from "./lib/cli.ts";
 import { getProfile, PROFILES, UnknownProfileError } from "./experiments/profiles.ts";
 import type { RunContext } from "./lib/runner.ts";
 
-const HELP = `gpa-repro — reproduces "Global Patch-wise Attention is Masterful Facilitator for Masked Image Modeling"
+const HELP =
+  `gpa-repro — reproduces "Global Patch-wise Attention is Masterful Facilitator for Masked Image Modeling"
 
 usage: deno run -A main.ts <command> [options]
 
 commands:
-  pretrain     pre-train one MAE run: --strategy ${["random", "block", "uniform", "gpa", "cls-attention", "hpm"].join("|")},
+  pretrain     pre-train one MAE run: --strategy ${
+    ["random", "block", "uniform", "gpa", "cls-attention", "hpm"].join("|")
+  },
                --mask-ratio r, --epochs n; GPA: --mam, --teacher-head b<block>h<head>|<k>-shot,
                --teacher-weights file.safetensors, --gpa-variant paper|official, --soft s0,sT, --hard h0,hT
   finetune     fine-tune the encoder of a pre-training run (--from pretrain|random)
@@ -23,6 +26,8 @@ commands:
   all          every table and the figures
   plan         the runs a table needs, with hashes and cache status (--table N, --json, --shard i/n)
   figures      Figures 2, 4 and 5 (PNG) under reports/<profile>/figures/
+  gpa-recall   recall of the teacher's top-GPA patches vs object boxes on held-out images, per block × head
+               (--teacher-head, --teacher-weights, --images n, --json); JSON + PNG heatmap
   bench        engine throughput (deno task bench); --json, --peer (PyTorch on the same machine)
   help         this text
 
@@ -74,7 +79,9 @@ function installSignalHandlers(stop: { stopped: boolean }): void {
       Deno.addSignalListener(sig, () => {
         if (stop.stopped) Deno.exit(130); // second signal: leave now
         stop.stopped = true;
-        console.error(`\n${sig}: finishing the current step and writing a checkpoint (again to quit at once)`);
+        console.error(
+          `\n${sig}: finishing the current step and writing a checkpoint (again to quit at once)`,
+        );
       });
     } catch {
       // Signals are not available on every platform.
@@ -109,7 +116,9 @@ function applyOverrides(ctx: RunContext, values: Values): void {
     const L = (ctx.profile.model.imageSize / ctx.profile.model.patchSize) ** 2;
     const kept = Math.floor(L * (1 - ratio) + 1e-9);
     if (kept < 1 || kept >= L) {
-      throw new UsageError(`--mask-ratio ${ratio} keeps ${kept} of ${L} patches; choose a ratio that keeps 1..${L - 1}`);
+      throw new UsageError(
+        `--mask-ratio ${ratio} keeps ${kept} of ${L} patches; choose a ratio that keeps 1..${L - 1}`,
+      );
     }
     ctx.profile.pretrain.maskRatio = ratio;
   }
@@ -133,7 +142,9 @@ function teacherHead(values: Values, depth: number, heads: number) {
   const shot = /^(\d+)-shot$/.exec(v);
   if (shot) return { shots: Number(shot[1]) };
   const m = /^b(\d+)h(-1|\d+)$/.exec(v);
-  if (!m) throw new UsageError(`--teacher-head must be b<block>h<head> (h-1 = all heads) or <k>-shot; got '${v}'`);
+  if (!m) {
+    throw new UsageError(`--teacher-head must be b<block>h<head> (h-1 = all heads) or <k>-shot; got '${v}'`);
+  }
   const block = Number(m[1]);
   const head = Number(m[2]);
   if (block >= depth) throw new UsageError(`--teacher-head: block ${block} out of range 0..${depth - 1}`);
@@ -148,12 +159,24 @@ function strategyRequest(values: Values, ctx: RunContext): import("./lib/runner.
   const hard = sharePair(values, "hard") ?? ctx.profile.gpa.hard;
   for (const t of [0, 1]) {
     if (soft[t] + hard[t] > 1 + 1e-9) {
-      throw new UsageError(`soft + hard shares exceed 1 at ${t === 0 ? "the start" : "the end"} (${soft[t]} + ${hard[t]})`);
+      throw new UsageError(
+        `soft + hard shares exceed 1 at ${t === 0 ? "the start" : "the end"} (${soft[t]} + ${hard[t]})`,
+      );
     }
   }
   const head = teacherHead(values, ctx.profile.model.depth, ctx.profile.model.heads);
-  const variant = oneOf(values, "gpa-variant", ["paper", "official"] as const, ctx.profile.gpa.teacher.variant);
-  const mamLossOn = oneOf(values, "mam-loss-on", ["masked", "all"] as const, variant === "official" ? "all" : "masked");
+  const variant = oneOf(
+    values,
+    "gpa-variant",
+    ["paper", "official"] as const,
+    ctx.profile.gpa.teacher.variant,
+  );
+  const mamLossOn = oneOf(
+    values,
+    "mam-loss-on",
+    ["masked", "all"] as const,
+    variant === "official" ? "all" : "masked",
+  );
   return {
     name,
     soft,
@@ -181,7 +204,11 @@ async function cmdPretrain(args: string[]) {
   const { ensurePretrain, strategyChoice } = await import("./lib/runner.ts");
   const out = await ensurePretrain(ctx, await strategyChoice(ctx, req, ctx.profile.seeds[0]));
   const summary = { hash: out.hash, cacheHit: out.cacheHit, metrics: out.metrics, history: out.history };
-  print(values, summary, `pretrain ${out.hash}${out.cacheHit ? " (cache hit)" : ""}: loss ${out.metrics.loss}`);
+  print(
+    values,
+    summary,
+    `pretrain ${out.hash}${out.cacheHit ? " (cache hit)" : ""}: loss ${out.metrics.loss}`,
+  );
 }
 
 async function cmdDownstream(kind: "finetune" | "linprobe", args: string[]) {
@@ -194,12 +221,24 @@ async function cmdDownstream(kind: "finetune" | "linprobe", args: string[]) {
   installSignalHandlers(ctx.stopSignal);
   const runner = await import("./lib/runner.ts");
   const seed = ctx.profile.seeds[0];
-  const pre = from === "random" ? null : await runner.ensurePretrain(ctx, await runner.strategyChoice(ctx, req, seed));
+  const pre = from === "random"
+    ? null
+    : await runner.ensurePretrain(ctx, await runner.strategyChoice(ctx, req, seed));
   const out = kind === "finetune"
     ? await runner.ensureFinetune(ctx, pre, seed)
     : await runner.ensureLinprobe(ctx, pre, seed);
-  const summary = { hash: out.hash, from: pre?.hash ?? null, cacheHit: out.cacheHit, top1: out.top1, metrics: out.metrics };
-  print(values, summary, `${kind} ${out.hash}${out.cacheHit ? " (cache hit)" : ""}: top-1 ${out.top1.toFixed(2)}%`);
+  const summary = {
+    hash: out.hash,
+    from: pre?.hash ?? null,
+    cacheHit: out.cacheHit,
+    top1: out.top1,
+    metrics: out.metrics,
+  };
+  print(
+    values,
+    summary,
+    `${kind} ${out.hash}${out.cacheHit ? " (cache hit)" : ""}: top-1 ${out.top1.toFixed(2)}%`,
+  );
 }
 
 async function cmdDoctor(args: string[]) {
@@ -233,7 +272,10 @@ async function findDatasets(dataDir?: string): Promise<Record<string, string | n
   const { searchLocations } = await import("./lib/data/sources.ts");
   const { KNOWN_ARCHIVE_SHA256 } = await import("./lib/data/archive.ts");
   const names: Record<string, string[]> = {
-    "tiny-imagenet": ["tiny-imagenet-200", ...Object.keys(KNOWN_ARCHIVE_SHA256).filter((n) => n.startsWith("tiny"))],
+    "tiny-imagenet": [
+      "tiny-imagenet-200",
+      ...Object.keys(KNOWN_ARCHIVE_SHA256).filter((n) => n.startsWith("tiny")),
+    ],
     cifar10: ["cifar-10-batches-bin", "cifar-10-images", "cifar-10-binary.tar.gz", "cifar-10-images.tar.gz"],
     camvid: ["CamVid", "camvid-segnet-trainval.tar"],
   };
@@ -273,7 +315,9 @@ async function cmdTables(ids: string[] | null, args: string[]) {
   const wanted = ids ?? positionals.map((p) => (/^\d+$/.test(p) ? `table${p}` : p));
   if (wanted.length === 0) throw new UsageError(`table: which table? one of ${TABLE_IDS.join(", ")}`);
   for (const id of wanted) {
-    if (!TABLE_IDS.includes(id)) throw new UsageError(`unknown table '${id}'; valid: ${TABLE_IDS.join(", ")}`);
+    if (!TABLE_IDS.includes(id)) {
+      throw new UsageError(`unknown table '${id}'; valid: ${TABLE_IDS.join(", ")}`);
+    }
   }
   const nSeeds = int(values, "seeds", undefined, 1, 100);
   const jobs = int(values, "jobs", 1, 1, 64)!;
@@ -309,19 +353,33 @@ async function cmdTables(ids: string[] | null, args: string[]) {
 
 /** Starts this CLI as a worker process on one shard of a table; resolves to its exit code. */
 async function spawnWorker(id: string, values: Values, seeds: number, w: { index: number; count: number }) {
-  const args = ["run", "-A", `${PROJECT_ROOT}/main.ts`, "table", id, "--shard", `${w.index}/${w.count}`, "--seeds", String(seeds)];
+  const args = [
+    "run",
+    "-A",
+    `${PROJECT_ROOT}/main.ts`,
+    "table",
+    id,
+    "--shard",
+    `${w.index}/${w.count}`,
+    "--seeds",
+    String(seeds),
+  ];
   for (const k of ["profile", "backend", "data-dir", "cache-dir", "seed"]) {
     const v = str(values, k);
     if (v !== undefined) args.push(`--${k}`, v);
   }
   if (values.quiet) args.push("--quiet");
-  const child = new Deno.Command(Deno.execPath(), { args, stdin: "null", stdout: "null", stderr: "inherit" }).spawn();
+  const child = new Deno.Command(Deno.execPath(), { args, stdin: "null", stdout: "null", stderr: "inherit" })
+    .spawn();
   return (await child.status).code;
 }
 
 /** `plan`: every run a table needs, with its hash and cache status. */
 async function cmdPlan(args: string[]) {
-  const { values, positionals } = parseCommandArgs("plan", args, { ...TABLE_OPTIONS, table: { type: "string" } }, {
+  const { values, positionals } = parseCommandArgs("plan", args, {
+    ...TABLE_OPTIONS,
+    table: { type: "string" },
+  }, {
     positionals: 1,
   });
   const ctx = await context(values);
@@ -338,7 +396,9 @@ async function cmdPlan(args: string[]) {
     values,
     { table: id, profile: ctx.profile.name, units: rows },
     rows.map((r) =>
-      `${r.row.padEnd(22)} seed ${r.seed}  ${r.status.padEnd(9)} pretrain ${r.pretrainHash ?? "(after teacher)"}` +
+      `${r.row.padEnd(22)} seed ${r.seed}  ${r.status.padEnd(9)} pretrain ${
+        r.pretrainHash ?? "(after teacher)"
+      }` +
       (r.notRun ? `  not run: ${r.notRun}` : "")
     ).join("\n"),
   );
@@ -352,6 +412,52 @@ async function cmdFigures(args: string[]) {
   const { renderFigures } = await import("./lib/figures.ts");
   const out = await renderFigures(ctx, str(values, "reports-dir", `${PROJECT_ROOT}/reports`)!);
   print(values, out, Object.entries(out).map(([k, v]) => `${k}: ${v}`).join("\n"));
+}
+
+/** `gpa-recall`: how well the teacher's GPA finds objects on held-out annotated images (Figure 4's data). */
+async function cmdGpaRecall(args: string[]) {
+  const { values } = parseCommandArgs("gpa-recall", args, {
+    "teacher-head": { type: "string" },
+    "teacher-weights": { type: "string" },
+    "gpa-variant": { type: "string" },
+    images: { type: "string" },
+    out: { type: "string" },
+  });
+  const ctx = await context(values);
+  installSignalHandlers(ctx.stopSignal);
+  const head = teacherHead(values, ctx.profile.model.depth, ctx.profile.model.heads);
+  const variant = oneOf(
+    values,
+    "gpa-variant",
+    ["paper", "official"] as const,
+    ctx.profile.gpa.teacher.variant,
+  );
+  const images = int(values, "images", 200, 1, 100000)!;
+  const { ensureTeacher } = await import("./lib/runner.ts");
+  const { gpaRecall } = await import("./lib/figures.ts");
+  const teacher = await ensureTeacher(ctx, {
+    ...ctx.profile.gpa.teacher,
+    ...(head ? { head } : {}),
+    variant,
+    weightsPath: str(values, "teacher-weights"),
+  });
+  const { png, ...result } = await gpaRecall(ctx, teacher, images);
+  const outDir = str(values, "out", `${PROJECT_ROOT}/reports/${ctx.profile.name}/figures`)!;
+  const { atomicWriteFile, atomicWriteJson, ensureDir } = await import("./lib/fsutil.ts");
+  await ensureDir(outDir);
+  await atomicWriteFile(`${outDir}/gpa_recall.png`, png);
+  await atomicWriteJson(`${outDir}/gpa_recall.json`, result);
+  print(
+    values,
+    result,
+    `teacher ${JSON.stringify(result.teacher)}\nselected head ${result.selectedHead}: recall ${
+      result.recall.toFixed(3)
+    } ` +
+      `vs random ${result.randomRecall.toFixed(3)} (×${
+        result.recallRatio.toFixed(2)
+      }) on ${result.images} held-out images\n` +
+      `heatmap: ${outDir}/gpa_recall.png`,
+  );
 }
 
 async function cmdBench(args: string[]) {
@@ -398,6 +504,9 @@ export async function main(argv: string[]): Promise<number> {
       case "figures":
         await cmdFigures(rest);
         return 0;
+      case "gpa-recall":
+        await cmdGpaRecall(rest);
+        return 0;
       default:
         throw new UsageError(`unknown command '${command}'; run 'main.ts help' for the list`);
     }
@@ -418,7 +527,10 @@ export function reportError(e: unknown): number {
     console.error(`interrupted (resumable): ${msg}`);
     return 130;
   }
-  if (e instanceof BackendError || ["DataError", "NumericError", "RunLockedError", "CorruptFileError", "NotImplementedError"].includes(name)) {
+  if (
+    e instanceof BackendError ||
+    ["DataError", "NumericError", "RunLockedError", "CorruptFileError", "NotImplementedError"].includes(name)
+  ) {
     console.error(`error: ${msg}`);
     return 1;
   }

@@ -59,7 +59,15 @@ const t0 = performance.now();
 log(`adapter: ${JSON.stringify(out.adapter)}`);
 
 // 1. Correctness: webgpu vs cpu on the same fixed-seed batch (small model so the cpu side takes seconds).
-const small: MaeConfig = { ...BENCH_MODEL, dim: 64, depth: 2, heads: 2, decoderDim: 32, decoderDepth: 1, decoderHeads: 2 };
+const small: MaeConfig = {
+  ...BENCH_MODEL,
+  dim: 64,
+  depth: 2,
+  heads: 2,
+  decoderDim: 32,
+  decoderDepth: 1,
+  decoderHeads: 2,
+};
 await selectBackend("cpu");
 const ref = await fixedSeedStep(small, 8);
 await selectBackend("webgpu");
@@ -87,7 +95,15 @@ log(`correctness: ${JSON.stringify(out.correctness)}`);
 const quick = Deno.env.get("GPU_BENCH_QUICK") === "1";
 out.ref32 = await runBench(
   quick
-    ? { backends: ["webgpu"], batch: 8, steps: 1, warmup: 0, ratioBatch: 8, log, only: ["mae-pretrain", "gpa-pretrain"] }
+    ? {
+      backends: ["webgpu"],
+      batch: 8,
+      steps: 1,
+      warmup: 0,
+      ratioBatch: 8,
+      log,
+      only: ["mae-pretrain", "gpa-pretrain"],
+    }
     : { backends: ["webgpu"], batch: 128, steps: 5, warmup: 2, ratioBatch: 128, log },
 );
 log(`ref32: ${JSON.stringify(out.ref32)}`);

@@ -10,7 +10,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { type BackendName, selectBackend } from "../lib/backend.ts";
 import { int, parseCommandArgs, str, UsageError, type Values } from "../lib/cli.ts";
-import { trainingStepFlops, type MaeCostConfig } from "../lib/cost.ts";
+import { type MaeCostConfig, trainingStepFlops } from "../lib/cost.ts";
 import { randomResizedCropFlip } from "../lib/data/augment.ts";
 import { generateSyntheticSplit } from "../lib/data/synthetic.ts";
 import { gpaStrategy, Teacher } from "../lib/gpa.ts";
@@ -137,7 +137,6 @@ async function benchPretrain(
   return { ms, note };
 }
 
-
 async function benchFinetune(cfg: MaeConfig, batch: number, warmup: number, steps: number): Promise<number> {
   const rng = new Rng(2);
   const params = buildClassifier(cfg, 200, 0);
@@ -152,7 +151,14 @@ async function benchFinetune(cfg: MaeConfig, batch: number, warmup: number, step
     const grads = await accumulateGradients(batch, resolveMicroBatch(batch), vars, byVar, (s, e) => {
       const t = tf.slice(targets, [s, 0], [e - s, -1]) as tf.Tensor2D;
       return {
-        f: () => softCrossEntropy(classify(params, cfg, images.subarray(s * px, e * px), e - s, { rate: 0.1, rng: rng.fork(`d${i}`) }), t),
+        f: () =>
+          softCrossEntropy(
+            classify(params, cfg, images.subarray(s * px, e * px), e - s, {
+              rate: 0.1,
+              rng: rng.fork(`d${i}`),
+            }),
+            t,
+          ),
         dispose: () => t.dispose(),
       };
     }, sums);
@@ -198,7 +204,13 @@ export async function runBench(o: {
     const batch = slow ? Math.min(o.batch, 16) : o.batch;
     const steps = slow ? 1 : o.steps;
     const warmup = slow ? 1 : o.warmup;
-    const row = (step: string, ms: number, flopsPerImage?: number, note?: string, b = batch): BenchResult => ({
+    const row = (
+      step: string,
+      ms: number,
+      flopsPerImage?: number,
+      note?: string,
+      b = batch,
+    ): BenchResult => ({
       step,
       backend: choice.name,
       batch: b,
@@ -225,7 +237,9 @@ export async function runBench(o: {
       const flops = trainingStepFlops(v, cost, { teacherBlock }).total;
       const r = row(`${v}-pretrain`, ms, flops, note, b);
       if (v === "mae" && b === ratioBatch) maeAtRatio = ms;
-      if (v !== "mae" && Number.isFinite(maeAtRatio)) r.stepTimeRatioToMae = Math.round((ms / maeAtRatio) * 1000) / 1000;
+      if (v !== "mae" && Number.isFinite(maeAtRatio)) {
+        r.stepTimeRatioToMae = Math.round((ms / maeAtRatio) * 1000) / 1000;
+      }
       results.push(r);
     }
     if (wants("finetune")) {
@@ -234,7 +248,12 @@ export async function runBench(o: {
       const L = gridOf(MODEL).count;
       const fwd = trainingStepFlops("mae", { ...cost, maskRatio: 1 / (2 * L) }).studentForward; // ≈ all patches kept
       results.push(
-        row("finetune", await benchFinetune(MODEL, batch, warmup, steps), undefined, `≈${(fwd / 1e6).toFixed(0)} MFLOP fwd/img`),
+        row(
+          "finetune",
+          await benchFinetune(MODEL, batch, warmup, steps),
+          undefined,
+          `≈${(fwd / 1e6).toFixed(0)} MFLOP fwd/img`,
+        ),
       );
     }
     tf.disposeVariables();
@@ -267,11 +286,16 @@ const BENCH_OPTIONS = {
 } as const;
 
 /** CLI entry of `main.ts bench`. */
-export async function runBenchCommand(args: string[], _o: { context?: (v: Values) => unknown } = {}): Promise<void> {
+export async function runBenchCommand(
+  args: string[],
+  _o: { context?: (v: Values) => unknown } = {},
+): Promise<void> {
   const { values } = parseCommandArgs("bench", args, BENCH_OPTIONS);
   const backends = (str(values, "backends", "wasm,cpu")!).split(",").map((s) => s.trim()) as BackendName[];
   for (const b of backends) {
-    if (!["wasm", "cpu", "webgpu", "tensorflow"].includes(b)) throw new UsageError(`--backends: unknown backend '${b}'`);
+    if (!["wasm", "cpu", "webgpu", "tensorflow"].includes(b)) {
+      throw new UsageError(`--backends: unknown backend '${b}'`);
+    }
   }
   const batch = int(values, "batch", 128, 1, 65536)!;
   const steps = int(values, "steps", 5, 1, 1000)!;
@@ -281,7 +305,12 @@ export async function runBenchCommand(args: string[], _o: { context?: (v: Values
   const results = await runBench({ backends, batch, steps, warmup, only, log });
   const out: Record<string, unknown> = {
     date: new Date().toISOString(),
-    machine: { cpus: navigator.hardwareConcurrency, os: Deno.build.os, arch: Deno.build.arch, deno: Deno.version.deno },
+    machine: {
+      cpus: navigator.hardwareConcurrency,
+      os: Deno.build.os,
+      arch: Deno.build.arch,
+      deno: Deno.version.deno,
+    },
     model: BENCH_MODEL,
     results,
   };
@@ -294,7 +323,9 @@ export async function runBenchCommand(args: string[], _o: { context?: (v: Values
       const threads = int(values, "threads", 1, 1, 256)!;
       const peer = await runPeer({ threads, batch, steps: Math.max(steps, 5) });
       out.peer = peer;
-      const ours = results.find((r) => r.step === "mae-pretrain" && r.backend === "wasm" && r.batch === batch);
+      const ours = results.find((r) =>
+        r.step === "mae-pretrain" && r.backend === "wasm" && r.batch === batch
+      );
       if (ours && peer.imgPerSec) out.peerRatio = Math.round((ours.imgPerSec / peer.imgPerSec) * 1000) / 1000;
     }
   }
@@ -305,10 +336,18 @@ export async function runBenchCommand(args: string[], _o: { context?: (v: Values
   console.log("step               backend  batch  ms/step   img/s  GFLOP/s  peak RSS");
   for (const r of results) {
     console.log(
-      `${r.step.padEnd(18)} ${r.backend.padEnd(8)} ${String(r.batch).padStart(5)} ${r.msPerStep.toFixed(1).padStart(8)} ` +
-        `${r.imgPerSec.toFixed(1).padStart(7)} ${(r.gflopPerSec?.toFixed(2) ?? "-").padStart(8)} ${r.peakRssMiB} MiB` +
+      `${r.step.padEnd(18)} ${r.backend.padEnd(8)} ${String(r.batch).padStart(5)} ${
+        r.msPerStep.toFixed(1).padStart(8)
+      } ` +
+        `${r.imgPerSec.toFixed(1).padStart(7)} ${
+          (r.gflopPerSec?.toFixed(2) ?? "-").padStart(8)
+        } ${r.peakRssMiB} MiB` +
         (r.stepTimeRatioToMae ? `  ×${r.stepTimeRatioToMae} MAE step` : "") + (r.note ? `  (${r.note})` : ""),
     );
   }
-  if (out.peer) console.log(`peer: ${JSON.stringify(out.peer)}${out.peerRatio ? `; ours/PyTorch = ${out.peerRatio}` : ""}`);
+  if (out.peer) {
+    console.log(
+      `peer: ${JSON.stringify(out.peer)}${out.peerRatio ? `; ours/PyTorch = ${out.peerRatio}` : ""}`,
+    );
+  }
 }

@@ -52,9 +52,11 @@ function clipOther(varied: [number, number], other: [number, number]): [number, 
 export function tablePlans(profile: Profile): Record<string, TablePlan> {
   const { depth, heads } = profile.model;
   const def = profile.gpa;
-  const scaleNote = `${profile.dataset.name} at ${profile.dataset.resolution} px with ViT ${profile.model.dim}-d × ` +
+  const scaleNote =
+    `${profile.dataset.name} at ${profile.dataset.resolution} px with ViT ${profile.model.dim}-d × ` +
     `${depth} (patch ${profile.model.patchSize}) instead of ImageNet-1K at 224 px with ViT-B/16`;
-  const teacherNote = `teacher: this profile's MAE baseline (seed ${def.teacher.teacherSeed}, same schedule) instead ` +
+  const teacherNote =
+    `teacher: this profile's MAE baseline (seed ${def.teacher.teacherSeed}, same schedule) instead ` +
     `of the MAE authors' 1600-epoch ViT-B/16; head by ${
       "shots" in def.teacher.head ? `${def.teacher.head.shots}-shot selection` : "explicit choice"
     }`;
@@ -108,24 +110,33 @@ export function tablePlans(profile: Profile): Record<string, TablePlan> {
         apBox: "COCO detection (Mask R-CNN / ViTDet) is out of reach for TF.js at this scale; not reproduced",
         apMask: "COCO instance segmentation (Mask R-CNN / ViTDet) is out of reach; not reproduced",
       },
-      deviations: [...common, "segmentation on CamVid (11 classes) with a small UperNet-style head instead of " +
-        "ADE20K with UperNet 160k iterations"],
+      deviations: [
+        ...common,
+        "segmentation on CamVid (11 classes) with a small UperNet-style head instead of " +
+        "ADE20K with UperNet 160k iterations",
+      ],
     },
     table3: {
       id: "table3",
       title: "Table 3 — soft masking share α_s (start → end)",
       metric: { key: "finetune", label: "fine-tune top-1", evaluation: "finetune" },
       rows: t3rows.filter((r) => r.key !== "a0.5-s1to0" && r.key !== "a0.9-s1to0"),
-      deviations: [...common, `hard share held at the default ${def.hard[0]} → ${def.hard[1]} (the paper does not ` +
-        "say), clipped so that soft + hard ≤ 1"],
+      deviations: [
+        ...common,
+        `hard share held at the default ${def.hard[0]} → ${def.hard[1]} (the paper does not ` +
+        "say), clipped so that soft + hard ≤ 1",
+      ],
     },
     table4: {
       id: "table4",
       title: "Table 4 — hard masking share α_h (start → end)",
       metric: { key: "finetune", label: "fine-tune top-1", evaluation: "finetune" },
       rows: t4rows.filter((r) => r.key !== "a0.5-h1to1" && r.key !== "a0.9-h1to1"),
-      deviations: [...common, `soft share held at the default ${def.soft[0]} → ${def.soft[1]} (the paper does not ` +
-        "say), clipped so that soft + hard ≤ 1"],
+      deviations: [
+        ...common,
+        `soft share held at the default ${def.soft[0]} → ${def.soft[1]} (the paper does not ` +
+        "say), clipped so that soft + hard ≤ 1",
+      ],
     },
     table5: {
       id: "table5",
@@ -138,7 +149,11 @@ export function tablePlans(profile: Profile): Record<string, TablePlan> {
           label: `last head (b${depth - 1}h${heads - 1})`,
           request: withTeacherHead({ block: depth - 1, head: heads - 1 }),
         },
-        { key: "all", label: `all heads of the last block (b${depth - 1}h-1)`, request: withTeacherHead({ block: depth - 1, head: -1 }) },
+        {
+          key: "all",
+          label: `all heads of the last block (b${depth - 1}h-1)`,
+          request: withTeacherHead({ block: depth - 1, head: -1 }),
+        },
         { key: "shots1", label: "1-shot selection", request: withTeacherHead({ shots: 1 }) },
         { key: "shots10", label: "10-shot selection", request: withTeacherHead({ shots: 10 }) },
         { key: "shots50", label: "50-shot selection", request: withTeacherHead({ shots: 50 }) },
@@ -154,14 +169,21 @@ export function tablePlans(profile: Profile): Record<string, TablePlan> {
         { key: "um-mae", label: "UM-MAE (uniform)", request: { name: "uniform" } },
         { key: "beit", label: "BEiT (block-wise)", request: { name: "block" } },
         { key: "hpm", label: "HPM", notRun: NI("HPM pre-training (EMA teacher + loss predictor)") },
-        { key: "amt", label: "AMT (attention sampling)", request: { name: "cls-attention", variant: "sample" } },
+        {
+          key: "amt",
+          label: "AMT (attention sampling)",
+          request: { name: "cls-attention", variant: "sample" },
+        },
         { key: "semmae", label: "SemMAE", notRun: NI("SemMAE") },
         { key: "automae", label: "AutoMAE", notRun: NI("AutoMAE") },
         { key: "milan", label: "MILAN", notRun: NI("MILAN (CLIP-guided)") },
         { key: "gpa-200", label: "GPA", request: GPA({ mam: true }) },
         { key: "gpa-300", label: "GPA, 1.5× epochs", request: GPA({ mam: true }), epochsScale: 1.5 },
       ],
-      deviations: [...common, "AMT: frozen MAE teacher's last-block CLS attention, sampled without replacement"],
+      deviations: [
+        ...common,
+        "AMT: frozen MAE teacher's last-block CLS attention, sampled without replacement",
+      ],
     },
     table7: {
       id: "table7",
@@ -173,9 +195,12 @@ export function tablePlans(profile: Profile): Record<string, TablePlan> {
         { key: "cae", label: "CAE", notRun: NI("CAE") },
         { key: "gpa", label: "GPA", request: GPA({ mam: true }) },
       ],
-      deviations: [...common, `linear probe on ${profile.linprobe.features} features of ${
-        profile.linprobe.augment ? "augmented views" : "un-augmented images computed once"
-      }`],
+      deviations: [
+        ...common,
+        `linear probe on ${profile.linprobe.features} features of ${
+          profile.linprobe.augment ? "augmented views" : "un-augmented images computed once"
+        }`,
+      ],
     },
     table8: {
       id: "table8",
@@ -189,8 +214,11 @@ export function tablePlans(profile: Profile): Record<string, TablePlan> {
         { key: "hpm", label: "HPM", notRun: NI("HPM pre-training") },
         { key: "gpa", label: "GPA", request: GPA({ mam: true }) },
       ],
-      deviations: [...common, "BEiT row: MAE with BEiT's block-wise masking (pixel targets, not dVAE tokens)",
-        "paper: 800-epoch encoders; here the profile's schedule"],
+      deviations: [
+        ...common,
+        "BEiT row: MAE with BEiT's block-wise masking (pixel targets, not dVAE tokens)",
+        "paper: 800-epoch encoders; here the profile's schedule",
+      ],
     },
     table9: {
       id: "table9",
@@ -201,7 +229,10 @@ export function tablePlans(profile: Profile): Record<string, TablePlan> {
         { key: "hpm", label: "HPM", notRun: NI("HPM pre-training") },
         { key: "gpa", label: "GPA", request: GPA({ mam: true }) },
       ],
-      deviations: [...common, "FLOPs and parameter ratios from the analytic cost model (lib/cost.ts) at ViT-B/16"],
+      deviations: [
+        ...common,
+        "FLOPs and parameter ratios from the analytic cost model (lib/cost.ts) at ViT-B/16",
+      ],
     },
     table10: {
       id: "table10",
@@ -217,7 +248,10 @@ export function tablePlans(profile: Profile): Record<string, TablePlan> {
         { key: "ibot-b/baseline", label: "iBOT", notRun: NI("iBOT") },
         { key: "ibot-b/gpa", label: "iBOT + GPA masks", notRun: NI("iBOT") },
       ],
-      deviations: [...common, "only the MAE rows are run; GPA here is the mask strategy alone (no MAM), as the paper"],
+      deviations: [
+        ...common,
+        "only the MAE rows are run; GPA here is the mask strategy alone (no MAM), as the paper",
+      ],
     },
   };
 }

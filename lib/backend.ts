@@ -42,7 +42,9 @@ export function findNativeBinding(pkg: string, root = PROJECT_ROOT): string | nu
   const base = `${root}/node_modules/.deno`;
   let entries: string[] = [];
   try {
-    entries = [...Deno.readDirSync(base)].map((e) => e.name).filter((n) => n.startsWith(`@tensorflow+${pkg}@`));
+    entries = [...Deno.readDirSync(base)].map((e) => e.name).filter((n) =>
+      n.startsWith(`@tensorflow+${pkg}@`)
+    );
   } catch {
     return null;
   }
@@ -101,8 +103,11 @@ export async function probeWebGpu(): Promise<{ description: string; software: bo
     const adapter = await gpu.requestAdapter();
     if (!adapter) return null;
     const info = adapter.info ?? {};
-    const description = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(" ");
-    const software = Boolean(adapter.isFallbackAdapter) || /llvmpipe|lavapipe|swiftshader|software/i.test(description);
+    const description = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(
+      " ",
+    );
+    const software = Boolean(adapter.isFallbackAdapter) ||
+      /llvmpipe|lavapipe|swiftshader|software/i.test(description);
     return { description: description || "unknown adapter", software };
   } catch {
     return null;
@@ -185,7 +190,9 @@ export async function selectBackend(requested: BackendName = "auto"): Promise<Ba
     await tf.ready();
     return (active = { name: "webgpu", reasons, adapter });
   }
-  if (await trySet("wasm", reasons, "embedded default (XNNPACK, SIMD)")) return (active = { name: "wasm", reasons });
+  if (await trySet("wasm", reasons, "embedded default (XNNPACK, SIMD)")) {
+    return (active = { name: "wasm", reasons });
+  }
   if (await trySet("cpu", reasons, "pure-JS fallback")) return (active = { name: "cpu", reasons });
   throw new BackendError(`no TensorFlow.js backend could be initialised: ${reasons.join("; ")}`);
 }

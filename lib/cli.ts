@@ -50,7 +50,9 @@ export function parseCommandArgs(
   } catch (e) {
     if (e instanceof UsageError) throw e;
     const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
-    throw new UsageError(`${command}: ${msg.replace(/\. To specify a positional.*$/, "")} (see 'main.ts help')`);
+    throw new UsageError(
+      `${command}: ${msg.replace(/\. To specify a positional.*$/, "")} (see 'main.ts help')`,
+    );
   }
 }
 
@@ -63,7 +65,13 @@ export function str(values: Values, name: string, fallback?: string): string | u
 }
 
 /** An integer option within [min, max]. */
-export function int(values: Values, name: string, fallback: number | undefined, min = -Infinity, max = Infinity) {
+export function int(
+  values: Values,
+  name: string,
+  fallback: number | undefined,
+  min = -Infinity,
+  max = Infinity,
+) {
   const v = str(values, name);
   if (v === undefined) return fallback;
   if (!/^-?\d+$/.test(v)) throw new UsageError(`--${name} must be an integer, got '${v}'`);
@@ -73,7 +81,13 @@ export function int(values: Values, name: string, fallback: number | undefined, 
 }
 
 /** A float option within (lo, hi) (open interval). */
-export function floatOpen(values: Values, name: string, fallback: number | undefined, lo: number, hi: number) {
+export function floatOpen(
+  values: Values,
+  name: string,
+  fallback: number | undefined,
+  lo: number,
+  hi: number,
+) {
   const v = str(values, name);
   if (v === undefined) return fallback;
   const n = Number(v);

@@ -24,7 +24,12 @@ export function fullPositions(cfg: VitConfig, batch: number): tf.Tensor2D {
 }
 
 /** All-patch tokens `[B·(1+L), D]` for normalised NHWC images `[B, H, W, 3]`. */
-export function embedImages(params: Params, cfg: VitConfig, images: Float32Array, batch: number): tf.Tensor2D {
+export function embedImages(
+  params: Params,
+  cfg: VitConfig,
+  images: Float32Array,
+  batch: number,
+): tf.Tensor2D {
   const g = gridOf(cfg);
   const P = cfg.patchSize * cfg.patchSize * 3;
   const patches = tf.tensor2d(patchify(images, batch, cfg.imageSize, cfg.patchSize), [batch * g.count, P]);
@@ -54,7 +59,10 @@ export function encodeImages(
   const L = gridOf(cfg).count;
   if (opts.pooling === "cls") {
     const x = encoderBlocks(params, cfg, tokens, batch, { dropPath: opts.dropPath }).x; // [B·(1+L), D]
-    return tf.reshape(tf.slice(tf.reshape(x, [batch, 1 + L, cfg.dim]), [0, 0, 0], [-1, 1, -1]), [batch, cfg.dim]);
+    return tf.reshape(tf.slice(tf.reshape(x, [batch, 1 + L, cfg.dim]), [0, 0, 0], [-1, 1, -1]), [
+      batch,
+      cfg.dim,
+    ]);
   }
   const x = encoderBlocks(params, cfg, tokens, batch, { dropPath: opts.dropPath, skipNorm: true }).x;
   const patchTokens = tf.slice(tf.reshape(x, [batch, 1 + L, cfg.dim]), [0, 1, 0], [-1, L, -1]);

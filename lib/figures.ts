@@ -30,7 +30,13 @@ function rgbOf(split: ImageSplit, index: number, size: number): Uint8Array {
   return out;
 }
 
-async function mapsFigure(teacher: Teacher, split: ImageSplit, count: number, maskRatio: number, title: string) {
+async function mapsFigure(
+  teacher: Teacher,
+  split: ImageSplit,
+  count: number,
+  maskRatio: number,
+  title: string,
+) {
   const cfg = teacher.cfg;
   const g = gridOf(cfg);
   const n = Math.min(count, split.count);
@@ -46,11 +52,20 @@ async function mapsFigure(teacher: Teacher, split: ImageSplit, count: number, ma
     for (let j = 0; j < k; j++) mask[top[i * k + j]] = 1;
     tiles.push({ rgb, height: cfg.imageSize, width: cfg.imageSize });
     tiles.push({ map: maps.subarray(i * g.count, (i + 1) * g.count), height: g.rows, width: g.cols });
-    tiles.push({ rgb: maskOverlay(rgb, cfg.imageSize, cfg.imageSize, mask, g.rows), height: cfg.imageSize, width: cfg.imageSize });
+    tiles.push({
+      rgb: maskOverlay(rgb, cfg.imageSize, cfg.imageSize, mask, g.rows),
+      height: cfg.imageSize,
+      width: cfg.imageSize,
+    });
     labels.push("image", "GPA", `top ${Math.round(maskRatio * 100)}%`);
   }
   void title;
-  return await imageGridPng({ tiles, columns: 6, scale: Math.max(1, Math.round(96 / cfg.imageSize)), labels });
+  return await imageGridPng({
+    tiles,
+    columns: 6,
+    scale: Math.max(1, Math.round(96 / cfg.imageSize)),
+    labels,
+  });
 }
 
 /** Renders the figures into `<reportsDir>/<profile>/figures/`; returns name → path. */
@@ -59,7 +74,7 @@ export async function renderFigures(ctx: RunContext, reportsDir: string): Promis
   await ensureDir(dir);
   const out: Record<string, string> = {};
   const teacher = await ensureTeacher(ctx, ctx.profile.gpa.teacher);
-  const { val, train } = await profileData(ctx);
+  const { val } = await profileData(ctx);
   const ratio = ctx.profile.pretrain.maskRatio;
 
   // Figure 2: val images, GPA maps of the selected head, top-75 % hard masks.
@@ -67,39 +82,18 @@ export async function renderFigures(ctx: RunContext, reportsDir: string): Promis
   out.figure2 = `${dir}/figure2.png`;
 
   // Figure 4: recall of each head's top-|mask| patches on held-out annotated val images.
-  const cfg = ctx.profile.model;
-  const split = val.boxes || val.segmentation ? val : train;
-  const n = Math.min(100, split.count);
-  const { indices, gt } = annotatedSample(split, cfg, n, 1);
-  const images = centerBatch(split, indices, cfg.imageSize);
-  const rm = await recallMatrix({
-    mapsForBlock: (block: number) => teacher.allHeads(images, n, block),
-    blocks: cfg.depth,
-    heads: cfg.heads,
-    gt,
-    numPatches: gridOf(cfg).count,
-    maskRatio: ratio,
-  });
-  const head = teacher.head;
-  await atomicWriteFile(
-    `${dir}/figure4.png`,
-    await heatmapPng({
-      title: `Recall of top-${Math.round(ratio * 100)}% GPA patches vs object (${n} val images; teacher ${headLabel(head)})`,
-      rows: cfg.depth,
-      cols: rm.columns,
-      values: rm.recall,
-      rowLabels: Array.from({ length: cfg.depth }, (_, b) => `b${b}`),
-      colLabels: [...Array.from({ length: cfg.heads }, (_, h) => `h${h}`), "all"].slice(0, rm.columns),
-      rowTitle: "block",
-      colTitle: "head",
-      highlight: [head.block, head.head === -1 ? cfg.heads : head.head],
-    }),
-  );
+  const recall = await gpaRecall(ctx, teacher);
+  await atomicWriteFile(`${dir}/figure4.png`, recall.png);
   out.figure4 = `${dir}/figure4.png`;
 
   // Figure 5: GPA on CamVid scenes (a dataset the teacher never saw).
   try {
-    const camvid = await loadDataset({ name: "camvid", resolution: cfg.imageSize, valLimit: 8, trainLimit: 1 }, {
+    const camvid = await loadDataset({
+      name: "camvid",
+      resolution: ctx.profile.model.imageSize,
+      valLimit: 8,
+      trainLimit: 1,
+    }, {
       cacheDir: ctx.cacheDir,
       dataDir: ctx.dataDir,
       log: ctx.log,
@@ -111,4 +105,77 @@ export async function renderFigures(ctx: RunContext, reportsDir: string): Promis
   }
   teacher.dispose();
   return out;
+}
+
+/** Result of `gpaRecall`: the JSON of `main.ts gpa-recall` plus the heatmap. */
+export interface GpaRecallResult {
+  teacher: Record<string, unknown>;
+  selectedHead: string;
+  /** Recall of the selected head's top-|mask| GPA patches against the objects (held-out images). */
+  recall: number;
+  /** Expected recall of the same number of random patches (k / L). */
+  randomRecall: number;
+  recallRatio: number;
+  images: number;
+  maskRatio: number;
+  /** `[blocks][heads + 1]` recall (last column: all heads summed). */
+  matrix: number[][];
+  png: Uint8Array;
+}
+
+/**
+ * Evaluates a teacher's GPA against object annotations on held-out images (the val split when it has boxes or
+ * masks): recall of every head's top-|mask| patches, the selected head's recall and its ratio to random.
+ */
+export async function gpaRecall(ctx: RunContext, teacher: Teacher, count = 200): Promise<GpaRecallResult> {
+  const cfg = ctx.profile.model;
+  const ratio = ctx.profile.pretrain.maskRatio;
+  const { val, train } = await profileData(ctx);
+  const split = val.boxes || val.segmentation ? val : train;
+  const n = Math.min(count, split.count);
+  const { indices, gt } = annotatedSample(split, cfg, n, 1);
+  const images = centerBatch(split, indices, cfg.imageSize);
+  const L = gridOf(cfg).count;
+  const rm = await recallMatrix({
+    mapsForBlock: (block: number) => teacher.allHeads(images, n, block),
+    blocks: cfg.depth,
+    heads: cfg.heads,
+    gt,
+    numPatches: L,
+    maskRatio: ratio,
+  });
+  const head = teacher.head;
+  const col = head.head === -1 ? cfg.heads : head.head;
+  const recall = rm.recall[head.block * rm.columns + col];
+  const randomRecall = maskedCount(L, ratio) / L;
+  const matrix = Array.from(
+    { length: cfg.depth },
+    (_, b) => Array.from(rm.recall.subarray(b * rm.columns, (b + 1) * rm.columns)),
+  );
+  const png = await heatmapPng({
+    title: `Recall of top-${Math.round(ratio * 100)}% GPA patches vs objects (${n} held-out images); random ${
+      randomRecall.toFixed(2)
+    }`,
+    rows: cfg.depth,
+    cols: rm.columns,
+    values: rm.recall,
+    rowLabels: Array.from({ length: cfg.depth }, (_, b) => `b${b}`),
+    colLabels: [...Array.from({ length: cfg.heads }, (_, h) => `h${h}`), "all"].slice(0, rm.columns),
+    rowTitle: "block",
+    colTitle: "head",
+    highlight: [head.block, col],
+    width: Math.max(560, 90 * rm.columns + 220),
+    height: Math.max(240, 44 * cfg.depth + 110),
+  });
+  return {
+    teacher: teacher.describe(),
+    selectedHead: headLabel(head),
+    recall,
+    randomRecall,
+    recallRatio: recall / randomRecall,
+    images: n,
+    maskRatio: ratio,
+    matrix,
+    png,
+  };
 }

@@ -157,7 +157,15 @@ export class Teacher {
     return this.#chunked(
       images,
       batch,
-      (imgs, n) => gpaAllHeads(this.params, this.cfg, embedImages(this.params, this.cfg, imgs, n), n, block, this.variant),
+      (imgs, n) =>
+        gpaAllHeads(
+          this.params,
+          this.cfg,
+          embedImages(this.params, this.cfg, imgs, n),
+          n,
+          block,
+          this.variant,
+        ),
       1,
     );
   }
@@ -211,7 +219,11 @@ export function convertTimmVit(src: NamedTensors, cfg: VitConfig): NamedTensors 
     if (!t) throw new Error(`weights file lacks tensor '${n}' (expected timm/MAE ViT names)`);
     return t;
   };
-  const transpose2d = (t: { shape: number[]; data: Float32Array | Int32Array }, rows: number, cols: number) => {
+  const transpose2d = (
+    t: { shape: number[]; data: Float32Array | Int32Array },
+    rows: number,
+    cols: number,
+  ) => {
     // t is [rows, cols] → [cols, rows]
     const o = new Float32Array(rows * cols);
     for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) o[c * rows + r] = t.data[r * cols + c];
@@ -236,7 +248,9 @@ export function convertTimmVit(src: NamedTensors, cfg: VitConfig): NamedTensors 
   for (let d = 0; d < D; d++) {
     for (let c = 0; c < 3; c++) {
       for (let y = 0; y < p; y++) {
-        for (let x = 0; x < p; x++) pw[((y * p + x) * 3 + c) * D + d] = pe.data[((d * 3 + c) * p + y) * p + x];
+        for (let x = 0; x < p; x++) {
+          pw[((y * p + x) * 3 + c) * D + d] = pe.data[((d * 3 + c) * p + y) * p + x];
+        }
       }
     }
   }
@@ -251,7 +265,10 @@ export function convertTimmVit(src: NamedTensors, cfg: VitConfig): NamedTensors 
     ["q", "k", "v"].forEach((name, j) => {
       const rows = { shape: [D, D], data: qkv.data.subarray(j * D * D, (j + 1) * D * D) };
       out[`${pre}.attn.${name}.weight`] = { shape: [D, D], data: transpose2d(rows, D, D) };
-      out[`${pre}.attn.${name}.bias`] = { shape: [D], data: Float32Array.from(qkvB.data.subarray(j * D, (j + 1) * D)) };
+      out[`${pre}.attn.${name}.bias`] = {
+        shape: [D],
+        data: Float32Array.from(qkvB.data.subarray(j * D, (j + 1) * D)),
+      };
     });
     linearW(`${pre}.attn.proj.weight`, `${pre}.attn.proj.weight`);
     copy(`${pre}.attn.proj.bias`);
@@ -299,4 +316,3 @@ export function gpaStrategy(teacher: Teacher, o: GpaStrategyOptions): MaskStrate
     },
   });
 }
-

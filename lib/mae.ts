@@ -44,7 +44,9 @@ export interface MaeConfig extends VitConfig {
 export function validateMaeConfig(cfg: MaeConfig): void {
   validateVitConfig(cfg);
   for (const k of ["decoderDim", "decoderDepth", "decoderHeads"] as const) {
-    if (!(Number.isInteger(cfg[k]) && cfg[k] > 0)) throw new RangeError(`model.${k} must be a positive integer`);
+    if (!(Number.isInteger(cfg[k]) && cfg[k] > 0)) {
+      throw new RangeError(`model.${k} must be a positive integer`);
+    }
   }
   if (cfg.decoderDim % cfg.decoderHeads !== 0) {
     throw new RangeError(`decoderDim ${cfg.decoderDim} is not divisible by decoderHeads ${cfg.decoderHeads}`);
@@ -52,11 +54,24 @@ export function validateMaeConfig(cfg: MaeConfig): void {
 }
 
 /** Adds a decoder stack (`prefix` = "decoder" or e.g. "mam_decoder") with its norm and prediction head. */
-export function initDecoderStack(params: Params, cfg: MaeConfig, prefix: string, outDim: number, rng: Rng): void {
-  for (let i = 0; i < cfg.decoderDepth; i++) initBlock(params, `${prefix}_blocks.${i}`, cfg.decoderDim, 4, rng);
+export function initDecoderStack(
+  params: Params,
+  cfg: MaeConfig,
+  prefix: string,
+  outDim: number,
+  rng: Rng,
+): void {
+  for (let i = 0; i < cfg.decoderDepth; i++) {
+    initBlock(params, `${prefix}_blocks.${i}`, cfg.decoderDim, 4, rng);
+  }
   addParam(params, `${prefix}_norm.weight`, [cfg.decoderDim], new Float32Array(cfg.decoderDim).fill(1));
   addParam(params, `${prefix}_norm.bias`, [cfg.decoderDim]);
-  addParam(params, `${prefix}_pred.weight`, [cfg.decoderDim, outDim], xavierUniform(rng, cfg.decoderDim, outDim));
+  addParam(
+    params,
+    `${prefix}_pred.weight`,
+    [cfg.decoderDim, outDim],
+    xavierUniform(rng, cfg.decoderDim, outDim),
+  );
   addParam(params, `${prefix}_pred.bias`, [outDim]);
 }
 
@@ -65,7 +80,12 @@ export function initMae(cfg: MaeConfig, rng: Rng): Params {
   validateMaeConfig(cfg);
   const params: Params = new Map();
   initEncoder(params, cfg, rng);
-  addParam(params, "decoder_embed.weight", [cfg.dim, cfg.decoderDim], xavierUniform(rng, cfg.dim, cfg.decoderDim));
+  addParam(
+    params,
+    "decoder_embed.weight",
+    [cfg.dim, cfg.decoderDim],
+    xavierUniform(rng, cfg.dim, cfg.decoderDim),
+  );
   addParam(params, "decoder_embed.bias", [cfg.decoderDim]);
   addParam(params, "mask_token", [1, cfg.decoderDim], normalInit(rng, cfg.decoderDim, 0.02));
   initDecoderStack(params, cfg, "decoder", cfg.patchSize * cfg.patchSize * 3, rng);
@@ -84,7 +104,12 @@ export function posTables(cfg: MaeConfig): PosTables {
   const g = gridOf(cfg).rows;
   const key = `${cfg.dim}/${cfg.decoderDim}/${g}`;
   let t = posCache.get(key);
-  if (!t) posCache.set(key, t = { encoder: sinCosPosEmbed(cfg.dim, g), decoder: sinCosPosEmbed(cfg.decoderDim, g) });
+  if (!t) {
+    posCache.set(
+      key,
+      t = { encoder: sinCosPosEmbed(cfg.dim, g), decoder: sinCosPosEmbed(cfg.decoderDim, g) },
+    );
+  }
   return t;
 }
 
@@ -246,15 +271,27 @@ export function decoderStack(
   const Dd = cfg.decoderDim;
   const start = predictOn === "masked" ? 1 + mb.numKept : 1;
   const n = 1 + mb.numPatches - start;
-  const sel = tf.reshape(tf.slice(tf.reshape(x, [mb.batch, 1 + mb.numPatches, Dd]), [0, start, 0], [-1, n, -1]), [
-    mb.batch * n,
-    Dd,
-  ]);
-  return linear(sel as tf.Tensor2D, param(params, `${prefix}_pred.weight`), param(params, `${prefix}_pred.bias`));
+  const sel = tf.reshape(
+    tf.slice(tf.reshape(x, [mb.batch, 1 + mb.numPatches, Dd]), [0, start, 0], [-1, n, -1]),
+    [
+      mb.batch * n,
+      Dd,
+    ],
+  );
+  return linear(
+    sel as tf.Tensor2D,
+    param(params, `${prefix}_pred.weight`),
+    param(params, `${prefix}_pred.bias`),
+  );
 }
 
 /** MAE decoder → pixel predictions for masked patches `[B·Lm, p·p·3]`. */
-export function forwardDecoder(params: Params, cfg: MaeConfig, latent: tf.Tensor2D, mb: MaeBatch): tf.Tensor2D {
+export function forwardDecoder(
+  params: Params,
+  cfg: MaeConfig,
+  latent: tf.Tensor2D,
+  mb: MaeBatch,
+): tf.Tensor2D {
   return decoderStack(params, cfg, "decoder", decoderInput(params, cfg, latent, mb), mb, "masked");
 }
 

@@ -56,7 +56,9 @@ export class MaskedAttentionModeling implements PretrainExtension {
   /** Targets `[B·N, 1]` in the decoder's token order for the patches the loss covers. */
   targets(args: ExtensionLossArgs): tf.Tensor2D {
     const { mb, mask } = args;
-    if (!mask.scores) throw new Error("MAM needs a mask strategy that provides GPA scores (use --strategy gpa)");
+    if (!mask.scores) {
+      throw new Error("MAM needs a mask strategy that provides GPA scores (use --strategy gpa)");
+    }
     // Target: GPA z-normalised per image with the unbiased variance, as the authors' MAM loss (torch.var).
     const z = zNormalize(mask.scores, mb.batch, mb.numPatches);
     const L = mb.numPatches;
@@ -78,16 +80,30 @@ export class MaskedAttentionModeling implements PretrainExtension {
     const predictOn = this.lossOn === "masked" ? "masked" : "all";
     let pred: tf.Tensor2D;
     if (progress >= this.activeFrom) {
-      pred = decoderStack(params, { ...cfg, decoderDepth: this.options.depth ?? cfg.decoderDepth }, "mam_decoder", decoderIn, mb, predictOn);
+      pred = decoderStack(
+        params,
+        { ...cfg, decoderDepth: this.options.depth ?? cfg.decoderDepth },
+        "mam_decoder",
+        decoderIn,
+        mb,
+        predictOn,
+      );
     } else {
       const Dd = cfg.decoderDim;
       const start = predictOn === "masked" ? 1 + mb.numKept : 1;
       const n = 1 + mb.numPatches - start;
-      const sel = tf.reshape(tf.slice(tf.reshape(decoderIn, [mb.batch, 1 + mb.numPatches, Dd]), [0, start, 0], [-1, n, -1]), [
-        mb.batch * n,
-        Dd,
-      ]) as tf.Tensor2D;
-      const h = layerNorm(sel, param(params, "mam_decoder_norm.weight"), param(params, "mam_decoder_norm.bias"));
+      const sel = tf.reshape(
+        tf.slice(tf.reshape(decoderIn, [mb.batch, 1 + mb.numPatches, Dd]), [0, start, 0], [-1, n, -1]),
+        [
+          mb.batch * n,
+          Dd,
+        ],
+      ) as tf.Tensor2D;
+      const h = layerNorm(
+        sel,
+        param(params, "mam_decoder_norm.weight"),
+        param(params, "mam_decoder_norm.bias"),
+      );
       pred = linear(h, param(params, "mam_decoder_pred.weight"), param(params, "mam_decoder_pred.bias"));
     }
     const target = this.targets(args);

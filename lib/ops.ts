@@ -188,7 +188,12 @@ function cbmmForward(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
   const [M, K, C] = a.shape;
   const N = b.shape[0];
   const filter = tf.reshape(tf.transpose(b, [1, 2, 0]), [1, K, C, N]); // [1, K, C, N]
-  const out = tf.depthwiseConv2d(tf.reshape(a, [1, M, K, C]) as tf.Tensor4D, filter as tf.Tensor4D, 1, "valid");
+  const out = tf.depthwiseConv2d(
+    tf.reshape(a, [1, M, K, C]) as tf.Tensor4D,
+    filter as tf.Tensor4D,
+    1,
+    "valid",
+  );
   return tf.reshape(out, [M, C, N]); // channel index = c·N + n
 }
 
@@ -201,9 +206,17 @@ const cbmmCustom = customOp<tf.Tensor3D>((...args) => {
       const [as, bs] = saved as [tf.Tensor3D, tf.Tensor3D];
       const d = dy as tf.Tensor3D; // [M, C, N]
       // da[m, k, c] = Σ_n d[m, c, n] b[n, k, c]
-      const da = tf.transpose(cbmmForward(tf.transpose(d, [0, 2, 1]), tf.transpose(bs, [1, 0, 2])), [0, 2, 1]);
+      const da = tf.transpose(cbmmForward(tf.transpose(d, [0, 2, 1]), tf.transpose(bs, [1, 0, 2])), [
+        0,
+        2,
+        1,
+      ]);
       // db[n, k, c] = Σ_m d[m, c, n] a[m, k, c]
-      const db = tf.transpose(cbmmForward(tf.transpose(d, [2, 0, 1]), tf.transpose(as, [1, 0, 2])), [0, 2, 1]);
+      const db = tf.transpose(cbmmForward(tf.transpose(d, [2, 0, 1]), tf.transpose(as, [1, 0, 2])), [
+        0,
+        2,
+        1,
+      ]);
       return [da, db];
     },
   };

@@ -53,7 +53,9 @@ export class Rng {
   /** An independent generator derived from this one's seed material and a label (does not advance this). */
   fork(label: string): Rng {
     const s = this.#s;
-    const mix = splitmix32((s[0] ^ Math.imul(s[1], 31) ^ Math.imul(s[2], 131) ^ s[3] ^ hashLabel(label)) >>> 0);
+    const mix = splitmix32(
+      (s[0] ^ Math.imul(s[1], 31) ^ Math.imul(s[2], 131) ^ s[3] ^ hashLabel(label)) >>> 0,
+    );
     const child = new Rng(0);
     child.#s = new Uint32Array([mix(), mix(), mix(), mix()]);
     return child;

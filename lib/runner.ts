@@ -10,11 +10,16 @@ import { createMaskStrategy } from "./masking/mod.ts";
 import type { MaskStrategy } from "./masking/types.ts";
 import { finetune, type FinetuneOutcome } from "./train/finetune.ts";
 import { linprobe, type LinprobeOutcome } from "./train/linprobe.ts";
-import { pretrain, type PretrainExtension, type PretrainOutcome, type PretrainSpec } from "./train/pretrain.ts";
+import {
+  pretrain,
+  type PretrainExtension,
+  type PretrainOutcome,
+  type PretrainSpec,
+} from "./train/pretrain.ts";
 import type { Profile } from "../experiments/profiles.ts";
 import { centerBatch } from "./data/augment.ts";
 import { isEncoderParam } from "./encode.ts";
-import { type GpaVariant, gpaStrategy, type HeadChoice, loadTimmTeacherWeights, Teacher } from "./gpa.ts";
+import { gpaStrategy, type GpaVariant, type HeadChoice, loadTimmTeacherWeights, Teacher } from "./gpa.ts";
 export { gpaStrategy, type GpaStrategyOptions } from "./gpa.ts";
 import { groundTruthPatches, headLabel, recallMatrix } from "./head_selection.ts";
 import type { MaskContext } from "./masking/types.ts";
@@ -69,7 +74,10 @@ export function pretrainSpec(ctx: RunContext, choice: PretrainChoice): PretrainS
   const p = ctx.profile;
   const strategy = "generate" in choice.strategy
     ? choice.strategy
-    : createMaskStrategy(choice.strategy.name, { maskRatio: p.pretrain.maskRatio, ...choice.strategy.options });
+    : createMaskStrategy(choice.strategy.name, {
+      maskRatio: p.pretrain.maskRatio,
+      ...choice.strategy.options,
+    });
   return {
     profile: p.name,
     dataset: p.dataset,
@@ -104,10 +112,23 @@ export async function ensureFinetune(
   const data = await profileData(ctx);
   const p = ctx.profile;
   return finetune(
-    { profile: p.name, dataset: p.dataset, model: p.model, recipe: p.finetune, seed, from: from?.hash ?? null },
+    {
+      profile: p.name,
+      dataset: p.dataset,
+      model: p.model,
+      recipe: p.finetune,
+      seed,
+      from: from?.hash ?? null,
+    },
     from?.params ?? null,
     data,
-    { cache: runCache(ctx), log: ctx.log, stopSignal: ctx.stopSignal, lossHook: ctx.lossHook, progress: ctx.progress },
+    {
+      cache: runCache(ctx),
+      log: ctx.log,
+      stopSignal: ctx.stopSignal,
+      lossHook: ctx.lossHook,
+      progress: ctx.progress,
+    },
   );
 }
 
@@ -120,10 +141,23 @@ export async function ensureLinprobe(
   const data = await profileData(ctx);
   const p = ctx.profile;
   return linprobe(
-    { profile: p.name, dataset: p.dataset, model: p.model, recipe: p.linprobe, seed, from: from?.hash ?? null },
+    {
+      profile: p.name,
+      dataset: p.dataset,
+      model: p.model,
+      recipe: p.linprobe,
+      seed,
+      from: from?.hash ?? null,
+    },
     from?.params ?? null,
     data,
-    { cache: runCache(ctx), log: ctx.log, stopSignal: ctx.stopSignal, lossHook: ctx.lossHook, progress: ctx.progress },
+    {
+      cache: runCache(ctx),
+      log: ctx.log,
+      stopSignal: ctx.stopSignal,
+      lossHook: ctx.lossHook,
+      progress: ctx.progress,
+    },
   );
 }
 
@@ -172,7 +206,11 @@ export async function ensureTeacher(ctx: RunContext, choice: TeacherChoice): Pro
  * k-shot head selection on the profile's annotated train images: recall of each head's top-|mask| GPA
  * patches against the object boxes; argmax over blocks × heads (+ all-heads).
  */
-export async function selectTeacherHead(ctx: RunContext, teacher: Teacher, shots: number): Promise<HeadChoice> {
+export async function selectTeacherHead(
+  ctx: RunContext,
+  teacher: Teacher,
+  shots: number,
+): Promise<HeadChoice> {
   const { train } = await profileData(ctx);
   const cfg = ctx.profile.model;
   const { indices, gt } = annotatedSample(train, cfg, shots, 0);
@@ -207,8 +245,12 @@ export function annotatedSample(
   k: number,
   seed: number,
 ): { indices: Int32Array; gt: Uint8Array } {
-  if (!split.boxes && !split.segmentation) throw new Error(`${split.name} has no boxes or masks for head selection`);
-  if (k > split.count) throw new RangeError(`${k}-shot selection needs ${k} images; ${split.name} has ${split.count}`);
+  if (!split.boxes && !split.segmentation) {
+    throw new Error(`${split.name} has no boxes or masks for head selection`);
+  }
+  if (k > split.count) {
+    throw new RangeError(`${k}-shot selection needs ${k} images; ${split.name} has ${split.count}`);
+  }
   const indices = new Rng(seed).fork("shots").permutation(split.count).slice(0, k);
   const L = (cfg.imageSize / cfg.patchSize) ** 2;
   const gt = new Uint8Array(k * L);
@@ -224,7 +266,10 @@ export function annotatedSample(
         patchSize: cfg.patchSize,
       });
     } else {
-      const seg = split.segmentation!.subarray(idx * split.width * split.height, (idx + 1) * split.width * split.height);
+      const seg = split.segmentation!.subarray(
+        idx * split.width * split.height,
+        (idx + 1) * split.width * split.height,
+      );
       const m = new Uint8Array(cfg.imageSize * cfg.imageSize);
       for (let y = 0; y < cfg.imageSize; y++) {
         for (let x = 0; x < cfg.imageSize; x++) {
@@ -260,7 +305,11 @@ export interface StrategyRequest {
  * Resolves a strategy request into a pre-training choice: teacher-guided strategies get their (cached)
  * teacher, and the teacher's identity becomes part of the run's identity.
  */
-export async function strategyChoice(ctx: RunContext, req: StrategyRequest, seed: number): Promise<PretrainChoice> {
+export async function strategyChoice(
+  ctx: RunContext,
+  req: StrategyRequest,
+  seed: number,
+): Promise<PretrainChoice> {
   const maskRatio = req.maskRatio ?? ctx.profile.pretrain.maskRatio;
   switch (req.name) {
     case "random":

@@ -33,7 +33,9 @@ export const VIT_PRESETS: Record<string, Omit<VitConfig, "imageSize" | "patchSiz
 export type Params = Map<string, tf.Variable>;
 
 /** Patches per side and in total. */
-export function gridOf(cfg: { imageSize: number; patchSize: number }): { rows: number; cols: number; count: number } {
+export function gridOf(
+  cfg: { imageSize: number; patchSize: number },
+): { rows: number; cols: number; count: number } {
   const rows = cfg.imageSize / cfg.patchSize;
   return { rows, cols: rows, count: rows * rows };
 }
@@ -41,12 +43,16 @@ export function gridOf(cfg: { imageSize: number; patchSize: number }): { rows: n
 /** Validates a ViT config, throwing a RangeError that names the bad field. */
 export function validateVitConfig(cfg: VitConfig): void {
   for (const k of ["imageSize", "patchSize", "dim", "depth", "heads", "mlpRatio"] as const) {
-    if (!(Number.isFinite(cfg[k]) && cfg[k] > 0)) throw new RangeError(`model.${k} must be positive, got ${cfg[k]}`);
+    if (!(Number.isFinite(cfg[k]) && cfg[k] > 0)) {
+      throw new RangeError(`model.${k} must be positive, got ${cfg[k]}`);
+    }
   }
   if (cfg.imageSize % cfg.patchSize !== 0) {
     throw new RangeError(`patch size ${cfg.patchSize} does not divide image size ${cfg.imageSize}`);
   }
-  if (cfg.dim % cfg.heads !== 0) throw new RangeError(`dim ${cfg.dim} is not divisible by heads ${cfg.heads}`);
+  if (cfg.dim % cfg.heads !== 0) {
+    throw new RangeError(`dim ${cfg.dim} is not divisible by heads ${cfg.heads}`);
+  }
 }
 
 /**
@@ -54,7 +60,9 @@ export function validateVitConfig(cfg: VitConfig): void {
  * half the channels encode the row (h) coordinate, half the column (w) coordinate.
  */
 export function sinCosPosEmbed(dim: number, gridSide: number): Float32Array {
-  if (dim % 4 !== 0) throw new RangeError(`sin-cos positional embedding needs dim divisible by 4, got ${dim}`);
+  if (dim % 4 !== 0) {
+    throw new RangeError(`sin-cos positional embedding needs dim divisible by 4, got ${dim}`);
+  }
   const L = gridSide * gridSide;
   const out = new Float32Array((1 + L) * dim);
   const quarter = dim / 4;
@@ -220,14 +228,22 @@ export function blockForward(
   opts: BlockOptions = {},
 ): { x: tf.Tensor2D; logits?: tf.Tensor3D } {
   const p = (n: string) => param<tf.Tensor2D>(params, `${prefix}.${n}`);
-  const h = layerNorm(x, p("norm1.weight") as unknown as tf.Tensor1D, p("norm1.bias") as unknown as tf.Tensor1D);
+  const h = layerNorm(
+    x,
+    p("norm1.weight") as unknown as tf.Tensor1D,
+    p("norm1.bias") as unknown as tf.Tensor1D,
+  );
   const q = linear(h, p("attn.q.weight"), p("attn.q.bias") as unknown as tf.Tensor1D);
   const k = linear(h, p("attn.k.weight"), p("attn.k.bias") as unknown as tf.Tensor1D);
   const v = linear(h, p("attn.v.weight"), p("attn.v.bias") as unknown as tf.Tensor1D);
   const att = multiHeadAttention(q, k, v, batch, heads, { returnLogits: opts.returnLogits });
   const a = linear(att.out, p("attn.proj.weight"), p("attn.proj.bias") as unknown as tf.Tensor1D);
   const x1 = residual(x, a, batch, opts.dropPath?.attn);
-  const h2 = layerNorm(x1, p("norm2.weight") as unknown as tf.Tensor1D, p("norm2.bias") as unknown as tf.Tensor1D);
+  const h2 = layerNorm(
+    x1,
+    p("norm2.weight") as unknown as tf.Tensor1D,
+    p("norm2.bias") as unknown as tf.Tensor1D,
+  );
   const m = linear(
     gelu(linear(h2, p("mlp.fc1.weight"), p("mlp.fc1.bias") as unknown as tf.Tensor1D)),
     p("mlp.fc2.weight"),
@@ -286,7 +302,10 @@ export function encoderBlocks(
     if (opts.dropPath && opts.dropPath.rate > 0) {
       const rate = cfg.depth > 1 ? (opts.dropPath.rate * i) / (cfg.depth - 1) : opts.dropPath.rate;
       if (rate > 0) {
-        dropPath = { attn: keepMask(batch, rate, opts.dropPath.rng), mlp: keepMask(batch, rate, opts.dropPath.rng) };
+        dropPath = {
+          attn: keepMask(batch, rate, opts.dropPath.rng),
+          mlp: keepMask(batch, rate, opts.dropPath.rng),
+        };
       }
     }
     const out = blockForward(params, `blocks.${i}`, x, batch, cfg.heads, {
@@ -296,7 +315,9 @@ export function encoderBlocks(
     x = out.x;
     if (out.logits) logits.set(i, out.logits);
   }
-  if (n === cfg.depth && !opts.skipNorm) x = layerNorm(x, param(params, "norm.weight"), param(params, "norm.bias"));
+  if (n === cfg.depth && !opts.skipNorm) {
+    x = layerNorm(x, param(params, "norm.weight"), param(params, "norm.bias"));
+  }
   return { x, logits };
 }
 

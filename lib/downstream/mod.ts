@@ -19,7 +19,11 @@ export async function ensureSegment(
   seed: number,
 ): Promise<SegmentationOutcome> {
   const spec = segmentationSpecFor(ctx.profile, { seed, from: from?.hash ?? null });
-  const data = await loadDataset(spec.dataset, { cacheDir: ctx.cacheDir, dataDir: ctx.dataDir, log: ctx.log });
+  const data = await loadDataset(spec.dataset, {
+    cacheDir: ctx.cacheDir,
+    dataDir: ctx.dataDir,
+    log: ctx.log,
+  });
   return segment(spec, from?.params ?? null, data, {
     cache: runCache(ctx),
     log: ctx.log,

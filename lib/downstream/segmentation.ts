@@ -726,7 +726,10 @@ export async function segment(
         const lrNow = segmentationLr(r, ctx.epochFloat);
         const loss = (await value.data())[0];
         if (Number.isFinite(loss)) {
-          await optimizer.apply(new Map(Object.entries(grads).map(([k, g]) => [byVar.get(k) ?? k, g])), lrNow);
+          await optimizer.apply(
+            new Map(Object.entries(grads).map(([k, g]) => [byVar.get(k) ?? k, g])),
+            lrNow,
+          );
         }
         value.dispose();
         for (const g of Object.values(grads)) g.dispose();

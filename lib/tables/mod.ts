@@ -6,7 +6,7 @@
  */
 import { costTable, type MaeCostConfig } from "../cost.ts";
 import { paperTable, paperValue, type TableId } from "../../experiments/paper.ts";
-import { type TablePlan, type TableRowPlan, tablePlans } from "../../experiments/tables.ts";
+import { type TablePlan, tablePlans, type TableRowPlan } from "../../experiments/tables.ts";
 import { judgeClaims } from "../report/verdict.ts";
 import { type MetricBlock, type ReportRow, type TableReportInput, writeReport } from "../report/markdown.ts";
 import {
@@ -252,19 +252,25 @@ export function assembleReport(
     `Runs: ${results.length} units (row × seed); pre-training and evaluation hashes are in ${plan.id}.json.`,
     `This invocation took ${elapsedSeconds.toFixed(1)} s (cached runs cost nothing now).`,
     ...(ctx.profile.name === "smoke"
-      ? ["smoke profile: a seconds-scale pipeline check on synthetic shapes; its verdicts say nothing about the paper."]
+      ? [
+        "smoke profile: a seconds-scale pipeline check on synthetic shapes; its verdicts say nothing about the paper.",
+      ]
       : []),
     ...strategies.slice(0, 8).map((s) => `strategy used: ${s}`),
   ];
   for (const c of paper.claims) {
-    if (!(c.metric in resultsByMetric)) notes.push(`claim ${c.id} (${c.metric}) not judged: metric not reproduced`);
+    if (!(c.metric in resultsByMetric)) {
+      notes.push(`claim ${c.id} (${c.metric}) not judged: metric not reproduced`);
+    }
   }
   return {
     header: {
       title: plan.title,
       tableId: plan.id,
       profile: ctx.profile.name,
-      dataset: `${ctx.profile.dataset.name}${ctx.profile.dataset.trainLimit ? ` (${ctx.profile.dataset.trainLimit}/class)` : ""}`,
+      dataset: `${ctx.profile.dataset.name}${
+        ctx.profile.dataset.trainLimit ? ` (${ctx.profile.dataset.trainLimit}/class)` : ""
+      }`,
       resolution: ctx.profile.dataset.resolution,
       model: modelLabel(ctx),
       epochs: `${ctx.profile.pretrain.epochs} pre-train + ${ctx.profile.finetune.epochs} fine-tune`,

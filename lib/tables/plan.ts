@@ -4,7 +4,7 @@
  * @module
  */
 import type { TablePlan } from "../../experiments/tables.ts";
-import { runCache, type RunContext, pretrainSpec, strategyChoice } from "../runner.ts";
+import { pretrainSpec, runCache, type RunContext, strategyChoice } from "../runner.ts";
 import { pretrainHash } from "../train/pretrain.ts";
 import { shardUnits, tableUnits } from "./mod.ts";
 
@@ -27,7 +27,9 @@ export async function planTable(
 ): Promise<PlannedUnit[]> {
   const cache = runCache(ctx);
   const out: PlannedUnit[] = [];
-  for (const row of plan.rows) if (row.notRun) out.push({ row: row.key, seed: -1, status: "not-run", notRun: row.notRun });
+  for (const row of plan.rows) {
+    if (row.notRun) out.push({ row: row.key, seed: -1, status: "not-run", notRun: row.notRun });
+  }
   const teacherSeed = ctx.profile.gpa.teacher.teacherSeed;
   const baselineHash = pretrainHash(pretrainSpec(ctx, { seed: teacherSeed, strategy: { name: "random" } }));
   const teacherReady = await cache.runDir(baselineHash).isComplete();

@@ -11,7 +11,7 @@ import { encodeImages, isEncoderParam } from "../encode.ts";
 import { linear } from "../ops.ts";
 import { Rng } from "../rng.ts";
 import { addParam, initEncoder, param, type Params, type VitConfig } from "../vit.ts";
-import { AdamW, absoluteLr, cosineLr, layerDecayScale } from "./optim.ts";
+import { absoluteLr, AdamW, cosineLr, layerDecayScale } from "./optim.ts";
 import { epochRecords, loadNamedInto, namedTensorsOf, trainLoop } from "./loop.ts";
 import { accumulateGradients, MODEL_FORMAT_VERSION, resolveMicroBatch, type RunEnv } from "./pretrain.ts";
 import type { FinetuneRecipe } from "../../experiments/profiles.ts";
@@ -169,7 +169,9 @@ export async function evaluateTop1(
   let correct = 0;
   for (let s = 0; s < split.count; s += batchSize) {
     const idx = Int32Array.from({ length: Math.min(batchSize, split.count - s) }, (_, i) => s + i);
-    const pred = tf.tidy(() => tf.argMax(classify(params, cfg, centerBatch(split, idx, cfg.imageSize), idx.length), 1));
+    const pred = tf.tidy(() =>
+      tf.argMax(classify(params, cfg, centerBatch(split, idx, cfg.imageSize), idx.length), 1)
+    );
     const p = await pred.data();
     pred.dispose();
     for (let i = 0; i < idx.length; i++) if (p[i] === split.labels[idx[i]]) correct++;
@@ -223,7 +225,9 @@ export async function finetune(
       loadNamedInto(named, enc);
     }
     await run.writeConfig(identity);
-    log(`finetune ${hash}: from ${spec.from ?? "random init"}, ${spec.recipe.epochs} epochs, seed ${spec.seed}`);
+    log(
+      `finetune ${hash}: from ${spec.from ?? "random init"}, ${spec.recipe.epochs} epochs, seed ${spec.seed}`,
+    );
     const r = spec.recipe;
     const optimizer = new AdamW(params, {
       weightDecay: r.weightDecay,
@@ -248,9 +252,15 @@ export async function finetune(
       heartbeat: () => lock.heartbeat(),
       step: async (ctx) => {
         const B = ctx.batchIndices.length;
-        const { images } = randomResizedCropFlip(data.train, ctx.batchIndices, cfg.imageSize, ctx.rng.fork("aug"), {
-          scale: r.cropScale,
-        });
+        const { images } = randomResizedCropFlip(
+          data.train,
+          ctx.batchIndices,
+          cfg.imageSize,
+          ctx.rng.fork("aug"),
+          {
+            scale: r.cropScale,
+          },
+        );
         const labels = Int32Array.from(ctx.batchIndices, (i) => data.train.labels[i]);
         const { targets } = mixBatch(images, labels, cfg.imageSize, C, r, ctx.rng.fork("mix"));
         const dropRng = ctx.rng.fork("drop-path");
@@ -260,11 +270,20 @@ export async function finetune(
           const t = tf.tensor2d(targets.subarray(start * C, end * C), [end - start, C]);
           const imgs = images.subarray(start * px, end * px);
           return {
-            f: () => softCrossEntropy(classify(params, cfg, imgs, end - start, { rate: r.dropPath, rng: dropRng }), t),
+            f: () =>
+              softCrossEntropy(
+                classify(params, cfg, imgs, end - start, { rate: r.dropPath, rng: dropRng }),
+                t,
+              ),
             dispose: () => t.dispose(),
           };
         }, sums);
-        const lrNow = cosineLr(ctx.epochFloat, { lr, minLr: r.minLr, warmupEpochs: r.warmupEpochs, epochs: r.epochs });
+        const lrNow = cosineLr(ctx.epochFloat, {
+          lr,
+          minLr: r.minLr,
+          warmupEpochs: r.warmupEpochs,
+          epochs: r.epochs,
+        });
         const loss = sums.get("loss")!;
         if (Number.isFinite(loss)) await optimizer.apply(grads, lrNow);
         for (const g of grads.values()) g.dispose();
@@ -273,7 +292,12 @@ export async function finetune(
       evaluate: async () => ({ top1: await evaluateTop1(params, cfg, data.val) }),
     });
     const top1 = result.final.top1;
-    const metrics = { ...result.final, top1, wallSeconds: result.wallSeconds, resumedFrom: result.resumedFrom };
+    const metrics = {
+      ...result.final,
+      top1,
+      wallSeconds: result.wallSeconds,
+      resumedFrom: result.resumedFrom,
+    };
     await run.saveFinal(await namedTensorsOf(params), metrics);
     optimizer.dispose();
     for (const v of params.values()) v.dispose();

@@ -13,7 +13,7 @@ import { encodeImages, featuresOf, isEncoderParam } from "../encode.ts";
 import { Rng } from "../rng.ts";
 import { addParam, initEncoder, param, type Params, type VitConfig } from "../vit.ts";
 import { absoluteLr, cosineLr, SgdMomentum } from "./optim.ts";
-import { epochRecords, loadNamedInto, namedTensorsOf, trainLoop } from "./loop.ts";
+import { loadNamedInto, namedTensorsOf, trainLoop } from "./loop.ts";
 import { MODEL_FORMAT_VERSION, type RunEnv } from "./pretrain.ts";
 import type { LinprobeRecipe } from "../../experiments/profiles.ts";
 
@@ -45,7 +45,9 @@ function batchNormTrain(x: tf.Tensor2D, runMean: tf.Variable, runVar: tf.Variabl
   tf.tidy(() => {
     runMean.assign(tf.add(tf.mul(runMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
     // Running variance uses the unbiased estimate, as PyTorch.
-    runVar.assign(tf.add(tf.mul(runVar, 1 - BN_MOMENTUM), tf.mul(variance, (BN_MOMENTUM * n) / Math.max(n - 1, 1))));
+    runVar.assign(
+      tf.add(tf.mul(runVar, 1 - BN_MOMENTUM), tf.mul(variance, (BN_MOMENTUM * n) / Math.max(n - 1, 1))),
+    );
   });
   return tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, BN_EPS)));
 }
@@ -101,11 +103,21 @@ export async function linprobe(
     let trainFeatures: Float32Array | null = null;
     if (!r.augment) {
       log(`linprobe ${hash}: encoding ${data.train.count} train images once (${pooling} features)`);
-      trainFeatures = await featuresOf(enc, cfg, (s, e) =>
-        centerBatch(data.train, Int32Array.from({ length: e - s }, (_, i) => s + i), cfg.imageSize), data.train.count, pooling);
+      trainFeatures = await featuresOf(
+        enc,
+        cfg,
+        (s, e) => centerBatch(data.train, Int32Array.from({ length: e - s }, (_, i) => s + i), cfg.imageSize),
+        data.train.count,
+        pooling,
+      );
     }
-    const valFeatures = await featuresOf(enc, cfg, (s, e) =>
-      centerBatch(data.val, Int32Array.from({ length: e - s }, (_, i) => s + i), cfg.imageSize), data.val.count, pooling);
+    const valFeatures = await featuresOf(
+      enc,
+      cfg,
+      (s, e) => centerBatch(data.val, Int32Array.from({ length: e - s }, (_, i) => s + i), cfg.imageSize),
+      data.val.count,
+      pooling,
+    );
 
     const optimizer = new SgdMomentum(head, {
       momentum: r.momentum,
@@ -152,20 +164,36 @@ export async function linprobe(
         let feats: tf.Tensor2D;
         if (trainFeatures) {
           const f = new Float32Array(B * cfg.dim);
-          ctx.batchIndices.forEach((i, j) => f.set(trainFeatures!.subarray(i * cfg.dim, (i + 1) * cfg.dim), j * cfg.dim));
+          ctx.batchIndices.forEach((i, j) =>
+            f.set(trainFeatures!.subarray(i * cfg.dim, (i + 1) * cfg.dim), j * cfg.dim)
+          );
           feats = tf.tensor2d(f, [B, cfg.dim]);
         } else {
-          const { images } = randomResizedCropFlip(data.train, ctx.batchIndices, cfg.imageSize, ctx.rng.fork("aug"), {
-            scale: [0.08, 1],
-          });
+          const { images } = randomResizedCropFlip(
+            data.train,
+            ctx.batchIndices,
+            cfg.imageSize,
+            ctx.rng.fork("aug"),
+            {
+              scale: [0.08, 1],
+            },
+          );
           feats = tf.tidy(() => encodeImages(enc, cfg, images, B, { pooling }));
         }
-        const labels = tf.oneHot(tf.tensor1d(Int32Array.from(ctx.batchIndices, (i) => data.train.labels[i]), "int32"), C);
+        const labels = tf.oneHot(
+          tf.tensor1d(Int32Array.from(ctx.batchIndices, (i) => data.train.labels[i]), "int32"),
+          C,
+        );
         const { value, grads } = tf.variableGrads(() => {
           const z = batchNormTrain(feats, runMean, runVar);
           return tf.losses.softmaxCrossEntropy(labels, tf.add(tf.matMul(z, W), bias)) as tf.Scalar;
         }, vars);
-        const lrNow = cosineLr(ctx.epochFloat, { lr, minLr: 0, warmupEpochs: r.warmupEpochs, epochs: r.epochs });
+        const lrNow = cosineLr(ctx.epochFloat, {
+          lr,
+          minLr: 0,
+          warmupEpochs: r.warmupEpochs,
+          epochs: r.epochs,
+        });
         await optimizer.apply(new Map(Object.entries(grads).map(([k, g]) => [byVar.get(k) ?? k, g])), lrNow);
         const loss = (await value.data())[0];
         tf.dispose([value, feats, labels, ...Object.values(grads)]);
@@ -173,7 +201,16 @@ export async function linprobe(
       },
       evaluate: async () => {
         const pred = tf.tidy(() =>
-          tf.argMax(tf.add(tf.matMul(batchNormEval(tf.tensor2d(valFeatures, [data.val.count, cfg.dim]), runMean, runVar), W), bias), 1)
+          tf.argMax(
+            tf.add(
+              tf.matMul(
+                batchNormEval(tf.tensor2d(valFeatures, [data.val.count, cfg.dim]), runMean, runVar),
+                W,
+              ),
+              bias,
+            ),
+            1,
+          )
         );
         const p = await pred.data();
         pred.dispose();

@@ -101,7 +101,11 @@ export async function namedTensorsOf(
 }
 
 /** Loads named tensors into parameters (and extra state); every parameter must be present with its shape. */
-export function loadNamedInto(named: NamedTensors, params: Params, opts: { allowMissing?: boolean } = {}): void {
+export function loadNamedInto(
+  named: NamedTensors,
+  params: Params,
+  opts: { allowMissing?: boolean } = {},
+): void {
   for (const [n, v] of params) {
     const t = named[n];
     if (!t) {

@@ -175,7 +175,11 @@ export class SgdMomentum {
           const pn = tf.norm(p);
           const gn = tf.norm(g);
           const ok = tf.logicalAnd(tf.greater(pn, 0), tf.greater(gn, 0));
-          const q = tf.where(ok, tf.div(tf.mul(pn, this.opts.trustCoefficient ?? 0.001), tf.maximum(gn, 1e-30)), 1);
+          const q = tf.where(
+            ok,
+            tf.div(tf.mul(pn, this.opts.trustCoefficient ?? 0.001), tf.maximum(gn, 1e-30)),
+            1,
+          );
           g = tf.mul(g, q);
         }
         const b = this.buf.get(name)!;

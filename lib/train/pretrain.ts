@@ -20,8 +20,15 @@ import {
 import type { MaskBatch, MaskStrategy } from "../masking/types.ts";
 import { Rng } from "../rng.ts";
 import { gridOf, type Params } from "../vit.ts";
-import { AdamW, absoluteLr, cosineLr } from "./optim.ts";
-import { epochRecords, loadNamedInto, namedTensorsOf, type StepContext, trainLoop, type TrainResult } from "./loop.ts";
+import { absoluteLr, AdamW, cosineLr } from "./optim.ts";
+import {
+  epochRecords,
+  loadNamedInto,
+  namedTensorsOf,
+  type StepContext,
+  trainLoop,
+  type TrainResult,
+} from "./loop.ts";
 import type { PretrainRecipe } from "../../experiments/profiles.ts";
 
 /** Version of the model/checkpoint format; part of every run's identity. */
@@ -144,8 +151,13 @@ export async function pretrain(spec: PretrainSpec, train: ImageSplit, env: RunEn
       return { hash, params, metrics: done.metrics, cacheHit: true, history: await epochHistory(run) };
     }
     await run.writeConfig(identity);
-    log(`pretrain ${hash}: ${spec.strategy.name} on ${train.name}, ${spec.recipe.epochs} epochs, seed ${spec.seed}`);
-    const result = await runPretrainLoop(spec, train, params, run, { ...env, heartbeat: () => lock.heartbeat() });
+    log(
+      `pretrain ${hash}: ${spec.strategy.name} on ${train.name}, ${spec.recipe.epochs} epochs, seed ${spec.seed}`,
+    );
+    const result = await runPretrainLoop(spec, train, params, run, {
+      ...env,
+      heartbeat: () => lock.heartbeat(),
+    });
     const metrics = {
       ...result.final,
       wallSeconds: result.wallSeconds,
@@ -174,7 +186,11 @@ async function runPretrainLoop(
   const { recipe, model: cfg } = spec;
   const exts = spec.extensions ?? [];
   const lr = absoluteLr(recipe.blr, recipe.batchSize);
-  const optimizer = new AdamW(params, { weightDecay: recipe.weightDecay, beta2: 0.95, clipNorm: recipe.clipGrad });
+  const optimizer = new AdamW(params, {
+    weightDecay: recipe.weightDecay,
+    beta2: 0.95,
+    clipNorm: recipe.clipGrad,
+  });
   const extra = new Map<string, tf.Variable>();
   for (const e of exts) for (const [n, v] of e.state?.() ?? []) extra.set(n, v);
   const grid = gridOf(cfg);
@@ -187,7 +203,12 @@ async function runPretrainLoop(
     strategy: spec.strategy,
     extensions: exts,
     lr: (epochFloat) =>
-      cosineLr(epochFloat, { lr, minLr: recipe.minLr, warmupEpochs: recipe.warmupEpochs, epochs: recipe.epochs }),
+      cosineLr(epochFloat, {
+        lr,
+        minLr: recipe.minLr,
+        warmupEpochs: recipe.warmupEpochs,
+        epochs: recipe.epochs,
+      }),
   });
   const loopStep = (ctx: StepContext): Promise<Record<string, number>> => {
     const progress = (spec.progressUnit ?? "epoch") === "epoch"
@@ -263,7 +284,9 @@ export function makePretrainStep(o: {
   for (const [n, v] of params) byVarName.set(v.name, n);
   return async (input) => {
     const B = input.batch;
-    const imagesTensor = strategy.needsImages ? tf.tensor4d(input.images, [B, cfg.imageSize, cfg.imageSize, 3]) : undefined;
+    const imagesTensor = strategy.needsImages
+      ? tf.tensor4d(input.images, [B, cfg.imageSize, cfg.imageSize, 3])
+      : undefined;
     const mask = await strategy.generate({
       batchSize: B,
       grid: input.grid,
@@ -276,27 +299,46 @@ export function makePretrainStep(o: {
     });
     imagesTensor?.dispose();
     const sums = new Map<string, number>();
-    const grads = await accumulateGradients(B, o.microBatch ?? resolveMicroBatch(B), vars, byVarName, (start, end) => {
-      const sub = sliceMaskBatch(mask, start, end);
-      const px = cfg.imageSize * cfg.imageSize * 3;
-      const mb = prepareMaeBatch(cfg, input.images.subarray(start * px, end * px), sub);
-      const extraMetrics: Record<string, tf.Scalar> = {};
-      const f = () => {
-        const latent = forwardEncoder(params, cfg, mb);
-        const decoderIn = decoderInput(params, cfg, latent, mb);
-        const pixelLoss = forwardLoss(decoderStack(params, cfg, "decoder", decoderIn, mb, "masked"), mb.target);
-        let total: tf.Scalar = pixelLoss;
-        if (exts.length > 0) extraMetrics.pixelLoss = tf.keep(pixelLoss.clone());
-        for (const e of exts) {
-          if (!e.loss) continue;
-          const out = e.loss({ params, cfg, mb, mask: sub, latent, decoderIn, pixelLoss, progress: input.progress });
-          total = tf.add(total, out.loss);
-          for (const [k, v] of Object.entries(out.metrics ?? {})) extraMetrics[k] = tf.keep(v.clone());
-        }
-        return total;
-      };
-      return { f, extraMetrics, dispose: () => mb.dispose() };
-    }, sums);
+    const grads = await accumulateGradients(
+      B,
+      o.microBatch ?? resolveMicroBatch(B),
+      vars,
+      byVarName,
+      (start, end) => {
+        const sub = sliceMaskBatch(mask, start, end);
+        const px = cfg.imageSize * cfg.imageSize * 3;
+        const mb = prepareMaeBatch(cfg, input.images.subarray(start * px, end * px), sub);
+        const extraMetrics: Record<string, tf.Scalar> = {};
+        const f = () => {
+          const latent = forwardEncoder(params, cfg, mb);
+          const decoderIn = decoderInput(params, cfg, latent, mb);
+          const pixelLoss = forwardLoss(
+            decoderStack(params, cfg, "decoder", decoderIn, mb, "masked"),
+            mb.target,
+          );
+          let total: tf.Scalar = pixelLoss;
+          if (exts.length > 0) extraMetrics.pixelLoss = tf.keep(pixelLoss.clone());
+          for (const e of exts) {
+            if (!e.loss) continue;
+            const out = e.loss({
+              params,
+              cfg,
+              mb,
+              mask: sub,
+              latent,
+              decoderIn,
+              pixelLoss,
+              progress: input.progress,
+            });
+            total = tf.add(total, out.loss);
+            for (const [k, v] of Object.entries(out.metrics ?? {})) extraMetrics[k] = tf.keep(v.clone());
+          }
+          return total;
+        };
+        return { f, extraMetrics, dispose: () => mb.dispose() };
+      },
+      sums,
+    );
     const lrNow = o.lr(input.epochFloat ?? input.epoch);
     const loss = sums.get("loss")!;
     if (Number.isFinite(loss)) await optimizer.apply(grads, lrNow);

@@ -20,6 +20,7 @@ commands:
                --teacher-weights file.safetensors, --gpa-variant paper|official, --soft s0,sT, --hard h0,hT
   finetune     fine-tune the encoder of a pre-training run (--from pretrain|random)
   linprobe     linear-probe the encoder of a pre-training run (--from pretrain|random)
+  knn          k-NN accuracy (k 20, T 0.07, cosine) of the frozen encoder (--from pretrain|random, --pooling cls|mean)
   doctor       backend chosen and why, package versions, datasets found, cache location and size
   table N      run table N (1–10) through the cache, write reports/<profile>/tableN.{md,json};
                --seeds n, --jobs n (parallel worker processes), --shard i/n (one share of the runs)
@@ -414,6 +415,45 @@ async function cmdFigures(args: string[]) {
   print(values, out, Object.entries(out).map(([k, v]) => `${k}: ${v}`).join("\n"));
 }
 
+/** `knn`: k-NN accuracy of a pre-trained (or random) encoder's frozen features (DINO's weighted vote). */
+async function cmdKnn(args: string[]) {
+  const { values } = parseCommandArgs("knn", args, {
+    ...PRETRAIN_OPTIONS,
+    from: { type: "string" },
+    k: { type: "string" },
+    temperature: { type: "string" },
+    pooling: { type: "string" },
+  });
+  oneOf(values, "strategy", STRATEGIES, "random");
+  const from = oneOf(values, "from", ["pretrain", "random"] as const, "pretrain");
+  const pooling = oneOf(values, "pooling", ["cls", "mean"] as const, "cls");
+  const k = int(values, "k", 20, 1, 10000)!;
+  const temperature = floatOpen(values, "temperature", 0.07, 0, 100)!;
+  const ctx = await context(values);
+  applyOverrides(ctx, values);
+  const req = strategyRequest(values, ctx);
+  installSignalHandlers(ctx.stopSignal);
+  const runner = await import("./lib/runner.ts");
+  const seed = ctx.profile.seeds[0];
+  const pre = from === "random"
+    ? null
+    : await runner.ensurePretrain(ctx, await runner.strategyChoice(ctx, req, seed));
+  const { initMae } = await import("./lib/mae.ts");
+  const { Rng } = await import("./lib/rng.ts");
+  const params = pre?.params ?? initMae(ctx.profile.model, new Rng(seed).fork("init"));
+  const { train, val } = await runner.profileData(ctx);
+  const { knnEvaluate } = await import("./lib/eval/knn.ts");
+  const r = await knnEvaluate(params, ctx.profile.model, train, val, { pooling, k, temperature });
+  const summary = { from: pre?.hash ?? "random init", pooling, k, temperature, top1: r.top1, top5: r.top5 };
+  print(
+    values,
+    summary,
+    `k-NN (${pooling}, k ${k}, T ${temperature}) of ${summary.from}: top-1 ${r.top1.toFixed(2)}%, top-5 ${
+      r.top5.toFixed(2)
+    }%`,
+  );
+}
+
 /** `gpa-recall`: how well the teacher's GPA finds objects on held-out annotated images (Figure 4's data). */
 async function cmdGpaRecall(args: string[]) {
   const { values } = parseCommandArgs("gpa-recall", args, {
@@ -503,6 +543,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case "figures":
         await cmdFigures(rest);
+        return 0;
+      case "knn":
+        await cmdKnn(rest);
         return 0;
       case "gpa-recall":
         await cmdGpaRecall(rest);

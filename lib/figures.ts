@@ -153,9 +153,7 @@ export async function gpaRecall(ctx: RunContext, teacher: Teacher, count = 200):
     (_, b) => Array.from(rm.recall.subarray(b * rm.columns, (b + 1) * rm.columns)),
   );
   const png = await heatmapPng({
-    title: `Recall of top-${Math.round(ratio * 100)}% GPA patches vs objects (${n} held-out images); random ${
-      randomRecall.toFixed(2)
-    }`,
+    title: `GPA top-${Math.round(ratio * 100)}% recall, ${n} images (random ${randomRecall.toFixed(2)})`,
     rows: cfg.depth,
     cols: rm.columns,
     values: rm.recall,

@@ -93,8 +93,9 @@ export function pretrainSpec(ctx: RunContext, choice: PretrainChoice): PretrainS
 
 /** Pre-trains (or loads) a run. */
 export async function ensurePretrain(ctx: RunContext, choice: PretrainChoice): Promise<PretrainOutcome> {
-  const { train } = await profileData(ctx);
+  const { train, val } = await profileData(ctx);
   return pretrain(pretrainSpec(ctx, choice), train, {
+    knnData: { train, val },
     cache: runCache(ctx),
     log: ctx.log,
     stopSignal: ctx.stopSignal,

@@ -8,6 +8,8 @@ import { costTable, type MaeCostConfig } from "../cost.ts";
 import { paperTable, paperValue, type TableId } from "../../experiments/paper.ts";
 import { type TablePlan, tablePlans, type TableRowPlan } from "../../experiments/tables.ts";
 import { judgeClaims } from "../report/verdict.ts";
+import { atomicWriteFile, ensureDir } from "../fsutil.ts";
+import { linePlotPng } from "../plot/mod.ts";
 import { type MetricBlock, type ReportRow, type TableReportInput, writeReport } from "../report/markdown.ts";
 import {
   ensureFinetune,
@@ -31,6 +33,8 @@ export interface UnitResult {
   wallSeconds: number;
   imgPerSec?: number;
   meta: Record<string, unknown>;
+  /** Per-epoch curves: pre-training loss and the evaluation's metric (when it logs one per epoch). */
+  curves: { pretrainLoss: number[]; evalMetric: number[] };
 }
 
 /** A unit of work: one row at one seed. */
@@ -70,6 +74,7 @@ export async function runUnit(ctx: RunContext, plan: TablePlan, unit: Unit): Pro
   let evalHash: string;
   let evalHit: boolean;
   let evalWall = 0;
+  let evalHistory: Record<string, number>[] = [];
   const evaluation = plan.metric.evaluation;
   if (evaluation === "finetune") {
     const ft = await ensureFinetune(ctx, pre, unit.seed);
@@ -77,6 +82,7 @@ export async function runUnit(ctx: RunContext, plan: TablePlan, unit: Unit): Pro
     evalHash = ft.hash;
     evalHit = ft.cacheHit;
     evalWall = Number(ft.metrics.wallSeconds ?? 0);
+    evalHistory = ft.history;
   } else if (evaluation === "linprobe") {
     const lp = await ensureLinprobe(ctx, pre, unit.seed);
     value = lp.top1;
@@ -105,7 +111,15 @@ export async function runUnit(ctx: RunContext, plan: TablePlan, unit: Unit): Pro
     runs: 2,
     wallSeconds: Number(pre.metrics.wallSeconds ?? 0) + evalWall,
     imgPerSec,
-    meta: { strategy: pre.metrics.strategy, extensions: pre.metrics.extensions },
+    meta: {
+      strategy: pre.metrics.strategy,
+      extensions: pre.metrics.extensions,
+      knnTop1: pre.metrics.knnTop1,
+    },
+    curves: {
+      pretrainLoss: pre.history.map((r) => Number(r.loss)),
+      evalMetric: evalHistory.map((r) => Number(r.top1 ?? NaN)),
+    },
   };
 }
 
@@ -164,7 +178,9 @@ export async function runTable(
     }
   }
   if (opts.shard) return null;
+  const curves = await renderCurves(`${opts.reportsDir}/${ctx.profile.name}/figures`, plan, results);
   const report = assembleReport(ctx, plan, results, failures, opts.seeds, (performance.now() - t0) / 1000);
+  report.figures = [...(report.figures ?? []), ...curves];
   const paths = await writeReport(`${opts.reportsDir}/${ctx.profile.name}`, id, report);
   return { ...paths, results };
 }
@@ -258,6 +274,20 @@ export function assembleReport(
       : []),
     ...strategies.slice(0, 8).map((s) => `strategy used: ${s}`),
   ];
+  const knnByRow = new Map<string, number[]>();
+  for (const r of results) {
+    const v = Number(r.meta.knnTop1);
+    if (Number.isFinite(v)) knnByRow.set(r.row, [...(knnByRow.get(r.row) ?? []), v]);
+  }
+  if (knnByRow.size > 0) {
+    notes.push(
+      "k-NN top-1 of the pre-trained encoders (CLS features, k = 20, T = 0.07; a cheap extra signal): " +
+        [...knnByRow].map(([row, v]) =>
+          `${row} ${(v.reduce((a, b) => a + b, 0) / v.length).toFixed(2)}% (n=${v.length})`
+        )
+          .join(", "),
+    );
+  }
   for (const c of paper.claims) {
     if (!(c.metric in resultsByMetric)) {
       notes.push(`claim ${c.id} (${c.metric}) not judged: metric not reproduced`);
@@ -327,4 +357,55 @@ export function costConfigOf(ctx: RunContext): MaeCostConfig {
     decHeads: m.decoderHeads,
     maskRatio: ctx.profile.pretrain.maskRatio,
   };
+}
+
+/** Learning curves of a table's runs (mean over seeds per row), as PNGs next to the report. */
+async function renderCurves(
+  dir: string,
+  plan: TablePlan,
+  results: UnitResult[],
+): Promise<{ title: string; path: string }[]> {
+  const byRow = new Map<string, UnitResult[]>();
+  for (const r of results) byRow.set(r.row, [...(byRow.get(r.row) ?? []), r]);
+  const meanCurve = (curves: number[][]) => {
+    const n = Math.max(0, ...curves.map((c) => c.length));
+    return Array.from({ length: n }, (_, i) => {
+      const v = curves.map((c) => c[i]).filter(Number.isFinite);
+      return v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN;
+    });
+  };
+  const series = (pick: (r: UnitResult) => number[]) =>
+    [...byRow.entries()].map(([row, rs]) => {
+      const y = meanCurve(rs.map(pick));
+      return { name: plan.rows.find((p) => p.key === row)?.label ?? row, x: y.map((_, i) => i + 1), y };
+    }).filter((s) => s.y.some(Number.isFinite));
+  const out: { title: string; path: string }[] = [];
+  await ensureDir(dir);
+  const loss = series((r) => r.curves.pretrainLoss);
+  if (loss.length) {
+    await atomicWriteFile(
+      `${dir}/${plan.id}_pretrain_loss.png`,
+      await linePlotPng({
+        title: `${plan.id}: pre-training loss (mean over seeds)`,
+        xLabel: "epoch",
+        yLabel: "loss",
+        series: loss,
+      }),
+    );
+    out.push({ title: "Learning curves: pre-training loss", path: `figures/${plan.id}_pretrain_loss.png` });
+  }
+  const evals = series((r) => r.curves.evalMetric);
+  if (evals.length) {
+    await atomicWriteFile(
+      `${dir}/${plan.id}_eval.png`,
+      await linePlotPng({
+        title: `${plan.id}: ${plan.metric.label} per epoch (mean over seeds)`,
+        xLabel: "epoch",
+        yLabel: `${plan.metric.label} (%)`,
+        series: evals,
+      }),
+    );
+    out.push({ title: `Learning curves: ${plan.metric.label}`, path: `figures/${plan.id}_eval.png` });
+  }
+  return out;
 }

@@ -6,6 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { RunCache } from "../checkpoint.ts";
 import { runHash } from "../checkpoint.ts";
 import { randomResizedCropFlip } from "../data/augment.ts";
+import { knnEvaluate } from "../eval/knn.ts";
 import type { DatasetSpec, ImageSplit } from "../data/types.ts";
 import {
   decoderInput,
@@ -118,6 +119,8 @@ export interface RunEnv {
   lossHook?: (globalStep: number, loss: number) => number;
   progress?: boolean;
   heartbeat?: () => Promise<void>;
+  /** Splits for the cheap end-of-run k-NN evaluation of the encoder (pre-training only). */
+  knnData?: { train: ImageSplit; val: ImageSplit };
 }
 
 /** Builds the model (plus extension parameters) for a spec, initialised from its seed. */
@@ -158,8 +161,11 @@ export async function pretrain(spec: PretrainSpec, train: ImageSplit, env: RunEn
       ...env,
       heartbeat: () => lock.heartbeat(),
     });
+    const knn = env.knnData ? await knnOfEncoder(params, spec.model, env.knnData) : {};
+    if (env.knnData) log(`pretrain ${hash}: k-NN top-1 ${(knn as { knnTop1: number }).knnTop1.toFixed(2)}%`);
     const metrics = {
       ...result.final,
+      ...knn,
       wallSeconds: result.wallSeconds,
       resumedFrom: result.resumedFrom,
       strategy: spec.strategy.describe(),
@@ -422,4 +428,21 @@ export async function accumulateGradients(
     c.dispose?.();
   }
   return acc;
+}
+
+/**
+ * k-NN top-1 (k = 20, T = 0.07, cosine, DINO's rule) of an encoder's CLS features: the train split is the
+ * memory bank, the val split the queries. A cheap, optimisation-free signal of representation quality.
+ */
+export async function knnOfEncoder(
+  params: Params,
+  cfg: MaeConfig,
+  data: { train: ImageSplit; val: ImageSplit },
+): Promise<{ knnTop1: number; knnTop5: number; knnPooling: string }> {
+  const r = await knnEvaluate(params, cfg, data.train, data.val, {
+    pooling: "cls",
+    k: 20,
+    temperature: 0.07,
+  });
+  return { knnTop1: r.top1, knnTop5: r.top5, knnPooling: "cls" };
 }

@@ -282,6 +282,16 @@ const repeatRowCustom = customOp<tf.Tensor2D>((...a) => {
   };
 });
 
+const detachCustom = customOp<tf.Tensor>((...a) => {
+  const [x] = a as [tf.Tensor, SaveFn];
+  return { value: tf.clone(x), gradFunc: (dy) => [tf.zerosLike(dy)] };
+});
+
+/** Identity whose gradient is zero (PyTorch's `detach()` inside a differentiated function). */
+export function detach<T extends tf.Tensor>(x: T): T {
+  return detachCustom(x) as T;
+}
+
 /** Mean over the token axis of `[B, T, D]` → `[B, D]` (pooling for fine-tuning). */
 export function meanTokens(x: tf.Tensor3D): tf.Tensor2D {
   return tf.mean(x, 1);

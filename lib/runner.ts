@@ -24,6 +24,7 @@ export { gpaStrategy, type GpaStrategyOptions } from "./gpa.ts";
 import { groundTruthPatches, headLabel, recallMatrix } from "./head_selection.ts";
 import type { MaskContext } from "./masking/types.ts";
 import { MaskedAttentionModeling } from "./mam.ts";
+import { HardPatchesMining } from "./hpm.ts";
 import { Rng } from "./rng.ts";
 import type { Params } from "./vit.ts";
 
@@ -342,11 +343,11 @@ export async function strategyChoice(
       });
       return { seed, strategy, dependsOn: { teacher: { ...teacher.describe(), signal: "cls-attention" } } };
     }
-    case "hpm":
-      throw new NotImplementedError(
-        "hpm pre-training (EMA teacher + loss predictor) is not implemented yet; its masking rule and losses are in " +
-          "lib/masking/hpm.ts",
-      );
+    case "hpm": {
+      // The extension owns the EMA teacher whose predicted losses drive the masks.
+      const hpm = new HardPatchesMining({ maskRatio });
+      return { seed, strategy: hpm.strategy(maskRatio), extensions: [hpm] };
+    }
     default:
       throw new RangeError(`unknown strategy '${req.name}'; valid: ${STRATEGY_NAMES.join(", ")}`);
   }

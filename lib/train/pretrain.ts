@@ -47,6 +47,8 @@ export interface ExtensionLossArgs {
   decoderIn: tf.Tensor2D;
   /** Per-pixel-decoder loss of this step. */
   pixelLoss: tf.Scalar;
+  /** The pixel decoder's predictions of the masked patches `[B·Lm, p·p·3]`. */
+  pixelPred?: tf.Tensor2D;
   progress: number;
 }
 
@@ -318,10 +320,8 @@ export function makePretrainStep(o: {
         const f = () => {
           const latent = forwardEncoder(params, cfg, mb);
           const decoderIn = decoderInput(params, cfg, latent, mb);
-          const pixelLoss = forwardLoss(
-            decoderStack(params, cfg, "decoder", decoderIn, mb, "masked"),
-            mb.target,
-          );
+          const pixelPred = decoderStack(params, cfg, "decoder", decoderIn, mb, "masked");
+          const pixelLoss = forwardLoss(pixelPred, mb.target);
           let total: tf.Scalar = pixelLoss;
           if (exts.length > 0) extraMetrics.pixelLoss = tf.keep(pixelLoss.clone());
           for (const e of exts) {
@@ -334,6 +334,7 @@ export function makePretrainStep(o: {
               latent,
               decoderIn,
               pixelLoss,
+              pixelPred,
               progress: input.progress,
             });
             total = tf.add(total, out.loss);

@@ -20,6 +20,7 @@ commands:
                --teacher-weights file.safetensors, --gpa-variant paper|official, --soft s0,sT, --hard h0,hT
   finetune     fine-tune the encoder of a pre-training run (--from pretrain|random)
   linprobe     linear-probe the encoder of a pre-training run (--from pretrain|random)
+  segment      semantic segmentation (CamVid; UperNet-style head) from a pre-training run (--from pretrain|random)
   knn          k-NN accuracy (k 20, T 0.07, cosine) of the frozen encoder (--from pretrain|random, --pooling cls|mean)
   doctor       backend chosen and why, package versions, datasets found, cache location and size
   table N      run table N (1–10) through the cache, write reports/<profile>/tableN.{md,json};
@@ -212,7 +213,7 @@ async function cmdPretrain(args: string[]) {
   );
 }
 
-async function cmdDownstream(kind: "finetune" | "linprobe", args: string[]) {
+async function cmdDownstream(kind: "finetune" | "linprobe" | "segment", args: string[]) {
   const { values } = parseCommandArgs(kind, args, { ...PRETRAIN_OPTIONS, from: { type: "string" } });
   oneOf(values, "strategy", STRATEGIES, "random");
   const from = oneOf(values, "from", ["pretrain", "random"] as const, "pretrain");
@@ -225,6 +226,24 @@ async function cmdDownstream(kind: "finetune" | "linprobe", args: string[]) {
   const pre = from === "random"
     ? null
     : await runner.ensurePretrain(ctx, await runner.strategyChoice(ctx, req, seed));
+  if (kind === "segment") {
+    const { ensureSegment } = await import("./lib/downstream/mod.ts");
+    const seg = await ensureSegment(ctx, pre, seed);
+    const miou = seg.miou; // percent
+    const summary = {
+      hash: seg.hash,
+      from: pre?.hash ?? null,
+      cacheHit: seg.cacheHit,
+      miou,
+      metrics: seg.metrics,
+    };
+    print(
+      values,
+      summary,
+      `segment ${seg.hash}${seg.cacheHit ? " (cache hit)" : ""}: mIoU ${miou.toFixed(2)}%`,
+    );
+    return;
+  }
   const out = kind === "finetune"
     ? await runner.ensureFinetune(ctx, pre, seed)
     : await runner.ensureLinprobe(ctx, pre, seed);
@@ -522,6 +541,7 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case "finetune":
       case "linprobe":
+      case "segment":
         await cmdDownstream(command, rest);
         return 0;
       case "doctor":

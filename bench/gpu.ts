@@ -11,19 +11,10 @@ import { RandomMasking } from "../lib/masking/random.ts";
 import { Rng } from "../lib/rng.ts";
 import { gridOf } from "../lib/vit.ts";
 import { BENCH_MODEL, runBench } from "./mod.ts";
+import { getProfile } from "../experiments/profiles.ts";
 
-const VIT_B16: MaeConfig = {
-  imageSize: 224,
-  patchSize: 16,
-  dim: 768,
-  depth: 12,
-  heads: 12,
-  mlpRatio: 4,
-  decoderDim: 512,
-  decoderDepth: 8,
-  decoderHeads: 16,
-  normPixLoss: true,
-};
+// The paper's backbone (ViT-B/16, decoder 512 × 8), as the "paper" profile defines it.
+const VIT_B16: MaeConfig = getProfile("paper").model;
 
 /** Loss and all gradients (concatenated in parameter order) of one fixed batch on the active backend. */
 async function fixedSeedStep(cfg: MaeConfig, batch: number): Promise<{ loss: number; grads: Float32Array }> {

@@ -10,7 +10,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { type BackendName, selectBackend } from "../lib/backend.ts";
 import { int, parseCommandArgs, str, UsageError, type Values } from "../lib/cli.ts";
-import { type MaeCostConfig, trainingStepFlops } from "../lib/cost.ts";
+import { maeCostConfig, trainingStepFlops } from "../lib/cost.ts";
 import { randomResizedCropFlip } from "../lib/data/augment.ts";
 import { generateSyntheticSplit } from "../lib/data/synthetic.ts";
 import { gpaStrategy, Teacher } from "../lib/gpa.ts";
@@ -52,21 +52,6 @@ export interface BenchResult {
   /** Step time relative to the MAE step at the same batch (GPA variants). */
   stepTimeRatioToMae?: number;
   note?: string;
-}
-
-function costConfig(m: MaeConfig, maskRatio: number): MaeCostConfig {
-  return {
-    imageSize: m.imageSize,
-    patchSize: m.patchSize,
-    dim: m.dim,
-    depth: m.depth,
-    heads: m.heads,
-    mlpRatio: m.mlpRatio,
-    decDim: m.decoderDim,
-    decDepth: m.decoderDepth,
-    decHeads: m.decoderHeads,
-    maskRatio,
-  };
 }
 
 let peakRss = 0;
@@ -196,7 +181,7 @@ export async function runBench(o: {
   const results: BenchResult[] = [];
   const wants = (s: string) => !o.only || o.only.includes(s);
   const MODEL = o.model ?? BENCH_MODEL;
-  const cost = costConfig(MODEL, 0.75);
+  const cost = maeCostConfig(MODEL, 0.75);
   for (const backend of o.backends) {
     const choice = await selectBackend(backend);
     // The pure-JS backend is ~50× slower: a smaller batch and a single timed step keep it to seconds.

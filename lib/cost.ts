@@ -428,3 +428,32 @@ export function formatCostTable(rows: CostRow[]): string {
   }
   return lines.join("\n");
 }
+
+/** The cost-model config of an MAE model config (`lib/mae.ts`'s field names) at a mask ratio. */
+export function maeCostConfig(
+  m: {
+    imageSize: number;
+    patchSize: number;
+    dim: number;
+    depth: number;
+    heads: number;
+    mlpRatio: number;
+    decoderDim: number;
+    decoderDepth: number;
+    decoderHeads: number;
+  },
+  maskRatio: number,
+): MaeCostConfig {
+  return {
+    imageSize: m.imageSize,
+    patchSize: m.patchSize,
+    dim: m.dim,
+    depth: m.depth,
+    heads: m.heads,
+    mlpRatio: m.mlpRatio,
+    decDim: m.decoderDim,
+    decDepth: m.decoderDepth,
+    decHeads: m.decoderHeads,
+    maskRatio,
+  };
+}

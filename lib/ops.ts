@@ -26,14 +26,14 @@ function useCustom(): boolean {
 }
 
 /** Save function handed to a custom op's forward. */
-type SaveFn = (tensors: tf.Tensor[]) => void;
+export type SaveFn = (tensors: tf.Tensor[]) => void;
 /** A custom-gradient op body over `n` tensor inputs. */
 type CustomBody = (...args: [...tf.Tensor[], SaveFn]) => {
   value: tf.Tensor;
   gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[];
 };
 /** `tf.customGrad` with simple typings: inputs are tensors, the last argument is the save function. */
-function customOp<R extends tf.Tensor>(body: CustomBody): (...inputs: tf.Tensor[]) => R {
+export function customOp<R extends tf.Tensor>(body: CustomBody): (...inputs: tf.Tensor[]) => R {
   return tf.customGrad(body as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (
     ...inputs: tf.Tensor[]
   ) => R;

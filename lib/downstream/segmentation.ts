@@ -23,7 +23,7 @@ import { centerBatch, DEFAULT_IGNORE_LABEL, randomScaleCropFlipSeg } from "../da
 import type { DatasetSpec, ImageSplit } from "../data/types.ts";
 import { embedImages, isEncoderParam } from "../encode.ts";
 import { confusionMatrix, emptyConfusion, miou } from "../eval/miou.ts";
-import { layerNorm, linear, sumRows } from "../ops.ts";
+import { customOp, layerNorm, linear, type SaveFn, sumRows } from "../ops.ts";
 import { Rng } from "../rng.ts";
 import { loadNamedInto, namedTensorsOf, trainLoop } from "../train/loop.ts";
 import { AdamW, cosineLr, layerDecayScale } from "../train/optim.ts";
@@ -93,17 +93,6 @@ export function defaultOutIndices(depth: number): number[] {
 // ---------------------------------------------------------------------------------------------------------
 // Fast-path building blocks
 // ---------------------------------------------------------------------------------------------------------
-
-type SaveFn = (tensors: tf.Tensor[]) => void;
-type CustomBody = (...args: [...tf.Tensor[], SaveFn]) => {
-  value: tf.Tensor;
-  gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[];
-};
-function customOp<R extends tf.Tensor>(body: CustomBody): (...inputs: tf.Tensor[]) => R {
-  return tf.customGrad(body as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (
-    ...inputs: tf.Tensor[]
-  ) => R;
-}
 
 /**
  * The `[m, n]` matrix of 1-D bilinear resampling from n to m samples with half-pixel centres (PyTorch's

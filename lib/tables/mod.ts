@@ -4,7 +4,7 @@
  * numbers, ours (mean ± std over seeds) and a verdict per claim.
  * @module
  */
-import { costTable, type MaeCostConfig } from "../cost.ts";
+import { costTable } from "../cost.ts";
 import { paperTable, paperValue, type TableId } from "../../experiments/paper.ts";
 import { type TablePlan, tablePlans, type TableRowPlan } from "../../experiments/tables.ts";
 import { judgeClaims } from "../report/verdict.ts";
@@ -93,7 +93,7 @@ export async function runUnit(ctx: RunContext, plan: TablePlan, unit: Unit): Pro
     const seg = await import("../downstream/mod.ts").catch(() => null);
     if (!seg) throw new NotImplementedError("segmentation evaluation is not available");
     const out = await seg.ensureSegment(ctx, pre, unit.seed);
-    value = 100 * out.miou; // fraction → percent, as the paper reports mIoU
+    value = out.miou; // percent, as the paper reports mIoU
     evalHash = out.hash;
     evalHit = out.cacheHit;
     evalWall = Number(out.metrics.wallSeconds ?? 0);
@@ -340,23 +340,6 @@ function figureLinks(ctx: RunContext, id: string): { title: string; path: string
   };
   void ctx;
   return figs[id] ?? [];
-}
-
-/** Cost-model config of a profile (for efficiency numbers). */
-export function costConfigOf(ctx: RunContext): MaeCostConfig {
-  const m = ctx.profile.model;
-  return {
-    imageSize: m.imageSize,
-    patchSize: m.patchSize,
-    dim: m.dim,
-    depth: m.depth,
-    heads: m.heads,
-    mlpRatio: m.mlpRatio,
-    decDim: m.decoderDim,
-    decDepth: m.decoderDepth,
-    decHeads: m.decoderHeads,
-    maskRatio: ctx.profile.pretrain.maskRatio,
-  };
 }
 
 /** Learning curves of a table's runs (mean over seeds per row), as PNGs next to the report. */

@@ -16,6 +16,7 @@ import {
   ensureLinprobe,
   ensurePretrain,
   NotImplementedError,
+  profileData,
   type RunContext,
   strategyChoice,
 } from "../runner.ts";
@@ -157,6 +158,7 @@ export async function runTable(
   const t0 = performance.now();
   if (opts.jobs > 1 && !opts.shard && opts.spawnWorker) {
     ctx.log(`${id}: ${units.length} units on ${opts.jobs} worker processes`);
+    await profileData(ctx); // build the dataset cache once, not once per worker
     const codes = await Promise.all(
       Array.from({ length: opts.jobs }, (_, index) => opts.spawnWorker!({ index, count: opts.jobs })),
     );

@@ -97,6 +97,7 @@ export async function ensurePretrain(ctx: RunContext, choice: PretrainChoice): P
   const { train, val } = await profileData(ctx);
   return pretrain(pretrainSpec(ctx, choice), train, {
     knnData: { train, val },
+    onlineProbe: true,
     cache: runCache(ctx),
     log: ctx.log,
     stopSignal: ctx.stopSignal,

@@ -7,6 +7,7 @@ import type { RunCache } from "../checkpoint.ts";
 import { runHash } from "../checkpoint.ts";
 import { randomResizedCropFlip } from "../data/augment.ts";
 import { knnEvaluate } from "../eval/knn.ts";
+import { OnlineProbe } from "../eval/online_probe.ts";
 import type { DatasetSpec, ImageSplit } from "../data/types.ts";
 import {
   decoderInput,
@@ -49,6 +50,8 @@ export interface ExtensionLossArgs {
   pixelLoss: tf.Scalar;
   /** The pixel decoder's predictions of the masked patches `[B·Lm, p·p·3]`. */
   pixelPred?: tf.Tensor2D;
+  /** Class labels of the micro-batch, when the loop has them. */
+  labels?: Int32Array;
   progress: number;
 }
 
@@ -63,6 +66,12 @@ export interface PretrainExtension {
   afterStep?(params: Params, progress: number): void;
   /** Non-trainable state to checkpoint. */
   state?(): Map<string, tf.Variable>;
+  /** Trainable variables of its own (not the student's; updated by `applyGradients`). */
+  trainable?(): Params;
+  /** Applies the gradients of its own variables. */
+  applyGradients?(grads: Map<string, tf.Tensor>): Promise<void>;
+  /** False for observers that cannot change the student (not part of the run's identity). */
+  readonly affectsIdentity?: boolean;
   /** Identity and metadata. */
   describe(): Record<string, unknown>;
 }
@@ -93,7 +102,7 @@ export function pretrainIdentity(spec: PretrainSpec): Record<string, unknown> {
     recipe: spec.recipe,
     seed: spec.seed,
     strategy: spec.strategy.describe(),
-    extensions: (spec.extensions ?? []).map((e) => e.describe()),
+    extensions: (spec.extensions ?? []).filter((e) => e.affectsIdentity !== false).map((e) => e.describe()),
     progressUnit: spec.progressUnit ?? "epoch",
     dependsOn: spec.dependsOn ?? {},
   };
@@ -123,6 +132,8 @@ export interface RunEnv {
   heartbeat?: () => Promise<void>;
   /** Splits for the cheap end-of-run k-NN evaluation of the encoder (pre-training only). */
   knnData?: { train: ImageSplit; val: ImageSplit };
+  /** Train an online linear probe on the val split's classes alongside pre-training (needs `knnData`). */
+  onlineProbe?: boolean;
 }
 
 /** Builds the model (plus extension parameters) for a spec, initialised from its seed. */
@@ -192,7 +203,10 @@ async function runPretrainLoop(
   env: RunEnv,
 ): Promise<TrainResult> {
   const { recipe, model: cfg } = spec;
-  const exts = spec.extensions ?? [];
+  const probe = env.onlineProbe && env.knnData
+    ? new OnlineProbe(cfg.dim, env.knnData.train.numClasses)
+    : undefined;
+  const exts = [...(spec.extensions ?? []), ...(probe ? [probe] : [])];
   const lr = absoluteLr(recipe.blr, recipe.batchSize);
   const optimizer = new AdamW(params, {
     weightDecay: recipe.weightDecay,
@@ -234,6 +248,7 @@ async function runPretrainLoop(
       step: ctx.globalStep,
       rng: ctx.rng,
       grid,
+      labels: Int32Array.from(ctx.batchIndices, (i) => train.labels[i]),
     });
   };
 
@@ -252,6 +267,9 @@ async function runPretrainLoop(
     stopSignal: env.stopSignal,
     lossHook: env.lossHook,
     heartbeat: env.heartbeat,
+    evaluate: probe
+      ? async () => ({ probeTop1: await probe.evaluate(params, cfg, env.knnData!.val) })
+      : undefined,
   });
 }
 
@@ -269,6 +287,8 @@ export interface PretrainStepInput {
   /** Per-step stream; masks draw from its "mask" fork. */
   rng: Rng;
   grid: { rows: number; cols: number };
+  /** Class labels `[B]` (for observers such as the online probe). */
+  labels?: Int32Array;
 }
 
 /**
@@ -287,9 +307,11 @@ export function makePretrainStep(o: {
 }): (input: PretrainStepInput) => Promise<Record<string, number>> {
   const { cfg, params, optimizer, strategy } = o;
   const exts = o.extensions ?? [];
-  const vars = [...params.values()];
+  const own = exts.map((e) => e.trainable?.() ?? new Map<string, tf.Variable>());
+  const vars = [...params.values(), ...own.flatMap((m) => [...m.values()])];
   const byVarName = new Map<string, string>();
   for (const [n, v] of params) byVarName.set(v.name, n);
+  for (const m of own) for (const [n, v] of m) byVarName.set(v.name, n);
   return async (input) => {
     const B = input.batch;
     const imagesTensor = strategy.needsImages
@@ -335,6 +357,7 @@ export function makePretrainStep(o: {
               decoderIn,
               pixelLoss,
               pixelPred,
+              labels: input.labels?.subarray(start, end),
               progress: input.progress,
             });
             total = tf.add(total, out.loss);
@@ -348,7 +371,13 @@ export function makePretrainStep(o: {
     );
     const lrNow = o.lr(input.epochFloat ?? input.epoch);
     const loss = sums.get("loss")!;
-    if (Number.isFinite(loss)) await optimizer.apply(grads, lrNow);
+    if (Number.isFinite(loss)) {
+      // The student's optimiser sees only the student's gradients (its clipping norm included).
+      await optimizer.apply(new Map([...grads].filter(([n]) => params.has(n))), lrNow);
+      for (const [k, e] of exts.entries()) {
+        if (e.applyGradients) await e.applyGradients(new Map([...grads].filter(([n]) => own[k].has(n))));
+      }
+    }
     for (const g of grads.values()) g.dispose();
     for (const e of exts) e.afterStep?.(params, input.progress);
     const metrics: Record<string, number> = { lr: lrNow };

@@ -104,6 +104,7 @@ const PRETRAIN_OPTIONS = {
   "teacher-weights": { type: "string" },
   "gpa-variant": { type: "string" },
   overlap: { type: "string" },
+  "gpa-maps": { type: "string" },
   soft: { type: "string" },
   hard: { type: "string" },
   "mask-ratio": { type: "string" },
@@ -184,6 +185,7 @@ function strategyRequest(values: Values, ctx: RunContext): import("./lib/runner.
     soft,
     hard,
     overlap: oneOf(values, "overlap", ["paper", "official"] as const, "paper"),
+    maps: oneOf(values, "gpa-maps", ["per-step", "cached"] as const, "per-step"),
     teacher: {
       ...ctx.profile.gpa.teacher,
       ...(head ? { head } : {}),
@@ -515,6 +517,10 @@ async function cmdGpaRecall(args: string[]) {
       `vs random ${result.randomRecall.toFixed(3)} (×${
         result.recallRatio.toFixed(2)
       }) on ${result.images} held-out images\n` +
+      `cached maps vs per-step maps (${result.cachedMapAgreement.views} views): Spearman ` +
+      `${result.cachedMapAgreement.spearman.toFixed(3)}, top-k overlap ${
+        result.cachedMapAgreement.topKOverlap.toFixed(3)
+      }\n` +
       `heatmap: ${outDir}/gpa_recall.png`,
   );
 }

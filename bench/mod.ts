@@ -11,9 +11,10 @@ import * as tf from "@tensorflow/tfjs";
 import { type BackendName, selectBackend } from "../lib/backend.ts";
 import { int, parseCommandArgs, str, UsageError, type Values } from "../lib/cli.ts";
 import { maeCostConfig, trainingStepFlops } from "../lib/cost.ts";
-import { randomResizedCropFlip } from "../lib/data/augment.ts";
+import { type CropParams, randomResizedCropFlip } from "../lib/data/augment.ts";
+import type { ImageSplit } from "../lib/data/types.ts";
 import { generateSyntheticSplit } from "../lib/data/synthetic.ts";
-import { gpaStrategy, Teacher } from "../lib/gpa.ts";
+import { GpaMapCache, gpaStrategy, Teacher } from "../lib/gpa.ts";
 import { initMae, type MaeConfig } from "../lib/mae.ts";
 import { MaskedAttentionModeling } from "../lib/mam.ts";
 import { createMaskStrategy } from "../lib/masking/mod.ts";
@@ -84,7 +85,7 @@ function disposeParams(p: Params): void {
 
 /** Benchmarks one pre-training variant ("mae", "gpa", "gpa-mam") on the active backend. */
 async function benchPretrain(
-  variant: "mae" | "gpa" | "gpa-mam",
+  variant: "mae" | "gpa" | "gpa-cached" | "gpa-mam",
   cfg: MaeConfig,
   batch: number,
   warmup: number,
@@ -96,13 +97,28 @@ async function benchPretrain(
   let teacher: Teacher | undefined;
   const extensions = [];
   let note: string | undefined;
+  let split: ImageSplit | undefined;
   if (variant !== "mae") {
     const tp = initMae(cfg, rng.fork("teacher"));
     for (const [n, v] of tp) if (n.startsWith("decoder") || n === "mask_token") (v.dispose(), tp.delete(n));
     const block = Math.max(0, Math.round(0.75 * cfg.depth) - 1);
     teacher = new Teacher(tp, cfg, { block, head: -1 }, "paper");
-    strategy = gpaStrategy(teacher, {});
-    note = `per-step teacher to block ${block}`;
+    if (variant === "gpa-cached") {
+      // One teacher pass per image before training (not timed), then crops of the cached maps per step.
+      split = generateSyntheticSplit({
+        perClass: Math.ceil(batch / 10),
+        size: cfg.imageSize,
+        numClasses: 10,
+        seed: 5,
+        split: "train",
+      });
+      const cache = await GpaMapCache.build(teacher, split);
+      strategy = gpaStrategy(teacher, { maps: "cached", cache });
+      note = `cached maps (block ${block})`;
+    } else {
+      strategy = gpaStrategy(teacher, {});
+      note = `per-step teacher to block ${block}`;
+    }
     if (variant === "gpa-mam") {
       const mam = new MaskedAttentionModeling();
       mam.initParams(params, cfg, rng.fork("mam"));
@@ -114,7 +130,22 @@ async function benchPretrain(
   const images = randomImages(rng, batch, cfg.imageSize);
   const grid = gridOf(cfg);
   const ms = await timeSteps(warmup, steps, async (i) => {
-    await step({ images, batch, progress: 0.5, epoch: 0, step: i, rng: rng.fork(`s${i}`), grid });
+    let views = { images, crops: undefined as CropParams[] | undefined };
+    const ids = Int32Array.from({ length: batch }, (_, j) => j);
+    if (split) {
+      views = randomResizedCropFlip(split, ids, cfg.imageSize, rng.fork(`a${i}`), { scale: [0.2, 1] });
+    }
+    await step({
+      images: views.images,
+      batch,
+      progress: 0.5,
+      epoch: 0,
+      step: i,
+      rng: rng.fork(`s${i}`),
+      grid,
+      sampleIds: ids,
+      crops: views.crops,
+    });
   });
   optimizer.dispose();
   disposeParams(params);
@@ -211,15 +242,16 @@ export async function runBench(o: {
     // heap, so their ratios to MAE are measured at a batch of at most 64, MAE included.
     const ratioBatch = Math.min(batch, o.ratioBatch ?? 64);
     const teacherBlock = Math.max(0, Math.round(0.75 * MODEL.depth) - 1);
-    const plan: Array<["mae" | "gpa" | "gpa-mam", number]> = [["mae", batch]];
+    const plan: Array<["mae" | "gpa" | "gpa-cached" | "gpa-mam", number]> = [["mae", batch]];
     if (ratioBatch !== batch) plan.push(["mae", ratioBatch]);
-    plan.push(["gpa", ratioBatch], ["gpa-mam", ratioBatch]);
+    plan.push(["gpa", ratioBatch], ["gpa-cached", ratioBatch], ["gpa-mam", ratioBatch]);
     let maeAtRatio = NaN;
     for (const [v, b] of plan) {
       if (!wants(`${v}-pretrain`)) continue;
       o.log(`bench: ${v} pre-training step on ${choice.name}, batch ${b}`);
       const { ms, note } = await benchPretrain(v, MODEL, b, warmup, steps);
-      const flops = trainingStepFlops(v, cost, { teacherBlock }).total;
+      // Cached maps: no teacher pass per step, so the step costs what MAE's does.
+      const flops = trainingStepFlops(v === "gpa-cached" ? "mae" : v, cost, { teacherBlock }).total;
       const r = row(`${v}-pretrain`, ms, flops, note, b);
       if (v === "mae" && b === ratioBatch) maeAtRatio = ms;
       if (v !== "mae" && Number.isFinite(maeAtRatio)) {

@@ -13,7 +13,8 @@ import { maskedCount } from "./masking/types.ts";
 import { topKPerRow } from "./masking/select.ts";
 import { heatmapPng, imageGridPng, maskOverlay } from "./plot/mod.ts";
 import { annotatedSample, ensureTeacher, profileData, type RunContext } from "./runner.ts";
-import type { Teacher } from "./gpa.ts";
+import { GpaMapCache, type Teacher } from "./gpa.ts";
+import { Rng } from "./rng.ts";
 import { gridOf } from "./vit.ts";
 
 function rgbOf(split: ImageSplit, index: number, size: number): Uint8Array {
@@ -120,6 +121,8 @@ export interface GpaRecallResult {
   maskRatio: number;
   /** `[blocks][heads + 1]` recall (last column: all heads summed). */
   matrix: number[][];
+  /** How closely cached maps (one pass per image, cropped like the view) track per-step maps. */
+  cachedMapAgreement: { spearman: number; topKOverlap: number; views: number };
   png: Uint8Array;
 }
 
@@ -165,7 +168,11 @@ export async function gpaRecall(ctx: RunContext, teacher: Teacher, count = 200):
     width: Math.max(560, 90 * rm.columns + 220),
     height: Math.max(240, 44 * cfg.depth + 110),
   });
+  const views = Math.min(200, split.count);
+  const cache = await GpaMapCache.build(teacher, split);
+  const agreement = await cache.agreement(split, views, ratio, new Rng(11));
   return {
+    cachedMapAgreement: { ...agreement, views },
     teacher: teacher.describe(),
     selectedHead: headLabel(head),
     recall,

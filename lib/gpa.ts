@@ -17,6 +17,8 @@ import { readSafetensorsFile } from "./safetensors.ts";
 import { loadNamedInto } from "./train/loop.ts";
 import { blockQK, encoderBlocks, gridOf, initEncoder, type Params, type VitConfig } from "./vit.ts";
 import { Rng } from "./rng.ts";
+import { applyCropToMap, centerBatch, type CropParams, randomResizedCropFlip } from "./data/augment.ts";
+import type { ImageSplit } from "./data/types.ts";
 import { GpaMasking } from "./masking/gpa.ts";
 import type { MaskStrategy } from "./masking/types.ts";
 import { minMaxScale } from "./gpa_math.ts";
@@ -296,6 +298,13 @@ export async function loadTimmTeacherWeights(path: string, cfg: VitConfig): Prom
 
 /** Options of GPA soft-to-hard masking (paper defaults when omitted). */
 export interface GpaStrategyOptions {
+  /**
+   * Where maps come from: the teacher on every augmented view ("per-step", the paper) or one teacher pass per
+   * image, cropped and flipped like each view ("cached": an approximation, see `GpaMapCache`).
+   */
+  maps?: "per-step" | "cached";
+  /** The cache for `maps: "cached"`. */
+  cache?: GpaMapCache;
   maskRatio?: number;
   soft?: [number, number];
   hard?: [number, number];
@@ -304,15 +313,116 @@ export interface GpaStrategyOptions {
 
 /** A GPA soft-to-hard mask strategy whose maps come from `teacher` on the student's augmented view. */
 export function gpaStrategy(teacher: Teacher, o: GpaStrategyOptions): MaskStrategy {
+  const cached = o.maps === "cached";
+  if (cached && !o.cache) throw new Error("cached GPA maps need a GpaMapCache");
   return new GpaMasking({
     maskRatio: o.maskRatio ?? 0.75,
     soft: o.soft,
     hard: o.hard,
     overlap: o.overlap,
-    describeTeacher: teacher.describe(),
+    // Per-step maps (the paper) add nothing to the identity, so earlier runs keep their hashes.
+    describeTeacher: { ...teacher.describe(), ...(cached ? { maps: "cached" } : {}) },
     mapProvider: (mctx) => {
+      if (cached) {
+        if (!mctx.sampleIds || !mctx.crops) {
+          throw new Error("cached GPA maps need the batch's indices and crops");
+        }
+        return Promise.resolve(o.cache!.mapsFor(mctx.sampleIds, mctx.crops));
+      }
       if (!mctx.imageData) throw new Error("gpa masking needs the batch's images");
       return teacher.maps(mctx.imageData, mctx.batchSize);
     },
   });
+}
+
+/**
+ * GPA maps computed once per training image (the whole image at the model's resolution) and then cropped and
+ * flipped with each augmented view's geometry (bilinear on the patch grid). An approximation of the paper's
+ * per-step teacher: attention is not equivariant to crops, and a crop's patches see a different context.
+ * `agreement` measures how close the two are.
+ */
+export class GpaMapCache {
+  private constructor(readonly teacher: Teacher, readonly raw: Float32Array, readonly grid: number) {}
+
+  /** Runs the teacher once over a split (whole images). */
+  static async build(teacher: Teacher, split: ImageSplit): Promise<GpaMapCache> {
+    const cfg = teacher.cfg;
+    const g = gridOf(cfg).rows;
+    const raw = new Float32Array(split.count * g * g);
+    const chunk = 256;
+    for (let s = 0; s < split.count; s += chunk) {
+      const idx = Int32Array.from({ length: Math.min(chunk, split.count - s) }, (_, i) => s + i);
+      raw.set(await teacher.rawMaps(centerBatch(split, idx, cfg.imageSize), idx.length), s * g * g);
+    }
+    return new GpaMapCache(teacher, raw, g);
+  }
+
+  /** Min–max scaled maps `[B, L]` of the views: each image's map cropped and flipped like its view. */
+  mapsFor(ids: Int32Array, crops: CropParams[]): Float32Array {
+    const L = this.grid * this.grid;
+    const out = new Float32Array(ids.length * L);
+    ids.forEach((id, b) => {
+      const m = this.raw.subarray(id * L, (id + 1) * L);
+      out.set(applyCropToMap(m, this.grid, this.grid, crops[b], this.grid, this.grid), b * L);
+    });
+    return minMaxScale(out, ids.length, L);
+  }
+
+  /**
+   * Agreement of cached with per-step maps on `n` random views of a split: mean Spearman rank correlation and
+   * mean overlap of the top-k (k = masked count) patch sets.
+   */
+  async agreement(
+    split: ImageSplit,
+    n: number,
+    maskRatio: number,
+    rng: Rng,
+  ): Promise<{ spearman: number; topKOverlap: number }> {
+    const cfg = this.teacher.cfg;
+    const L = this.grid * this.grid;
+    const ids = Int32Array.from({ length: n }, () => rng.int(split.count));
+    const { images, crops } = randomResizedCropFlip(split, ids, cfg.imageSize, rng, { scale: [0.2, 1] });
+    const cached = this.mapsFor(ids, crops);
+    const fresh = await this.teacher.maps(images, n);
+    const k = L - Math.floor(L * (1 - maskRatio) + 1e-9);
+    let rho = 0;
+    let overlap = 0;
+    for (let b = 0; b < n; b++) {
+      const a = cached.subarray(b * L, (b + 1) * L);
+      const c = fresh.subarray(b * L, (b + 1) * L);
+      rho += spearman(a, c);
+      const top = (x: Float32Array) => new Set([...x.keys()].sort((i, j) => x[j] - x[i]).slice(0, k));
+      const ta = top(a);
+      let hit = 0;
+      for (const i of top(c)) if (ta.has(i)) hit++;
+      overlap += hit / k;
+    }
+    return { spearman: rho / n, topKOverlap: overlap / n };
+  }
+}
+
+/** Spearman rank correlation (average ranks for ties). */
+export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const rank = (x: ArrayLike<number>) => {
+    const idx = Array.from({ length: x.length }, (_, i) => i).sort((i, j) => x[i] - x[j]);
+    const r = new Float64Array(x.length);
+    for (let i = 0; i < idx.length;) {
+      let j = i;
+      while (j + 1 < idx.length && x[idx[j + 1]] === x[idx[i]]) j++;
+      for (let k = i; k <= j; k++) r[idx[k]] = (i + j) / 2;
+      i = j + 1;
+    }
+    return r;
+  };
+  const ra = rank(a);
+  const rb = rank(b);
+  const n = ra.length;
+  const mean = (n - 1) / 2;
+  let num = 0, da = 0, db = 0;
+  for (let i = 0; i < n; i++) {
+    num += (ra[i] - mean) * (rb[i] - mean);
+    da += (ra[i] - mean) ** 2;
+    db += (rb[i] - mean) ** 2;
+  }
+  return da > 0 && db > 0 ? num / Math.sqrt(da * db) : 0;
 }

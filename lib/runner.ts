@@ -19,7 +19,14 @@ import {
 import type { Profile } from "../experiments/profiles.ts";
 import { centerBatch } from "./data/augment.ts";
 import { isEncoderParam } from "./encode.ts";
-import { gpaStrategy, type GpaVariant, type HeadChoice, loadTimmTeacherWeights, Teacher } from "./gpa.ts";
+import {
+  GpaMapCache,
+  gpaStrategy,
+  type GpaVariant,
+  type HeadChoice,
+  loadTimmTeacherWeights,
+  Teacher,
+} from "./gpa.ts";
 export { gpaStrategy, type GpaStrategyOptions } from "./gpa.ts";
 import { groundTruthPatches, headLabel, recallMatrix } from "./head_selection.ts";
 import type { MaskContext } from "./masking/types.ts";
@@ -298,6 +305,8 @@ export interface StrategyRequest {
   soft?: [number, number];
   hard?: [number, number];
   overlap?: "paper" | "official";
+  /** GPA maps from the teacher on every view (paper) or cached once per image and cropped (faster). */
+  maps?: "per-step" | "cached";
   teacher?: TeacherChoice;
   mam?: boolean | { lossOn?: "masked" | "all"; activeFrom?: number; weight?: number };
   /** cls-attention */
@@ -322,7 +331,12 @@ export async function strategyChoice(
       return { seed, strategy: { name: "uniform", options: {} } };
     case "gpa": {
       const teacher = await ensureTeacher(ctx, req.teacher ?? ctx.profile.gpa.teacher);
+      const cache = req.maps === "cached"
+        ? await GpaMapCache.build(teacher, (await profileData(ctx)).train)
+        : undefined;
       const strategy = gpaStrategy(teacher, {
+        maps: req.maps,
+        cache,
         maskRatio,
         soft: req.soft ?? ctx.profile.gpa.soft,
         hard: req.hard ?? ctx.profile.gpa.hard,

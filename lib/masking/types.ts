@@ -8,6 +8,7 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../rng.ts";
+import type { CropParams } from "../data/augment.ts";
 
 /** What a strategy may look at when it builds the masks of one batch. */
 export interface MaskContext {
@@ -26,6 +27,9 @@ export interface MaskContext {
   images?: tf.Tensor4D;
   /** The same images as a Float32Array `[B, H, W, 3]` (teachers that run their own pass). */
   imageData?: Float32Array;
+  /** Dataset indices of the batch's images and the crop/flip that made each view (cached teacher maps). */
+  sampleIds?: Int32Array;
+  crops?: CropParams[];
 }
 
 /** Per-sample masks of one batch. */

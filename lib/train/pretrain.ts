@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { RunCache } from "../checkpoint.ts";
 import { runHash } from "../checkpoint.ts";
-import { randomResizedCropFlip } from "../data/augment.ts";
+import { type CropParams, randomResizedCropFlip } from "../data/augment.ts";
 import { knnEvaluate } from "../eval/knn.ts";
 import { OnlineProbe } from "../eval/online_probe.ts";
 import type { DatasetSpec, ImageSplit } from "../data/types.ts";
@@ -236,9 +236,15 @@ async function runPretrainLoop(
     const progress = (spec.progressUnit ?? "epoch") === "epoch"
       ? ctx.epoch / recipe.epochs
       : (ctx.epoch * stepsPerEpoch + ctx.stepInEpoch) / (recipe.epochs * stepsPerEpoch);
-    const { images } = randomResizedCropFlip(train, ctx.batchIndices, cfg.imageSize, ctx.rng.fork("aug"), {
-      scale: recipe.cropScale,
-    });
+    const { images, crops } = randomResizedCropFlip(
+      train,
+      ctx.batchIndices,
+      cfg.imageSize,
+      ctx.rng.fork("aug"),
+      {
+        scale: recipe.cropScale,
+      },
+    );
     return step({
       images,
       batch: ctx.batchIndices.length,
@@ -249,6 +255,8 @@ async function runPretrainLoop(
       rng: ctx.rng,
       grid,
       labels: Int32Array.from(ctx.batchIndices, (i) => train.labels[i]),
+      sampleIds: ctx.batchIndices,
+      crops,
     });
   };
 
@@ -289,6 +297,9 @@ export interface PretrainStepInput {
   grid: { rows: number; cols: number };
   /** Class labels `[B]` (for observers such as the online probe). */
   labels?: Int32Array;
+  /** Dataset indices and crops of the batch's views (strategies with cached teacher maps). */
+  sampleIds?: Int32Array;
+  crops?: CropParams[];
 }
 
 /**
@@ -326,6 +337,8 @@ export function makePretrainStep(o: {
       rng: input.rng.fork("mask"),
       images: imagesTensor,
       imageData: input.images,
+      sampleIds: input.sampleIds,
+      crops: input.crops,
     });
     imagesTensor?.dispose();
     const sums = new Map<string, number>();

@@ -299,6 +299,7 @@ const BENCH_OPTIONS = {
   warmup: { type: "string" },
   only: { type: "string" },
   peer: { type: "boolean" },
+  scaling: { type: "boolean" },
   threads: { type: "string" },
 } as const;
 
@@ -346,6 +347,7 @@ export async function runBenchCommand(
       if (ours && peer.imgPerSec) out.peerRatio = Math.round((ours.imgPerSec / peer.imgPerSec) * 1000) / 1000;
     }
   }
+  if (values.scaling) out.jobsScaling = await jobsScaling(batch, steps, warmup, log);
   if (values.json) {
     console.log(JSON.stringify(out, null, 2));
     return;
@@ -367,4 +369,49 @@ export async function runBenchCommand(
       `peer: ${JSON.stringify(out.peer)}${out.peerRatio ? `; ours/PyTorch = ${out.peerRatio}` : ""}`,
     );
   }
+}
+
+/**
+ * Throughput of independent runs in parallel processes (what `--jobs` does): the MAE step on wasm in one
+ * process alone, then in two processes at once; `speedup` = combined img/s of the two ÷ img/s of one.
+ */
+export async function jobsScaling(
+  batch: number,
+  steps: number,
+  warmup: number,
+  log: (l: string) => void,
+): Promise<{ single: number; pair: number[]; speedup: number }> {
+  const main = new URL("../main.ts", import.meta.url).pathname;
+  const one = async () => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        main,
+        "bench",
+        "--backends",
+        "wasm",
+        "--only",
+        "mae-pretrain",
+        "--json",
+        "-q",
+        "--batch",
+        String(batch),
+        "--steps",
+        String(steps),
+        "--warmup",
+        String(warmup),
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+    }).output();
+    if (!out.success) throw new Error("bench worker failed");
+    const r = JSON.parse(new TextDecoder().decode(out.stdout)).results as BenchResult[];
+    return r.find((x) => x.step === "mae-pretrain" && x.batch === batch)!.imgPerSec;
+  };
+  log("bench: --jobs scaling, one process");
+  const single = await one();
+  log("bench: --jobs scaling, two processes at once");
+  const pair = await Promise.all([one(), one()]);
+  return { single, pair, speedup: Math.round(((pair[0] + pair[1]) / single) * 1000) / 1000 };
 }

@@ -364,6 +364,7 @@ export async function runBenchCommand(
         (r.stepTimeRatioToMae ? `  ×${r.stepTimeRatioToMae} MAE step` : "") + (r.note ? `  (${r.note})` : ""),
     );
   }
+  if (out.jobsScaling) console.log(`--jobs 2 scaling: ${JSON.stringify(out.jobsScaling)}`);
   if (out.peer) {
     console.log(
       `peer: ${JSON.stringify(out.peer)}${out.peerRatio ? `; ours/PyTorch = ${out.peerRatio}` : ""}`,

@@ -323,6 +323,7 @@ async function findDatasets(dataDir?: string): Promise<Record<string, string | n
 
 const TABLE_OPTIONS = {
   seeds: { type: "string" },
+  worker: { type: "boolean" },
   jobs: { type: "string" },
   shard: { type: "string" },
   "reports-dir": { type: "string" },
@@ -356,6 +357,7 @@ async function cmdTables(ids: string[] | null, args: string[]) {
       jobs,
       shard: sh,
       reportsDir,
+      claim: values.worker === true,
       spawnWorker: (w) => spawnWorker(id, values, seeds.length, w),
     });
     if (r) {
@@ -373,19 +375,9 @@ async function cmdTables(ids: string[] | null, args: string[]) {
   print(values, out, Object.entries(out).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join("\n"));
 }
 
-/** Starts this CLI as a worker process on one shard of a table; resolves to its exit code. */
-async function spawnWorker(id: string, values: Values, seeds: number, w: { index: number; count: number }) {
-  const args = [
-    "run",
-    "-A",
-    `${PROJECT_ROOT}/main.ts`,
-    "table",
-    id,
-    "--shard",
-    `${w.index}/${w.count}`,
-    "--seeds",
-    String(seeds),
-  ];
+/** Starts this CLI as a `--jobs` worker of a table (units claimed dynamically); resolves to its exit code. */
+async function spawnWorker(id: string, values: Values, seeds: number, _worker: number) {
+  const args = ["run", "-A", `${PROJECT_ROOT}/main.ts`, "table", id, "--worker", "--seeds", String(seeds)];
   for (const k of ["profile", "backend", "data-dir", "cache-dir", "seed"]) {
     const v = str(values, k);
     if (v !== undefined) args.push(`--${k}`, v);

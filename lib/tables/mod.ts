@@ -5,6 +5,7 @@
  * @module
  */
 import { costTable } from "../cost.ts";
+import { RunDir, runHash, RunLockedError } from "../checkpoint.ts";
 import { paperTable, paperValue, type TableId } from "../../experiments/paper.ts";
 import { type TablePlan, tablePlans, type TableRowPlan } from "../../experiments/tables.ts";
 import { judgeClaims } from "../report/verdict.ts";
@@ -131,9 +132,11 @@ export interface TableRunOptions {
   jobs: number;
   /** Only this share of the units (job arrays); no report is written. */
   shard?: { index: number; count: number };
+  /** Worker mode of `--jobs`: take any unit no other worker holds; no report is written. */
+  claim?: boolean;
   reportsDir: string;
   /** Re-invokes this CLI as a worker: returns its exit code. */
-  spawnWorker?: (shard: { index: number; count: number }) => Promise<number>;
+  spawnWorker?: (worker: number) => Promise<number>;
 }
 
 function git(args: string[]): string {
@@ -156,11 +159,11 @@ export async function runTable(
   if (!plan) throw new RangeError(`unknown table '${id}'; valid: ${Object.keys(plans).join(", ")}`);
   const units = tableUnits(plan, opts.seeds);
   const t0 = performance.now();
-  if (opts.jobs > 1 && !opts.shard && opts.spawnWorker) {
+  if (opts.jobs > 1 && !opts.shard && !opts.claim && opts.spawnWorker) {
     ctx.log(`${id}: ${units.length} units on ${opts.jobs} worker processes`);
     await profileData(ctx); // build the dataset cache once, not once per worker
     const codes = await Promise.all(
-      Array.from({ length: opts.jobs }, (_, index) => opts.spawnWorker!({ index, count: opts.jobs })),
+      Array.from({ length: opts.jobs }, (_, index) => opts.spawnWorker!(index)),
     );
     const bad = codes.find((c) => c !== 0);
     if (bad !== undefined) throw new Error(`${id}: a worker exited with code ${bad}; rerun to resume`);
@@ -169,6 +172,17 @@ export async function runTable(
   const failures: Record<string, string> = {};
   for (const unit of shardUnits(units, opts.shard)) {
     if (ctx.stopSignal.stopped) break;
+    // --jobs workers share the units dynamically: each takes the next one nobody holds (a lock per unit).
+    let claim: Awaited<ReturnType<RunDir["acquireLock"]>> | null = null;
+    if (opts.claim) {
+      try {
+        const h = runHash({ table: id, profile: ctx.profile.name, row: unit.row.key, seed: unit.seed });
+        claim = await new RunDir(`${ctx.cacheDir}/claims/${h}`, h).acquireLock({ wait: false });
+      } catch (e) {
+        if (e instanceof RunLockedError) continue;
+        throw e;
+      }
+    }
     try {
       results.push(await runUnit(ctx, plan, unit));
     } catch (e) {
@@ -177,9 +191,11 @@ export async function runTable(
         continue;
       }
       throw e;
+    } finally {
+      await claim?.release();
     }
   }
-  if (opts.shard) return null;
+  if (opts.shard || opts.claim) return null;
   const curves = await renderCurves(`${opts.reportsDir}/${ctx.profile.name}/figures`, plan, results);
   const report = assembleReport(ctx, plan, results, failures, opts.seeds, (performance.now() - t0) / 1000);
   report.figures = [...(report.figures ?? []), ...curves];

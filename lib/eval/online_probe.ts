@@ -22,6 +22,8 @@ export class OnlineProbe implements PretrainExtension {
   readonly affectsIdentity = false;
   readonly vars: Params = new Map();
   readonly #optimizer: AdamW;
+  /** The optimiser's step count as state, so a resumed run continues the probe exactly. */
+  readonly #step = tf.variable(tf.scalar(0), false);
 
   constructor(readonly dim: number, readonly numClasses: number, readonly lr = 1e-3) {
     // Zero-initialised: deterministic without drawing from the run's random streams.
@@ -58,12 +60,15 @@ export class OnlineProbe implements PretrainExtension {
 
   /** Updates the probe with its own optimiser. */
   async applyGradients(grads: Map<string, tf.Tensor>): Promise<void> {
+    this.#optimizer.step = (await this.#step.data())[0];
     await this.#optimizer.apply(grads, this.lr);
+    this.#step.assign(tf.scalar(this.#optimizer.step));
   }
 
   state(): Map<string, tf.Variable> {
     const out = new Map<string, tf.Variable>(this.vars);
     for (const [n, t] of this.#optimizer.stateTensors()) out.set(`online_probe_state.${n}`, t as tf.Variable);
+    out.set("online_probe_state.step", this.#step);
     return out;
   }
 

@@ -358,6 +358,7 @@ export function makePretrainStep(o: {
           const pixelPred = decoderStack(params, cfg, "decoder", decoderIn, mb, "masked");
           const pixelLoss = forwardLoss(pixelPred, mb.target);
           let total: tf.Scalar = pixelLoss;
+          let observed: tf.Scalar = tf.scalar(0);
           if (exts.length > 0) extraMetrics.pixelLoss = tf.keep(pixelLoss.clone());
           for (const e of exts) {
             if (!e.loss) continue;
@@ -373,10 +374,13 @@ export function makePretrainStep(o: {
               labels: input.labels?.subarray(start, end),
               progress: input.progress,
             });
-            total = tf.add(total, out.loss);
+            // Observers (the online probe) train through the same tape but are not part of the objective.
+            if (e.affectsIdentity === false) observed = tf.add(observed, out.loss);
+            else total = tf.add(total, out.loss);
             for (const [k, v] of Object.entries(out.metrics ?? {})) extraMetrics[k] = tf.keep(v.clone());
           }
-          return total;
+          extraMetrics[OBJECTIVE] = tf.keep(total.clone());
+          return tf.add(total, observed) as tf.Scalar;
         };
         return { f, extraMetrics, dispose: () => mb.dispose() };
       },
@@ -399,6 +403,9 @@ export function makePretrainStep(o: {
     return metrics;
   };
 }
+
+/** Metric key a chunk may use to report its objective when the differentiated value includes observers. */
+export const OBJECTIVE = "__objective";
 
 /** Rows [start, end) of a mask batch (with its scores). */
 export function sliceMaskBatch(mask: MaskBatch, start: number, end: number): MaskBatch {
@@ -447,8 +454,13 @@ export async function accumulateGradients(
     const w = (end - start) / batch;
     const c = chunk(start, end);
     const { value, grads } = tf.variableGrads(c.f, vars);
-    sums.set("loss", (sums.get("loss") ?? 0) + w * (await value.data())[0]);
+    const objective = c.extraMetrics?.[OBJECTIVE] ?? value;
+    sums.set("loss", (sums.get("loss") ?? 0) + w * (await objective.data())[0]);
     for (const [k, v] of Object.entries(c.extraMetrics ?? {})) {
+      if (k === OBJECTIVE) {
+        v.dispose();
+        continue;
+      }
       sums.set(k, (sums.get(k) ?? 0) + w * (await v.data())[0]);
       v.dispose();
     }

@@ -55,7 +55,12 @@ export function profileData(ctx: RunContext): Promise<{ train: ImageSplit; val: 
   const key = JSON.stringify([ctx.profile.dataset, ctx.cacheDir, ctx.dataDir]);
   let p = dataMemo.get(key);
   if (!p) {
-    p = loadDataset(ctx.profile.dataset, { cacheDir: ctx.cacheDir, dataDir: ctx.dataDir, log: ctx.log });
+    p = loadDataset(ctx.profile.dataset, {
+      cacheDir: ctx.cacheDir,
+      dataDir: ctx.dataDir,
+      log: ctx.log,
+      download: { enabled: Deno.env.get("GPA_OFFLINE") !== "1", mirror: Deno.env.get("GPA_DATASET_MIRROR") },
+    });
     dataMemo.set(key, p);
     p.catch(() => dataMemo.delete(key));
   }

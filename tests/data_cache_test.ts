@@ -121,6 +121,7 @@ Deno.test("loadDataset: a missing dataset throws a one-line DataError saying wha
         projectRoot: `${tmp}/project`,
         dataDir: `${tmp}/nothing-here`,
         log: () => {},
+        download: { enabled: false },
       },
     ).then(() => null, (e) => e);
     ok(error instanceof DataError, `expected DataError, got ${error}`);

@@ -81,7 +81,15 @@ async function buildFromSource(
     [spec.root, options.dataDir],
     options.projectRoot ?? defaultProjectRoot(),
   );
-  const source = await resolveSource(label, formats, locations, options.cacheDir, log, limits);
+  const source = await resolveSource(
+    label,
+    formats,
+    locations,
+    options.cacheDir,
+    log,
+    limits,
+    options.download,
+  );
   log(`${label}: reading ${source.dir} (from ${source.origin})`);
   let splits: { train: ImageSplit; val: ImageSplit };
   if (source.format === TINY_IMAGENET_FORMAT) splits = await loadTinyImagenet(source.dir, limits, ctx);

@@ -23,6 +23,8 @@ export interface SourceFormat {
   archive: RegExp;
   /** What to download, for the error message. */
   hint: string;
+  /** The official archive, downloaded into the cache when nothing is found locally and the network allows. */
+  url?: string;
   /**
    * Chooses the archive members a load with per-class limits reads (see `PartialExtraction`); formats
    * without it are always extracted whole.
@@ -48,6 +50,7 @@ export const TINY_IMAGENET_FORMAT: SourceFormat = {
   archive: /^tiny-imagenet-200.*\.(zip|tar\.gz|tgz|tar)$/i,
   hint: "tiny-imagenet-200.zip (http://cs231n.stanford.edu/tiny-imagenet-200.zip) or " +
     "tiny-imagenet-200-train250.tar.gz, or the extracted tiny-imagenet-200/",
+  url: "http://cs231n.stanford.edu/tiny-imagenet-200.zip",
   selectMembers: selectTinyImagenetMembers,
 };
 
@@ -59,6 +62,7 @@ export const CIFAR_BINARY_FORMAT: SourceFormat = {
   archive: /^cifar-10-binary\.(tar\.gz|tgz|tar)$/i,
   hint: "cifar-10-binary.tar.gz (https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz) or the extracted " +
     "cifar-10-batches-bin/",
+  url: "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",
 };
 
 /** CIFAR-10 as JPEG image folders (`train|test/<class>/*.jpg`). */
@@ -149,6 +153,7 @@ export async function resolveSource(
   cacheDir: string,
   log: (message: string) => void,
   limits: SourceLimits = {},
+  download: DownloadOptions = {},
 ): Promise<ResolvedSource> {
   const rawRoot = `${cacheDir}/datasets/raw`;
   for (const location of locations) {
@@ -173,11 +178,68 @@ export async function resolveSource(
       }
     }
   }
+  // Last resort: the official archive, when the network allows.
+  const failures: string[] = [];
+  if (download.enabled ?? true) {
+    for (const format of formats) {
+      if (!format.url) continue;
+      try {
+        const archive = await downloadArchive(
+          format.url,
+          `${cacheDir}/datasets/downloads`,
+          log,
+          download.mirror,
+        );
+        return await fromArchive(archive, format, rawRoot, log, limits);
+      } catch (e) {
+        failures.push(`download of ${format.url} failed: ${e instanceof Error ? e.message : e}`);
+      }
+    }
+  }
   const wanted = formats.map((f) => f.hint).join("; or ");
   throw new DataError(
     `${datasetLabel} not found: put ${wanted} into GPA_DATA_DIR, or into the project's data/ folder ` +
-      `(searched: ${locations.join(", ")})`,
+      `(searched: ${locations.join(", ")}${failures.length ? `; ${failures.join("; ")}` : ""})`,
   );
+}
+
+/** Whether and from where `resolveSource` may download official archives. */
+export interface DownloadOptions {
+  /** Default true; the CLI sets false with GPA_OFFLINE=1. */
+  enabled?: boolean;
+  /** A base URL serving the archives by file name, instead of the official hosts (GPA_DATASET_MIRROR). */
+  mirror?: string;
+}
+
+/**
+ * Downloads an archive into `dir` (atomically: temp file, then rename) unless it is already there; returns its
+ * path. A `mirror` base replaces the official URL's origin and path; the archive is verified against known
+ * checksums when it is extracted.
+ */
+export async function downloadArchive(
+  url: string,
+  dir: string,
+  log: (m: string) => void,
+  mirror?: string,
+): Promise<string> {
+  const name = baseName(new URL(url).pathname);
+  const from = mirror ? `${mirror.replace(/\/$/, "")}/${name}` : url;
+  const target = `${dir}/${name}`;
+  if (await statOrNull(target)) return target;
+  await Deno.mkdir(dir, { recursive: true });
+  log(`downloading ${from}`);
+  const response = await fetch(from, { signal: AbortSignal.timeout(30 * 60_000) });
+  if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
+  const tmp = `${target}.tmp-${Deno.pid}`;
+  try {
+    const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+    await response.body.pipeTo(file.writable);
+    await Deno.rename(tmp, target);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+  return target;
 }
 
 async function firstWithLayout(dirs: string[], format: SourceFormat): Promise<string | null> {

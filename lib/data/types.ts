@@ -82,6 +82,8 @@ export interface LoadOptions {
   projectRoot?: string;
   /** Concurrent image decodes (default: 2 × CPU cores, at most 16). */
   decodeConcurrency?: number;
+  /** Download official archives when nothing is found locally (default true), optionally from a mirror. */
+  download?: { enabled?: boolean; mirror?: string };
 }
 
 /** A dataset could not be found or read; the message says what to put where. */

@@ -17,20 +17,22 @@ commands:
     ["random", "block", "uniform", "gpa", "cls-attention", "hpm"].join("|")
   },
                --mask-ratio r, --epochs n; GPA: --mam, --teacher-head b<block>h<head>|<k>-shot,
-               --teacher-weights file.safetensors, --gpa-variant paper|official, --soft s0,sT, --hard h0,hT
+               --teacher-weights file.safetensors, --gpa-variant paper|official, --gpa-maps per-step|cached,
+               --overlap paper|official, --soft s0,sT, --hard h0,hT
   finetune     fine-tune the encoder of a pre-training run (--from pretrain|random)
   linprobe     linear-probe the encoder of a pre-training run (--from pretrain|random)
   segment      semantic segmentation (CamVid; UperNet-style head) from a pre-training run (--from pretrain|random)
   knn          k-NN accuracy (k 20, T 0.07, cosine) of the frozen encoder (--from pretrain|random, --pooling cls|mean)
   doctor       backend chosen and why, package versions, datasets found, cache location and size
   table N      run table N (1–10) through the cache, write reports/<profile>/tableN.{md,json};
-               --seeds n, --jobs n (parallel worker processes), --shard i/n (one share of the runs)
+               --seeds n, --jobs n (worker processes that claim runs), --shard i/n (one share of the runs)
   all          every table and the figures
   plan         the runs a table needs, with hashes and cache status (--table N, --json, --shard i/n)
   figures      Figures 2, 4 and 5 (PNG) under reports/<profile>/figures/
   gpa-recall   recall of the teacher's top-GPA patches vs object boxes on held-out images, per block × head
                (--teacher-head, --teacher-weights, --images n, --json); JSON + PNG heatmap
-  bench        engine throughput (deno task bench); --json, --peer (PyTorch on the same machine)
+  bench        engine throughput (deno task bench); --json, --peer (PyTorch on the same machine),
+               --scaling (two parallel runs vs one), --backends wasm,cpu,webgpu, --only <steps>
   help         this text
 
 options (every command):

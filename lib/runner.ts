@@ -15,6 +15,7 @@ import {
   type PretrainExtension,
   type PretrainOutcome,
   type PretrainSpec,
+  type RunEnv,
 } from "./train/pretrain.ts";
 import type { Profile } from "../experiments/profiles.ts";
 import { centerBatch } from "./data/augment.ts";
@@ -118,6 +119,17 @@ export async function ensurePretrain(ctx: RunContext, choice: PretrainChoice): P
   });
 }
 
+/** The run environment (cache, logging, interruption, test hooks) of a context. */
+export function runEnv(ctx: RunContext): RunEnv {
+  return {
+    cache: runCache(ctx),
+    log: ctx.log,
+    stopSignal: ctx.stopSignal,
+    lossHook: ctx.lossHook,
+    progress: ctx.progress,
+  };
+}
+
 /** Fine-tunes the encoder of a pre-training outcome (or a random init when `from` is null). */
 export async function ensureFinetune(
   ctx: RunContext,
@@ -137,13 +149,7 @@ export async function ensureFinetune(
     },
     from?.params ?? null,
     data,
-    {
-      cache: runCache(ctx),
-      log: ctx.log,
-      stopSignal: ctx.stopSignal,
-      lossHook: ctx.lossHook,
-      progress: ctx.progress,
-    },
+    runEnv(ctx),
   );
 }
 
@@ -166,13 +172,7 @@ export async function ensureLinprobe(
     },
     from?.params ?? null,
     data,
-    {
-      cache: runCache(ctx),
-      log: ctx.log,
-      stopSignal: ctx.stopSignal,
-      lossHook: ctx.lossHook,
-      progress: ctx.progress,
-    },
+    runEnv(ctx),
   );
 }
 

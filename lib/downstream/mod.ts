@@ -6,7 +6,7 @@
  */
 import { segmentationSpecFor } from "../../experiments/segmentation.ts";
 import { loadDataset } from "../data/mod.ts";
-import { runCache, type RunContext } from "../runner.ts";
+import { type RunContext, runEnv } from "../runner.ts";
 import type { PretrainOutcome } from "../train/pretrain.ts";
 import { segment, type SegmentationOutcome } from "./segmentation.ts";
 
@@ -24,11 +24,5 @@ export async function ensureSegment(
     dataDir: ctx.dataDir,
     log: ctx.log,
   });
-  return segment(spec, from?.params ?? null, data, {
-    cache: runCache(ctx),
-    log: ctx.log,
-    stopSignal: ctx.stopSignal,
-    lossHook: ctx.lossHook,
-    progress: ctx.progress,
-  });
+  return segment(spec, from?.params ?? null, data, runEnv(ctx));
 }

@@ -21,7 +21,8 @@ commands:
                --overlap paper|official, --soft s0,sT, --hard h0,hT
   finetune     fine-tune the encoder of a pre-training run (--from pretrain|random)
   linprobe     linear-probe the encoder of a pre-training run (--from pretrain|random)
-  segment      semantic segmentation (CamVid; UperNet-style head) from a pre-training run (--from pretrain|random)
+  segment      semantic segmentation (CamVid; UperNet-style head) from a pre-training run (--from pretrain|random);
+               --recipe key=value,... overrides the profile's recipe (e.g. lr=5e-4,epochs=16)
   knn          k-NN accuracy (k 20, T 0.07, cosine) of the frozen encoder (--from pretrain|random, --pooling cls|mean)
   doctor       backend chosen and why, package versions, datasets found, cache location and size
   table N      run table N (1–10) through the cache, write reports/<profile>/tableN.{md,json};
@@ -30,7 +31,8 @@ commands:
   plan         the runs a table needs, with hashes and cache status (--table N, --json, --shard i/n)
   figures      Figures 2, 4 and 5 (PNG) under reports/<profile>/figures/
   gpa-recall   recall of the teacher's top-GPA patches vs object boxes on held-out images, per block × head
-               (--teacher-head, --teacher-weights, --images n, --json); JSON + PNG heatmap
+               (--teacher-head, --teacher-weights, --epochs n (teacher: the MAE run of n epochs),
+               --mask-ratio r (top-k share), --images n, --json); JSON + PNG heatmap
   bench        engine throughput (deno task bench); --json, --peer (PyTorch on the same machine),
                --scaling (two parallel runs vs one), --backends wasm,cpu,webgpu, --only <steps>
   help         this text
@@ -218,8 +220,13 @@ async function cmdPretrain(args: string[]) {
 }
 
 async function cmdDownstream(kind: "finetune" | "linprobe" | "segment", args: string[]) {
-  const { values } = parseCommandArgs(kind, args, { ...PRETRAIN_OPTIONS, from: { type: "string" } });
+  const { values } = parseCommandArgs(kind, args, {
+    ...PRETRAIN_OPTIONS,
+    from: { type: "string" },
+    ...(kind === "segment" ? { recipe: { type: "string" } } : {}),
+  });
   oneOf(values, "strategy", STRATEGIES, "random");
+  const recipe = kind === "segment" ? segmentRecipeOverrides(str(values, "recipe")) : undefined;
   const from = oneOf(values, "from", ["pretrain", "random"] as const, "pretrain");
   const ctx = await context(values);
   applyOverrides(ctx, values);
@@ -232,7 +239,7 @@ async function cmdDownstream(kind: "finetune" | "linprobe" | "segment", args: st
     : await runner.ensurePretrain(ctx, await runner.strategyChoice(ctx, req, seed));
   if (kind === "segment") {
     const { ensureSegment } = await import("./lib/downstream/mod.ts");
-    const seg = await ensureSegment(ctx, pre, seed);
+    const seg = await ensureSegment(ctx, pre, seed, recipe);
     const miou = seg.miou; // percent
     const summary = {
       hash: seg.hash,
@@ -263,6 +270,42 @@ async function cmdDownstream(kind: "finetune" | "linprobe" | "segment", args: st
     summary,
     `${kind} ${out.hash}${out.cacheHit ? " (cache hit)" : ""}: top-1 ${out.top1.toFixed(2)}%`,
   );
+}
+
+/** Numeric fields of the segmentation recipe a user may override with `--recipe key=value,...`. */
+const SEGMENT_RECIPE_KEYS = [
+  "epochs",
+  "lr",
+  "minLr",
+  "warmupEpochs",
+  "batchSize",
+  "weightDecay",
+  "layerDecay",
+  "dropPath",
+  "channels",
+  "polyPower",
+] as const;
+
+/** `--recipe lr=5e-4,epochs=16` → a partial segmentation recipe (part of the run's identity). */
+function segmentRecipeOverrides(spec: string | undefined): Record<string, number> | undefined {
+  if (spec === undefined) return undefined;
+  const out: Record<string, number> = {};
+  for (const part of spec.split(",").filter((p) => p.trim() !== "")) {
+    const m = /^\s*([A-Za-z]+)\s*=\s*([^=]+?)\s*$/.exec(part);
+    const key = m?.[1] as (typeof SEGMENT_RECIPE_KEYS)[number] | undefined;
+    const value = m ? Number(m[2]) : NaN;
+    if (!key || !SEGMENT_RECIPE_KEYS.includes(key) || !Number.isFinite(value) || value < 0) {
+      throw new UsageError(
+        `--recipe takes key=value pairs with non-negative numbers, keys ${SEGMENT_RECIPE_KEYS.join(", ")}; ` +
+          `got '${part}'`,
+      );
+    }
+    if (["epochs", "batchSize", "channels"].includes(key) && !(Number.isInteger(value) && value >= 1)) {
+      throw new UsageError(`--recipe ${key} must be a positive integer; got '${m![2]}'`);
+    }
+    out[key] = value;
+  }
+  return out;
 }
 
 async function cmdDoctor(args: string[]) {
@@ -477,8 +520,12 @@ async function cmdGpaRecall(args: string[]) {
     "gpa-variant": { type: "string" },
     images: { type: "string" },
     out: { type: "string" },
+    epochs: { type: "string" },
+    "mask-ratio": { type: "string" },
   });
   const ctx = await context(values);
+  // --epochs picks the teacher (the profile's MAE trained that long); --mask-ratio the top-k share.
+  applyOverrides(ctx, values);
   installSignalHandlers(ctx.stopSignal);
   const head = teacherHead(values, ctx.profile.model.depth, ctx.profile.model.heads);
   const variant = oneOf(
@@ -510,7 +557,9 @@ async function cmdGpaRecall(args: string[]) {
     } ` +
       `vs random ${result.randomRecall.toFixed(3)} (×${
         result.recallRatio.toFixed(2)
-      }) on ${result.images} held-out images\n` +
+      }, ${result.zScore.toFixed(1)} standard errors above random) on ${result.images} held-out images\n` +
+      `best held-out head ${result.bestHead}: recall ${result.bestRecall.toFixed(3)}; ` +
+      `centre-prior control (k patches nearest the centre): ${result.centerRecall.toFixed(3)}\n` +
       `cached maps vs per-step maps (${result.cachedMapAgreement.views} views): Spearman ` +
       `${result.cachedMapAgreement.spearman.toFixed(3)}, top-k overlap ${
         result.cachedMapAgreement.topKOverlap.toFixed(3)

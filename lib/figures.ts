@@ -8,7 +8,7 @@ import { centerBatch } from "./data/augment.ts";
 import { loadDataset } from "./data/mod.ts";
 import type { ImageSplit } from "./data/types.ts";
 import { atomicWriteFile, ensureDir } from "./fsutil.ts";
-import { headLabel, recallMatrix } from "./head_selection.ts";
+import { headLabel, recallMatrix, topKRecall } from "./head_selection.ts";
 import { maskedCount } from "./masking/types.ts";
 import { topKPerRow } from "./masking/select.ts";
 import { heatmapPng, imageGridPng, maskOverlay } from "./plot/mod.ts";
@@ -117,6 +117,18 @@ export interface GpaRecallResult {
   /** Expected recall of the same number of random patches (k / L). */
   randomRecall: number;
   recallRatio: number;
+  /** Standard error of the selected head's mean recall over the images (per-image spread / √n). */
+  recallStdErr: number;
+  /** (recall − randomRecall) / recallStdErr: how many standard errors the head is above random patches. */
+  zScore: number;
+  /** The held-out best head (for contrast with the few-shot choice) and its recall. */
+  bestHead: string;
+  bestRecall: number;
+  /**
+   * Recall of the k patches nearest the image centre: a GPA-free control for the centre bias of photos
+   * (Tiny-ImageNet objects are mostly centred), so a head is only informative if it also beats this.
+   */
+  centerRecall: number;
   images: number;
   maskRatio: number;
   /** `[blocks][heads + 1]` recall (last column: all heads summed). */
@@ -124,6 +136,25 @@ export interface GpaRecallResult {
   /** How closely cached maps (one pass per image, cropped like the view) track per-step maps. */
   cachedMapAgreement: { spearman: number; topKOverlap: number; views: number };
   png: Uint8Array;
+}
+
+/** `[n, L]` maps that rank patches by closeness to the image centre (ties: lower index first). */
+export function centerPriorMaps(cfg: { imageSize: number; patchSize: number }, n: number): Float32Array {
+  const { rows, cols, count } = gridOf(cfg);
+  const out = new Float32Array(n * count);
+  const cy = (rows - 1) / 2;
+  const cx = (cols - 1) / 2;
+  for (let p = 0; p < count; p++) {
+    const d = -((Math.floor(p / cols) - cy) ** 2 + ((p % cols) - cx) ** 2);
+    for (let i = 0; i < n; i++) out[i * count + p] = d;
+  }
+  return out;
+}
+
+function meanOf(values: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += values[i];
+  return sum / values.length;
 }
 
 /**
@@ -146,11 +177,18 @@ export async function gpaRecall(ctx: RunContext, teacher: Teacher, count = 200):
     gt,
     numPatches: L,
     maskRatio: ratio,
+    perImage: true,
   });
   const head = teacher.head;
   const col = head.head === -1 ? cfg.heads : head.head;
   const recall = rm.recall[head.block * rm.columns + col];
   const randomRecall = maskedCount(L, ratio) / L;
+  const cell = head.block * rm.columns + col;
+  const rows = rm.perImage!.subarray(cell * n, (cell + 1) * n);
+  let ss = 0;
+  for (const r of rows) ss += (r - recall) ** 2;
+  const recallStdErr = n > 1 ? Math.sqrt(ss / (n - 1) / n) : NaN;
+  const centerRecall = meanOf(topKRecall(centerPriorMaps(cfg, n), gt, n, L, rm.k));
   const matrix = Array.from(
     { length: cfg.depth },
     (_, b) => Array.from(rm.recall.subarray(b * rm.columns, (b + 1) * rm.columns)),
@@ -178,6 +216,11 @@ export async function gpaRecall(ctx: RunContext, teacher: Teacher, count = 200):
     recall,
     randomRecall,
     recallRatio: recall / randomRecall,
+    recallStdErr,
+    zScore: (recall - randomRecall) / recallStdErr,
+    bestHead: headLabel(rm.best),
+    bestRecall: rm.best.recall,
+    centerRecall,
     images: n,
     maskRatio: ratio,
     matrix,

@@ -302,6 +302,11 @@ Deno.test("bad command lines exit 2 with one stderr line naming the problem and 
     [["pretrain", "--epochs", "0", ...common], /--epochs.*\b0\b/],
     [["pretrain", "stray", ...common], /'stray'/],
     [["finetune", "--from", "nope", ...common], /--from.*'nope'/],
+    [["segment", "--recipe", "lr=abc", ...common], /--recipe.*'lr=abc'/],
+    [["segment", "--recipe", "colour=1", ...common], /--recipe.*'colour=1'/],
+    [["segment", "--recipe", "epochs=1.5", ...common], /--recipe epochs.*1\.5/],
+    [["finetune", "--recipe", "lr=1", ...common], /--recipe/],
+    [["gpa-recall", "--mask-ratio", "1", ...common], /--mask-ratio/],
   ];
   const results = await Promise.all(cases.map(([args]) => cli(args)));
   results.forEach((r, i) => {

@@ -8,7 +8,7 @@ import { segmentationSpecFor } from "../../experiments/segmentation.ts";
 import { loadDataset } from "../data/mod.ts";
 import { type RunContext, runEnv } from "../runner.ts";
 import type { PretrainOutcome } from "../train/pretrain.ts";
-import { segment, type SegmentationOutcome } from "./segmentation.ts";
+import { segment, type SegmentationOutcome, type SegmentationRecipe } from "./segmentation.ts";
 
 export { segment } from "./segmentation.ts";
 
@@ -17,8 +17,9 @@ export async function ensureSegment(
   ctx: RunContext,
   from: PretrainOutcome | null,
   seed: number,
+  recipe?: Partial<SegmentationRecipe>,
 ): Promise<SegmentationOutcome> {
-  const spec = segmentationSpecFor(ctx.profile, { seed, from: from?.hash ?? null });
+  const spec = segmentationSpecFor(ctx.profile, { seed, from: from?.hash ?? null, recipe });
   const data = await loadDataset(spec.dataset, {
     cacheDir: ctx.cacheDir,
     dataDir: ctx.dataDir,

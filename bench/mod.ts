@@ -24,6 +24,7 @@ import { buildClassifier, classify, softCrossEntropy } from "../lib/train/finetu
 import { AdamW } from "../lib/train/optim.ts";
 import { accumulateGradients, makePretrainStep, resolveMicroBatch } from "../lib/train/pretrain.ts";
 import { gridOf, type Params } from "../lib/vit.ts";
+import { gemmFlops, type GemmShape, stepKernelProfile, type StepKernelProfile, timeGemms } from "./gemm.ts";
 
 /** The reference configuration of the benchmarks (and of the paper-free engine comparisons). */
 export const BENCH_MODEL: MaeConfig = {
@@ -53,6 +54,10 @@ export interface BenchResult {
   /** Step time relative to the MAE step at the same batch (GPA variants). */
   stepTimeRatioToMae?: number;
   note?: string;
+  /** `mae-gemms` rows: the MAE step's matrix products, timed alone (see bench/gemm.ts). */
+  gemms?: (GemmShape & { ms: number })[];
+  /** `mae-gemms` rows: share of the profiled MAE step's kernel time spent in matrix products. */
+  matmulShare?: number;
 }
 
 let peakRss = 0;
@@ -90,7 +95,8 @@ async function benchPretrain(
   batch: number,
   warmup: number,
   steps: number,
-): Promise<{ ms: number; note?: string }> {
+  profile = false,
+): Promise<{ ms: number; note?: string; profile?: StepKernelProfile }> {
   const rng = new Rng(1);
   const params = initMae(cfg, rng.fork("init"));
   let strategy: MaskStrategy = createMaskStrategy("random", { maskRatio: 0.75 });
@@ -129,7 +135,7 @@ async function benchPretrain(
   const step = makePretrainStep({ cfg, params, optimizer, strategy, extensions, lr: () => 1e-4 });
   const images = randomImages(rng, batch, cfg.imageSize);
   const grid = gridOf(cfg);
-  const ms = await timeSteps(warmup, steps, async (i) => {
+  const runStep = async (i: number) => {
     let views = { images, crops: undefined as CropParams[] | undefined };
     const ids = Int32Array.from({ length: batch }, (_, j) => j);
     if (split) {
@@ -146,11 +152,13 @@ async function benchPretrain(
       sampleIds: ids,
       crops: views.crops,
     });
-  });
+  };
+  const ms = await timeSteps(warmup, steps, runStep);
+  const kernels = profile ? await stepKernelProfile(() => runStep(warmup + steps)) : undefined;
   optimizer.dispose();
   disposeParams(params);
   teacher?.dispose();
-  return { ms, note };
+  return { ms, note, profile: kernels };
 }
 
 async function benchFinetune(cfg: MaeConfig, batch: number, warmup: number, steps: number): Promise<number> {
@@ -247,9 +255,10 @@ export async function runBench(o: {
     plan.push(["gpa", ratioBatch], ["gpa-cached", ratioBatch], ["gpa-mam", ratioBatch]);
     let maeAtRatio = NaN;
     for (const [v, b] of plan) {
-      if (!wants(`${v}-pretrain`)) continue;
+      if (!wants(`${v}-pretrain`) && !(v === "mae" && b === batch && wants("mae-gemms"))) continue;
       o.log(`bench: ${v} pre-training step on ${choice.name}, batch ${b}`);
-      const { ms, note } = await benchPretrain(v, MODEL, b, warmup, steps);
+      const wantGemms = v === "mae" && b === batch && wants("mae-gemms") && !slow;
+      const { ms, note, profile } = await benchPretrain(v, MODEL, b, warmup, steps, wantGemms);
       // Cached maps: no teacher pass per step, so the step costs what MAE's does.
       const flops = trainingStepFlops(v === "gpa-cached" ? "mae" : v, cost, { teacherBlock }).total;
       const r = row(`${v}-pretrain`, ms, flops, note, b);
@@ -258,6 +267,17 @@ export async function runBench(o: {
         r.stepTimeRatioToMae = Math.round((ms / maeAtRatio) * 1000) / 1000;
       }
       results.push(r);
+      if (profile) {
+        // The step's GEMMs alone: a floor for the step time on this backend's GEMM library.
+        o.log(`bench: the MAE step's ${profile.gemms.length} GEMM shapes alone on ${choice.name}`);
+        const g = await timeGemms(profile.gemms);
+        results.push({
+          ...row("mae-gemms", g.totalMs, undefined, "the MAE step's matrix products alone", b),
+          gflopPerSec: Math.round(gemmFlops(profile.gemms) / (g.totalMs / 1000) / 1e7) / 100,
+          gemms: g.rows,
+          matmulShare: Math.round(profile.matmulShare * 1000) / 1000,
+        });
+      }
     }
     if (wants("finetune")) {
       o.log(`bench: fine-tuning step on ${choice.name}, batch ${batch}`);
@@ -345,6 +365,18 @@ export async function runBenchCommand(
         r.step === "mae-pretrain" && r.backend === "wasm" && r.batch === batch
       );
       if (ours && peer.imgPerSec) out.peerRatio = Math.round((ours.imgPerSec / peer.imgPerSec) * 1000) / 1000;
+      const gemmRow = results.find((r) => r.step === "mae-gemms" && r.backend === "wasm" && r.batch === batch);
+      if (gemmRow?.gemms) {
+        // The same GEMMs in PyTorch, and the bound they put on the ratio: even if everything but the matrix
+        // products were free, our step could not be faster than its GEMMs alone.
+        const { runPeerGemm } = await import("./peer.ts");
+        log("bench: the MAE step's GEMM shapes in PyTorch");
+        const pg = await runPeerGemm(gemmRow.gemms, { threads });
+        const peerGemmMs = pg.rows.reduce((s, r, i) => s + r.ms * gemmRow.gemms![i].count, 0);
+        out.peerGemm = { threads: pg.threads, msPerStep: Math.round(peerGemmMs * 10) / 10, rows: pg.rows };
+        out.gemmRatio = Math.round((peerGemmMs / gemmRow.msPerStep) * 1000) / 1000;
+        out.gemmBoundRatio = Math.round((peer.msPerStep / gemmRow.msPerStep) * 1000) / 1000;
+      }
     }
   }
   if (values.scaling) out.jobsScaling = await jobsScaling(batch, steps, warmup, log);
@@ -368,6 +400,12 @@ export async function runBenchCommand(
   if (out.peer) {
     console.log(
       `peer: ${JSON.stringify(out.peer)}${out.peerRatio ? `; ours/PyTorch = ${out.peerRatio}` : ""}`,
+    );
+  }
+  if (out.gemmRatio !== undefined) {
+    console.log(
+      `GEMMs alone: ours/PyTorch speed ${out.gemmRatio}; bound on ours/PyTorch for the whole step with this ` +
+        `GEMM library: ${out.gemmBoundRatio}`,
     );
   }
 }

@@ -504,6 +504,37 @@ export async function runPeer(opts: RunPeerOptions): Promise<PeerResult> {
   return parsePeerResult(output.stdout, output.stderr);
 }
 
+/** The peer's timing of a list of GEMM shapes (`peer_torch.py --gemm`). */
+export interface PeerGemmResult {
+  threads: number;
+  rows: { m: number; k: number; n: number; ms: number; gflopPerSec: number }[];
+}
+
+/** Times `a @ b` in PyTorch for each `[m, k, n]` shape (median of 7, same thread settings as {@linkcode runPeer}). */
+export async function runPeerGemm(
+  shapes: { m: number; k: number; n: number }[],
+  opts: { threads: number; python?: string; timeoutMs?: number },
+): Promise<PeerGemmResult> {
+  const args = [
+    PEER_SCRIPT,
+    "--threads",
+    positiveInt(opts.threads, "threads"),
+    "--gemm",
+    JSON.stringify(shapes.map((s) => [s.m, s.k, s.n])),
+  ];
+  const output = await runCommand(opts.python ?? PEER_PYTHON, args, {
+    env: peerEnv(opts.threads, 1),
+    timeoutMs: opts.timeoutMs ?? 300_000,
+  });
+  if (output.code !== 0) throw new Error(`peer_torch.py --gemm failed (exit ${output.code})\n${tail(output.stderr)}`);
+  const record = lastJsonLine(output.stdout, output.stderr, "peer_torch.py --gemm");
+  const rows = record.gemm as PeerGemmResult["rows"];
+  if (!Array.isArray(rows) || rows.length !== shapes.length || rows.some((r) => !(r.ms > 0))) {
+    throw new Error(`peer_torch.py --gemm: expected ${shapes.length} timed shapes, got ${JSON.stringify(rows)}`);
+  }
+  return { threads: Number(record.threads), rows };
+}
+
 /**
  * Runs the script's self-check: masking invariants, patchify order, norm-pix loss on hand-made cases,
  * and a falling loss over `steps` AdamW steps on one fixed batch. Resolves even when checks fail

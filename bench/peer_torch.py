@@ -9,6 +9,7 @@ Modes (each prints exactly one JSON line on stdout):
   default   time `--warmup` + `--steps` training steps, report the median step time
   --check   verify the masking invariants and that the loss falls over 20 steps on a fixed batch
   --probe   report torch version, the BLAS library in use and a 1024x1024 sgemm rate
+  --gemm S  time a @ b for the JSON list S of [m, k, n] shapes (the GEMMs another engine's step runs)
 
 Run with OPENBLAS_NUM_THREADS=1 (bench/peer.ts sets it): torch's own threads (--threads) parallelise the
 element-wise and reduction kernels, and BLAS calls stay single-threaded so the two pools do not
@@ -306,6 +307,23 @@ def sgemm_gflops(size: int = 1024, repeats: int = 10) -> float:
     return 2 * size**3 / statistics.median(times) / 1e9
 
 
+def gemm_times(shapes: list, repeats: int = 7) -> dict:
+    """Median milliseconds of `a @ b` for each [m, k, n] shape (float32, contiguous, like a Linear layer)."""
+    rows = []
+    for m, k, n in shapes:
+        a, b = torch.randn(m, k), torch.randn(k, n)
+        for _ in range(2):
+            a @ b
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            a @ b
+            times.append((time.perf_counter() - start) * 1000)
+        ms = statistics.median(times)
+        rows.append({"m": m, "k": k, "n": n, "ms": round(ms, 4), "gflopPerSec": round(2 * m * k * n / ms / 1e6, 2)})
+    return {"gemm": rows, "threads": torch.get_num_threads(), "blas": blas_info()}
+
+
 # --------------------------------------------------------------------------------------------------------
 # Modes
 
@@ -481,6 +499,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--check-steps", type=int, default=20)
     parser.add_argument("--check-lr", type=float, default=1e-3)
     parser.add_argument("--probe", action="store_true", help="report torch / BLAS facts and exit")
+    parser.add_argument("--gemm", type=str, default=None, help="JSON list of [m, k, n] shapes to time")
     cfg = parser.parse_args(argv)
     for name in ("image", "patch", "dim", "depth", "heads", "decoder_dim", "decoder_depth", "decoder_heads"):
         if getattr(cfg, name) < 1:
@@ -497,7 +516,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str]) -> int:
     cfg = parse_args(argv)
     torch.set_num_threads(cfg.threads)
-    if cfg.probe:
+    if cfg.gemm is not None:
+        shapes = json.loads(cfg.gemm)
+        if not isinstance(shapes, list) or not all(
+            isinstance(s, list) and len(s) == 3 and all(isinstance(v, int) and v >= 1 for v in s) for s in shapes
+        ):
+            print(json.dumps({"ok": False, "error": "--gemm wants a JSON list of [m, k, n] positive integers"}))
+            return 2
+        result = gemm_times(shapes)
+    elif cfg.probe:
         result = run_probe()
     elif cfg.check:
         result = run_check(cfg)

@@ -17,8 +17,8 @@ commands:
     ["random", "block", "uniform", "gpa", "cls-attention", "hpm"].join("|")
   },
                --mask-ratio r, --epochs n; GPA: --mam, --teacher-head b<block>h<head>|<k>-shot,
-               --teacher-weights file.safetensors, --gpa-variant paper|official, --gpa-maps per-step|cached,
-               --overlap paper|official, --soft s0,sT, --hard h0,hT
+               --teacher-weights file.safetensors, --teacher-epochs n, --gpa-variant paper|official,
+               --gpa-maps per-step|cached, --overlap paper|official, --soft s0,sT, --hard h0,hT
   finetune     fine-tune the encoder of a pre-training run (--from pretrain|random)
   linprobe     linear-probe the encoder of a pre-training run (--from pretrain|random)
   segment      semantic segmentation (CamVid; UperNet-style head) from a pre-training run (--from pretrain|random);
@@ -31,7 +31,7 @@ commands:
   plan         the runs a table needs, with hashes and cache status (--table N, --json, --shard i/n)
   figures      Figures 2, 4 and 5 (PNG) under reports/<profile>/figures/
   gpa-recall   recall of the teacher's top-GPA patches vs object boxes on held-out images, per block × head
-               (--teacher-head, --teacher-weights, --epochs n (teacher: the MAE run of n epochs),
+               (--teacher-head, --teacher-weights, --teacher-epochs n (the MAE teacher's epochs),
                --mask-ratio r (top-k share), --images n, --json); JSON + PNG heatmap
   bench        engine throughput (deno task bench); --json, --peer (PyTorch on the same machine),
                --scaling (two parallel runs vs one), --backends wasm,cpu,webgpu, --only <steps>
@@ -106,6 +106,7 @@ const PRETRAIN_OPTIONS = {
   "mam-loss-on": { type: "string" },
   "teacher-head": { type: "string" },
   "teacher-weights": { type: "string" },
+  "teacher-epochs": { type: "string" },
   "gpa-variant": { type: "string" },
   overlap: { type: "string" },
   "gpa-maps": { type: "string" },
@@ -195,6 +196,7 @@ function strategyRequest(values: Values, ctx: RunContext): import("./lib/runner.
       ...(head ? { head } : {}),
       variant,
       weightsPath: str(values, "teacher-weights"),
+      teacherEpochs: int(values, "teacher-epochs", ctx.profile.gpa.teacher.teacherEpochs, 1, 100000),
     },
     mam: values.mam === true ? { lossOn: mamLossOn } : false,
   };
@@ -520,12 +522,11 @@ async function cmdGpaRecall(args: string[]) {
     "gpa-variant": { type: "string" },
     images: { type: "string" },
     out: { type: "string" },
-    epochs: { type: "string" },
+    "teacher-epochs": { type: "string" },
     "mask-ratio": { type: "string" },
   });
   const ctx = await context(values);
-  // --epochs picks the teacher (the profile's MAE trained that long); --mask-ratio the top-k share.
-  applyOverrides(ctx, values);
+  applyOverrides(ctx, values); // --mask-ratio: the top-k share
   installSignalHandlers(ctx.stopSignal);
   const head = teacherHead(values, ctx.profile.model.depth, ctx.profile.model.heads);
   const variant = oneOf(
@@ -542,6 +543,7 @@ async function cmdGpaRecall(args: string[]) {
     ...(head ? { head } : {}),
     variant,
     weightsPath: str(values, "teacher-weights"),
+    teacherEpochs: int(values, "teacher-epochs", ctx.profile.gpa.teacher.teacherEpochs, 1, 100000),
   });
   const { png, ...result } = await gpaRecall(ctx, teacher, images);
   const outDir = str(values, "out", `${PROJECT_ROOT}/reports/${ctx.profile.name}/figures`)!;
@@ -555,9 +557,9 @@ async function cmdGpaRecall(args: string[]) {
     `teacher ${JSON.stringify(result.teacher)}\nselected head ${result.selectedHead}: recall ${
       result.recall.toFixed(3)
     } ` +
-      `vs random ${result.randomRecall.toFixed(3)} (×${
-        result.recallRatio.toFixed(2)
-      }, ${result.zScore.toFixed(1)} standard errors above random) on ${result.images} held-out images\n` +
+      `vs random ${result.randomRecall.toFixed(3)} (×${result.recallRatio.toFixed(2)}, ${
+        result.zScore.toFixed(1)
+      } standard errors above random) on ${result.images} held-out images\n` +
       `best held-out head ${result.bestHead}: recall ${result.bestRecall.toFixed(3)}; ` +
       `centre-prior control (k patches nearest the centre): ${result.centerRecall.toFixed(3)}\n` +
       `cached maps vs per-step maps (${result.cachedMapAgreement.views} views): Spearman ` +

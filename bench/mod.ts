@@ -24,7 +24,7 @@ import { buildClassifier, classify, softCrossEntropy } from "../lib/train/finetu
 import { AdamW } from "../lib/train/optim.ts";
 import { accumulateGradients, makePretrainStep, resolveMicroBatch } from "../lib/train/pretrain.ts";
 import { gridOf, type Params } from "../lib/vit.ts";
-import { gemmFlops, type GemmShape, stepKernelProfile, type StepKernelProfile, timeGemms } from "./gemm.ts";
+import { gemmFlops, type GemmShape, type StepKernelProfile, stepKernelProfile, timeGemms } from "./gemm.ts";
 
 /** The reference configuration of the benchmarks (and of the paper-free engine comparisons). */
 export const BENCH_MODEL: MaeConfig = {
@@ -365,7 +365,9 @@ export async function runBenchCommand(
         r.step === "mae-pretrain" && r.backend === "wasm" && r.batch === batch
       );
       if (ours && peer.imgPerSec) out.peerRatio = Math.round((ours.imgPerSec / peer.imgPerSec) * 1000) / 1000;
-      const gemmRow = results.find((r) => r.step === "mae-gemms" && r.backend === "wasm" && r.batch === batch);
+      const gemmRow = results.find((r) =>
+        r.step === "mae-gemms" && r.backend === "wasm" && r.batch === batch
+      );
       if (gemmRow?.gemms) {
         // The same GEMMs in PyTorch, and the bound they put on the ratio: even if everything but the matrix
         // products were free, our step could not be faster than its GEMMs alone.

@@ -526,11 +526,15 @@ export async function runPeerGemm(
     env: peerEnv(opts.threads, 1),
     timeoutMs: opts.timeoutMs ?? 300_000,
   });
-  if (output.code !== 0) throw new Error(`peer_torch.py --gemm failed (exit ${output.code})\n${tail(output.stderr)}`);
+  if (output.code !== 0) {
+    throw new Error(`peer_torch.py --gemm failed (exit ${output.code})\n${tail(output.stderr)}`);
+  }
   const record = lastJsonLine(output.stdout, output.stderr, "peer_torch.py --gemm");
   const rows = record.gemm as PeerGemmResult["rows"];
   if (!Array.isArray(rows) || rows.length !== shapes.length || rows.some((r) => !(r.ms > 0))) {
-    throw new Error(`peer_torch.py --gemm: expected ${shapes.length} timed shapes, got ${JSON.stringify(rows)}`);
+    throw new Error(
+      `peer_torch.py --gemm: expected ${shapes.length} timed shapes, got ${JSON.stringify(rows)}`,
+    );
   }
   return { threads: Number(record.threads), rows };
 }

@@ -81,6 +81,8 @@ export interface PretrainChoice {
   extensions?: PretrainExtension[];
   dependsOn?: Record<string, unknown>;
   progressUnit?: "epoch" | "iteration";
+  /** Epochs instead of the profile's (e.g. a teacher trained longer than the runs it guides). */
+  epochs?: number;
 }
 
 /** The spec of a pre-training run in a context. */
@@ -96,7 +98,7 @@ export function pretrainSpec(ctx: RunContext, choice: PretrainChoice): PretrainS
     profile: p.name,
     dataset: p.dataset,
     model: p.model,
-    recipe: p.pretrain,
+    recipe: choice.epochs === undefined ? p.pretrain : { ...p.pretrain, epochs: choice.epochs },
     seed: choice.seed,
     strategy,
     extensions: choice.extensions,
@@ -180,6 +182,8 @@ export async function ensureLinprobe(
 export interface TeacherChoice {
   /** Seed of the profile's MAE baseline run used as teacher (default 0). */
   teacherSeed?: number;
+  /** Pre-training epochs of that baseline (default: the profile's pre-training epochs). */
+  teacherEpochs?: number;
   /** A safetensors file with timm/MAE ViT weights instead of a cached run. */
   weightsPath?: string;
   /** Head: explicit, or chosen by k-shot selection on annotated train images. */
@@ -200,7 +204,11 @@ export async function ensureTeacher(ctx: RunContext, choice: TeacherChoice): Pro
     const st = await Deno.stat(choice.weightsPath);
     source = { weights: choice.weightsPath.split("/").pop(), bytes: st.size };
   } else {
-    const base = await ensurePretrain(ctx, { seed: choice.teacherSeed ?? 0, strategy: { name: "random" } });
+    const base = await ensurePretrain(ctx, {
+      seed: choice.teacherSeed ?? 0,
+      strategy: { name: "random" },
+      epochs: choice.teacherEpochs,
+    });
     params = new Map([...base.params].filter(([n]) => isEncoderParam(n)));
     for (const [n, v] of base.params) if (!isEncoderParam(n)) v.dispose();
     source = { teacherRun: base.hash };

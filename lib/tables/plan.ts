@@ -30,8 +30,10 @@ export async function planTable(
   for (const row of plan.rows) {
     if (row.notRun) out.push({ row: row.key, seed: -1, status: "not-run", notRun: row.notRun });
   }
-  const teacherSeed = ctx.profile.gpa.teacher.teacherSeed;
-  const baselineHash = pretrainHash(pretrainSpec(ctx, { seed: teacherSeed, strategy: { name: "random" } }));
+  const { teacherSeed, teacherEpochs } = ctx.profile.gpa.teacher;
+  const baselineHash = pretrainHash(
+    pretrainSpec(ctx, { seed: teacherSeed, strategy: { name: "random" }, epochs: teacherEpochs }),
+  );
   const teacherReady = await cache.runDir(baselineHash).isComplete();
   for (const unit of shardUnits(tableUnits(plan, seeds), shard)) {
     const needsTeacher = ["gpa", "cls-attention"].includes(unit.row.request!.name);

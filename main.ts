@@ -19,7 +19,8 @@ commands:
                --mask-ratio r, --epochs n; GPA: --mam, --teacher-head b<block>h<head>|<k>-shot,
                --teacher-weights file.safetensors, --teacher-epochs n, --gpa-variant paper|official,
                --gpa-maps per-step|cached, --overlap paper|official, --soft s0,sT, --hard h0,hT
-  finetune     fine-tune the encoder of a pre-training run (--from pretrain|random)
+  finetune     fine-tune the encoder of a pre-training run (--from pretrain|random; --pretrain-seed n: the
+               encoder's seed when it differs from --seed; also for linprobe and segment)
   linprobe     linear-probe the encoder of a pre-training run (--from pretrain|random)
   segment      semantic segmentation (CamVid; UperNet-style head) from a pre-training run (--from pretrain|random);
                --recipe key=value,... overrides the profile's recipe (e.g. lr=5e-4,epochs=16)
@@ -225,6 +226,7 @@ async function cmdDownstream(kind: "finetune" | "linprobe" | "segment", args: st
   const { values } = parseCommandArgs(kind, args, {
     ...PRETRAIN_OPTIONS,
     from: { type: "string" },
+    "pretrain-seed": { type: "string" },
     ...(kind === "segment" ? { recipe: { type: "string" } } : {}),
   });
   oneOf(values, "strategy", STRATEGIES, "random");
@@ -236,9 +238,11 @@ async function cmdDownstream(kind: "finetune" | "linprobe" | "segment", args: st
   installSignalHandlers(ctx.stopSignal);
   const runner = await import("./lib/runner.ts");
   const seed = ctx.profile.seeds[0];
+  // The encoder's seed may differ from the downstream run's (several downstream seeds on one encoder).
+  const pretrainSeed = int(values, "pretrain-seed", seed, 0, 2 ** 31 - 1)!;
   const pre = from === "random"
     ? null
-    : await runner.ensurePretrain(ctx, await runner.strategyChoice(ctx, req, seed));
+    : await runner.ensurePretrain(ctx, await runner.strategyChoice(ctx, req, pretrainSeed));
   if (kind === "segment") {
     const { ensureSegment } = await import("./lib/downstream/mod.ts");
     const seg = await ensureSegment(ctx, pre, seed, recipe);

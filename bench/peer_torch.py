@@ -294,32 +294,29 @@ def blas_info() -> dict:
     return info
 
 
-def sgemm_gflops(size: int = 1024, repeats: int = 10) -> float:
-    """Median GFLOP/s of a size x size float32 matrix product."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
+def matmul_median_ms(m: int, k: int, n: int, repeats: int) -> float:
+    """Median milliseconds of `a @ b` for float32 [m, k] x [k, n] (two untimed products first)."""
+    a, b = torch.randn(m, k), torch.randn(k, n)
     for _ in range(2):
         a @ b
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         a @ b
-        times.append(time.perf_counter() - start)
-    return 2 * size**3 / statistics.median(times) / 1e9
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def sgemm_gflops(size: int = 1024, repeats: int = 10) -> float:
+    """Median GFLOP/s of a size x size float32 matrix product."""
+    return 2 * size**3 / matmul_median_ms(size, size, size, repeats) / 1e6
 
 
 def gemm_times(shapes: list, repeats: int = 7) -> dict:
     """Median milliseconds of `a @ b` for each [m, k, n] shape (float32, contiguous, like a Linear layer)."""
     rows = []
     for m, k, n in shapes:
-        a, b = torch.randn(m, k), torch.randn(k, n)
-        for _ in range(2):
-            a @ b
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            a @ b
-            times.append((time.perf_counter() - start) * 1000)
-        ms = statistics.median(times)
+        ms = matmul_median_ms(m, k, n, repeats)
         rows.append({"m": m, "k": k, "n": n, "ms": round(ms, 4), "gflopPerSec": round(2 * m * k * n / ms / 1e6, 2)})
     return {"gemm": rows, "threads": torch.get_num_threads(), "blas": blas_info()}
 

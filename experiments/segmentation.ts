@@ -1,7 +1,7 @@
 /**
  * Semantic-segmentation settings per profile: which data and which recipe the segmentation evaluation of a
  * pre-trained encoder uses. `smoke` runs in seconds on synthetic shapes, `cpu` is CamVid (the stand-in for
- * ADE20K) sized to about 10 minutes on a 2-core CPU with the wasm backend, `paper` records the paper's
+ * ADE20K) sized to about 16 minutes per run on one core with the wasm backend, `paper` records the paper's
  * ADE20K UperNet setting for reference (the data layer has no ADE20K loader).
  * @module
  */

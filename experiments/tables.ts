@@ -56,7 +56,11 @@ export function tablePlans(profile: Profile): Record<string, TablePlan> {
     `${profile.dataset.name} at ${profile.dataset.resolution} px with ViT ${profile.model.dim}-d × ` +
     `${depth} (patch ${profile.model.patchSize}) instead of ImageNet-1K at 224 px with ViT-B/16`;
   const teacherNote =
-    `teacher: this profile's MAE baseline (seed ${def.teacher.teacherSeed}, same schedule) instead ` +
+    `teacher: this profile's MAE baseline (seed ${def.teacher.teacherSeed}, ${
+      def.teacher.teacherEpochs === undefined || def.teacher.teacherEpochs === profile.pretrain.epochs
+        ? "same schedule"
+        : `${def.teacher.teacherEpochs} epochs`
+    }) instead ` +
     `of the MAE authors' 1600-epoch ViT-B/16; head by ${
       "shots" in def.teacher.head ? `${def.teacher.head.shots}-shot selection` : "explicit choice"
     }`;

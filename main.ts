@@ -161,6 +161,21 @@ function teacherHead(values: Values, depth: number, heads: number) {
   return { block, head };
 }
 
+/** The teacher from `--teacher-head`, `--teacher-weights`, `--teacher-epochs`, `--gpa-variant` over the profile's. */
+function teacherFlags(values: Values, ctx: RunContext): import("./lib/runner.ts").TeacherChoice & {
+  variant: "paper" | "official";
+} {
+  const head = teacherHead(values, ctx.profile.model.depth, ctx.profile.model.heads);
+  const defaults = ctx.profile.gpa.teacher;
+  return {
+    ...defaults,
+    ...(head ? { head } : {}),
+    variant: oneOf(values, "gpa-variant", ["paper", "official"] as const, defaults.variant),
+    weightsPath: str(values, "teacher-weights"),
+    teacherEpochs: int(values, "teacher-epochs", defaults.teacherEpochs, 1, 100000),
+  };
+}
+
 /** The strategy request of pretrain/finetune/linprobe from CLI flags. */
 function strategyRequest(values: Values, ctx: RunContext): import("./lib/runner.ts").StrategyRequest {
   const name = oneOf(values, "strategy", STRATEGIES, "random");
@@ -173,18 +188,12 @@ function strategyRequest(values: Values, ctx: RunContext): import("./lib/runner.
       );
     }
   }
-  const head = teacherHead(values, ctx.profile.model.depth, ctx.profile.model.heads);
-  const variant = oneOf(
-    values,
-    "gpa-variant",
-    ["paper", "official"] as const,
-    ctx.profile.gpa.teacher.variant,
-  );
+  const teacher = teacherFlags(values, ctx);
   const mamLossOn = oneOf(
     values,
     "mam-loss-on",
     ["masked", "all"] as const,
-    variant === "official" ? "all" : "masked",
+    teacher.variant === "official" ? "all" : "masked",
   );
   return {
     name,
@@ -192,13 +201,7 @@ function strategyRequest(values: Values, ctx: RunContext): import("./lib/runner.
     hard,
     overlap: oneOf(values, "overlap", ["paper", "official"] as const, "paper"),
     maps: oneOf(values, "gpa-maps", ["per-step", "cached"] as const, "per-step"),
-    teacher: {
-      ...ctx.profile.gpa.teacher,
-      ...(head ? { head } : {}),
-      variant,
-      weightsPath: str(values, "teacher-weights"),
-      teacherEpochs: int(values, "teacher-epochs", ctx.profile.gpa.teacher.teacherEpochs, 1, 100000),
-    },
+    teacher,
     mam: values.mam === true ? { lossOn: mamLossOn } : false,
   };
 }
@@ -532,23 +535,11 @@ async function cmdGpaRecall(args: string[]) {
   const ctx = await context(values);
   applyOverrides(ctx, values); // --mask-ratio: the top-k share
   installSignalHandlers(ctx.stopSignal);
-  const head = teacherHead(values, ctx.profile.model.depth, ctx.profile.model.heads);
-  const variant = oneOf(
-    values,
-    "gpa-variant",
-    ["paper", "official"] as const,
-    ctx.profile.gpa.teacher.variant,
-  );
+  const choice = teacherFlags(values, ctx);
   const images = int(values, "images", 200, 1, 100000)!;
   const { ensureTeacher } = await import("./lib/runner.ts");
   const { gpaRecall } = await import("./lib/figures.ts");
-  const teacher = await ensureTeacher(ctx, {
-    ...ctx.profile.gpa.teacher,
-    ...(head ? { head } : {}),
-    variant,
-    weightsPath: str(values, "teacher-weights"),
-    teacherEpochs: int(values, "teacher-epochs", ctx.profile.gpa.teacher.teacherEpochs, 1, 100000),
-  });
+  const teacher = await ensureTeacher(ctx, choice);
   const { png, ...result } = await gpaRecall(ctx, teacher, images);
   const outDir = str(values, "out", `${PROJECT_ROOT}/reports/${ctx.profile.name}/figures`)!;
   const { atomicWriteFile, atomicWriteJson, ensureDir } = await import("./lib/fsutil.ts");

@@ -49,7 +49,7 @@ export async function stepKernelProfile(step: () => Promise<void>): Promise<Step
     totalMs += ms;
     if (k.name === "BatchMatMul") {
       const [a, b] = k.inputShapes as number[][];
-      const shape = gemmOf(a, b, k.extraInfo);
+      const shape = gemmOf(a, b);
       if (shape) {
         const key = `${shape.m}x${shape.k}x${shape.n}`;
         const g = gemms.get(key) ?? { ...shape, count: 0 };
@@ -69,7 +69,7 @@ export async function stepKernelProfile(step: () => Promise<void>): Promise<Step
 }
 
 /** `[m, k] × [k, n]` of a (possibly rank-3, batch-1) matMul's input shapes; undefined for batched products. */
-export function gemmOf(a: number[], b: number[], _extra?: unknown): Omit<GemmShape, "count"> | undefined {
+export function gemmOf(a: number[], b: number[]): Omit<GemmShape, "count"> | undefined {
   const strip = (s: number[]) => s.length === 3 && s[0] === 1 ? s.slice(1) : s;
   const [sa, sb] = [strip(a), strip(b)];
   if (sa.length !== 2 || sb.length !== 2 || sa[1] !== sb[0]) return undefined;

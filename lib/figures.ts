@@ -14,6 +14,7 @@ import { topKPerRow } from "./masking/select.ts";
 import { heatmapPng, imageGridPng, maskOverlay } from "./plot/mod.ts";
 import { annotatedSample, ensureTeacher, profileData, type RunContext } from "./runner.ts";
 import { GpaMapCache, type Teacher } from "./gpa.ts";
+import { mean, sampleStd } from "./report/stats.ts";
 import { Rng } from "./rng.ts";
 import { gridOf } from "./vit.ts";
 
@@ -151,12 +152,6 @@ export function centerPriorMaps(cfg: { imageSize: number; patchSize: number }, n
   return out;
 }
 
-function meanOf(values: ArrayLike<number>): number {
-  let sum = 0;
-  for (let i = 0; i < values.length; i++) sum += values[i];
-  return sum / values.length;
-}
-
 /**
  * Evaluates a teacher's GPA against object annotations on held-out images (the val split when it has boxes or
  * masks): recall of every head's top-|mask| patches, the selected head's recall and its ratio to random.
@@ -184,11 +179,9 @@ export async function gpaRecall(ctx: RunContext, teacher: Teacher, count = 200):
   const recall = rm.recall[head.block * rm.columns + col];
   const randomRecall = maskedCount(L, ratio) / L;
   const cell = head.block * rm.columns + col;
-  const rows = rm.perImage!.subarray(cell * n, (cell + 1) * n);
-  let ss = 0;
-  for (const r of rows) ss += (r - recall) ** 2;
-  const recallStdErr = n > 1 ? Math.sqrt(ss / (n - 1) / n) : NaN;
-  const centerRecall = meanOf(topKRecall(centerPriorMaps(cfg, n), gt, n, L, rm.k));
+  const perImage = Array.from(rm.perImage!.subarray(cell * n, (cell + 1) * n));
+  const recallStdErr = n > 1 ? sampleStd(perImage) / Math.sqrt(n) : NaN;
+  const centerRecall = mean(Array.from(topKRecall(centerPriorMaps(cfg, n), gt, n, L, rm.k)));
   const matrix = Array.from(
     { length: cfg.depth },
     (_, b) => Array.from(rm.recall.subarray(b * rm.columns, (b + 1) * rm.columns)),

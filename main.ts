@@ -35,7 +35,8 @@ commands:
                (--teacher-head, --teacher-weights, --teacher-epochs n (the MAE teacher's epochs),
                --mask-ratio r (top-k share), --images n, --json); JSON + PNG heatmap
   bench        engine throughput (deno task bench); --json, --peer (PyTorch on the same machine),
-               --scaling (two parallel runs vs one), --backends wasm,cpu,webgpu, --only <steps>
+               --scaling (two parallel runs vs one), --backends wasm,cpu,webgpu, --only <steps>,
+               --matmul openblas,xnnpack (wasm's matMul engines, one pass each), --threads n (both sides)
   help         this text
 
 options (every command):
@@ -46,6 +47,9 @@ options (every command):
   --seed N           seed of the run (default: the profile's first seed)
   --json             print the result as JSON on stdout
   -q, --quiet        only errors on stderr
+
+environment: GPA_BLAS=auto|on|off (wasm's matrix products on a system OpenBLAS through FFI; default auto),
+  GPA_BLAS_THREADS=n (default 1), GPA_BLAS_LIB=path (the library to open), GPA_MICRO_BATCH=n
 
 exit codes: 0 ok, 1 runtime error, 2 usage error, 130 interrupted (resumable)`;
 
@@ -73,7 +77,8 @@ async function context(values: Values): Promise<RunContext & { backendReasons: s
     profile,
     cacheDir,
     dataDir,
-    backend: choice.name,
+    // Reports name what ran the matrix products on wasm (OpenBLAS or XNNPACK).
+    backend: choice.matmul ? `${choice.name} (matMul: ${choice.matmul.split(" (")[0]})` : choice.name,
     backendReasons: choice.reasons,
     log: quiet ? () => {} : (l: string) => console.error(l),
     stopSignal,

@@ -8,7 +8,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { type BackendName, selectBackend } from "../lib/backend.ts";
+import { type BackendName, type BlasMode, selectBackend } from "../lib/backend.ts";
 import { int, parseCommandArgs, str, UsageError, type Values } from "../lib/cli.ts";
 import { maeCostConfig, trainingStepFlops } from "../lib/cost.ts";
 import { type CropParams, randomResizedCropFlip } from "../lib/data/augment.ts";
@@ -40,11 +40,17 @@ export const BENCH_MODEL: MaeConfig = {
   normPixLoss: true,
 };
 
+/** What runs the wasm backend's matrix products: native OpenBLAS through FFI, or tfjs-wasm's XNNPACK. */
+export type MatmulEngine = "openblas" | "xnnpack";
+
 /** One benchmark row. */
 export interface BenchResult {
   step: string;
   backend: string;
+  /** wasm rows: what ran the matrix products ("openblas" or "xnnpack"). */
+  matmul?: MatmulEngine;
   batch: number;
+  /** Threads the step's compute used (OpenBLAS threads for "openblas" rows; 1 otherwise). */
   threads: number;
   msPerStep: number;
   imgPerSec: number;
@@ -58,6 +64,8 @@ export interface BenchResult {
   gemms?: (GemmShape & { ms: number })[];
   /** `mae-gemms` rows: share of the profiled MAE step's kernel time spent in matrix products. */
   matmulShare?: number;
+  /** `mae-gemms` rows: the profiled MAE step's kernel time by kernel, largest first (top 12). */
+  kernels?: { name: string; calls: number; ms: number }[];
 }
 
 let peakRss = 0;
@@ -216,13 +224,28 @@ export async function runBench(o: {
   model?: MaeConfig;
   /** Largest batch of the GPA variants (default 64: tfjs-wasm's 4 GiB heap). */
   ratioBatch?: number;
+  /** wasm's matMul engines to bench, each a pass of its own (default: the one `selectBackend` picks). */
+  matmul?: MatmulEngine[];
+  /** OpenBLAS threads for "openblas" passes (default 1). */
+  blasThreads?: number;
 }): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   const wants = (s: string) => !o.only || o.only.includes(s);
   const MODEL = o.model ?? BENCH_MODEL;
   const cost = maeCostConfig(MODEL, 0.75);
-  for (const backend of o.backends) {
-    const choice = await selectBackend(backend);
+  const passes = o.backends.flatMap((backend) =>
+    backend === "wasm" && o.matmul
+      ? o.matmul.map((m) => ({ backend, blas: (m === "openblas" ? "on" : "off") as BlasMode }))
+      : [{ backend, blas: undefined as BlasMode | undefined }]
+  );
+  for (const { backend, blas } of passes) {
+    const choice = await selectBackend(backend, { blas, blasThreads: o.blasThreads });
+    const matmul: MatmulEngine | undefined = choice.name !== "wasm"
+      ? undefined
+      : choice.matmul === "XNNPACK"
+      ? "xnnpack"
+      : "openblas";
+    const threads = matmul === "openblas" ? o.blasThreads ?? 1 : 1;
     // The pure-JS backend is ~50× slower: a smaller batch and a single timed step keep it to seconds.
     const slow = choice.name === "cpu";
     const batch = slow ? Math.min(o.batch, 16) : o.batch;
@@ -237,8 +260,9 @@ export async function runBench(o: {
     ): BenchResult => ({
       step,
       backend: choice.name,
+      matmul,
       batch: b,
-      threads: 1,
+      threads,
       msPerStep: Math.round(ms * 10) / 10,
       imgPerSec: Math.round((b / (ms / 1000)) * 10) / 10,
       gflopPerSec: flopsPerImage ? Math.round((flopsPerImage * b) / (ms / 1000) / 1e7) / 100 : undefined,
@@ -256,7 +280,7 @@ export async function runBench(o: {
     let maeAtRatio = NaN;
     for (const [v, b] of plan) {
       if (!wants(`${v}-pretrain`) && !(v === "mae" && b === batch && wants("mae-gemms"))) continue;
-      o.log(`bench: ${v} pre-training step on ${choice.name}, batch ${b}`);
+      o.log(`bench: ${v} pre-training step on ${choice.name}${matmul ? ` (${matmul})` : ""}, batch ${b}`);
       const wantGemms = v === "mae" && b === batch && wants("mae-gemms") && !slow;
       const { ms, note, profile } = await benchPretrain(v, MODEL, b, warmup, steps, wantGemms);
       // Cached maps: no teacher pass per step, so the step costs what MAE's does.
@@ -276,6 +300,7 @@ export async function runBench(o: {
           gflopPerSec: Math.round(gemmFlops(profile.gemms) / (g.totalMs / 1000) / 1e7) / 100,
           gemms: g.rows,
           matmulShare: Math.round(profile.matmulShare * 1000) / 1000,
+          kernels: profile.byKernel.slice(0, 12).map((k) => ({ ...k, ms: Math.round(k.ms * 10) / 10 })),
         });
       }
     }
@@ -321,6 +346,7 @@ const BENCH_OPTIONS = {
   peer: { type: "boolean" },
   scaling: { type: "boolean" },
   threads: { type: "string" },
+  matmul: { type: "string" },
 } as const;
 
 /** CLI entry of `main.ts bench`. */
@@ -340,7 +366,16 @@ export async function runBenchCommand(
   const warmup = int(values, "warmup", 2, 0, 100)!;
   const only = str(values, "only")?.split(",");
   const log = values.quiet ? () => {} : (l: string) => console.error(l);
-  const results = await runBench({ backends, batch, steps, warmup, only, log });
+  const matmulArg = str(values, "matmul");
+  const matmul = matmulArg?.split(",").map((s) => s.trim()) as MatmulEngine[] | undefined;
+  for (const m of matmul ?? []) {
+    if (m !== "openblas" && m !== "xnnpack") {
+      throw new UsageError(`--matmul: expected openblas and/or xnnpack, got '${m}'`);
+    }
+  }
+  // One thread count for both sides: PyTorch's threads and OpenBLAS's threads under wasm.
+  const threads = int(values, "threads", 1, 1, 256)!;
+  const results = await runBench({ backends, batch, steps, warmup, only, log, matmul, blasThreads: threads });
   const out: Record<string, unknown> = {
     date: new Date().toISOString(),
     machine: {
@@ -358,27 +393,43 @@ export async function runBenchCommand(
     if (!status.ready) {
       out.peer = { error: status.reason };
     } else {
-      const threads = int(values, "threads", 1, 1, 256)!;
       const peer = await runPeer({ threads, batch, steps: Math.max(steps, 5) });
       out.peer = peer;
-      const ours = results.find((r) =>
-        r.step === "mae-pretrain" && r.backend === "wasm" && r.batch === batch
+      const ratio = (x: number) => Math.round(x * 1000) / 1000;
+      // Per wasm matMul engine: ours / PyTorch on the MAE step; the first wasm pass is the headline.
+      const byMatmul: Record<string, Record<string, number>> = {};
+      for (const r of results) {
+        if (r.step !== "mae-pretrain" || r.backend !== "wasm" || r.batch !== batch || !peer.imgPerSec) {
+          continue;
+        }
+        const key = r.matmul ?? "wasm";
+        byMatmul[key] = { threads: r.threads, peerRatio: ratio(r.imgPerSec / peer.imgPerSec) };
+        out.peerRatio ??= byMatmul[key].peerRatio;
+      }
+      const gemmRows = results.filter((r) =>
+        r.step === "mae-gemms" && r.backend === "wasm" && r.batch === batch && r.gemms
       );
-      if (ours && peer.imgPerSec) out.peerRatio = Math.round((ours.imgPerSec / peer.imgPerSec) * 1000) / 1000;
-      const gemmRow = results.find((r) =>
-        r.step === "mae-gemms" && r.backend === "wasm" && r.batch === batch
-      );
-      if (gemmRow?.gemms) {
+      if (gemmRows.length) {
         // The same GEMMs in PyTorch, and the bound they put on the ratio: even if everything but the matrix
         // products were free, our step could not be faster than its GEMMs alone.
         const { runPeerGemm } = await import("./peer.ts");
         log("bench: the MAE step's GEMM shapes in PyTorch");
-        const pg = await runPeerGemm(gemmRow.gemms, { threads });
-        const peerGemmMs = pg.rows.reduce((s, r, i) => s + r.ms * gemmRow.gemms![i].count, 0);
+        const shapes = gemmRows[0].gemms!;
+        const pg = await runPeerGemm(shapes, { threads });
+        const peerGemmMs = pg.rows.reduce((s, r, i) => s + r.ms * shapes[i].count, 0);
         out.peerGemm = { threads: pg.threads, msPerStep: Math.round(peerGemmMs * 10) / 10, rows: pg.rows };
-        out.gemmRatio = Math.round((peerGemmMs / gemmRow.msPerStep) * 1000) / 1000;
-        out.gemmBoundRatio = Math.round((peer.msPerStep / gemmRow.msPerStep) * 1000) / 1000;
+        for (const g of gemmRows) {
+          const key = g.matmul ?? "wasm";
+          byMatmul[key] = {
+            ...byMatmul[key],
+            gemmRatio: ratio(peerGemmMs / g.msPerStep),
+            gemmBoundRatio: ratio(peer.msPerStep / g.msPerStep),
+          };
+          out.gemmRatio ??= byMatmul[key].gemmRatio;
+          out.gemmBoundRatio ??= byMatmul[key].gemmBoundRatio;
+        }
       }
+      if (Object.keys(byMatmul).length) out.byMatmul = byMatmul;
     }
   }
   if (values.scaling) out.jobsScaling = await jobsScaling(batch, steps, warmup, log);
@@ -386,12 +437,12 @@ export async function runBenchCommand(
     console.log(JSON.stringify(out, null, 2));
     return;
   }
-  console.log("step               backend  batch  ms/step   img/s  GFLOP/s  peak RSS");
+  console.log("step               backend   matmul   threads batch  ms/step   img/s  GFLOP/s  peak RSS");
   for (const r of results) {
     console.log(
-      `${r.step.padEnd(18)} ${r.backend.padEnd(8)} ${String(r.batch).padStart(5)} ${
-        r.msPerStep.toFixed(1).padStart(8)
-      } ` +
+      `${r.step.padEnd(18)} ${r.backend.padEnd(9)} ${(r.matmul ?? "-").padEnd(8)} ${
+        String(r.threads).padStart(7)
+      } ${String(r.batch).padStart(5)} ${r.msPerStep.toFixed(1).padStart(8)} ` +
         `${r.imgPerSec.toFixed(1).padStart(7)} ${
           (r.gflopPerSec?.toFixed(2) ?? "-").padStart(8)
         } ${r.peakRssMiB} MiB` +
@@ -404,6 +455,7 @@ export async function runBenchCommand(
       `peer: ${JSON.stringify(out.peer)}${out.peerRatio ? `; ours/PyTorch = ${out.peerRatio}` : ""}`,
     );
   }
+  if (out.byMatmul) console.log(`by wasm matMul engine: ${JSON.stringify(out.byMatmul)}`);
   if (out.gemmRatio !== undefined) {
     console.log(
       `GEMMs alone: ours/PyTorch speed ${out.gemmRatio}; bound on ours/PyTorch for the whole step with this ` +

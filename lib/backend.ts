@@ -4,12 +4,15 @@
  * `auto` prefers the native `tensorflow` backend (tfjs-node-gpu, then tfjs-node) when its binding loads, then
  * `webgpu` when Deno exposes a hardware GPU adapter, then `wasm` (the embedded default), then `cpu`. Every
  * choice records why, so `doctor` can explain it. Optional backends are imported lazily: their absence never
- * breaks anything else.
+ * breaks anything else. On wasm, matrix products run on a system OpenBLAS through Deno's FFI when one is
+ * found (`lib/blas.ts`; ≈ 3× XNNPACK's GEMM rate here), else on XNNPACK: `GPA_BLAS=auto|on|off` and
+ * `GPA_BLAS_THREADS` (default 1) control it.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 // Side-effect import: registers the 'wasm' backend (a namespace import that is never used would be dropped).
 import "@tensorflow/tfjs-backend-wasm";
+import { installBlasMatMul, uninstallBlasMatMul } from "./blas.ts";
 
 /** Backends a user can ask for. */
 export const BACKEND_NAMES = ["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const;
@@ -24,6 +27,54 @@ export interface BackendChoice {
   reasons: string[];
   /** Adapter description for webgpu, if any. */
   adapter?: string;
+  /** wasm only: what runs its matrix products ("XNNPACK" or the OpenBLAS build and its threads). */
+  matmul?: string;
+}
+
+/** Whether wasm's matrix products use native OpenBLAS: "auto" (when found), "on" (required) or "off". */
+export type BlasMode = "auto" | "on" | "off";
+
+/** Options of `selectBackend`. */
+export interface SelectBackendOptions {
+  /** Native BLAS for wasm's matMul (default: `GPA_BLAS`, else "auto"). */
+  blas?: BlasMode;
+  /** OpenBLAS threads (default: `GPA_BLAS_THREADS`, else 1: parallelism comes from parallel runs). */
+  blasThreads?: number;
+}
+
+function blasOptions(o: SelectBackendOptions): { mode: BlasMode; threads: number } {
+  const mode = (o.blas ?? Deno.env.get("GPA_BLAS") ?? "auto") as BlasMode;
+  if (!["auto", "on", "off"].includes(mode)) {
+    throw new BackendError(`GPA_BLAS must be auto, on or off, got '${mode}'`);
+  }
+  const envThreads = Deno.env.get("GPA_BLAS_THREADS");
+  const threads = o.blasThreads ?? (envThreads ? Number(envThreads) : 1);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
+    throw new BackendError(`GPA_BLAS_THREADS must be an integer from 1 to 256, got '${envThreads}'`);
+  }
+  return { mode, threads };
+}
+
+/** Puts wasm's BatchMatMul on OpenBLAS or XNNPACK as asked; returns the description. */
+function configureWasmMatMul(o: SelectBackendOptions, reasons: string[]): string {
+  const { mode, threads } = blasOptions(o);
+  if (mode === "off") {
+    uninstallBlasMatMul();
+    reasons.push("wasm matMul: XNNPACK (GPA_BLAS=off)");
+    return "XNNPACK";
+  }
+  const r = installBlasMatMul(threads);
+  if (r.ok && r.info) {
+    const d = `${r.info.config.split(" ").slice(0, 2).join(" ")} (${r.info.library}, ${threads} thread${
+      threads === 1 ? "" : "s"
+    })`;
+    reasons.push(`wasm matMul: ${d}`);
+    return d;
+  }
+  if (mode === "on") throw new BackendError(`GPA_BLAS=on but OpenBLAS is unavailable: ${r.reason}`);
+  uninstallBlasMatMul();
+  reasons.push(`wasm matMul: XNNPACK (OpenBLAS unavailable: ${r.reason})`);
+  return "XNNPACK";
 }
 
 /** Error raised when an explicitly requested backend cannot be used. */
@@ -158,7 +209,10 @@ export function activeBackend(): BackendChoice | null {
  * Activates a backend. Call before creating any tensor. An explicit name that cannot be used throws
  * `BackendError` with the reason; `auto` falls through the list.
  */
-export async function selectBackend(requested: BackendName = "auto"): Promise<BackendChoice> {
+export async function selectBackend(
+  requested: BackendName = "auto",
+  options: SelectBackendOptions = {},
+): Promise<BackendChoice> {
   const reasons: string[] = [];
   if (requested === "tensorflow") {
     if (!(await tryNative(reasons)) || !(await trySet("tensorflow", reasons, "native libtensorflow"))) {
@@ -179,7 +233,8 @@ export async function selectBackend(requested: BackendName = "auto"): Promise<Ba
     if (!(await trySet(requested, reasons, "requested"))) {
       throw new BackendError(`backend '${requested}' failed to initialise: ${reasons.join("; ")}`);
     }
-    return (active = { name: requested, reasons });
+    if (requested === "cpu") return (active = { name: requested, reasons });
+    return (active = { name: requested, reasons, matmul: configureWasmMatMul(options, reasons) });
   }
   // auto
   if ((await tryNative(reasons)) && (await trySet("tensorflow", reasons, "native libtensorflow"))) {
@@ -190,8 +245,8 @@ export async function selectBackend(requested: BackendName = "auto"): Promise<Ba
     await tf.ready();
     return (active = { name: "webgpu", reasons, adapter });
   }
-  if (await trySet("wasm", reasons, "embedded default (XNNPACK, SIMD)")) {
-    return (active = { name: "wasm", reasons });
+  if (await trySet("wasm", reasons, "embedded default (SIMD)")) {
+    return (active = { name: "wasm", reasons, matmul: configureWasmMatMul(options, reasons) });
   }
   if (await trySet("cpu", reasons, "pure-JS fallback")) return (active = { name: "cpu", reasons });
   throw new BackendError(`no TensorFlow.js backend could be initialised: ${reasons.join("; ")}`);

@@ -11,6 +11,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { blasMatMulActive } from "./blas.ts";
 
 /** Which implementation the ops use: "custom" (fast-path gradients), "plain" (tfjs autodiff), or "auto". */
 export type OpsMode = "auto" | "custom" | "plain";
@@ -23,6 +24,14 @@ export function setOpsMode(m: OpsMode): void {
 
 function useCustom(): boolean {
   return mode === "custom" || (mode === "auto" && tf.getBackend() === "wasm");
+}
+
+/**
+ * Whether transposed and batched matMuls are as fast as plain ones: true off the custom path, and on wasm when
+ * its BatchMatMul runs on native BLAS (`lib/blas.ts`), whose sgemm takes transposes as flags.
+ */
+function flagsAreFree(): boolean {
+  return !useCustom() || (tf.getBackend() === "wasm" && blasMatMulActive());
 }
 
 /** Save function handed to a custom op's forward. */
@@ -57,6 +66,12 @@ export function sumRows(x: tf.Tensor2D): tf.Tensor1D {
   return tf.matMul(onesRow(x.shape[0]), x).reshape([x.shape[1]]);
 }
 
+/** `[dx, dw]` of `x @ w` for the cotangent dy: transposes as flags where they are free, else explicit. */
+function linearGrads(x: tf.Tensor2D, w: tf.Tensor2D, dy: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D] {
+  if (flagsAreFree()) return [tf.matMul(dy, w, false, true), tf.matMul(x, dy, true, false)]; // [N, Din], [Din, Dout]
+  return [tf.matMul(dy, tf.transpose(w)), tf.matMul(tf.transpose(x), dy)];
+}
+
 const linearCustom = customOp<tf.Tensor2D>((...a) => {
   const [x, w, b, save] = a as [tf.Tensor, tf.Tensor, tf.Tensor, SaveFn];
   // x [N, Din], w [Din, Dout], b [Dout]
@@ -68,8 +83,7 @@ const linearCustom = customOp<tf.Tensor2D>((...a) => {
     gradFunc: (dy, saved) => {
       const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
       const dy2 = dy as tf.Tensor2D;
-      const dx = tf.matMul(dy2, tf.transpose(ws)); // [N, Din]
-      const dw = tf.matMul(tf.transpose(xs), dy2); // [Din, Dout]
+      const [dx, dw] = linearGrads(xs, ws, dy2);
       const db = sumRows(dy2); // [Dout]
       return [dx, dw, db];
     },
@@ -84,7 +98,7 @@ const linearNoBiasCustom = customOp<tf.Tensor2D>((...a) => {
     value,
     gradFunc: (dy, saved) => {
       const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
-      return [tf.matMul(dy as tf.Tensor2D, tf.transpose(ws)), tf.matMul(tf.transpose(xs), dy as tf.Tensor2D)];
+      return linearGrads(xs, ws, dy as tf.Tensor2D);
     },
   };
 });
@@ -249,6 +263,44 @@ export function multiHeadAttention(
   batch: number,
   heads: number,
   opts: { returnLogits?: boolean } = {},
+): AttentionResult {
+  return flagsAreFree()
+    ? headBatchedAttention(q, k, v, batch, heads, opts)
+    : channelBatchedAttention(q, k, v, batch, heads, opts);
+}
+
+/** Attention as batched matMuls over `[B·H, T, dh]` (where batched and transposed products are fast). */
+function headBatchedAttention(
+  q: tf.Tensor2D,
+  k: tf.Tensor2D,
+  v: tf.Tensor2D,
+  batch: number,
+  heads: number,
+  opts: { returnLogits?: boolean },
+): AttentionResult {
+  const [bt, d] = q.shape;
+  const t = bt / batch;
+  const dh = d / heads;
+  const split = (x: tf.Tensor) =>
+    tf.reshape(tf.transpose(tf.reshape(x, [batch, t, heads, dh]), [0, 2, 1, 3]), [batch * heads, t, dh]);
+  const qh = split(tf.mul(q, 1 / Math.sqrt(dh))) as tf.Tensor3D; // [BH, T, dh]
+  const logits = tf.matMul(qh, split(k) as tf.Tensor3D, false, true); // [BH, Tq, Tk]
+  const pv = tf.matMul(tf.softmax(logits), split(v) as tf.Tensor3D); // [BH, Tq, dh]
+  const out = tf.reshape(tf.transpose(tf.reshape(pv, [batch, heads, t, dh]), [0, 2, 1, 3]), [bt, d]);
+  return {
+    out: out as tf.Tensor2D,
+    logits: opts.returnLogits ? tf.transpose(logits, [1, 0, 2]) as tf.Tensor3D : undefined, // [Tq, BH, Tk]
+  };
+}
+
+/** Attention with channel-batched products (depthwise convolutions on wasm's XNNPACK). */
+function channelBatchedAttention(
+  q: tf.Tensor2D,
+  k: tf.Tensor2D,
+  v: tf.Tensor2D,
+  batch: number,
+  heads: number,
+  opts: { returnLogits?: boolean },
 ): AttentionResult {
   const [bt, d] = q.shape;
   const t = bt / batch;

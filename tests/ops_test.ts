@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../lib/backend.ts";
+import { openBlas } from "../lib/blas.ts";
 import {
   channelBatchedMatMul,
   gelu,
@@ -18,7 +19,13 @@ import {
 } from "../lib/ops.ts";
 import { Rng } from "../lib/rng.ts";
 
-const BACKENDS = ["cpu", "wasm"] as const;
+// wasm twice: matMuls on XNNPACK (attention as depthwise convolutions) and, where installed, on OpenBLAS
+// (attention as batched matMuls with transposes as flags).
+const BACKENDS: { label: string; name: "cpu" | "wasm"; blas?: "on" | "off" }[] = [
+  { label: "cpu", name: "cpu" },
+  { label: "wasm, XNNPACK", name: "wasm", blas: "off" },
+  ...(openBlas(1).ok ? [{ label: "wasm, OpenBLAS", name: "wasm" as const, blas: "on" as const }] : []),
+];
 const TOLERANCE = 1e-4;
 
 function randn(rng: Rng, n: number, scale = 1): Float32Array {
@@ -85,9 +92,9 @@ function assertCustomEqualsPlain(
   });
 }
 
-for (const backend of BACKENDS) {
+for (const { label: backend, name, blas } of BACKENDS) {
   Deno.test(`ops (${backend}): every op in custom mode equals plain mode in value and gradient`, async () => {
-    await selectBackend(backend);
+    await selectBackend(name, { blas });
     const t2 = (x: tf.Tensor) => x as tf.Tensor2D;
     const t1 = (x: tf.Tensor) => x as tf.Tensor1D;
     const t3 = (x: tf.Tensor) => x as tf.Tensor3D;
@@ -142,7 +149,7 @@ for (const backend of BACKENDS) {
   });
 
   Deno.test(`ops (${backend}): attention logits and output equal explicit q·kᵀ/√dh and softmax·v`, async () => {
-    await selectBackend(backend);
+    await selectBackend(name, { blas });
     const B = 2, T = 3, H = 2, D = 4, dh = D / H;
     const rng = new Rng(42);
     const q = randn(rng, B * T * D), k = randn(rng, B * T * D), v = randn(rng, B * T * D);
@@ -193,7 +200,7 @@ for (const backend of BACKENDS) {
   });
 
   Deno.test(`ops (${backend}): GELU equals the tanh-approximation formula`, async () => {
-    await selectBackend(backend);
+    await selectBackend(name, { blas });
     const xs = Float32Array.from([-6, -3, -1.5, -1, -0.5, -0.1, 0, 0.1, 0.5, 1, 1.5, 3, 6]);
     const c = Math.sqrt(2 / Math.PI);
     const expected = Array.from(xs, (x) => 0.5 * x * (1 + Math.tanh(c * (x + 0.044715 * x ** 3))));
@@ -224,7 +231,7 @@ for (const backend of BACKENDS) {
   });
 
   Deno.test(`ops (${backend}): repeated tidy'd forward+backward leaks no tensors`, async () => {
-    await selectBackend(backend);
+    await selectBackend(name, { blas });
     const rng = new Rng(7);
     const B = 2, T = 5, D = 8, H = 2;
     const x = tf.tensor2d(randn(rng, B * T * D), [B * T, D]);

@@ -1,0 +1,168 @@
+/**
+ * Native-BLAS matMul on wasm (lib/blas.ts): equal to the pure-JS cpu backend's matMul for every transpose,
+ * broadcast and rank, empty shapes included; gradients of a model-sized product equal XNNPACK's; no tensor or
+ * heap growth; selection falls back (or fails, when required) with the reason. Skipped where no OpenBLAS is
+ * installed (CI installs Debian's libopenblas0-pthread).
+ */
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { BackendError, selectBackend } from "../lib/backend.ts";
+import { blasMatMulActive, openBlas } from "../lib/blas.ts";
+import { Rng } from "../lib/rng.ts";
+
+const available = openBlas(1).ok;
+
+function randn(rng: Rng, shape: number[]): { shape: number[]; data: Float32Array } {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return { shape, data: Float32Array.from({ length: n }, () => rng.normal()) };
+}
+
+/** matMul on the active backend, as plain numbers. */
+function product(
+  a: { shape: number[]; data: Float32Array },
+  b: { shape: number[]; data: Float32Array },
+  ta: boolean,
+  tb: boolean,
+): { shape: number[]; data: Float32Array } {
+  return tf.tidy(() => {
+    const r = tf.matMul(tf.tensor(a.data, a.shape), tf.tensor(b.data, b.shape), ta, tb);
+    return { shape: r.shape, data: r.dataSync() as Float32Array };
+  });
+}
+
+// [aShape, bShape, transposeA, transposeB]
+const CASES: [number[], number[], boolean, boolean][] = [
+  [[5, 7], [7, 4], false, false],
+  [[7, 5], [7, 4], true, false],
+  [[5, 7], [4, 7], false, true],
+  [[7, 5], [4, 7], true, true],
+  [[3, 5, 7], [3, 7, 4], false, false],
+  [[3, 7, 5], [3, 4, 7], true, true],
+  [[3, 5, 7], [7, 4], false, false], // batch-1 operand broadcast
+  [[1, 5, 7], [3, 7, 4], false, false],
+  [[2, 3, 5, 7], [2, 3, 4, 7], false, true], // rank 4
+  [[1, 1], [1, 1], false, false],
+  [[64, 192], [192, 96], false, false],
+  [[0, 7], [7, 4], false, false], // empty output
+  [[5, 0], [0, 4], false, false], // empty sum: zeros
+];
+
+Deno.test({
+  name:
+    "blas: wasm matMul on OpenBLAS equals the cpu backend for transposes, broadcasts, ranks, empty shapes",
+  ignore: !available,
+  fn: async () => {
+    const rng = new Rng(11);
+    const inputs = CASES.map(([sa, sb]) => [randn(rng, sa), randn(rng, sb)] as const);
+    await selectBackend("cpu");
+    const expected = CASES.map(([, , ta, tb], i) => product(inputs[i][0], inputs[i][1], ta, tb));
+    const choice = await selectBackend("wasm", { blas: "on" });
+    assert.ok(blasMatMulActive() && choice.matmul?.startsWith("OpenBLAS"), `matmul: ${choice.matmul}`);
+    // Dirty the heap so that an output left unwritten would show.
+    tf.tidy(() => tf.fill([4096], 7).dataSync());
+    CASES.forEach(([sa, sb, ta, tb], i) => {
+      const got = product(inputs[i][0], inputs[i][1], ta, tb);
+      const want = expected[i];
+      const label = `[${sa}]${ta ? "ᵀ" : ""} × [${sb}]${tb ? "ᵀ" : ""}`;
+      assert.deepEqual(got.shape, want.shape, label);
+      let err = 0, ref = 0;
+      for (let j = 0; j < want.data.length; j++) {
+        err = Math.max(err, Math.abs(got.data[j] - want.data[j]));
+        ref = Math.max(ref, Math.abs(want.data[j]));
+      }
+      assert.ok(err <= 1e-5 * Math.max(ref, 1), `${label}: max error ${err}`);
+      if (label.startsWith("[5,0]")) assert.ok(got.data.length > 0 && got.data.every((v) => v === 0), label);
+    });
+    assert.throws(() => tf.matMul(tf.ones([2, 3]), tf.ones([4, 2])), /inner shapes/);
+  },
+});
+
+Deno.test({
+  name: "blas: gradients through a linear map and attention-shaped products equal XNNPACK's",
+  ignore: !available,
+  fn: async () => {
+    const rng = new Rng(12);
+    const x = randn(rng, [96, 64]), w = randn(rng, [64, 48]), q = randn(rng, [6, 17, 8]);
+    const r = randn(rng, [6, 17, 17]);
+    const run = () =>
+      tf.tidy(() => {
+        const xt = tf.tensor(x.data, x.shape),
+          wt = tf.tensor(w.data, w.shape),
+          qt = tf.tensor(q.data, q.shape);
+        const rt = tf.tensor(r.data, r.shape);
+        const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+          tf.add(
+            tf.sum(tf.square(tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D))),
+            // Weighted by a fixed random tensor: Σ softmax alone is constant and has no gradient.
+            tf.sum(tf.mul(tf.softmax(tf.matMul(c as tf.Tensor3D, c as tf.Tensor3D, false, true)), rt)),
+          ) as tf.Scalar;
+        return tf.grads(f)([xt, wt, qt]).map((g) => g.dataSync() as Float32Array);
+      });
+    await selectBackend("wasm", { blas: "off" });
+    assert.equal(blasMatMulActive(), false);
+    const reference = run();
+    await selectBackend("wasm", { blas: "on" });
+    const got = run();
+    reference.forEach((r, i) => {
+      const scale = Math.max(...r.map(Math.abs));
+      const err = Math.max(...r.map((v, j) => Math.abs(v - got[i][j])));
+      assert.ok(scale > 0 && err <= 1e-4 * scale, `input ${i}: error ${err} of ${scale}`);
+    });
+  },
+});
+
+Deno.test({
+  name: "blas: repeated products leak no tensors and no wasm heap",
+  ignore: !available,
+  fn: async () => {
+    await selectBackend("wasm", { blas: "on" });
+    const a = tf.randomNormal([3, 40, 30]), b = tf.randomNormal([30, 20]);
+    const step = () => tf.tidy(() => tf.sum(tf.matMul(a, b)).dataSync());
+    for (let i = 0; i < 5; i++) step();
+    const before = tf.memory();
+    for (let i = 0; i < 200; i++) step();
+    const after = tf.memory();
+    assert.equal(after.numTensors, before.numTensors);
+    assert.equal(after.numBytes, before.numBytes);
+    tf.dispose([a, b]);
+  },
+});
+
+Deno.test("blas: selection falls back to XNNPACK with the reason, or fails when OpenBLAS is required", async () => {
+  const saved = Deno.env.get("GPA_BLAS_LIB");
+  Deno.env.set("GPA_BLAS_LIB", "/nonexistent/libopenblas.so.0");
+  try {
+    // A library already opened in this process stays usable; only a fresh process sees the override.
+    if (!available) {
+      const choice = await selectBackend("wasm", { blas: "auto" });
+      assert.equal(choice.matmul, "XNNPACK");
+      assert.ok(
+        choice.reasons.some((r) => /OpenBLAS unavailable: .*nonexistent/.test(r)),
+        choice.reasons.join(),
+      );
+      await assert.rejects(() => selectBackend("wasm", { blas: "on" }), BackendError);
+    }
+    const off = await selectBackend("wasm", { blas: "off" });
+    assert.equal(off.matmul, "XNNPACK");
+    assert.equal(blasMatMulActive(), false);
+    await assert.rejects(() => selectBackend("wasm", { blas: "maybe" as "on" }), /GPA_BLAS must be/);
+    await assert.rejects(() => selectBackend("wasm", { blasThreads: 0 }), /GPA_BLAS_THREADS/);
+  } finally {
+    if (saved === undefined) Deno.env.delete("GPA_BLAS_LIB");
+    else Deno.env.set("GPA_BLAS_LIB", saved);
+  }
+});
+
+Deno.test("blas: a fresh process with a missing library explains the fallback (doctor)", async () => {
+  const main = new URL("../main.ts", import.meta.url).pathname;
+  const run = (env: Record<string, string>) =>
+    new Deno.Command(Deno.execPath(), { args: ["run", "-A", main, "doctor", "--json"], env }).output();
+  const missing = await run({ GPA_BLAS_LIB: "/nonexistent/libopenblas.so.0" });
+  assert.ok(missing.success, new TextDecoder().decode(missing.stderr));
+  const report = JSON.parse(new TextDecoder().decode(missing.stdout));
+  assert.equal(report.backend.active, "wasm (matMul: XNNPACK)");
+  assert.ok(report.backend.reasons.some((r: string) => r.includes("/nonexistent/libopenblas.so.0")));
+  const required = await run({ GPA_BLAS_LIB: "/nonexistent/libopenblas.so.0", GPA_BLAS: "on" });
+  assert.equal(required.success, false);
+  assert.match(new TextDecoder().decode(required.stderr), /GPA_BLAS=on but OpenBLAS is unavailable/);
+});

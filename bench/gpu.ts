@@ -4,45 +4,14 @@
  * GPA+MAM / fine-tuning steps at 32 px (the reference config) and at ViT-B/16, 224 px. Prints one JSON object.
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
 import { probeWebGpu, selectBackend } from "../lib/backend.ts";
-import { initMae, type MaeConfig, maeLoss, prepareMaeBatch } from "../lib/mae.ts";
-import { RandomMasking } from "../lib/masking/random.ts";
-import { Rng } from "../lib/rng.ts";
-import { gridOf } from "../lib/vit.ts";
-import { BENCH_MODEL, runBench } from "./mod.ts";
+import type { MaeConfig } from "../lib/mae.ts";
+import { CHECK_MODEL, fixedSeedMaeStep, relativeL2 } from "./backend_check.ts";
+import { runBench } from "./mod.ts";
 import { getProfile } from "../experiments/profiles.ts";
 
 // The paper's backbone (ViT-B/16, decoder 512 × 8), as the "paper" profile defines it.
 const VIT_B16: MaeConfig = getProfile("paper").model;
-
-/** Loss and all gradients (concatenated in parameter order) of one fixed batch on the active backend. */
-async function fixedSeedStep(cfg: MaeConfig, batch: number): Promise<{ loss: number; grads: Float32Array }> {
-  const rng = new Rng(7);
-  const params = initMae(cfg, rng.fork("init"));
-  const images = new Float32Array(batch * cfg.imageSize * cfg.imageSize * 3);
-  for (let i = 0; i < images.length; i++) images[i] = rng.normal();
-  const g = gridOf(cfg);
-  const mask = new RandomMasking(0.75).generate({
-    batchSize: batch,
-    grid: { rows: g.rows, cols: g.cols },
-    progress: 0,
-    epoch: 0,
-    step: 0,
-    rng: rng.fork("mask"),
-  });
-  const mb = prepareMaeBatch(cfg, images, mask);
-  const { value, grads } = tf.variableGrads(() => maeLoss(params, cfg, mb), [...params.values()]);
-  const loss = (await value.data())[0];
-  const parts: Float32Array[] = [];
-  for (const v of params.values()) parts.push((await grads[v.name].data()) as Float32Array);
-  const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) all.set(p, (o += p.length) - p.length);
-  tf.dispose([value, ...Object.values(grads), ...params.values()]);
-  mb.dispose();
-  return { loss, grads: all };
-}
 
 const log = (l: string) => console.error(l);
 const out: Record<string, unknown> = { date: new Date().toISOString(), adapter: await probeWebGpu() };
@@ -50,28 +19,13 @@ const t0 = performance.now();
 log(`adapter: ${JSON.stringify(out.adapter)}`);
 
 // 1. Correctness: webgpu vs cpu on the same fixed-seed batch (small model so the cpu side takes seconds).
-const small: MaeConfig = {
-  ...BENCH_MODEL,
-  dim: 64,
-  depth: 2,
-  heads: 2,
-  decoderDim: 32,
-  decoderDepth: 1,
-  decoderHeads: 2,
-};
 await selectBackend("cpu");
-const ref = await fixedSeedStep(small, 8);
+const ref = await fixedSeedMaeStep(CHECK_MODEL, 8);
 await selectBackend("webgpu");
-const gpu = await fixedSeedStep(small, 8);
+const gpu = await fixedSeedMaeStep(CHECK_MODEL, 8);
 // Relative L2 error of the whole gradient (per-tensor ratios are meaningless where a gradient is exactly zero
 // in theory, e.g. the key bias, whose gradient is float noise on both sides).
-let num = 0;
-let den = 0;
-for (let i = 0; i < ref.grads.length; i++) {
-  num += (gpu.grads[i] - ref.grads[i]) ** 2;
-  den += ref.grads[i] ** 2;
-}
-const relGrad = Math.sqrt(num / den);
+const relGrad = relativeL2(gpu.grads, ref.grads);
 out.correctness = {
   lossCpu: ref.loss,
   lossWebgpu: gpu.loss,

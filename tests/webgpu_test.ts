@@ -1,0 +1,54 @@
+/**
+ * The webgpu backend end to end against wasm on fixed seeds: MAE pre-training loss and gradients, a
+ * fine-tuning loss and gradients, and a teacher's GPA maps, within float tolerance.
+ *
+ * Needs a WebGPU adapter; on a machine without a GPU, Mesa's lavapipe (Debian `mesa-vulkan-drivers`) provides
+ * one on the CPU. Runs when asked: `GPA_TEST_WEBGPU=1 deno task test` (`.ci/run` installs lavapipe first when
+ * `GPA_TEST_WEBGPU=1` is set); otherwise shown as ignored.
+ */
+import assert from "node:assert/strict";
+import { probeWebGpu, selectBackend } from "../lib/backend.ts";
+import {
+  CHECK_MODEL,
+  fixedSeedFinetuneStep,
+  fixedSeedGpaMaps,
+  fixedSeedMaeStep,
+  relativeL2,
+} from "../bench/backend_check.ts";
+
+const asked = Deno.env.get("GPA_TEST_WEBGPU") === "1";
+const TOLERANCE = 1e-4;
+
+Deno.test({
+  name: "webgpu: pre-training, fine-tuning and GPA maps match wasm on fixed seeds",
+  ignore: !asked,
+  fn: async () => {
+    const adapter = await probeWebGpu();
+    assert.ok(adapter, "GPA_TEST_WEBGPU=1 but Deno exposes no WebGPU adapter (install mesa-vulkan-drivers)");
+    await selectBackend("wasm");
+    const want = {
+      mae: await fixedSeedMaeStep(CHECK_MODEL, 4),
+      finetune: await fixedSeedFinetuneStep(CHECK_MODEL, 4),
+      maps: await fixedSeedGpaMaps(CHECK_MODEL, 4),
+    };
+    const choice = await selectBackend("webgpu");
+    assert.equal(choice.name, "webgpu");
+    const got = {
+      mae: await fixedSeedMaeStep(CHECK_MODEL, 4),
+      finetune: await fixedSeedFinetuneStep(CHECK_MODEL, 4),
+      maps: await fixedSeedGpaMaps(CHECK_MODEL, 4),
+    };
+    for (const k of ["mae", "finetune"] as const) {
+      const lossErr = Math.abs(got[k].loss - want[k].loss) / Math.abs(want[k].loss);
+      assert.ok(
+        Number.isFinite(got[k].loss) && lossErr < TOLERANCE,
+        `${k} loss ${got[k].loss} vs ${want[k].loss}`,
+      );
+      const gradErr = relativeL2(got[k].grads, want[k].grads);
+      assert.ok(gradErr < TOLERANCE, `${k} gradient relative L2 error ${gradErr}`);
+    }
+    const mapErr = relativeL2(got.maps, want.maps);
+    assert.ok(mapErr < TOLERANCE, `GPA maps relative L2 error ${mapErr} (adapter ${adapter.description})`);
+    await selectBackend("wasm");
+  },
+});

@@ -2,7 +2,7 @@
  * gpa-repro command line: `deno run -A main.ts <command> [options]`.
  * @module
  */
-import { BACKEND_NAMES, BackendError, type BackendName, selectBackend } from "./lib/backend.ts";
+import { BACKEND_NAMES, BackendError, type BackendName, engineLabel, selectBackend } from "./lib/backend.ts";
 import { floatOpen, int, oneOf, parseCommandArgs, shard, str, UsageError, type Values } from "./lib/cli.ts";
 import { getProfile, PROFILES, UnknownProfileError } from "./experiments/profiles.ts";
 import type { RunContext } from "./lib/runner.ts";
@@ -78,7 +78,7 @@ async function context(values: Values): Promise<RunContext & { backendReasons: s
     cacheDir,
     dataDir,
     // Reports name what ran the matrix products on wasm (OpenBLAS or XNNPACK).
-    backend: choice.matmul ? `${choice.name} (matMul: ${choice.matmul.split(" (")[0]})` : choice.name,
+    backend: engineLabel(),
     backendReasons: choice.reasons,
     log: quiet ? () => {} : (l: string) => console.error(l),
     stopSignal,

@@ -43,7 +43,9 @@ async function lossAndGrads(params: Params, f: () => tf.Scalar): Promise<LossAnd
   const loss = (await value.data())[0];
   const parts: Float32Array[] = [];
   // Parameters the loss does not touch (e.g. a frozen position embedding) have no gradient entry.
-  for (const v of params.values()) if (grads[v.name]) parts.push((await grads[v.name].data()) as Float32Array);
+  for (const v of params.values()) {
+    if (grads[v.name]) parts.push((await grads[v.name].data()) as Float32Array);
+  }
   const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
   for (const p of parts) all.set(p, (o += p.length) - p.length);

@@ -10,11 +10,13 @@
  */
 import * as tf from "@tensorflow/tfjs";
 
-/** One GEMM shape `[m, k] × [k, n]` and how many times a step runs it. */
+/** One GEMM shape `[m, k] × [k, n]` (`batch` of them per product) and how many times a step runs it. */
 export interface GemmShape {
   m: number;
   k: number;
   n: number;
+  /** Products per call (batched matMul, e.g. attention over batch × heads); 1 for a plain 2-D product. */
+  batch: number;
   count: number;
 }
 
@@ -49,9 +51,9 @@ export async function stepKernelProfile(step: () => Promise<void>): Promise<Step
     totalMs += ms;
     if (k.name === "BatchMatMul") {
       const [a, b] = k.inputShapes as number[][];
-      const shape = gemmOf(a, b);
+      const shape = gemmOf(a, b, (k.outputShapes as number[][])[0]);
       if (shape) {
-        const key = `${shape.m}x${shape.k}x${shape.n}`;
+        const key = `${shape.batch}:${shape.m}x${shape.k}x${shape.n}`;
         const g = gemms.get(key) ?? { ...shape, count: 0 };
         g.count++;
         gemms.set(key, g);
@@ -64,26 +66,42 @@ export async function stepKernelProfile(step: () => Promise<void>): Promise<Step
     totalMs,
     byKernel,
     matmulShare: totalMs > 0 ? matmulMs / totalMs : 0,
-    gemms: [...gemms.values()].sort((x, y) => y.m * y.k * y.n * y.count - x.m * x.k * x.n * x.count),
+    gemms: [...gemms.values()].sort((x, y) => gemmFlops([y]) - gemmFlops([x])),
   };
 }
 
-/** `[m, k] × [k, n]` of a (possibly rank-3, batch-1) matMul's input shapes; undefined for batched products. */
-export function gemmOf(a: number[], b: number[]): Omit<GemmShape, "count"> | undefined {
-  const strip = (s: number[]) => s.length === 3 && s[0] === 1 ? s.slice(1) : s;
-  const [sa, sb] = [strip(a), strip(b)];
-  if (sa.length !== 2 || sb.length !== 2 || sa[1] !== sb[0]) return undefined;
-  return { m: sa[0], k: sa[1], n: sb[1] };
+/**
+ * `[m, k] × [k, n]` and the batch of a matMul from its input and output shapes, whichever operand is
+ * transposed (a profile does not record the flags; the output fixes m and n, the inputs' sizes give k).
+ * Undefined when the shapes are inconsistent.
+ */
+export function gemmOf(a: number[], b: number[], out: number[]): Omit<GemmShape, "count"> | undefined {
+  const size = (s: number[]) => s.reduce((p, d) => p * d, 1);
+  if (a.length < 2 || b.length < 2 || out.length < 2) return undefined;
+  const m = out[out.length - 2], n = out[out.length - 1];
+  const batch = size(out.slice(0, -2));
+  const batchA = size(a.slice(0, -2)), batchB = size(b.slice(0, -2));
+  if (m * n === 0 || (batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) {
+    return undefined;
+  }
+  const k = size(a) / (batchA * m);
+  if (
+    !Number.isInteger(k) || k !== size(b) / (batchB * n) ||
+    !(a.slice(-2).includes(m) && b.slice(-2).includes(n))
+  ) {
+    return undefined;
+  }
+  return { m, k, n, batch };
 }
 
 /** FLOPs of a list of GEMMs with multiplicities (multiply-add = 2). */
 export function gemmFlops(shapes: GemmShape[]): number {
-  return shapes.reduce((s, g) => s + 2 * g.m * g.k * g.n * g.count, 0);
+  return shapes.reduce((s, g) => s + 2 * g.m * g.k * g.n * g.batch * g.count, 0);
 }
 
 /**
- * Median milliseconds of `tf.matMul` for each shape alone on the active backend, and the step-equivalent
- * total Σ count × median.
+ * Median milliseconds of `tf.matMul` for each shape alone on the active backend (`[batch, m, k] × [batch, k,
+ * n]` when batched; operands untransposed), and the step-equivalent total Σ count × median.
  */
 export async function timeGemms(
   shapes: GemmShape[],
@@ -91,8 +109,9 @@ export async function timeGemms(
 ): Promise<{ totalMs: number; rows: (GemmShape & { ms: number })[] }> {
   const rows: (GemmShape & { ms: number })[] = [];
   for (const g of shapes) {
-    const a = tf.randomNormal([g.m, g.k]);
-    const b = tf.randomNormal([g.k, g.n]);
+    const lead = g.batch > 1 ? [g.batch] : [];
+    const a = tf.randomNormal([...lead, g.m, g.k]);
+    const b = tf.randomNormal([...lead, g.k, g.n]);
     // wasm and cpu kernels run synchronously; other backends are timed through a read-back.
     const sync = ["wasm", "cpu"].includes(tf.getBackend());
     const once = async () => {

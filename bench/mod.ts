@@ -409,25 +409,25 @@ export async function runBenchCommand(
       const gemmRows = results.filter((r) =>
         r.step === "mae-gemms" && r.backend === "wasm" && r.batch === batch && r.gemms
       );
-      if (gemmRows.length) {
+      const { runPeerGemm } = await import("./peer.ts");
+      for (const g of gemmRows) {
         // The same GEMMs in PyTorch, and the bound they put on the ratio: even if everything but the matrix
-        // products were free, our step could not be faster than its GEMMs alone.
-        const { runPeerGemm } = await import("./peer.ts");
-        log("bench: the MAE step's GEMM shapes in PyTorch");
-        const shapes = gemmRows[0].gemms!;
-        const pg = await runPeerGemm(shapes, { threads });
-        const peerGemmMs = pg.rows.reduce((s, r, i) => s + r.ms * shapes[i].count, 0);
-        out.peerGemm = { threads: pg.threads, msPerStep: Math.round(peerGemmMs * 10) / 10, rows: pg.rows };
-        for (const g of gemmRows) {
-          const key = g.matmul ?? "wasm";
-          byMatmul[key] = {
-            ...byMatmul[key],
-            gemmRatio: ratio(peerGemmMs / g.msPerStep),
-            gemmBoundRatio: ratio(peer.msPerStep / g.msPerStep),
-          };
-          out.gemmRatio ??= byMatmul[key].gemmRatio;
-          out.gemmBoundRatio ??= byMatmul[key].gemmBoundRatio;
-        }
+        // products were free, our step could not be faster than its GEMMs alone. Each engine's own list: on
+        // XNNPACK attention's products are depthwise convolutions, on OpenBLAS batched matMuls.
+        const key = g.matmul ?? "wasm";
+        log(`bench: the MAE step's GEMM shapes (${key} pass) in PyTorch`);
+        const pg = await runPeerGemm(g.gemms!, { threads });
+        const peerGemmMs = pg.rows.reduce((s, r, i) => s + r.ms * g.gemms![i].count, 0);
+        const peerGemm = { threads: pg.threads, msPerStep: Math.round(peerGemmMs * 10) / 10, rows: pg.rows };
+        byMatmul[key] = {
+          ...byMatmul[key],
+          peerGemmMs: peerGemm.msPerStep,
+          gemmRatio: ratio(peerGemmMs / g.msPerStep),
+          gemmBoundRatio: ratio(peer.msPerStep / g.msPerStep),
+        };
+        out.peerGemm ??= peerGemm;
+        out.gemmRatio ??= byMatmul[key].gemmRatio;
+        out.gemmBoundRatio ??= byMatmul[key].gemmBoundRatio;
       }
       if (Object.keys(byMatmul).length) out.byMatmul = byMatmul;
     }

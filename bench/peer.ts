@@ -507,12 +507,12 @@ export async function runPeer(opts: RunPeerOptions): Promise<PeerResult> {
 /** The peer's timing of a list of GEMM shapes (`peer_torch.py --gemm`). */
 export interface PeerGemmResult {
   threads: number;
-  rows: { m: number; k: number; n: number; ms: number; gflopPerSec: number }[];
+  rows: { m: number; k: number; n: number; batch: number; ms: number; gflopPerSec: number }[];
 }
 
 /** Times `a @ b` in PyTorch for each `[m, k, n]` shape (median of 7, same thread settings as {@linkcode runPeer}). */
 export async function runPeerGemm(
-  shapes: { m: number; k: number; n: number }[],
+  shapes: { m: number; k: number; n: number; batch?: number }[],
   opts: { threads: number; python?: string; timeoutMs?: number },
 ): Promise<PeerGemmResult> {
   const args = [
@@ -520,7 +520,7 @@ export async function runPeerGemm(
     "--threads",
     positiveInt(opts.threads, "threads"),
     "--gemm",
-    JSON.stringify(shapes.map((s) => [s.m, s.k, s.n])),
+    JSON.stringify(shapes.map((s) => [s.m, s.k, s.n, s.batch ?? 1])),
   ];
   const output = await runCommand(opts.python ?? PEER_PYTHON, args, {
     env: peerEnv(opts.threads, 1),

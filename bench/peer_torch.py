@@ -9,7 +9,8 @@ Modes (each prints exactly one JSON line on stdout):
   default   time `--warmup` + `--steps` training steps, report the median step time
   --check   verify the masking invariants and that the loss falls over 20 steps on a fixed batch
   --probe   report torch version, the BLAS library in use and a 1024x1024 sgemm rate
-  --gemm S  time a @ b for the JSON list S of [m, k, n] shapes (the GEMMs another engine's step runs)
+  --gemm S  time a @ b for the JSON list S of [m, k, n] or [m, k, n, batch] shapes (the GEMMs another
+            engine's step runs; batched ones as [batch, m, k] @ [batch, k, n])
 
 Run with OPENBLAS_NUM_THREADS=1 (bench/peer.ts sets it): torch's own threads (--threads) parallelise the
 element-wise and reduction kernels, and BLAS calls stay single-threaded so the two pools do not
@@ -294,9 +295,11 @@ def blas_info() -> dict:
     return info
 
 
-def matmul_median_ms(m: int, k: int, n: int, repeats: int) -> float:
-    """Median milliseconds of `a @ b` for float32 [m, k] x [k, n] (two untimed products first)."""
-    a, b = torch.randn(m, k), torch.randn(k, n)
+def matmul_median_ms(m: int, k: int, n: int, repeats: int, batch: int = 1) -> float:
+    """Median milliseconds of `a @ b` for float32 [m, k] x [k, n] ([batch, ...] when batch > 1; two untimed
+    products first)."""
+    lead = (batch,) if batch > 1 else ()
+    a, b = torch.randn(*lead, m, k), torch.randn(*lead, k, n)
     for _ in range(2):
         a @ b
     times = []
@@ -313,11 +316,15 @@ def sgemm_gflops(size: int = 1024, repeats: int = 10) -> float:
 
 
 def gemm_times(shapes: list, repeats: int = 7) -> dict:
-    """Median milliseconds of `a @ b` for each [m, k, n] shape (float32, contiguous, like a Linear layer)."""
+    """Median milliseconds of `a @ b` for each [m, k, n(, batch)] shape (float32, contiguous, like a Linear
+    layer; batched like attention's products)."""
     rows = []
-    for m, k, n in shapes:
-        ms = matmul_median_ms(m, k, n, repeats)
-        rows.append({"m": m, "k": k, "n": n, "ms": round(ms, 4), "gflopPerSec": round(2 * m * k * n / ms / 1e6, 2)})
+    for shape in shapes:
+        m, k, n = shape[:3]
+        batch = shape[3] if len(shape) > 3 else 1
+        ms = matmul_median_ms(m, k, n, repeats, batch)
+        flops = 2 * m * k * n * batch
+        rows.append({"m": m, "k": k, "n": n, "batch": batch, "ms": round(ms, 4), "gflopPerSec": round(flops / ms / 1e6, 2)})
     return {"gemm": rows, "threads": torch.get_num_threads(), "blas": blas_info()}
 
 
@@ -516,9 +523,9 @@ def main(argv: list[str]) -> int:
     if cfg.gemm is not None:
         shapes = json.loads(cfg.gemm)
         if not isinstance(shapes, list) or not all(
-            isinstance(s, list) and len(s) == 3 and all(isinstance(v, int) and v >= 1 for v in s) for s in shapes
+            isinstance(s, list) and len(s) in (3, 4) and all(isinstance(v, int) and v >= 1 for v in s) for s in shapes
         ):
-            print(json.dumps({"ok": False, "error": "--gemm wants a JSON list of [m, k, n] positive integers"}))
+            print(json.dumps({"ok": False, "error": "--gemm wants a JSON list of [m, k, n(, batch)] positive integers"}))
             return 2
         result = gemm_times(shapes)
     elif cfg.probe:

@@ -200,6 +200,15 @@ async function trySet(name: string, reasons: string[], why: string): Promise<boo
 
 let active: BackendChoice | null = null;
 
+/**
+ * What computes right now, as reports and run metrics name it: the tfjs backend, and on wasm what runs its
+ * matrix products, e.g. "wasm (matMul: OpenBLAS 0.3.21)" or "wasm (matMul: XNNPACK)".
+ */
+export function engineLabel(): string {
+  const name = active?.name ?? tf.getBackend();
+  return active?.matmul && name === "wasm" ? `${name} (matMul: ${active.matmul.split(" (")[0]})` : name;
+}
+
 /** The backend chosen by the last `selectBackend` call, if any. */
 export function activeBackend(): BackendChoice | null {
   return active;

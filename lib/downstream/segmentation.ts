@@ -17,6 +17,7 @@
  * is a product with a constant interpolation matrix along each axis; no gather.
  * @module
  */
+import { engineLabel } from "../backend.ts";
 import * as tf from "@tensorflow/tfjs";
 import { runHash } from "../checkpoint.ts";
 import { centerBatch, DEFAULT_IGNORE_LABEL, randomScaleCropFlipSeg } from "../data/augment.ts";
@@ -736,6 +737,7 @@ export async function segment(
     const metrics = {
       ...result.final,
       miou: final.miou,
+      engine: engineLabel(), // what finished the run (backend; on wasm, the matMul engine)
       pixelAcc: final.pixelAcc,
       meanAcc: final.meanAcc,
       perClassIoU,

@@ -77,6 +77,7 @@ export async function runUnit(ctx: RunContext, plan: TablePlan, unit: Unit): Pro
   let evalHit: boolean;
   let evalWall = 0;
   let evalHistory: Record<string, number>[] = [];
+  let evalEngine: unknown;
   const evaluation = plan.metric.evaluation;
   if (evaluation === "finetune") {
     const ft = await ensureFinetune(ctx, pre, unit.seed);
@@ -85,12 +86,14 @@ export async function runUnit(ctx: RunContext, plan: TablePlan, unit: Unit): Pro
     evalHit = ft.cacheHit;
     evalWall = Number(ft.metrics.wallSeconds ?? 0);
     evalHistory = ft.history;
+    evalEngine = ft.metrics.engine;
   } else if (evaluation === "linprobe") {
     const lp = await ensureLinprobe(ctx, pre, unit.seed);
     value = lp.top1;
     evalHash = lp.hash;
     evalHit = lp.cacheHit;
     evalWall = Number(lp.metrics.wallSeconds ?? 0);
+    evalEngine = lp.metrics.engine;
   } else {
     const seg = await import("../downstream/mod.ts").catch(() => null);
     if (!seg) throw new NotImplementedError("segmentation evaluation is not available");
@@ -99,6 +102,7 @@ export async function runUnit(ctx: RunContext, plan: TablePlan, unit: Unit): Pro
     evalHash = out.hash;
     evalHit = out.cacheHit;
     evalWall = Number(out.metrics.wallSeconds ?? 0);
+    evalEngine = out.metrics.engine;
   }
   const imgPerSec = pre.history.length
     ? pre.history.reduce((s, r) => s + (r.imgPerSec ?? 0), 0) / pre.history.length
@@ -117,6 +121,7 @@ export async function runUnit(ctx: RunContext, plan: TablePlan, unit: Unit): Pro
       strategy: pre.metrics.strategy,
       extensions: pre.metrics.extensions,
       knnTop1: pre.metrics.knnTop1,
+      engines: [pre.metrics.engine, evalEngine],
     },
     curves: {
       pretrainLoss: pre.history.map((r) => Number(r.loss)),
@@ -322,7 +327,7 @@ export function assembleReport(
       resolution: ctx.profile.dataset.resolution,
       model: modelLabel(ctx),
       epochs: `${ctx.profile.pretrain.epochs} pre-train + ${ctx.profile.finetune.epochs} fine-tune`,
-      backend: ctx.backend,
+      backend: describeEngines(ctx.backend, results.flatMap((r) => (r.meta.engines as unknown[]) ?? [])),
       seeds,
       commit: git(["rev-parse", "--short", "HEAD"]),
       date: new Date().toISOString(),
@@ -338,6 +343,22 @@ export function assembleReport(
     notes,
     figures: figureLinks(ctx, plan.id),
   };
+}
+
+/**
+ * The header's engine line: this invocation's engine, and when the runs behind the table (cached ones
+ * included) were computed by others, which and how many (runs from before engines were recorded: "not
+ * recorded"; on wasm those ran their matMuls on XNNPACK).
+ */
+export function describeEngines(current: string, runEngines: unknown[]): string {
+  const counts = new Map<string, number>();
+  for (const e of runEngines) {
+    const label = typeof e === "string" && e ? e : "not recorded";
+    counts.set(label, (counts.get(label) ?? 0) + 1);
+  }
+  if (counts.size === 0 || (counts.size === 1 && counts.has(current))) return current;
+  const parts = [...counts].sort((a, b) => b[1] - a[1]).map(([e, n]) => `${e} × ${n}`);
+  return `${current}; runs: ${parts.join(", ")}`;
 }
 
 function safePaperValue(id: string, row: string, metric: string): number | null {

@@ -3,6 +3,7 @@
  * decay, drop path, label smoothing, mixup/cutmix, warm-up + cosine; top-1 on the val split.
  * @module
  */
+import { engineLabel } from "../backend.ts";
 import * as tf from "@tensorflow/tfjs";
 import { runHash } from "../checkpoint.ts";
 import { centerBatch, randomResizedCropFlip } from "../data/augment.ts";
@@ -297,6 +298,7 @@ export async function finetune(
       top1,
       wallSeconds: result.wallSeconds,
       resumedFrom: result.resumedFrom,
+      engine: engineLabel(), // what finished the run (backend; on wasm, the matMul engine)
     };
     await run.saveFinal(await namedTensorsOf(params), metrics);
     optimizer.dispose();

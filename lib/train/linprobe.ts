@@ -5,6 +5,7 @@
  * small-scale shortcut); with `augment: true` every step encodes a RandomResizedCrop view.
  * @module
  */
+import { engineLabel } from "../backend.ts";
 import * as tf from "@tensorflow/tfjs";
 import { runHash } from "../checkpoint.ts";
 import { centerBatch, randomResizedCropFlip } from "../data/augment.ts";
@@ -219,7 +220,12 @@ export async function linprobe(
         return { top1: (100 * correct) / data.val.count };
       },
     });
-    const metrics = { ...result.final, wallSeconds: result.wallSeconds, resumedFrom: result.resumedFrom };
+    const metrics = {
+      ...result.final,
+      wallSeconds: result.wallSeconds,
+      resumedFrom: result.resumedFrom,
+      engine: engineLabel(),
+    };
     await run.saveFinal(await namedTensorsOf([...head, ...extra]), metrics);
     tf.dispose([...enc.values(), ...head.values(), runMean, runVar]);
     optimizer.dispose();

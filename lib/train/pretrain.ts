@@ -2,6 +2,7 @@
  * MAE pre-training with any mask strategy and optional loss extensions (MAM, HPM), cached by run hash.
  * @module
  */
+import { engineLabel } from "../backend.ts";
 import * as tf from "@tensorflow/tfjs";
 import type { RunCache } from "../checkpoint.ts";
 import { runHash } from "../checkpoint.ts";
@@ -182,6 +183,7 @@ export async function pretrain(spec: PretrainSpec, train: ImageSplit, env: RunEn
       wallSeconds: result.wallSeconds,
       resumedFrom: result.resumedFrom,
       strategy: spec.strategy.describe(),
+      engine: engineLabel(), // what finished the run (backend; on wasm, the matMul engine)
       extensions: (spec.extensions ?? []).map((e) => e.describe()),
     };
     await run.saveFinal(await namedTensorsOf(params), metrics);

@@ -11,19 +11,17 @@ import { RandomMasking } from "../lib/masking/random.ts";
 import { Rng } from "../lib/rng.ts";
 import { buildClassifier, classify, softCrossEntropy } from "../lib/train/finetune.ts";
 import { gridOf, type Params } from "../lib/vit.ts";
+import { BENCH_MODEL } from "./mod.ts";
 
-/** A small MAE (2 blocks, 64-d) on 32 px images: seconds on any backend. */
+/** A small MAE (2 blocks, 64-d) on the reference config's 32 px images: seconds on any backend. */
 export const CHECK_MODEL: MaeConfig = {
-  imageSize: 32,
-  patchSize: 4,
+  ...BENCH_MODEL,
   dim: 64,
   depth: 2,
   heads: 2,
-  mlpRatio: 4,
   decoderDim: 32,
   decoderDepth: 1,
   decoderHeads: 2,
-  normPixLoss: true,
 };
 
 /** A loss and the gradient of every parameter it depends on, concatenated in parameter order. */

@@ -7,6 +7,7 @@
 import { costTable } from "../cost.ts";
 import { RunDir, runHash, RunLockedError } from "../checkpoint.ts";
 import { paperTable, paperValue, type TableId } from "../../experiments/paper.ts";
+import { SEGMENTATION_SETUPS } from "../../experiments/segmentation.ts";
 import { type TablePlan, tablePlans, type TableRowPlan } from "../../experiments/tables.ts";
 import { judgeClaims } from "../report/verdict.ts";
 import { atomicWriteFile, ensureDir } from "../fsutil.ts";
@@ -326,7 +327,7 @@ export function assembleReport(
       }`,
       resolution: ctx.profile.dataset.resolution,
       model: modelLabel(ctx),
-      epochs: `${ctx.profile.pretrain.epochs} pre-train + ${ctx.profile.finetune.epochs} fine-tune`,
+      epochs: epochsLabel(ctx, plan.metric.evaluation),
       backend: describeEngines(ctx.backend, results.flatMap((r) => (r.meta.engines as unknown[]) ?? [])),
       seeds,
       commit: git(["rev-parse", "--short", "HEAD"]),
@@ -343,6 +344,17 @@ export function assembleReport(
     notes,
     figures: figureLinks(ctx, plan.id),
   };
+}
+
+/** "N pre-train + M <evaluation>": the evaluation's own length (fine-tuning, linear probe or segmentation). */
+function epochsLabel(ctx: RunContext, evaluation: string): string {
+  const pre = `${ctx.profile.pretrain.epochs} pre-train`;
+  if (evaluation === "linprobe") return `${pre} + ${ctx.profile.linprobe.epochs} linear probe`;
+  if (evaluation === "segment") {
+    const setup = SEGMENTATION_SETUPS[ctx.profile.name];
+    return setup ? `${pre} + ${setup.recipe.epochs} segmentation` : pre;
+  }
+  return `${pre} + ${ctx.profile.finetune.epochs} fine-tune`;
 }
 
 /**

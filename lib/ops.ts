@@ -264,48 +264,53 @@ export function multiHeadAttention(
   heads: number,
   opts: { returnLogits?: boolean } = {},
 ): AttentionResult {
-  return flagsAreFree()
-    ? headBatchedAttention(q, k, v, batch, heads, opts)
-    : channelBatchedAttention(q, k, v, batch, heads, opts);
+  const [bt, d] = q.shape;
+  const dims = { batch, heads, t: bt / batch, dh: d / heads };
+  const qs = tf.mul(q, 1 / Math.sqrt(dims.dh)) as tf.Tensor2D;
+  const wantLogits = opts.returnLogits ?? false;
+  const { out, logits } = flagsAreFree()
+    ? headBatchedCore(qs, k, v, dims, wantLogits)
+    : channelBatchedCore(qs, k, v, dims);
+  return { out: tf.reshape(out, [bt, d]) as tf.Tensor2D, logits: wantLogits ? logits : undefined };
 }
 
-/** Attention as batched matMuls over `[B·H, T, dh]` (where batched and transposed products are fast). */
-function headBatchedAttention(
-  q: tf.Tensor2D,
+/** Sizes of one attention call: batch, heads, tokens, head width. */
+interface AttentionDims {
+  batch: number;
+  heads: number;
+  t: number;
+  dh: number;
+}
+
+/**
+ * Attention as batched matMuls over `[B·H, T, dh]` (where batched and transposed products are fast).
+ * Returns `[B, T, H, dh]` values and, when asked, `[Tq, B·H, Tk]` logits.
+ */
+function headBatchedCore(
+  qs: tf.Tensor2D,
   k: tf.Tensor2D,
   v: tf.Tensor2D,
-  batch: number,
-  heads: number,
-  opts: { returnLogits?: boolean },
-): AttentionResult {
-  const [bt, d] = q.shape;
-  const t = bt / batch;
-  const dh = d / heads;
+  { batch, heads, t, dh }: AttentionDims,
+  wantLogits: boolean,
+): { out: tf.Tensor; logits?: tf.Tensor3D } {
   const split = (x: tf.Tensor) =>
     tf.reshape(tf.transpose(tf.reshape(x, [batch, t, heads, dh]), [0, 2, 1, 3]), [batch * heads, t, dh]);
-  const qh = split(tf.mul(q, 1 / Math.sqrt(dh))) as tf.Tensor3D; // [BH, T, dh]
-  const logits = tf.matMul(qh, split(k) as tf.Tensor3D, false, true); // [BH, Tq, Tk]
+  const logits = tf.matMul(split(qs) as tf.Tensor3D, split(k) as tf.Tensor3D, false, true); // [BH, Tq, Tk]
   const pv = tf.matMul(tf.softmax(logits), split(v) as tf.Tensor3D); // [BH, Tq, dh]
-  const out = tf.reshape(tf.transpose(tf.reshape(pv, [batch, heads, t, dh]), [0, 2, 1, 3]), [bt, d]);
   return {
-    out: out as tf.Tensor2D,
-    logits: opts.returnLogits ? tf.transpose(logits, [1, 0, 2]) as tf.Tensor3D : undefined, // [Tq, BH, Tk]
+    out: tf.transpose(tf.reshape(pv, [batch, heads, t, dh]), [0, 2, 1, 3]),
+    logits: wantLogits ? tf.transpose(logits, [1, 0, 2]) as tf.Tensor3D : undefined, // [Tq, BH, Tk]
   };
 }
 
-/** Attention with channel-batched products (depthwise convolutions on wasm's XNNPACK). */
-function channelBatchedAttention(
-  q: tf.Tensor2D,
+/** Attention with channel-batched products (depthwise convolutions on wasm's XNNPACK); same outputs. */
+function channelBatchedCore(
+  qs: tf.Tensor2D,
   k: tf.Tensor2D,
   v: tf.Tensor2D,
-  batch: number,
-  heads: number,
-  opts: { returnLogits?: boolean },
-): AttentionResult {
-  const [bt, d] = q.shape;
-  const t = bt / batch;
-  const dh = d / heads;
-  const qh = toHeadLayout(tf.mul(q, 1 / Math.sqrt(dh)) as tf.Tensor2D, batch, heads); // [T, dh, BH]
+  { batch, heads, t, dh }: AttentionDims,
+): { out: tf.Tensor; logits?: tf.Tensor3D } {
+  const qh = toHeadLayout(qs, batch, heads); // [T, dh, BH]
   const kh = toHeadLayout(k, batch, heads); // [T, dh, BH]
   const logits = channelBatchedMatMul(qh, kh); // [Tq, BH, Tk]
   const probs = tf.softmax(logits); // over Tk
@@ -314,8 +319,7 @@ function channelBatchedAttention(
     [dh, t, batch * heads],
   ); // [dh, Tk, BH]
   const pv = channelBatchedMatMul(tf.transpose(probs, [0, 2, 1]) as tf.Tensor3D, vh as tf.Tensor3D); // [Tq, BH, dh]
-  const out = tf.reshape(tf.transpose(tf.reshape(pv, [t, batch, heads, dh]), [1, 0, 2, 3]), [bt, d]);
-  return { out: out as tf.Tensor2D, logits: opts.returnLogits ? logits : undefined };
+  return { out: tf.transpose(tf.reshape(pv, [t, batch, heads, dh]), [1, 0, 2, 3]), logits };
 }
 
 /** Broadcasts a `[1, D]` row to `[N, D]` with a gradient that sums rows on the fast path. */

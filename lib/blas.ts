@@ -104,10 +104,13 @@ export function openBlas(threads = 1): { ok: true; info: BlasInfo } | { ok: fals
 // deno-lint-ignore no-explicit-any
 type WasmBackend = any;
 
-/** Pointer to byte `offset` of the wasm heap (fetched per call: the heap's buffer changes when it grows). */
-function heapPointer(backend: WasmBackend, offset: number): Deno.PointerValue {
-  const base = Deno.UnsafePointer.of(backend.wasm.HEAPU8 as Uint8Array);
-  return Deno.UnsafePointer.offset(base as Deno.PointerObject, offset);
+/**
+ * Base pointer of the wasm heap. Fetched per kernel call, after its output is allocated: growing the heap
+ * replaces its `ArrayBuffer` (V8 reserves the address range, so the base does not move today, but nothing here
+ * relies on that), and nothing allocates between this and the sgemm calls.
+ */
+function heapBase(backend: WasmBackend): Deno.PointerObject {
+  return Deno.UnsafePointer.of(backend.wasm.HEAPU8 as Uint8Array) as Deno.PointerObject;
 }
 
 let original: tf.KernelConfig | undefined;
@@ -181,10 +184,11 @@ function blasBatchMatMul(args: {
   const bOff = backend.getMemoryOffset(b.dataId) as number;
   const sgemm = lib!.symbols.cblas_sgemm;
   const lda = transposeA ? m : k, ldb = transposeB ? k : n;
+  const base = heapBase(backend);
   for (let i = 0; i < batch; i++) {
-    const pa = heapPointer(backend, aOff + (batchA === 1 ? 0 : i * m * k * 4));
-    const pb = heapPointer(backend, bOff + (batchB === 1 ? 0 : i * k * n * 4));
-    const pc = heapPointer(backend, cOff + i * m * n * 4);
+    const pa = Deno.UnsafePointer.offset(base, aOff + (batchA === 1 ? 0 : i * m * k * 4));
+    const pb = Deno.UnsafePointer.offset(base, bOff + (batchB === 1 ? 0 : i * k * n * 4));
+    const pc = Deno.UnsafePointer.offset(base, cOff + i * m * n * 4);
     sgemm(
       ROW_MAJOR,
       transposeA ? TRANS : NO_TRANS,

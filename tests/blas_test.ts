@@ -78,6 +78,33 @@ Deno.test({
 });
 
 Deno.test({
+  name: "blas: a product whose output grows the wasm heap is written into the new heap",
+  ignore: !available,
+  fn: async () => {
+    await selectBackend("wasm", { blas: "on" });
+    // deno-lint-ignore no-explicit-any
+    const heapBytes = () => ((tf.backend() as any).wasm.HEAPU8 as Uint8Array).buffer.byteLength;
+    const n = 8192;
+    const before = heapBytes();
+    const a = tf.tensor2d(Float32Array.from({ length: n }, (_, i) => i % 7), [n, 1]);
+    const b = tf.tensor2d(Float32Array.from({ length: n }, (_, j) => (j % 5) - 2), [1, n]);
+    const c = tf.matMul(a, b); // [n, n]: 256 MiB of output
+    const grew = heapBytes() > before;
+    const data = c.dataSync();
+    // Spot checks across the whole output, and an exact total: Σ_i (i mod 7) · Σ_j ((j mod 5) − 2).
+    for (const [i, j] of [[0, 0], [6, 4], [n - 1, n - 1], [4097, 123], [n - 3, 2]]) {
+      assert.equal(data[i * n + j], (i % 7) * ((j % 5) - 2) + 0, `c[${i}, ${j}]`); // + 0: no −0
+    }
+    let sumA = 0, sumB = 0, total = 0;
+    for (let i = 0; i < n; i++) (sumA += i % 7), (sumB += (i % 5) - 2);
+    for (let i = 0; i < data.length; i++) total += data[i];
+    assert.equal(total, sumA * sumB);
+    tf.dispose([a, b, c]);
+    assert.ok(grew, `the heap did not grow (${before} bytes before): the test would not cover growth`);
+  },
+});
+
+Deno.test({
   name: "blas: gradients through a linear map and attention-shaped products equal XNNPACK's",
   ignore: !available,
   fn: async () => {

@@ -9,6 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { type BackendName, type BlasMode, selectBackend } from "../lib/backend.ts";
+import { blasMatMulActive } from "../lib/blas.ts";
 import { int, parseCommandArgs, str, UsageError, type Values } from "../lib/cli.ts";
 import { maeCostConfig, trainingStepFlops } from "../lib/cost.ts";
 import { type CropParams, randomResizedCropFlip } from "../lib/data/augment.ts";
@@ -242,9 +243,9 @@ export async function runBench(o: {
     const choice = await selectBackend(backend, { blas, blasThreads: o.blasThreads });
     const matmul: MatmulEngine | undefined = choice.name !== "wasm"
       ? undefined
-      : choice.matmul === "XNNPACK"
-      ? "xnnpack"
-      : "openblas";
+      : blasMatMulActive()
+      ? "openblas"
+      : "xnnpack";
     const threads = matmul === "openblas" ? o.blasThreads ?? 1 : 1;
     // The pure-JS backend is ~50× slower: a smaller batch and a single timed step keep it to seconds.
     const slow = choice.name === "cpu";

@@ -27,7 +27,7 @@ export interface BackendChoice {
   reasons: string[];
   /** Adapter description for webgpu, if any. */
   adapter?: string;
-  /** wasm only: what runs its matrix products ("XNNPACK" or the OpenBLAS build and its threads). */
+  /** wasm only: what runs its matrix products, "XNNPACK" or the OpenBLAS build (e.g. "OpenBLAS 0.3.21"). */
   matmul?: string;
 }
 
@@ -55,7 +55,7 @@ function blasOptions(o: SelectBackendOptions): { mode: BlasMode; threads: number
   return { mode, threads };
 }
 
-/** Puts wasm's BatchMatMul on OpenBLAS or XNNPACK as asked; returns the description. */
+/** Puts wasm's BatchMatMul on OpenBLAS or XNNPACK as asked; returns the engine's name (details go to reasons). */
 function configureWasmMatMul(o: SelectBackendOptions, reasons: string[]): string {
   const { mode, threads } = blasOptions(o);
   if (mode === "off") {
@@ -64,12 +64,10 @@ function configureWasmMatMul(o: SelectBackendOptions, reasons: string[]): string
     return "XNNPACK";
   }
   const r = installBlasMatMul(threads);
-  if (r.ok && r.info) {
-    const d = `${r.info.config.split(" ").slice(0, 2).join(" ")} (${r.info.library}, ${threads} thread${
-      threads === 1 ? "" : "s"
-    })`;
-    reasons.push(`wasm matMul: ${d}`);
-    return d;
+  if (r.ok) {
+    const name = r.info.config.split(" ").slice(0, 2).join(" "); // "OpenBLAS 0.3.21"
+    reasons.push(`wasm matMul: ${name} (${r.info.library}, ${threads} thread${threads === 1 ? "" : "s"})`);
+    return name;
   }
   if (mode === "on") throw new BackendError(`GPA_BLAS=on but OpenBLAS is unavailable: ${r.reason}`);
   uninstallBlasMatMul();
@@ -206,7 +204,7 @@ let active: BackendChoice | null = null;
  */
 export function engineLabel(): string {
   const name = active?.name ?? tf.getBackend();
-  return active?.matmul && name === "wasm" ? `${name} (matMul: ${active.matmul.split(" (")[0]})` : name;
+  return active?.matmul && name === "wasm" ? `${name} (matMul: ${active.matmul})` : name;
 }
 
 /** The backend chosen by the last `selectBackend` call, if any. */

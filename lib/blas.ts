@@ -65,8 +65,11 @@ const ROW_MAJOR = 101;
 const NO_TRANS = 111;
 const TRANS = 112;
 
+/** OpenBLAS opened, or why it cannot be used. */
+export type BlasOpenResult = { ok: true; info: BlasInfo } | { ok: false; reason: string };
+
 /** Opens OpenBLAS, or explains why it cannot be used. */
-export function openBlas(threads = 1): { ok: true; info: BlasInfo } | { ok: false; reason: string } {
+export function openBlas(threads = 1): BlasOpenResult {
   if (lib && info) {
     lib.symbols.openblas_set_num_threads(threads);
     info.threads = threads;
@@ -119,16 +122,14 @@ let original: tf.KernelConfig | undefined;
  * Replaces the wasm backend's BatchMatMul with OpenBLAS's sgemm (per batch entry; broadcasting of a
  * batch-1 operand included). Returns false, with nothing changed, when OpenBLAS cannot be opened.
  */
-export function installBlasMatMul(threads = 1): { ok: boolean; reason?: string; info?: BlasInfo } {
+export function installBlasMatMul(threads = 1): BlasOpenResult {
   const opened = openBlas(threads);
-  if (!opened.ok) return { ok: false, reason: opened.reason };
-  if (!original) {
-    original = tf.getKernel("BatchMatMul", "wasm");
-    if (!original) return { ok: false, reason: "wasm backend not registered" };
-    tf.unregisterKernel("BatchMatMul", "wasm");
-    tf.registerKernel({ kernelName: "BatchMatMul", backendName: "wasm", kernelFunc: blasBatchMatMul });
-  }
-  return { ok: true, info: opened.info };
+  if (!opened.ok || original) return opened;
+  original = tf.getKernel("BatchMatMul", "wasm");
+  if (!original) return { ok: false, reason: "wasm backend not registered" };
+  tf.unregisterKernel("BatchMatMul", "wasm");
+  tf.registerKernel({ kernelName: "BatchMatMul", backendName: "wasm", kernelFunc: blasBatchMatMul });
+  return opened;
 }
 
 /** Restores tfjs-wasm's own BatchMatMul. */

@@ -17,8 +17,8 @@
  * is a product with a constant interpolation matrix along each axis; no gather.
  * @module
  */
-import { engineLabel } from "../backend.ts";
 import * as tf from "@tensorflow/tfjs";
+import { engineLabel } from "../backend.ts";
 import { runHash } from "../checkpoint.ts";
 import { centerBatch, DEFAULT_IGNORE_LABEL, randomScaleCropFlipSeg } from "../data/augment.ts";
 import type { DatasetSpec, ImageSplit } from "../data/types.ts";

@@ -8,7 +8,7 @@ import { costTable } from "../cost.ts";
 import { RunDir, runHash, RunLockedError } from "../checkpoint.ts";
 import { paperTable, paperValue, type TableId } from "../../experiments/paper.ts";
 import { SEGMENTATION_SETUPS } from "../../experiments/segmentation.ts";
-import { type TablePlan, tablePlans, type TableRowPlan } from "../../experiments/tables.ts";
+import { type Evaluation, type TablePlan, tablePlans, type TableRowPlan } from "../../experiments/tables.ts";
 import { judgeClaims } from "../report/verdict.ts";
 import { atomicWriteFile, ensureDir } from "../fsutil.ts";
 import { linePlotPng } from "../plot/mod.ts";
@@ -76,25 +76,22 @@ export async function runUnit(ctx: RunContext, plan: TablePlan, unit: Unit): Pro
   let value: number;
   let evalHash: string;
   let evalHit: boolean;
-  let evalWall = 0;
   let evalHistory: Record<string, number>[] = [];
-  let evalEngine: unknown;
+  let evalMetrics: Record<string, unknown>;
   const evaluation = plan.metric.evaluation;
   if (evaluation === "finetune") {
     const ft = await ensureFinetune(ctx, pre, unit.seed);
     value = ft.top1;
     evalHash = ft.hash;
     evalHit = ft.cacheHit;
-    evalWall = Number(ft.metrics.wallSeconds ?? 0);
+    evalMetrics = ft.metrics;
     evalHistory = ft.history;
-    evalEngine = ft.metrics.engine;
   } else if (evaluation === "linprobe") {
     const lp = await ensureLinprobe(ctx, pre, unit.seed);
     value = lp.top1;
     evalHash = lp.hash;
     evalHit = lp.cacheHit;
-    evalWall = Number(lp.metrics.wallSeconds ?? 0);
-    evalEngine = lp.metrics.engine;
+    evalMetrics = lp.metrics;
   } else {
     const seg = await import("../downstream/mod.ts").catch(() => null);
     if (!seg) throw new NotImplementedError("segmentation evaluation is not available");
@@ -102,9 +99,9 @@ export async function runUnit(ctx: RunContext, plan: TablePlan, unit: Unit): Pro
     value = out.miou; // percent, as the paper reports mIoU
     evalHash = out.hash;
     evalHit = out.cacheHit;
-    evalWall = Number(out.metrics.wallSeconds ?? 0);
-    evalEngine = out.metrics.engine;
+    evalMetrics = out.metrics;
   }
+  const evalWall = Number(evalMetrics.wallSeconds ?? 0);
   const imgPerSec = pre.history.length
     ? pre.history.reduce((s, r) => s + (r.imgPerSec ?? 0), 0) / pre.history.length
     : undefined;
@@ -122,7 +119,7 @@ export async function runUnit(ctx: RunContext, plan: TablePlan, unit: Unit): Pro
       strategy: pre.metrics.strategy,
       extensions: pre.metrics.extensions,
       knnTop1: pre.metrics.knnTop1,
-      engines: [pre.metrics.engine, evalEngine],
+      engines: [pre.metrics.engine, evalMetrics.engine],
     },
     curves: {
       pretrainLoss: pre.history.map((r) => Number(r.loss)),
@@ -347,7 +344,7 @@ export function assembleReport(
 }
 
 /** "N pre-train + M <evaluation>": the evaluation's own length (fine-tuning, linear probe or segmentation). */
-function epochsLabel(ctx: RunContext, evaluation: string): string {
+function epochsLabel(ctx: RunContext, evaluation: Evaluation): string {
   const pre = `${ctx.profile.pretrain.epochs} pre-train`;
   if (evaluation === "linprobe") return `${pre} + ${ctx.profile.linprobe.epochs} linear probe`;
   if (evaluation === "segment") {

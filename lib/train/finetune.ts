@@ -3,8 +3,8 @@
  * decay, drop path, label smoothing, mixup/cutmix, warm-up + cosine; top-1 on the val split.
  * @module
  */
-import { engineLabel } from "../backend.ts";
 import * as tf from "@tensorflow/tfjs";
+import { engineLabel } from "../backend.ts";
 import { runHash } from "../checkpoint.ts";
 import { centerBatch, randomResizedCropFlip } from "../data/augment.ts";
 import type { DatasetSpec, ImageSplit } from "../data/types.ts";

@@ -5,8 +5,8 @@
  * small-scale shortcut); with `augment: true` every step encodes a RandomResizedCrop view.
  * @module
  */
-import { engineLabel } from "../backend.ts";
 import * as tf from "@tensorflow/tfjs";
+import { engineLabel } from "../backend.ts";
 import { runHash } from "../checkpoint.ts";
 import { centerBatch, randomResizedCropFlip } from "../data/augment.ts";
 import type { DatasetSpec, ImageSplit } from "../data/types.ts";

@@ -2,8 +2,8 @@
  * MAE pre-training with any mask strategy and optional loss extensions (MAM, HPM), cached by run hash.
  * @module
  */
-import { engineLabel } from "../backend.ts";
 import * as tf from "@tensorflow/tfjs";
+import { engineLabel } from "../backend.ts";
 import type { RunCache } from "../checkpoint.ts";
 import { runHash } from "../checkpoint.ts";
 import { type CropParams, randomResizedCropFlip } from "../data/augment.ts";

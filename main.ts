@@ -348,33 +348,12 @@ async function cmdDoctor(args: string[]) {
   print(values, report, lines.join("\n"));
 }
 
-/** Which known dataset archives or extracted folders exist in the data search locations. */
+/** Which dataset archives or extracted folders the data layer would read, per dataset. */
 async function findDatasets(dataDir?: string): Promise<Record<string, string | null>> {
-  const { searchLocations } = await import("./lib/data/sources.ts");
-  const { KNOWN_ARCHIVE_SHA256 } = await import("./lib/data/archive.ts");
-  const names: Record<string, string[]> = {
-    "tiny-imagenet": [
-      "tiny-imagenet-200",
-      ...Object.keys(KNOWN_ARCHIVE_SHA256).filter((n) => n.startsWith("tiny")),
-    ],
-    cifar10: ["cifar-10-batches-bin", "cifar-10-images", "cifar-10-binary.tar.gz", "cifar-10-images.tar.gz"],
-    camvid: ["CamVid", "camvid-segnet-trainval.tar"],
-  };
+  const { locateDataset } = await import("./lib/data/mod.ts");
   const out: Record<string, string | null> = {};
-  const locations = searchLocations([dataDir], PROJECT_ROOT);
-  for (const [ds, candidates] of Object.entries(names)) {
-    out[ds] = null;
-    search: for (const loc of locations) {
-      for (const c of candidates) {
-        try {
-          await Deno.stat(`${loc}/${c}`);
-          out[ds] = `${loc}/${c}`;
-          break search;
-        } catch {
-          // not here
-        }
-      }
-    }
+  for (const ds of ["tiny-imagenet", "cifar10", "camvid"] as const) {
+    out[ds] = (await locateDataset(ds, { dataDir, projectRoot: PROJECT_ROOT }))?.path ?? null;
   }
   out.synthetic = "built in";
   return out;

@@ -1,7 +1,13 @@
 import { ok, strictEqual } from "node:assert/strict";
 import { CAMVID_CLASS_NAMES, CAMVID_VOID, loadDataset } from "../lib/data/mod.ts";
+import { needsLocalDataset } from "./local_datasets.ts";
 
-Deno.test("camvid: the local archive loads 367/101 images with aligned label maps", async () => {
+Deno.test({
+  ...await needsLocalDataset(
+    "camvid",
+    "camvid: the local archive loads 367/101 images with aligned label maps",
+  ),
+}, async () => {
   const tmp = await Deno.makeTempDir({ prefix: "gpa-camvid-" });
   try {
     const { train, val } = await loadDataset(

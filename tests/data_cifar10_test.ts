@@ -2,6 +2,7 @@ import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
 import sharp from "sharp";
 import { CIFAR10_CLASS_NAMES, CIFAR_RECORD_BYTES, parseCifarBatch } from "../lib/data/cifar10.ts";
 import { DataError, decodeStats, loadDataset } from "../lib/data/mod.ts";
+import { needsLocalDataset } from "./local_datasets.ts";
 
 /** One CIFAR record: label, then R, G, B planes with R = seed, G = 2·seed, B = pixel index mod 256. */
 function record(label: number, seed: number): Uint8Array {
@@ -94,7 +95,12 @@ Deno.test("cifar binary: loaded from a generated cifar-10-binary.tar.gz given as
   }
 });
 
-Deno.test("cifar images: the local archive loads with per-class limits and exact pixels", async () => {
+Deno.test({
+  ...await needsLocalDataset(
+    "cifar10",
+    "cifar images: the local archive loads with per-class limits and exact pixels",
+  ),
+}, async () => {
   const tmp = await Deno.makeTempDir({ prefix: "gpa-cifar-img-" });
   try {
     const { train, val } = await loadDataset(

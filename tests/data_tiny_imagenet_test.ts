@@ -1,6 +1,7 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { decodeStats, loadDataset } from "../lib/data/mod.ts";
 import { parseColumns, selectTinyImagenetMembers } from "../lib/data/tiny_imagenet.ts";
+import { needsLocalDataset } from "./local_datasets.ts";
 
 Deno.test("tiny-imagenet: member selection for limits takes the first k per class in natural order", async () => {
   const p = "tiny-imagenet-200/";
@@ -43,7 +44,12 @@ Deno.test("tiny-imagenet: member selection for limits takes the first k per clas
   ]);
 });
 
-Deno.test("tiny-imagenet: the local archive loads with limits, class order and scaled boxes", async () => {
+Deno.test({
+  ...await needsLocalDataset(
+    "tiny-imagenet",
+    "tiny-imagenet: the local archive loads with limits, class order and scaled boxes",
+  ),
+}, async () => {
   const tmp = await Deno.makeTempDir({ prefix: "gpa-tiny-" });
   try {
     const logs: string[] = [];

@@ -9,15 +9,23 @@
  * @module
  */
 import { CAMVID_FORMAT, CIFAR_BINARY_FORMAT, CIFAR_IMAGES_FORMAT, defaultProjectRoot } from "./sources.ts";
-import { resolveSource, searchLocations, type SourceFormat, TINY_IMAGENET_FORMAT } from "./sources.ts";
+import {
+  type LocatedSource,
+  locateSource,
+  resolveSource,
+  searchLocations,
+  type SourceFormat,
+  TINY_IMAGENET_FORMAT,
+} from "./sources.ts";
 import { cacheKey, readCacheEntry, writeCacheEntry } from "./cache.ts";
 import { loadCamvid } from "./camvid.ts";
 import { loadCifarBinary, loadCifarImages } from "./cifar10.ts";
 import { defaultDecodeConcurrency } from "./decode.ts";
 import { type DecodeContext, loadImageFolder } from "./image_folder.ts";
+import { firstClasses } from "./subset.ts";
 import { generateSynthetic } from "./synthetic.ts";
 import { loadTinyImagenet } from "./tiny_imagenet.ts";
-import { DataError, type DatasetSpec, type ImageSplit, type LoadOptions } from "./types.ts";
+import { DataError, type DatasetName, type DatasetSpec, type ImageSplit, type LoadOptions } from "./types.ts";
 
 export { DataError } from "./types.ts";
 export type { DatasetName, DatasetSpec, ImageSplit, LoadOptions } from "./types.ts";
@@ -32,7 +40,13 @@ function checkSpec(spec: DatasetSpec): void {
   if (!(Number.isInteger(spec.resolution) && spec.resolution >= 8 && spec.resolution <= 4096)) {
     throw new RangeError(`dataset resolution must be an integer in 8..4096, got ${spec.resolution}`);
   }
-  for (const [field, value] of [["trainLimit", spec.trainLimit], ["valLimit", spec.valLimit]] as const) {
+  for (
+    const [field, value] of [
+      ["trainLimit", spec.trainLimit],
+      ["valLimit", spec.valLimit],
+      ["classes", spec.classes],
+    ] as const
+  ) {
     if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
       throw new RangeError(`${field} must be a positive integer, got ${value}`);
     }
@@ -58,6 +72,22 @@ function formatsFor(spec: DatasetSpec): { label: string; formats: SourceFormat[]
     default:
       throw new DataError(`no source formats for dataset ${spec.name}`);
   }
+}
+
+/**
+ * Where `loadDataset` would read `name` from, without extracting or downloading anything: a directory or an
+ * archive in `dataDir`, the project's `data/` or `../shared/datasets`; null when none is there (synthetic
+ * and image folders are not searched for).
+ */
+export async function locateDataset(
+  name: Exclude<DatasetName, "synthetic" | "imagefolder">,
+  options: { dataDir?: string; projectRoot?: string } = {},
+): Promise<LocatedSource | null> {
+  const { formats } = formatsFor({ name, resolution: 8 });
+  return await locateSource(
+    formats,
+    searchLocations([options.dataDir], options.projectRoot ?? defaultProjectRoot()),
+  );
 }
 
 async function buildFromSource(
@@ -110,6 +140,15 @@ export async function loadDataset(
   options: LoadOptions,
 ): Promise<{ train: ImageSplit; val: ImageSplit }> {
   checkSpec(spec);
+  if (spec.classes !== undefined) {
+    // The packed cache holds every class; the subset is cut on load.
+    const { classes, ...full } = spec;
+    const { train, val } = await loadDataset(full, options);
+    if (classes > train.numClasses) {
+      throw new RangeError(`classes ${classes} exceeds the ${train.numClasses} classes of ${spec.name}`);
+    }
+    return { train: firstClasses(train, classes), val: firstClasses(val, classes) };
+  }
   const log = options.log ?? ((message: string) => console.error(message));
   if (spec.name === "synthetic") {
     return generateSynthetic({

@@ -140,11 +140,49 @@ export function searchLocations(explicit: (string | undefined)[], projectRoot: s
   return locations.map((location) => resolve(location));
 }
 
+/** A dataset found on disk, not yet extracted: a directory in its layout, or an archive. */
+export interface LocatedSource {
+  format: SourceFormat;
+  kind: "dir" | "archive";
+  path: string;
+}
+
 /**
- * Looks for any of `formats` (in priority order within each location) across `locations`; extracts an
- * archive into `<cacheDir>/datasets/raw/` when that is what was found (only the members a load with
- * `limits` reads, when the format can tell). Throws `DataError` naming the files to provide when nothing is
- * found.
+ * The first of `locations` that holds any of `formats` (in priority order within each location): the layout
+ * itself, a `dirNames` child, or an archive of the format (a location may also be the archive). Reads only
+ * directory listings; null when nothing is found.
+ */
+export async function locateSource(
+  formats: SourceFormat[],
+  locations: string[],
+): Promise<LocatedSource | null> {
+  for (const location of locations) {
+    const info = await statOrNull(location);
+    if (info === null) continue;
+    for (const format of formats) {
+      if (info.isFile) {
+        if (format.archive.test(baseName(location))) return { format, kind: "archive", path: location };
+        continue;
+      }
+      const direct = await hasLayout(location, format)
+        ? location
+        : (await firstWithLayout(format.dirNames.map((n) => `${location}/${n}`), format));
+      if (direct) return { format, kind: "dir", path: direct };
+      const archives: string[] = [];
+      for await (const entry of Deno.readDir(location)) {
+        if (entry.isFile && format.archive.test(entry.name)) archives.push(entry.name);
+      }
+      archives.sort();
+      if (archives.length > 0) return { format, kind: "archive", path: `${location}/${archives[0]}` };
+    }
+  }
+  return null;
+}
+
+/**
+ * Looks for any of `formats` across `locations` (`locateSource`); extracts an archive into
+ * `<cacheDir>/datasets/raw/` when that is what was found (only the members a load with `limits` reads, when
+ * the format can tell). Throws `DataError` naming the files to provide when nothing is found.
  */
 export async function resolveSource(
   datasetLabel: string,
@@ -156,28 +194,9 @@ export async function resolveSource(
   download: DownloadOptions = {},
 ): Promise<ResolvedSource> {
   const rawRoot = `${cacheDir}/datasets/raw`;
-  for (const location of locations) {
-    const info = await statOrNull(location);
-    if (info === null) continue;
-    for (const format of formats) {
-      if (info.isFile) {
-        if (!format.archive.test(baseName(location))) continue;
-        return await fromArchive(location, format, rawRoot, log, limits);
-      }
-      const direct = await hasLayout(location, format)
-        ? location
-        : (await firstWithLayout(format.dirNames.map((n) => `${location}/${n}`), format));
-      if (direct) return { format, dir: direct, origin: direct };
-      const archives: string[] = [];
-      for await (const entry of Deno.readDir(location)) {
-        if (entry.isFile && format.archive.test(entry.name)) archives.push(entry.name);
-      }
-      archives.sort();
-      if (archives.length > 0) {
-        return await fromArchive(`${location}/${archives[0]}`, format, rawRoot, log, limits);
-      }
-    }
-  }
+  const found = await locateSource(formats, locations);
+  if (found?.kind === "dir") return { format: found.format, dir: found.path, origin: found.path };
+  if (found) return await fromArchive(found.path, found.format, rawRoot, log, limits);
   // Last resort: the official archive, when the network allows.
   const failures: string[] = [];
   if (download.enabled ?? true) {

@@ -55,6 +55,12 @@ export interface DatasetSpec {
   /** As `trainLimit`, for the val (CIFAR: test) split. Synthetic default 50. */
   valLimit?: number;
   /**
+   * Keep only the first k classes in class-id order (for Tiny-ImageNet: the first k sorted wnids), the way
+   * ImageNet-100 is a class subset of ImageNet-1K. Absent = all. The packed cache holds the full set; the
+   * subset is taken on load.
+   */
+  classes?: number;
+  /**
    * Imagefolder: the root holding `train/<class>/*` and `val/<class>/*` (required). Other datasets: an
    * extracted directory or an archive searched before every other location.
    */

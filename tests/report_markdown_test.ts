@@ -65,13 +65,13 @@ Deno.test("markdown: table rows show paper, ours mean ± std (n) and both deltas
   assert(md.startsWith("# Table 1 — roles of GPA\n"));
   assert(md.includes(SCALE_STATEMENT));
   // mean 41, sample std 1 (hand-computed), baseline has no delta.
-  assert(md.includes("| MAE *(baseline)* | 82.23 | 41.00 ± 1.00 (n=3) | — | — |"), md);
+  assert(md.includes("| MAE *(baseline)* | 82.23 | 41.00 ± 1.00 (n=3) | — | — | 40.00, 41.00, 42.00 |"), md);
   // Paper Δ 82.73 − 82.23 = +0.50; ours 44 − 41 = +3.00.
   assert(md.includes("| GPA (teacher) | 82.73 | 44.00 ± 1.00 (n=3) | +0.50 | +3.00 |"), md);
   // One seed: no std; paper Δ +0.99, ours +3.00.
   assert(md.includes("| GPA (teacher + feature) | 83.22 | 44.00 (n=1) | +0.99 | +3.00 |"), md);
   assert(md.includes("Δ paper vs MAE"));
-  assert(md.includes("| Wall time | 1h 02m 03s |"));
+  assert(md.includes("| Compute time | 1h 02m 03s (the runs' own training time, summed) |"), md);
   assert(md.includes("| Cache hits | 2 of 7 runs |"));
   assert(md.includes("| Seeds | 0, 1, 2 (3) |"));
 });
@@ -79,8 +79,8 @@ Deno.test("markdown: table rows show paper, ours mean ± std (n) and both deltas
 Deno.test("markdown: verdict words, summary, rules, deviations, escaped notes, figures", () => {
   const md = renderTableReport(sampleInput());
   assert(md.includes("1 reproduced, 0 not reproduced, 1 inconclusive (of 2)."), md);
-  assert(/\| teacher beats MAE \(`t1-teacher`\) \| \*\*reproduced\*\* \| \+3\.000 \| \[\+/.test(md), md);
-  assert(md.includes("| full beats MAE (`t1-full`) | **inconclusive** | +3.000 | — |"), md);
+  assert(/\| teacher beats MAE \(`t1-teacher`\) \| \*\*reproduced\*\* \| — \| \+3\.000 \| \[\+/.test(md), md);
+  assert(md.includes("| full beats MAE (`t1-full`) | **inconclusive** | — | +3.000 | — |"), md);
   assert(md.includes("- `t1-full`: full > mae"));
   assert(md.includes("- CIFAR-10 at 32 px instead of ImageNet-1K at 224 px"));
   assert(md.includes("a note with a | pipe")); // list items need no escaping
@@ -97,7 +97,7 @@ Deno.test("markdown: per-row baselines (grouped tables) and bad input", () => {
   ];
   input.baseline = null;
   const md = renderTableReport(input);
-  assert(md.includes("| α=0.9 0.5→0 | 82.51 | 4.00 ± 0.00 (n=2) | +0.10 | −1.00 |"), md);
+  assert(md.includes("| α=0.9 0.5→0 | 82.51 | 4.00 ± 0.00 (n=2) | +0.10 | −1.00 | 4.00, 4.00 |"), md);
   assert(md.includes("Deltas are taken against the baseline row of each group."));
   const bad = sampleInput();
   bad.rows = [{ key: "x", label: "x", paper: 1, perSeed: [1], n: 2 }];
@@ -137,7 +137,7 @@ Deno.test("markdown: additional metric blocks render their own tables", () => {
   }];
   const md = renderTableReport(input);
   assert(md.includes("## ADE20K mIoU"));
-  assert(md.includes("| GPA (teacher) | 41.6 | 13.0 ± 0.0 (n=2) | +1.1 | +2.0 |"), md);
+  assert(md.includes("| GPA (teacher) | 41.6 | 13.0 ± 0.0 (n=2) | +1.1 | +2.0 | 13.0, 13.0 |"), md);
 });
 
 Deno.test("markdown: durations", () => {
@@ -187,4 +187,23 @@ Deno.test("atomic write: a failing file leaves earlier targets untouched and no 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("markdown: per-seed values name their seeds; no signed zero; the reproducing command; invocation time", () => {
+  const input = sampleInput();
+  input.rows = [
+    { key: "mae", label: "MAE", paper: 82.23, perSeed: [40, 41], seeds: [0, 3] },
+    { key: "teacher", label: "GPA (teacher)", paper: 82.23, perSeed: [40, 41], seeds: [0, 3] },
+  ];
+  input.header = {
+    ...input.header,
+    command: "deno task table1 --profile cpu --seeds 2",
+    invocationSeconds: 4.2,
+  };
+  const md = renderTableReport(input);
+  assert(md.includes("| s0: 40.00, s3: 41.00 |"), md);
+  assert(md.includes("| GPA (teacher) | 82.23 | 40.50 ± 0.71 (n=2) | 0.00 | 0.00 |"), md);
+  assert(!/[±−-]0\.00\b/.test(md.split("## Verdicts")[0].replace(/ ± 0\.71/g, "")), md);
+  assert(md.includes("```sh\ndeno task table1 --profile cpu --seeds 2\n```"), md);
+  assert(md.includes("| This invocation | 4.2s (cached runs cost nothing) |"), md);
 });

@@ -94,3 +94,29 @@ Deno.test("stats: Welch CI of a difference, hand-computed", () => {
   // One value on a side: no interval.
   assert(Number.isNaN(welchDifferenceInterval([1], [1, 2]).lower));
 });
+
+Deno.test("stats: paired interval, two-sided p, Holm adjustment and seeds for power, hand-computed", async () => {
+  const { pairedDifferenceInterval, twoSidedPValue, holmAdjust, seedsForPower } = await import(
+    "../lib/report/stats.ts"
+  );
+  // Differences 2, 4, 6: mean 4, sd 2, se 2/√3, t(0.975, 2) = 4.302653.
+  const ci = pairedDifferenceInterval([3, 6, 9], [1, 2, 3]);
+  assert.equal(ci.estimate, 4);
+  assert.ok(Math.abs(ci.halfWidth - 4.302653 * 2 / Math.sqrt(3)) < 1e-5);
+  assert.equal(ci.df, 2);
+  assert.throws(() => pairedDifferenceInterval([1, 2], [1]), RangeError);
+  // t = 2.262157 with 9 df is the 97.5 % quantile: two-sided p = 0.05.
+  assert.ok(Math.abs(twoSidedPValue(2.262157, 1, 9) - 0.05) < 1e-6);
+  assert.equal(twoSidedPValue(1, 0, 3), 0);
+  // Holm: sorted 0.01·3, 0.03·2, then max(0.06, 0.04·1); NaN stays out of the family.
+  const adj = holmAdjust([0.01, 0.04, 0.03, NaN]);
+  assert.ok(
+    Math.abs(adj[0] - 0.03) < 1e-12 && Math.abs(adj[1] - 0.06) < 1e-12 && Math.abs(adj[2] - 0.06) < 1e-12,
+  );
+  assert.ok(Number.isNaN(adj[3]));
+  assert.equal(seedsForPower({ sd: 1, effect: 1, paired: true }), 10);
+  // Unpaired, sd 1 per row, effect 1: n = 17 ((2.0369 + 0.8534)·√(2/17) = 0.9914; n = 16: 1.0226).
+  assert.equal(seedsForPower({ sd: 1, effect: 1, paired: false }), 17);
+  assert.equal(seedsForPower({ sd: 100, effect: 0.01, paired: true, max: 50 }), Infinity);
+  assert.ok(Number.isNaN(seedsForPower({ sd: 1, effect: 0, paired: true })));
+});

@@ -133,3 +133,83 @@ Deno.test("verdict: the paper module's claims are accepted as verdict input", as
   }
   assert(claims.length > 0);
 });
+
+Deno.test("verdict: best-in-group needs a win over every row, not only over the runner-up by mean", () => {
+  // x clearly beats y (the runner-up by mean), but z is so noisy that x vs z is far from significant.
+  const v = judgeClaim(best, { x: [9.9, 10, 10.1], y: [8.9, 9, 9.1], z: [7, 13, 4] });
+  assert.equal(v.outcome, "inconclusive");
+  assert.deepEqual(v.compared, { a: "x", b: "z" });
+  assert.match(v.detail, /not shown to beat z/);
+  const win = judgeClaim(best, { x: [9.9, 10, 10.1], y: [8.9, 9, 9.1], z: [6.9, 7, 7.1] });
+  assert.equal(win.outcome, "reproduced");
+  assert.deepEqual(win.compared, { a: "x", b: "y" }, "the weakest win is shown");
+});
+
+Deno.test("verdict: rows sharing seeds are compared per seed (paired), others by Welch; the test is named", () => {
+  // A seed effect shared by both rows (10, 20, 30) hides a constant +1 from Welch but not from pairing.
+  const results = { a: [11, 21, 31.2], b: [10, 20, 30] };
+  const seeds = { a: [0, 1, 2], b: [0, 1, 2] };
+  const welch = judgeClaim(greater, results);
+  assert.equal(welch.method, "welch");
+  assert.equal(welch.outcome, "inconclusive");
+  const paired = judgeClaim(greater, results, { seeds, paired: true });
+  assert.equal(paired.method, "paired");
+  assert.equal(paired.n, "3 pairs");
+  assert.equal(paired.outcome, "reproduced");
+  // Differences 1, 1, 1.2: mean 1.0667, sd 0.11547, half width t(0.975, 2)·sd/√3 = 4.302653·0.066667.
+  near(paired.delta, 3.2 / 3);
+  near(paired.mde, 4.302653 * 0.11547005 / Math.sqrt(3), 1e-5);
+  near(paired.ci![0], 3.2 / 3 - paired.mde);
+  assert.match(paired.detail, /paired 95% CI/);
+  // Only seeds present in both rows pair up; with fewer than two pairs the comparison falls back to Welch.
+  const partial = judgeClaim(greater, { a: [11, 21, 31.2], b: [10, 20] }, {
+    seeds: { a: [0, 1, 2], b: [0, 1] },
+    paired: true,
+  });
+  assert.equal(partial.n, "2 pairs");
+  const apart = judgeClaim(greater, results, { seeds: { a: [0, 1, 2], b: [3, 4, 5] }, paired: true });
+  assert.equal(apart.method, "welch");
+});
+
+Deno.test("verdict: minimum detectable effect and the seeds that would resolve the paper's effect", () => {
+  // Paired differences with sd 1 and a paper effect of 1 point: 10 seeds give 80 % power
+  // ((t.975,9 + t.8,9)/√10 = (2.2622 + 0.8834)/3.1623 = 0.9947 ≤ 1; with 9: (2.3060 + 0.8889)/3 = 1.065).
+  const d = [0, 1, 2, 1, 1]; // sd of these differences is √0.5; scale to sd 1 below
+  const s = Math.sqrt(2);
+  const a = d.map((x) => 10 + (x - 1) * s);
+  const b = d.map(() => 10);
+  const v = judgeClaim(greater, { a, b }, {
+    seeds: { a: [0, 1, 2, 3, 4], b: [0, 1, 2, 3, 4] },
+    paired: true,
+    paperEffect: 1,
+  });
+  assert.equal(v.outcome, "inconclusive");
+  near(v.mde, 2.776445 * 1 / Math.sqrt(5), 1e-5);
+  assert.equal(v.seedsNeeded, 10);
+  // A decided verdict asks for no more seeds.
+  assert.equal(judgeClaim(greater, { a: [10, 11, 12], b: [0, 1, 2] }, { paperEffect: 1 }).seedsNeeded, null);
+});
+
+Deno.test("verdict: Holm's correction over a table's claims can turn marginal wins inconclusive", () => {
+  const claims: ClaimInput[] = [
+    { ...greater, id: "m1", a: "c" } as ClaimInput,
+    { ...greater, id: "m2", a: "d" } as ClaimInput,
+    { ...greater, id: "strong" } as ClaimInput,
+  ];
+  // c − b and d − b per seed: 0.5, 0.6, 0.9, 0.2, 0.1 → p ≈ 0.033 each; a − b is 10 on every seed (p = 0).
+  // Holm: 0·3, then 0.033·2 = 0.066 for both marginal claims → inconclusive after correction.
+  const b = [10, 11, 12, 13, 14];
+  const c = [10.5, 11.6, 12.9, 13.2, 14.1];
+  const acc = { a: b.map((x) => x + 10), b, c, d: c };
+  const s = [0, 1, 2, 3, 4];
+  const [m1, m2, strong] = judgeClaims(claims, { acc }, {
+    seedsByMetric: { acc: { a: s, b: s, c: s, d: s } },
+    paired: true,
+  });
+  assert.equal(strong.holm!.outcome, "reproduced");
+  assert.equal(m1.outcome, "reproduced");
+  assert.ok(m1.pValue < 0.05 && m1.pValue > 0.025, `p ${m1.pValue}`);
+  near(m1.holm!.adjustedP, 2 * m1.pValue);
+  assert.equal(m1.holm!.outcome, "inconclusive");
+  assert.equal(m2.holm!.outcome, "inconclusive");
+});

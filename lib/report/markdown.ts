@@ -17,6 +17,7 @@ export interface ReportHeader {
   tableId?: string;
   /** Run profile, e.g. "smoke", "small", "full". */
   profile: string;
+  /** The data the runs used: pre-training data, and the evaluation's when it differs (e.g. CamVid). */
   dataset: string;
   /** Input resolution in pixels (or a description such as "64×64"). */
   resolution: number | string;
@@ -31,8 +32,12 @@ export interface ReportHeader {
   commit: string;
   /** ISO date of the report. */
   date: string;
-  /** Wall time of all runs behind the report, in seconds (cached runs count their original time or 0). */
+  /** Compute time of all runs behind the report, summed, in seconds (cached runs count their original time). */
   wallTimeSeconds: number;
+  /** How long the invocation that wrote the report took, in seconds (cached runs cost nothing then). */
+  invocationSeconds?: number;
+  /** The command that reproduces this report. */
+  command?: string;
   /** How many of the runs were taken from the result cache. */
   cacheHits: { hits: number; total: number };
 }
@@ -57,6 +62,8 @@ export interface ReportRow {
   paper: number | null;
   /** Our value per seed (in seed order). */
   perSeed: readonly number[];
+  /** The seed of each value of `perSeed` (shown beside the values). */
+  seeds?: readonly number[];
   /** Number of seeds; defaults to `perSeed.length` and must equal it when given. */
   n?: number;
   /** Baseline of this row where it differs from the block's (e.g. the same-α row of Tables 3 and 4). */
@@ -101,6 +108,7 @@ export interface RenderedRow {
   label: string;
   paper: number | null;
   perSeed: number[];
+  seeds: number[] | null;
   n: number;
   mean: number | null;
   std: number | null;
@@ -132,6 +140,7 @@ function deriveRows(block: MetricBlock): RenderedRow[] {
       label: row.label,
       paper: row.paper,
       perSeed: [...row.perSeed],
+      seeds: row.seeds ? [...row.seeds] : null,
       n: row.perSeed.length,
       mean: ours,
       std: finiteOrNull(sampleStd(row.perSeed)),
@@ -193,10 +202,31 @@ function formatNumber(x: number | null, digits: number): string {
   return x === null ? "—" : x.toFixed(digits);
 }
 
-function formatDelta(x: number | null, digits: number): string {
-  if (x === null) return "—";
+/** A signed difference: "+1.20", "−0.35", and a plain "0.00" where it rounds to zero (never "−0" or "±0"). */
+export function formatDelta(x: number | null, digits: number): string {
+  if (x === null || !Number.isFinite(x)) return "—";
   const text = Math.abs(x).toFixed(digits);
-  return Number(text) === 0 ? `±${text}` : `${x > 0 ? "+" : "−"}${text}`;
+  return Number(text) === 0 ? text : `${x > 0 ? "+" : "−"}${text}`;
+}
+
+function formatPerSeed(row: RenderedRow, digits: number): string {
+  if (row.n === 0) return "—";
+  return row.perSeed.map((v, i) => (row.seeds ? `s${row.seeds[i]}: ` : "") + v.toFixed(digits)).join(", ");
+}
+
+function formatSeedsNeeded(v: Verdict): string {
+  if (v.seedsNeeded === null) return "—";
+  return Number.isFinite(v.seedsNeeded) ? String(v.seedsNeeded) : "> 1000";
+}
+
+function testLabel(v: Verdict): string {
+  return v.method === "paired"
+    ? `paired, ${v.n}`
+    : v.method === "welch"
+    ? `Welch, ${v.n}`
+    : v.method === "exact"
+    ? "exact"
+    : v.n;
 }
 
 function formatOurs(row: RenderedRow, digits: number): string {
@@ -227,15 +257,18 @@ function renderBlock(block: MetricBlock, lines: string[]): void {
   const against = block.baseline && !perRowBaselines
     ? ` vs ${rows.find((r) => r.key === block.baseline)?.label ?? block.baseline}`
     : "";
+  const anyRun = rows.some((r) => r.n > 0);
   lines.push(
-    `| Row | Paper | Ours: mean ± std (n) | Δ paper${escapeCell(against)} | Δ ours${escapeCell(against)} |`,
-    "| --- | ---: | ---: | ---: | ---: |",
+    `| Row | Paper | Ours: mean ± std (n) | Δ paper${escapeCell(against)} | Δ ours${escapeCell(against)} |` +
+      (anyRun ? " Per seed |" : ""),
+    "| --- | ---: | ---: | ---: | ---: |" + (anyRun ? " --- |" : ""),
   );
   for (const row of rows) {
     const label = escapeCell(row.label) + (row.isBaseline ? " *(baseline)*" : "");
     lines.push(
       `| ${label} | ${formatNumber(row.paper, digits)} | ${formatOurs(row, digits)} | ` +
-        `${formatDelta(row.paperDelta, digits)} | ${formatDelta(row.oursDelta, digits)} |`,
+        `${formatDelta(row.paperDelta, digits)} | ${formatDelta(row.oursDelta, digits)} |` +
+        (anyRun ? ` ${formatPerSeed(row, digits)} |` : ""),
     );
   }
   if (perRowBaselines) lines.push("", "Deltas are taken against the baseline row of each group.");
@@ -257,12 +290,19 @@ export function renderTableReport(input: TableReportInput): string {
     ["Seeds", h.seeds.length > 0 ? `${h.seeds.join(", ")} (${h.seeds.length})` : "—"],
     ["Commit", h.commit],
     ["Date", h.date],
-    ["Wall time", formatDuration(h.wallTimeSeconds)],
+    ["Compute time", `${formatDuration(h.wallTimeSeconds)} (the runs' own training time, summed)`],
+    ...(h.invocationSeconds === undefined ? [] : [
+      ["This invocation", `${formatDuration(h.invocationSeconds)} (cached runs cost nothing)`] as [
+        string,
+        string,
+      ],
+    ]),
     ["Cache hits", `${h.cacheHits.hits} of ${h.cacheHits.total} runs`],
   ];
   lines.push("| Setting | Value |", "| --- | --- |");
   for (const [k, v] of facts) lines.push(`| ${k} | ${escapeCell(v)} |`);
   lines.push("");
+  if (h.command) lines.push("Reproduce with:", "", "```sh", h.command, "```", "");
 
   for (const block of blocksOf(input)) renderBlock(block, lines);
 
@@ -270,21 +310,41 @@ export function renderTableReport(input: TableReportInput): string {
   if (input.verdicts.length === 0) lines.push("No claims were tested.", "");
   else {
     const counts = countOutcomes(input.verdicts);
+    const holm = input.verdicts.filter((v) => v.holm && v.method !== "exact");
+    const holmCounts = countOutcomes(holm.map((v) => ({ ...v, outcome: v.holm!.outcome })));
     lines.push(
       `${counts["reproduced"]} reproduced, ${counts["not reproduced"]} not reproduced, ` +
-        `${counts["inconclusive"]} inconclusive (of ${input.verdicts.length}).`,
+        `${counts["inconclusive"]} inconclusive (of ${input.verdicts.length}).` +
+        (holm.length > 1
+          ? ` With Holm's correction over the ${holm.length} seed-dependent claims: ` +
+            `${holmCounts["reproduced"]} reproduced, ${holmCounts["not reproduced"]} not reproduced, ` +
+            `${holmCounts["inconclusive"]} inconclusive.`
+          : ""),
       "",
-      "| Claim | Verdict | Δ ours | 95% CI | Details |",
-      "| --- | --- | ---: | --- | --- |",
+      "| Claim | Verdict | Holm | Δ ours | 95% CI | test | MDE | Δ paper | seeds for paper Δ | Details |",
+      "| --- | --- | --- | ---: | --- | --- | ---: | ---: | ---: | --- |",
     );
     for (const v of input.verdicts) {
       const ci = v.ci ? `[${formatDelta(v.ci[0], 3)}, ${formatDelta(v.ci[1], 3)}]` : "—";
       const delta = Number.isFinite(v.delta) ? formatDelta(v.delta, 3) : "—";
+      const mde = Number.isFinite(v.mde) && v.method !== "exact" ? `±${v.mde.toFixed(3)}` : "—";
+      const holmCell = v.holm && v.method !== "exact" ? v.holm.outcome : "—";
       lines.push(
-        `| ${escapeCell(v.text)} (\`${v.claimId}\`) | **${v.outcome}** | ${delta} | ${ci} | ` +
+        `| ${escapeCell(v.text)} (\`${v.claimId}\`) | **${v.outcome}** | ${holmCell} | ${delta} | ${ci} | ` +
+          `${escapeCell(testLabel(v))} | ${mde} | ${formatDelta(v.paperEffect, 2)} | ${
+            formatSeedsNeeded(v)
+          } | ` +
           `${escapeCell(v.detail)} |`,
       );
     }
+    lines.push(
+      "",
+      "MDE: the minimum detectable effect, the half-width of the 95 % interval — true differences smaller than " +
+        "this cannot be told from zero with these seeds. Seeds for paper Δ: seeds per row that would give 80 % " +
+        "power to detect the paper's own difference (its points, at face value) at the spread measured here, " +
+        "shown for inconclusive verdicts. Holm: the verdict after Holm's correction for testing several claims " +
+        "of this table at once (family-wise error 5 %).",
+    );
     lines.push("", "Rules:", "");
     for (const v of input.verdicts) lines.push(`- \`${v.claimId}\`: ${v.rule}`);
     lines.push("");

@@ -220,3 +220,75 @@ export function welchDifferenceInterval(
     level,
   };
 }
+
+/**
+ * Paired confidence interval of mean(a − b) for aligned samples (`a[i]` and `b[i]` measured under the same
+ * seed: same initialisation and data order), a Student-t interval of the per-pair differences with n − 1
+ * degrees of freedom. Needs two pairs; with zero spread it collapses onto the difference.
+ */
+export function pairedDifferenceInterval(
+  a: readonly number[],
+  b: readonly number[],
+  level = 0.95,
+): ConfidenceInterval {
+  if (a.length !== b.length) {
+    throw new RangeError(`paired samples differ in length: ${a.length} vs ${b.length}`);
+  }
+  return meanConfidenceInterval(a.map((v, i) => v - b[i]), level);
+}
+
+/** Two-sided p-value of H0: true value 0 for a t statistic `estimate / standardError` with `df`. */
+export function twoSidedPValue(estimate: number, standardError: number, df: number): number {
+  if (!(df > 0) || !Number.isFinite(estimate)) return NaN;
+  if (standardError === 0) return estimate === 0 ? 1 : 0;
+  const t = Math.abs(estimate / standardError);
+  return Math.min(1, 2 * (1 - studentTCdf(t, df)));
+}
+
+/**
+ * Holm's step-down adjustment of p-values (family-wise error control for several claims of one table):
+ * sorted ascending, p₍ⱼ₎ becomes max over i ≤ j of min(1, (m − i + 1)·p₍ᵢ₎). NaN entries stay NaN and do
+ * not count towards m.
+ */
+export function holmAdjust(pValues: readonly number[]): number[] {
+  const idx = pValues.map((p, i) => [p, i] as const).filter(([p]) => Number.isFinite(p)).sort((x, y) =>
+    x[0] - y[0]
+  );
+  const m = idx.length;
+  const out = pValues.map(() => NaN);
+  let running = 0;
+  idx.forEach(([p, i], rank) => {
+    running = Math.max(running, Math.min(1, (m - rank) * p));
+    out[i] = running;
+  });
+  return out;
+}
+
+/**
+ * Seeds per row needed to detect an effect of size `effect` with probability `power` by a two-sided test at
+ * `level` confidence, given a per-seed standard deviation `sd`: the smallest n ≥ 2 with
+ * (t₁₋α/₂,df + t_power,df) · se(n) ≤ |effect|. Paired (`sd` of the per-seed differences): se = sd/√n,
+ * df = n − 1. Unpaired (`sd` the common per-row spread, equal n per row): se = sd·√(2/n), df = 2n − 2.
+ * Returns Infinity above `max` (default 1000) and NaN for a non-finite or zero effect or spread.
+ */
+export function seedsForPower(o: {
+  sd: number;
+  effect: number;
+  paired: boolean;
+  level?: number;
+  power?: number;
+  max?: number;
+}): number {
+  const level = o.level ?? 0.95;
+  const power = o.power ?? 0.8;
+  const max = o.max ?? 1000;
+  if (!(Number.isFinite(o.sd) && o.sd >= 0 && Number.isFinite(o.effect) && o.effect !== 0)) return NaN;
+  if (o.sd === 0) return 2;
+  for (let n = 2; n <= max; n++) {
+    const df = o.paired ? n - 1 : 2 * n - 2;
+    const se = o.paired ? o.sd / Math.sqrt(n) : o.sd * Math.sqrt(2 / n);
+    const reach = (studentTQuantile(0.5 + level / 2, df) + studentTQuantile(power, df)) * se;
+    if (reach <= Math.abs(o.effect)) return n;
+  }
+  return Infinity;
+}

@@ -1,20 +1,41 @@
 /**
  * Verdicts on the paper's claims from per-seed results: `reproduced`, `not reproduced` or `inconclusive`,
- * each with the rule that decided it, the difference of means and its 95 % confidence interval.
+ * each with the rule that decided it, the difference, its 95 % confidence interval, the test that formed it,
+ * its minimum detectable effect and — when inconclusive — the seeds that would resolve the paper's effect.
+ *
+ * Intervals: rows of a table that share a seed share the encoder initialisation, the data order and the
+ * augmentations (only the mask strategy differs), so with `paired` and the seeds of each value the
+ * difference is taken per seed and its Student-t interval (n − 1 df) decides; rows without two common seeds
+ * fall back to Welch's interval of the difference of means, and each verdict says which test ran.
  *
  * Rules (the `rule` string of every verdict spells out the one applied):
- * - "a > b": Welch 95 % CI of mean(a) − mean(b): above 0 → reproduced, below 0 → not reproduced, containing
- *   0 → inconclusive. Fewer than two seeds on either side → inconclusive (no CI can be formed; the point
- *   difference is still reported).
- * - best-in-group: reproduced if the claimed row has the highest mean and the CI of its difference to the
- *   runner-up lies above 0; not reproduced if some other row beats it with a CI above 0; else inconclusive.
- * - "a = b ± tol": reproduced if the CI lies inside [−tol, tol], not reproduced if it lies wholly outside.
+ * - "a > b": CI of a − b above 0 → reproduced; below 0 → not reproduced; containing 0 → inconclusive.
+ *   Fewer than two seeds on a side → inconclusive (no CI; the point difference is still reported).
+ * - best-in-group: reproduced if the claimed row beats every other row (each CI of best − other above 0);
+ *   not reproduced if some row beats it (CI below 0); otherwise inconclusive. The comparison shown is the
+ *   deciding one: the beating row, or the weakest of the claimed row's wins.
+ * - "a = b ± tol": reproduced if the CI lies inside [−tol, tol], not reproduced if wholly outside.
  * - Deterministic quantities (FLOPs, parameter counts; option `exact`): one measurement per row suffices and
  *   the values are compared directly.
+ * Minimum detectable effect (`mde`): the interval's half-width — a true difference smaller than this cannot
+ * give a decisive verdict with these seeds. Seeds needed (`seedsNeeded`): seeds per row for 80 % power to
+ * detect the paper's own difference (its points, taken at face value) at the measured spread.
+ * `holmVerdicts` adds Holm's correction over a table's claims (family-wise error 5 %).
  * Claims are about raw values: "greater" means a larger number, whatever direction is better.
  * @module
  */
-import { type ConfidenceInterval, mean, welchDifferenceInterval } from "./stats.ts";
+import {
+  type ConfidenceInterval,
+  holmAdjust,
+  mean,
+  pairedDifferenceInterval,
+  sampleStd,
+  sampleVariance,
+  seedsForPower,
+  studentTCdf,
+  twoSidedPValue,
+  welchDifferenceInterval,
+} from "./stats.ts";
 
 /** Outcome of testing one claim. */
 export type Outcome = "reproduced" | "not reproduced" | "inconclusive";
@@ -56,13 +77,25 @@ export type ClaimInput = GreaterClaimInput | BestInGroupClaimInput | EqualClaimI
 /** Per-seed values of one metric, by row key. */
 export type SeedResults = Readonly<Record<string, readonly number[]>>;
 
+/** The seed of each value of a `SeedResults`, same shape (`seeds[row][i]` produced `results[row][i]`). */
+export type SeedIds = Readonly<Record<string, readonly number[]>>;
+
 /** Options of {@link judgeClaim}. */
 export interface VerdictOptions {
   /** Confidence level of the intervals (default 0.95). */
   level?: number;
   /** The metric is deterministic (no seed noise): compare single measurements directly. */
   exact?: boolean;
+  /** Seeds of the values; with `paired`, rows are compared seed by seed. */
+  seeds?: SeedIds;
+  /** Rows that share a seed share initialisation and data order (a paired design). */
+  paired?: boolean;
+  /** The paper's own difference for this claim, in the metric's units (for `seedsNeeded`). */
+  paperEffect?: number | null;
 }
+
+/** Which test formed a verdict's interval. */
+export type TestMethod = "paired" | "welch" | "exact" | "none";
 
 /** The verdict on one claim. */
 export interface Verdict {
@@ -76,20 +109,101 @@ export interface Verdict {
   rule: string;
   /** The two rows whose difference decided the verdict (`a − b`). */
   compared: { a: string; b: string };
-  /** mean(a) − mean(b) of the compared rows (NaN if a row has no results). */
+  /** mean(a) − mean(b) of the compared rows (paired: mean of per-seed differences; NaN without results). */
   delta: number;
   /** Confidence interval of `delta`, or null where none could be formed. */
   ci: [number, number] | null;
   /** Confidence level of `ci`. */
   level: number;
+  /** The test behind `ci`. */
+  method: TestMethod;
+  /** Pairs (paired), or seeds of a and b (Welch), behind the deciding comparison. */
+  n: string;
+  /** Minimum detectable effect: the half-width of `ci` (NaN where no interval exists; 0 when exact). */
+  mde: number;
+  /** Two-sided p-value of the deciding test (see `holmVerdicts`); NaN where none exists. */
+  pValue: number;
+  /** The paper's difference for this claim, when known. */
+  paperEffect: number | null;
+  /** Seeds per row for 80 % power on the paper's effect at the measured spread (inconclusive verdicts). */
+  seedsNeeded: number | null;
+  /** Holm-corrected outcome over the table's claims (set by `holmVerdicts`). */
+  holm?: { adjustedP: number; outcome: Outcome };
   /** Mean and number of seeds of every row the claim refers to. */
   rows: Record<string, { mean: number; n: number }>;
   /** What the numbers showed, in words. */
   detail: string;
 }
 
-const fmt = (x: number): string => (Number.isFinite(x) ? x.toFixed(4).replace(/\.?0+$/, "") : String(x));
+/** Up to four decimals, trailing zeros dropped; values that round to zero print as "0" (never "-0"). */
+const fmt = (x: number): string => {
+  if (!Number.isFinite(x)) return String(x);
+  const text = x.toFixed(4).replace(/\.?0+$/, "");
+  return text === "-0" ? "0" : text;
+};
 const pct = (level: number): string => `${Math.round(level * 100)}%`;
+
+/** One comparison a − b of two rows: the interval, the test and the spread behind it. */
+interface Comparison {
+  a: string;
+  b: string;
+  method: TestMethod;
+  interval: ConfidenceInterval;
+  n: string;
+  /** Spread for power: sd of per-seed differences (paired) or the rows' pooled sd (Welch). */
+  sd: number;
+}
+
+function compare(a: string, b: string, results: SeedResults, level: number, o: VerdictOptions): Comparison {
+  const va = results[a] ?? [];
+  const vb = results[b] ?? [];
+  if (o.paired && o.seeds?.[a] && o.seeds?.[b]) {
+    const sb = new Map(o.seeds[b].map((s, i) => [s, vb[i]]));
+    const xa: number[] = [];
+    const xb: number[] = [];
+    o.seeds[a].forEach((s, i) => {
+      if (sb.has(s)) {
+        xa.push(va[i]);
+        xb.push(sb.get(s)!);
+      }
+    });
+    if (xa.length >= 2) {
+      return {
+        a,
+        b,
+        method: "paired",
+        interval: pairedDifferenceInterval(xa, xb, level),
+        n: `${xa.length} pairs`,
+        sd: sampleStd(xa.map((v, i) => v - xb[i])),
+      };
+    }
+  }
+  const interval = welchDifferenceInterval(va, vb, level);
+  return {
+    a,
+    b,
+    method: Number.isNaN(interval.lower) ? "none" : "welch",
+    interval,
+    n: `${va.length}/${vb.length} seeds`,
+    sd: Math.sqrt((sampleVariance(va) + sampleVariance(vb)) / 2),
+  };
+}
+
+function ciOf(interval: ConfidenceInterval): [number, number] | null {
+  return Number.isNaN(interval.lower) ? null : [interval.lower, interval.upper];
+}
+
+function pOf(c: Comparison): number {
+  return twoSidedPValue(c.interval.estimate, c.interval.standardError, c.interval.df);
+}
+
+function testName(c: Comparison, level: number): string {
+  return c.method === "paired"
+    ? `paired ${pct(level)} CI (per-seed differences, ${c.n})`
+    : c.method === "welch"
+    ? `Welch ${pct(level)} CI (${c.n}, not paired)`
+    : `no CI (${c.n})`;
+}
 
 function rowSummary(
   keys: readonly string[],
@@ -103,25 +217,50 @@ function rowSummary(
   return out;
 }
 
-function ciOf(interval: ConfidenceInterval): [number, number] | null {
-  return Number.isNaN(interval.lower) ? null : [interval.lower, interval.upper];
-}
-
 function missingRows(keys: readonly string[], results: SeedResults): string[] {
   return keys.filter((k) => (results[k]?.length ?? 0) === 0);
+}
+
+type VerdictBase = Pick<
+  Verdict,
+  "claimId" | "text" | "kind" | "metric" | "level" | "rows" | "paperEffect" | "seedsNeeded"
+>;
+
+/** Fields of a verdict decided by one comparison. */
+function fromComparison(
+  c: Comparison,
+): Pick<Verdict, "compared" | "delta" | "ci" | "method" | "n" | "mde" | "pValue"> {
+  return {
+    compared: { a: c.a, b: c.b },
+    delta: c.interval.estimate,
+    ci: ciOf(c.interval),
+    method: c.method,
+    n: c.n,
+    mde: c.interval.halfWidth,
+    pValue: pOf(c),
+  };
+}
+
+/** Seeds per row to resolve the paper's effect at the spread of comparison `c` (null where not defined). */
+function seedsNeeded(c: Comparison, paperEffect: number | null, level: number): number | null {
+  if (paperEffect === null || !Number.isFinite(c.sd) || c.method === "none") return null;
+  const n = seedsForPower({ sd: c.sd, effect: paperEffect, paired: c.method === "paired", level });
+  return Number.isNaN(n) ? null : n;
 }
 
 /** Tests one claim on per-seed results of its metric. */
 export function judgeClaim(claim: ClaimInput, results: SeedResults, options: VerdictOptions = {}): Verdict {
   const level = options.level ?? 0.95;
   const keys = claim.kind === "best-in-group" ? [...claim.rows] : [claim.a, claim.b];
-  const base = {
+  const base: VerdictBase = {
     claimId: claim.id,
     text: claim.text,
     kind: claim.kind,
     metric: claim.metric,
     level,
     rows: rowSummary(keys, results),
+    paperEffect: options.paperEffect ?? null,
+    seedsNeeded: null,
   };
   const missing = missingRows(keys, results);
   if (missing.length > 0) {
@@ -135,133 +274,30 @@ export function judgeClaim(claim: ClaimInput, results: SeedResults, options: Ver
       compared,
       delta: NaN,
       ci: null,
+      method: "none",
+      n: "0",
+      mde: NaN,
+      pValue: NaN,
       detail: `no results for ${missing.join(", ")}`,
     };
   }
-  if (claim.kind === "greater") return judgeGreater(claim, results, level, options.exact ?? false, base);
-  if (claim.kind === "equal") return judgeEqual(claim, results, level, options.exact ?? false, base);
-  return judgeBest(claim, results, level, options.exact ?? false, base);
+  if (options.exact) return judgeExact(claim, results, base);
+  if (claim.kind === "greater") return judgeGreater(claim, results, level, options, base);
+  if (claim.kind === "equal") return judgeEqual(claim, results, level, options, base);
+  return judgeBest(claim, results, level, options, base);
 }
 
-type VerdictBase = Pick<Verdict, "claimId" | "text" | "kind" | "metric" | "level" | "rows">;
-
-function judgeGreater(
-  claim: GreaterClaimInput,
-  results: SeedResults,
-  level: number,
-  exact: boolean,
-  base: VerdictBase,
-): Verdict {
-  const a = results[claim.a];
-  const b = results[claim.b];
-  const compared = { a: claim.a, b: claim.b };
-  if (exact) {
-    const delta = mean(a) - mean(b);
+function judgeExact(claim: ClaimInput, results: SeedResults, base: VerdictBase): Verdict {
+  const exact = { method: "exact" as const, n: "1 measurement per row", mde: 0, pValue: NaN };
+  const m = (k: string) => mean(results[k]);
+  if (claim.kind === "best-in-group") {
+    const others = claim.rows.filter((r) => r !== claim.best);
+    const runnerUp = others.reduce((best, r) => (m(r) > m(best) ? r : best), others[0]);
+    const delta = m(claim.best) - m(runnerUp);
     return {
       ...base,
+      ...exact,
       outcome: delta > 0 ? "reproduced" : "not reproduced",
-      rule: `${claim.a} > ${claim.b} on a deterministic quantity: reproduced if the measured difference is ` +
-        "positive, otherwise not reproduced (no seed noise, so no interval).",
-      compared,
-      delta,
-      ci: [delta, delta],
-      detail: `measured ${claim.a} − ${claim.b} = ${fmt(delta)}`,
-    };
-  }
-  const interval = welchDifferenceInterval(a, b, level);
-  const ci = ciOf(interval);
-  const rule = `${claim.a} > ${claim.b}: reproduced if the ${pct(level)} Welch CI of mean(${claim.a}) − ` +
-    `mean(${claim.b}) lies above 0, not reproduced if it lies below 0, inconclusive if it contains 0; with ` +
-    "fewer than 2 seeds on a side no CI exists and the verdict is inconclusive (point difference reported).";
-  if (!ci) {
-    return {
-      ...base,
-      outcome: "inconclusive",
-      rule,
-      compared,
-      delta: interval.estimate,
-      ci: null,
-      detail: `only ${a.length} vs ${b.length} seed(s); point difference ${fmt(interval.estimate)} ` +
-        `(${interval.estimate > 0 ? "in" : "against"} the claimed direction)`,
-    };
-  }
-  const outcome: Outcome = ci[0] > 0 ? "reproduced" : ci[1] < 0 ? "not reproduced" : "inconclusive";
-  return {
-    ...base,
-    outcome,
-    rule,
-    compared,
-    delta: interval.estimate,
-    ci,
-    detail: `Δ = ${fmt(interval.estimate)}, ${pct(level)} CI [${fmt(ci[0])}, ${fmt(ci[1])}], ` +
-      `df ${fmt(interval.df)}, n = ${a.length}/${b.length}`,
-  };
-}
-
-function judgeEqual(
-  claim: EqualClaimInput,
-  results: SeedResults,
-  level: number,
-  exact: boolean,
-  base: VerdictBase,
-): Verdict {
-  const a = results[claim.a];
-  const b = results[claim.b];
-  const tol = claim.tolerance;
-  const compared = { a: claim.a, b: claim.b };
-  if (exact) {
-    const delta = mean(a) - mean(b);
-    return {
-      ...base,
-      outcome: Math.abs(delta) <= tol ? "reproduced" : "not reproduced",
-      rule:
-        `${claim.a} = ${claim.b} ± ${tol} on a deterministic quantity: reproduced if |difference| ≤ ${tol}, ` +
-        "otherwise not reproduced.",
-      compared,
-      delta,
-      ci: [delta, delta],
-      detail: `measured ${claim.a} − ${claim.b} = ${fmt(delta)}`,
-    };
-  }
-  const interval = welchDifferenceInterval(a, b, level);
-  const ci = ciOf(interval);
-  const rule =
-    `${claim.a} = ${claim.b} ± ${tol}: reproduced if the ${pct(level)} Welch CI of the difference ` +
-    `lies inside [−${tol}, ${tol}], not reproduced if it lies wholly outside, otherwise inconclusive; fewer ` +
-    "than 2 seeds on a side → inconclusive.";
-  let outcome: Outcome = "inconclusive";
-  if (ci && ci[0] >= -tol && ci[1] <= tol) outcome = "reproduced";
-  else if (ci && (ci[0] > tol || ci[1] < -tol)) outcome = "not reproduced";
-  return {
-    ...base,
-    outcome,
-    rule,
-    compared,
-    delta: interval.estimate,
-    ci,
-    detail: ci
-      ? `Δ = ${fmt(interval.estimate)}, ${pct(level)} CI [${fmt(ci[0])}, ${fmt(ci[1])}]`
-      : `only ${a.length} vs ${b.length} seed(s); point difference ${fmt(interval.estimate)}`,
-  };
-}
-
-function judgeBest(
-  claim: BestInGroupClaimInput,
-  results: SeedResults,
-  level: number,
-  exact: boolean,
-  base: VerdictBase,
-): Verdict {
-  const others = claim.rows.filter((r) => r !== claim.best);
-  const means = base.rows;
-  // Strongest competitor by mean.
-  const runnerUp = others.reduce((best, r) => (means[r].mean > means[best].mean ? r : best), others[0]);
-  const claimedTop = others.every((r) => means[claim.best].mean > means[r].mean);
-  if (exact) {
-    const delta = means[claim.best].mean - means[runnerUp].mean;
-    return {
-      ...base,
-      outcome: claimedTop ? "reproduced" : "not reproduced",
       rule: `${claim.best} best of ${claim.rows.length} rows on a deterministic quantity: reproduced if it ` +
         "has strictly the largest value, otherwise not reproduced.",
       compared: { a: claim.best, b: runnerUp },
@@ -270,65 +306,188 @@ function judgeBest(
       detail: `${claim.best} − ${runnerUp} = ${fmt(delta)}`,
     };
   }
-  const rule =
-    `${claim.best} best of {${claim.rows.join(", ")}}: reproduced if it has the highest mean and ` +
-    `the ${pct(level)} Welch CI of its difference to the runner-up lies above 0; not reproduced if another ` +
-    "row beats it with a CI above 0; otherwise inconclusive (also with fewer than 2 seeds on a side).";
-  // Rows that beat the claimed row significantly; the strongest of them decides a negative verdict.
-  const beaters = others
-    .map((r) => ({ row: r, interval: welchDifferenceInterval(results[r], results[claim.best], level) }))
-    .filter(({ interval }) => interval.lower > 0)
-    .sort((x, y) => means[y.row].mean - means[x.row].mean);
-  if (beaters.length > 0) {
-    const { row, interval } = beaters[0];
-    // Report as claimed − winner, so a negative delta reads as "the claim lost".
-    return {
-      ...base,
-      outcome: "not reproduced",
-      rule,
-      compared: { a: claim.best, b: row },
-      delta: -interval.estimate,
-      ci: [-interval.upper, -interval.lower],
-      detail: `${row} beats ${claim.best} by ${fmt(interval.estimate)}, ${pct(level)} CI ` +
-        `[${fmt(interval.lower)}, ${fmt(interval.upper)}]`,
-    };
-  }
-  const interval = welchDifferenceInterval(results[claim.best], results[runnerUp], level);
-  const ci = ciOf(interval);
-  const outcome: Outcome = claimedTop && ci !== null && ci[0] > 0 ? "reproduced" : "inconclusive";
-  let detail: string;
-  if (!ci) detail = `too few seeds for a CI; point difference to ${runnerUp}: ${fmt(interval.estimate)}`;
-  else if (claimedTop) {
-    detail = `highest mean; Δ to runner-up ${runnerUp} = ${fmt(interval.estimate)}, ${pct(level)} CI ` +
-      `[${fmt(ci[0])}, ${fmt(ci[1])}]`;
-  } else {
-    detail = `${runnerUp} has the highest mean (Δ = ${fmt(interval.estimate)}, CI [${fmt(ci[0])}, ` +
-      `${fmt(ci[1])}]), but not significantly`;
+  const delta = m(claim.a) - m(claim.b);
+  const greater = claim.kind === "greater";
+  return {
+    ...base,
+    ...exact,
+    outcome: (greater ? delta > 0 : Math.abs(delta) <= claim.tolerance) ? "reproduced" : "not reproduced",
+    rule: greater
+      ? `${claim.a} > ${claim.b} on a deterministic quantity: reproduced if the measured difference is ` +
+        "positive, otherwise not reproduced (no seed noise, so no interval)."
+      : `${claim.a} = ${claim.b} ± ${claim.tolerance} on a deterministic quantity: reproduced if ` +
+        `|difference| ≤ ${claim.tolerance}, otherwise not reproduced.`,
+    compared: { a: claim.a, b: claim.b },
+    delta,
+    ci: [delta, delta],
+    detail: `measured ${claim.a} − ${claim.b} = ${fmt(delta)}`,
+  };
+}
+
+function judgeGreater(
+  claim: GreaterClaimInput,
+  results: SeedResults,
+  level: number,
+  o: VerdictOptions,
+  base: VerdictBase,
+): Verdict {
+  const c = compare(claim.a, claim.b, results, level, o);
+  const ci = ciOf(c.interval);
+  const rule = `${claim.a} > ${claim.b}: reproduced if the ${pct(level)} CI of ${claim.a} − ${claim.b} ` +
+    "(paired per seed where the rows share seeds, else Welch) lies above 0, not reproduced if below 0, " +
+    "inconclusive if it contains 0 or cannot be formed (fewer than 2 seeds).";
+  const outcome: Outcome = !ci
+    ? "inconclusive"
+    : ci[0] > 0
+    ? "reproduced"
+    : ci[1] < 0
+    ? "not reproduced"
+    : "inconclusive";
+  return {
+    ...base,
+    ...fromComparison(c),
+    seedsNeeded: outcome === "inconclusive" ? seedsNeeded(c, base.paperEffect, level) : null,
+    outcome,
+    rule,
+    detail: ci
+      ? `Δ = ${fmt(c.interval.estimate)}, ${testName(c, level)} [${fmt(ci[0])}, ${fmt(ci[1])}]`
+      : `${testName(c, level)}; point difference ${fmt(c.interval.estimate)} ` +
+        `(${c.interval.estimate > 0 ? "in" : "against"} the claimed direction)`,
+  };
+}
+
+function judgeEqual(
+  claim: EqualClaimInput,
+  results: SeedResults,
+  level: number,
+  o: VerdictOptions,
+  base: VerdictBase,
+): Verdict {
+  const tol = claim.tolerance;
+  const c = compare(claim.a, claim.b, results, level, o);
+  const ci = ciOf(c.interval);
+  const rule = `${claim.a} = ${claim.b} ± ${tol}: reproduced if the ${pct(level)} CI of the difference ` +
+    `(paired where the rows share seeds, else Welch) lies inside [−${tol}, ${tol}], not reproduced if it ` +
+    "lies wholly outside, otherwise inconclusive; fewer than 2 seeds on a side → inconclusive.";
+  let outcome: Outcome = "inconclusive";
+  if (ci && ci[0] >= -tol && ci[1] <= tol) outcome = "reproduced";
+  else if (ci && (ci[0] > tol || ci[1] < -tol)) outcome = "not reproduced";
+  // p of the decision the interval supports: equivalence (two one-sided tests) or a difference beyond ±tol.
+  const { estimate: d, standardError: se, df } = c.interval;
+  let p = NaN;
+  if (ci && se > 0) {
+    const inside = 2 * Math.max(1 - studentTCdf((d + tol) / se, df), studentTCdf((d - tol) / se, df));
+    const outside = 2 * Math.min(1 - studentTCdf((d - tol) / se, df), studentTCdf((d + tol) / se, df));
+    p = Math.min(1, outcome === "not reproduced" ? outside : inside);
   }
   return {
     ...base,
+    ...fromComparison(c),
+    pValue: p,
     outcome,
     rule,
-    compared: { a: claim.best, b: runnerUp },
-    delta: interval.estimate,
-    ci,
-    detail,
+    detail: ci
+      ? `Δ = ${fmt(d)}, ${testName(c, level)} [${fmt(ci[0])}, ${fmt(ci[1])}]`
+      : `${testName(c, level)}; point difference ${fmt(d)}`,
+  };
+}
+
+function judgeBest(
+  claim: BestInGroupClaimInput,
+  results: SeedResults,
+  level: number,
+  o: VerdictOptions,
+  base: VerdictBase,
+): Verdict {
+  const others = claim.rows.filter((r) => r !== claim.best);
+  const rule = `${claim.best} best of {${claim.rows.join(", ")}}: reproduced if the ${pct(level)} CI of ` +
+    `${claim.best} − r (paired per seed where the rows share seeds, else Welch) lies above 0 for every other ` +
+    `row r; not reproduced if some row beats ${claim.best} (its CI below 0); otherwise inconclusive (also ` +
+    "with fewer than 2 seeds on a side).";
+  const comparisons = others.map((r) => compare(claim.best, r, results, level, o));
+  const means = base.rows;
+  // A row that beats the claimed row significantly decides a negative verdict (the strongest such row).
+  const beaters = comparisons.filter((c) => c.interval.upper < 0).sort((x, y) =>
+    means[y.b].mean - means[x.b].mean
+  );
+  if (beaters.length > 0) {
+    const c = beaters[0];
+    return {
+      ...base,
+      ...fromComparison(c),
+      outcome: "not reproduced",
+      rule,
+      detail: `${c.b} beats ${claim.best}: Δ = ${fmt(c.interval.estimate)}, ${testName(c, level)} ` +
+        `[${fmt(c.interval.lower)}, ${fmt(c.interval.upper)}]`,
+    };
+  }
+  // Otherwise the weakest of the claimed row's comparisons decides (lowest lower bound; no CI is weakest).
+  const lower = (c: Comparison) => (Number.isNaN(c.interval.lower) ? -Infinity : c.interval.lower);
+  const weakest = comparisons.reduce((w, c) => (lower(c) < lower(w) ? c : w), comparisons[0]);
+  const wins = comparisons.every((c) => c.interval.lower > 0);
+  const outcome: Outcome = wins ? "reproduced" : "inconclusive";
+  const ci = ciOf(weakest.interval);
+  const p = Math.max(...comparisons.map(pOf));
+  const paperMargin = base.paperEffect;
+  return {
+    ...base,
+    ...fromComparison(weakest),
+    pValue: p,
+    seedsNeeded: outcome === "inconclusive" ? seedsNeeded(weakest, paperMargin, level) : null,
+    outcome,
+    rule,
+    detail: !ci
+      ? `${testName(weakest, level)} against ${weakest.b}; point difference ${fmt(weakest.interval.estimate)}`
+      : wins
+      ? `beats every other row; weakest win over ${weakest.b}: Δ = ${fmt(weakest.interval.estimate)}, ` +
+        `${testName(weakest, level)} [${fmt(ci[0])}, ${fmt(ci[1])}]`
+      : `not shown to beat ${weakest.b}: Δ = ${fmt(weakest.interval.estimate)}, ${
+        testName(weakest, level)
+      } ` +
+        `[${fmt(ci[0])}, ${fmt(ci[1])}]`,
   };
 }
 
 /**
- * Tests several claims. `resultsByMetric[metric][row]` holds per-seed values; `exactMetrics` names the
- * deterministic metrics (compared without intervals).
+ * Holm's correction over the claims of one table: the p-values of the non-exact verdicts are adjusted
+ * together; a verdict keeps its outcome when its adjusted p is below 1 − level, otherwise it becomes
+ * inconclusive. Exact verdicts (no seed noise) are not part of the family and keep theirs.
+ */
+export function holmVerdicts(verdicts: readonly Verdict[], level = 0.95): Verdict[] {
+  const family = verdicts.map((v) => (v.method === "exact" ? NaN : v.pValue));
+  const adjusted = holmAdjust(family);
+  return verdicts.map((v, i) => {
+    if (v.method === "exact") return { ...v, holm: { adjustedP: NaN, outcome: v.outcome } };
+    const p = adjusted[i];
+    const outcome: Outcome = Number.isFinite(p) && p < 1 - level ? v.outcome : "inconclusive";
+    return { ...v, holm: { adjustedP: p, outcome } };
+  });
+}
+
+/**
+ * Tests several claims. `resultsByMetric[metric][row]` holds per-seed values (and `seedsByMetric` their
+ * seeds, for a paired design); `exactMetrics` names the deterministic metrics (compared without intervals);
+ * `paperEffects[claimId]` the paper's own differences. Holm's correction is applied over the claims.
  */
 export function judgeClaims(
   claims: readonly ClaimInput[],
   resultsByMetric: Readonly<Record<string, SeedResults>>,
-  options: { level?: number; exactMetrics?: readonly string[] } = {},
+  options: {
+    level?: number;
+    exactMetrics?: readonly string[];
+    seedsByMetric?: Readonly<Record<string, SeedIds>>;
+    paired?: boolean;
+    paperEffects?: Readonly<Record<string, number | null>>;
+  } = {},
 ): Verdict[] {
-  return claims.map((claim) =>
+  const verdicts = claims.map((claim) =>
     judgeClaim(claim, resultsByMetric[claim.metric] ?? {}, {
       level: options.level,
       exact: options.exactMetrics?.includes(claim.metric) ?? false,
+      seeds: options.seedsByMetric?.[claim.metric],
+      paired: options.paired,
+      paperEffect: options.paperEffects?.[claim.id] ?? null,
     })
   );
+  return holmVerdicts(verdicts, options.level);
 }

@@ -9,7 +9,7 @@ import { RunDir, runHash, RunLockedError } from "../checkpoint.ts";
 import { paperTable, paperValue, type TableId } from "../../experiments/paper.ts";
 import { SEGMENTATION_SETUPS } from "../../experiments/segmentation.ts";
 import { type Evaluation, type TablePlan, tablePlans, type TableRowPlan } from "../../experiments/tables.ts";
-import { judgeClaims } from "../report/verdict.ts";
+import { type ClaimInput, judgeClaims } from "../report/verdict.ts";
 import { atomicWriteFile, ensureDir } from "../fsutil.ts";
 import { linePlotPng } from "../plot/mod.ts";
 import { type MetricBlock, type ReportRow, type TableReportInput, writeReport } from "../report/markdown.ts";
@@ -222,7 +222,11 @@ export function assembleReport(
 ): TableReportInput {
   const paper = paperTable(plan.id as TableId);
   const byRow: Record<string, number[]> = {};
-  for (const r of results) (byRow[r.row] ??= []).push(r.value);
+  const seedsByRow: Record<string, number[]> = {};
+  for (const r of [...results].sort((x, y) => x.seed - y.seed)) {
+    (byRow[r.row] ??= []).push(r.value);
+    (seedsByRow[r.row] ??= []).push(r.seed);
+  }
   const rows: ReportRow[] = plan.rows.map((row) => {
     const reason = row.notRun ?? failures[row.key];
     return {
@@ -230,6 +234,7 @@ export function assembleReport(
       label: reason ? `${row.label} — not run: ${reason}` : row.label,
       paper: safePaperValue(plan.id, row.key, plan.metric.key),
       perSeed: byRow[row.key] ?? [],
+      seeds: seedsByRow[row.key] ?? [],
     };
   });
   const group = (key: string) => paper.groups?.find((g) => g.rows.includes(key));
@@ -280,14 +285,23 @@ export function assembleReport(
     });
   }
   const claims = paper.claims.filter((c) => c.metric in resultsByMetric);
-  const verdicts = judgeClaims(claims, resultsByMetric, { exactMetrics });
+  // Rows that share a seed share the encoder's initialisation, data order and augmentations (tested in
+  // tables_test), so claims are judged on per-seed differences.
+  const measuredAs = plan.metric.measuredAs;
+  const verdicts = judgeClaims(claims, resultsByMetric, {
+    exactMetrics,
+    paired: true,
+    seedsByMetric: { [plan.metric.key]: seedsByRow },
+    paperEffects: Object.fromEntries(claims.map((c) => [c.id, paperEffect(plan.id as TableId, c)])),
+  }).map((
+    v,
+  ) => (measuredAs && v.metric === plan.metric.key ? { ...v, text: `${v.text} (${measuredAs})` } : v));
   const wall = results.reduce((s, r) => s + r.wallSeconds, 0);
   const hits = results.reduce((s, r) => s + r.cacheHits, 0);
   const total = results.reduce((s, r) => s + r.runs, 0);
   const strategies = [...new Set(results.map((r) => JSON.stringify(r.meta.strategy)))];
   const notes = [
     `Runs: ${results.length} units (row × seed); pre-training and evaluation hashes are in ${plan.id}.json.`,
-    `This invocation took ${elapsedSeconds.toFixed(1)} s (cached runs cost nothing now).`,
     ...(ctx.profile.name === "smoke"
       ? [
         "smoke profile: a seconds-scale pipeline check on synthetic shapes; its verdicts say nothing about the paper.",
@@ -311,7 +325,7 @@ export function assembleReport(
   }
   for (const c of paper.claims) {
     if (!(c.metric in resultsByMetric)) {
-      notes.push(`claim ${c.id} (${c.metric}) not judged: metric not reproduced`);
+      notes.push(`claim ${c.id} (${c.metric}) not judged: that metric was not run`);
     }
   }
   return {
@@ -319,9 +333,7 @@ export function assembleReport(
       title: plan.title,
       tableId: plan.id,
       profile: ctx.profile.name,
-      dataset: `${ctx.profile.dataset.name}${
-        ctx.profile.dataset.trainLimit ? ` (${ctx.profile.dataset.trainLimit}/class)` : ""
-      }`,
+      dataset: datasetLabel(ctx, plan.metric.evaluation),
       resolution: ctx.profile.dataset.resolution,
       model: modelLabel(ctx),
       epochs: epochsLabel(ctx, plan.metric.evaluation),
@@ -330,7 +342,9 @@ export function assembleReport(
       commit: git(["rev-parse", "--short", "HEAD"]),
       date: new Date().toISOString(),
       wallTimeSeconds: wall,
+      invocationSeconds: elapsedSeconds,
       cacheHits: { hits, total },
+      command: `deno task ${plan.id} --profile ${ctx.profile.name} --seeds ${seeds.length}`,
     },
     metric: { key: plan.metric.key, label: plan.metric.label, unit: "%", digits: 2 },
     rows,
@@ -341,6 +355,39 @@ export function assembleReport(
     notes,
     figures: figureLinks(ctx, plan.id),
   };
+}
+
+/**
+ * The paper's own difference behind a claim, in its units: a − b for "greater" claims, the claimed row's
+ * margin over the best other row for "best-in-group", none for equality claims.
+ */
+export function paperEffect(id: TableId, claim: ClaimInput): number | null {
+  const v = (row: string) => safePaperValue(id, row, claim.metric);
+  if (claim.kind === "greater") {
+    const a = v(claim.a), b = v(claim.b);
+    return a === null || b === null ? null : a - b;
+  }
+  if (claim.kind === "best-in-group") {
+    const best = v(claim.best);
+    const others = claim.rows.filter((r) => r !== claim.best).map(v).filter((x): x is number => x !== null);
+    return best === null || others.length === 0 ? null : best - Math.max(...others);
+  }
+  return null;
+}
+
+/** The data the runs used, in words: pre-training data, and the evaluation's when it differs. */
+export function datasetLabel(ctx: RunContext, evaluation: Evaluation): string {
+  const d = ctx.profile.dataset;
+  const parts = [
+    d.classes ? `first ${d.classes} classes` : null,
+    d.trainLimit ? `${d.trainLimit} train images/class` : "all train images",
+    d.valLimit ? `${d.valLimit} val/class` : "all val images",
+  ].filter(Boolean);
+  const pre = `${d.name === "synthetic" ? "synthetic shapes" : d.name} (${parts.join(", ")})`;
+  if (evaluation !== "segment") return pre;
+  const seg = SEGMENTATION_SETUPS[ctx.profile.name]?.dataset;
+  const segName = seg ? (seg.name === "synthetic" ? "synthetic shapes with masks" : seg.name) : "none";
+  return `pre-training: ${pre}; segmentation: ${segName}`;
 }
 
 /** "N pre-train + M <evaluation>": the evaluation's own length (fine-tuning, linear probe or segmentation). */

@@ -40,6 +40,8 @@ export interface SelectBackendOptions {
   blas?: BlasMode;
   /** OpenBLAS threads (default: `GPA_BLAS_THREADS`, else 1: parallelism comes from parallel runs). */
   blasThreads?: number;
+  /** The OpenBLAS library to open (default: `GPA_BLAS_LIB`, else the usual system paths). */
+  blasLib?: string;
 }
 
 function blasOptions(o: SelectBackendOptions): { mode: BlasMode; threads: number } {
@@ -63,7 +65,7 @@ function configureWasmMatMul(o: SelectBackendOptions, reasons: string[]): string
     reasons.push("wasm matMul: XNNPACK (GPA_BLAS=off)");
     return "XNNPACK";
   }
-  const r = installBlasMatMul(threads);
+  const r = installBlasMatMul(threads, o.blasLib);
   if (r.ok) {
     const name = r.info.config.split(" ").slice(0, 2).join(" "); // "OpenBLAS 0.3.21"
     reasons.push(`wasm matMul: ${name} (${r.info.library}, ${threads} thread${threads === 1 ? "" : "s"})`);

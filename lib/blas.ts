@@ -68,15 +68,15 @@ const TRANS = 112;
 /** OpenBLAS opened, or why it cannot be used. */
 export type BlasOpenResult = { ok: true; info: BlasInfo } | { ok: false; reason: string };
 
-/** Opens OpenBLAS, or explains why it cannot be used. */
-export function openBlas(threads = 1): BlasOpenResult {
+/** Opens OpenBLAS (`library`, else `GPA_BLAS_LIB`, else the usual paths), or explains why it cannot be used. */
+export function openBlas(threads = 1, library?: string): BlasOpenResult {
   if (lib && info) {
     lib.symbols.openblas_set_num_threads(threads);
     info.threads = threads;
     return { ok: true, info };
   }
   if (typeof Deno?.dlopen !== "function") return { ok: false, reason: "Deno FFI unavailable" };
-  const override = Deno.env.get("GPA_BLAS_LIB");
+  const override = library ?? Deno.env.get("GPA_BLAS_LIB");
   const candidates = override ? [override] : BLAS_LIBRARY_CANDIDATES;
   const errors: string[] = [];
   for (const path of candidates) {
@@ -122,8 +122,8 @@ let original: tf.KernelConfig | undefined;
  * Replaces the wasm backend's BatchMatMul with OpenBLAS's sgemm (per batch entry; broadcasting of a
  * batch-1 operand included). Returns false, with nothing changed, when OpenBLAS cannot be opened.
  */
-export function installBlasMatMul(threads = 1): BlasOpenResult {
-  const opened = openBlas(threads);
+export function installBlasMatMul(threads = 1, library?: string): BlasOpenResult {
+  const opened = openBlas(threads, library);
   if (!opened.ok || original) return opened;
   original = tf.getKernel("BatchMatMul", "wasm");
   if (!original) return { ok: false, reason: "wasm backend not registered" };

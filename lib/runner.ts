@@ -15,6 +15,7 @@ import {
   type PretrainExtension,
   type PretrainOutcome,
   type PretrainSpec,
+  type ProgressUnit,
   type RunEnv,
 } from "./train/pretrain.ts";
 import type { Profile } from "../experiments/profiles.ts";
@@ -80,7 +81,7 @@ export interface PretrainChoice {
   strategy: MaskStrategy | { name: string; options?: Record<string, unknown> };
   extensions?: PretrainExtension[];
   dependsOn?: Record<string, unknown>;
-  progressUnit?: "epoch" | "iteration";
+  progressUnit?: ProgressUnit;
   /** Epochs instead of the profile's (e.g. a teacher trained longer than the runs it guides). */
   epochs?: number;
 }

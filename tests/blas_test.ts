@@ -156,27 +156,25 @@ Deno.test({
 });
 
 Deno.test("blas: selection falls back to XNNPACK with the reason, or fails when OpenBLAS is required", async () => {
-  const saved = Deno.env.get("GPA_BLAS_LIB");
-  Deno.env.set("GPA_BLAS_LIB", "/nonexistent/libopenblas.so.0");
-  try {
+  // The library is passed as an option, not through the process environment: test files share the process
+  // under --parallel, and a changed GPA_BLAS_LIB would reach other tests' runs and subprocesses.
+  const blasLib = "/nonexistent/libopenblas.so.0";
+  {
     // A library already opened in this process stays usable; only a fresh process sees the override.
     if (!available) {
-      const choice = await selectBackend("wasm", { blas: "auto" });
+      const choice = await selectBackend("wasm", { blas: "auto", blasLib });
       assert.equal(choice.matmul, "XNNPACK");
       assert.ok(
         choice.reasons.some((r) => /OpenBLAS unavailable: .*nonexistent/.test(r)),
         choice.reasons.join(),
       );
-      await assert.rejects(() => selectBackend("wasm", { blas: "on" }), BackendError);
+      await assert.rejects(() => selectBackend("wasm", { blas: "on", blasLib }), BackendError);
     }
     const off = await selectBackend("wasm", { blas: "off" });
     assert.equal(off.matmul, "XNNPACK");
     assert.equal(blasMatMulActive(), false);
     await assert.rejects(() => selectBackend("wasm", { blas: "maybe" as "on" }), /GPA_BLAS must be/);
     await assert.rejects(() => selectBackend("wasm", { blasThreads: 0 }), /GPA_BLAS_THREADS/);
-  } finally {
-    if (saved === undefined) Deno.env.delete("GPA_BLAS_LIB");
-    else Deno.env.set("GPA_BLAS_LIB", saved);
   }
 });
 
@@ -184,7 +182,8 @@ Deno.test("blas: a fresh process with a missing library explains the fallback (d
   const main = new URL("../main.ts", import.meta.url).pathname;
   const run = (env: Record<string, string>) =>
     new Deno.Command(Deno.execPath(), { args: ["run", "-A", main, "doctor", "--json"], env }).output();
-  const missing = await run({ GPA_BLAS_LIB: "/nonexistent/libopenblas.so.0" });
+  // GPA_BLAS=auto explicitly: the suite may itself run under GPA_BLAS=off (a machine without OpenBLAS).
+  const missing = await run({ GPA_BLAS_LIB: "/nonexistent/libopenblas.so.0", GPA_BLAS: "auto" });
   assert.ok(missing.success, new TextDecoder().decode(missing.stderr));
   const report = JSON.parse(new TextDecoder().decode(missing.stdout));
   assert.equal(report.backend.active, "wasm (matMul: XNNPACK)");

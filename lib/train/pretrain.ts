@@ -77,6 +77,25 @@ export interface PretrainExtension {
   describe(): Record<string, unknown>;
 }
 
+/** How schedules measure training progress (see `PretrainSpec.progressUnit`). */
+export type ProgressUnit = "step" | "epoch";
+
+/**
+ * Progress t ∈ [0, 1] of step `stepInEpoch` of epoch `epoch` (both 0-based): per step, s / (S − 1) with
+ * S = epochs × stepsPerEpoch (0 for a single-step run); per epoch, epoch / epochs.
+ */
+export function trainingProgress(
+  unit: ProgressUnit,
+  epoch: number,
+  stepInEpoch: number,
+  stepsPerEpoch: number,
+  epochs: number,
+): number {
+  if (unit === "epoch") return epoch / epochs;
+  const total = epochs * stepsPerEpoch;
+  return total <= 1 ? 0 : Math.min(1, (epoch * stepsPerEpoch + stepInEpoch) / (total - 1));
+}
+
 /** Everything that defines a pre-training run. */
 export interface PretrainSpec {
   profile: string;
@@ -86,8 +105,12 @@ export interface PretrainSpec {
   seed: number;
   strategy: MaskStrategy;
   extensions?: PretrainExtension[];
-  /** Schedules see t/T per epoch (authors' code) or per iteration. */
-  progressUnit?: "epoch" | "iteration";
+  /**
+   * Training progress t that mask and loss schedules see (Eq. 6): "step" (default) is the optimiser step
+   * over the last step, t = s / (S − 1), so the last step sees t = 1; "epoch" is the authors' code,
+   * t = epoch / epochs, constant within an epoch and never reaching 1 (0.75 at most with 4 epochs).
+   */
+  progressUnit?: ProgressUnit;
   /** Identity of anything else the run depends on (e.g. the teacher run's hash). */
   dependsOn?: Record<string, unknown>;
 }
@@ -104,7 +127,7 @@ export function pretrainIdentity(spec: PretrainSpec): Record<string, unknown> {
     seed: spec.seed,
     strategy: spec.strategy.describe(),
     extensions: (spec.extensions ?? []).filter((e) => e.affectsIdentity !== false).map((e) => e.describe()),
-    progressUnit: spec.progressUnit ?? "epoch",
+    progressUnit: spec.progressUnit ?? "step",
     dependsOn: spec.dependsOn ?? {},
   };
 }
@@ -235,9 +258,13 @@ async function runPretrainLoop(
       }),
   });
   const loopStep = (ctx: StepContext): Promise<Record<string, number>> => {
-    const progress = (spec.progressUnit ?? "epoch") === "epoch"
-      ? ctx.epoch / recipe.epochs
-      : (ctx.epoch * stepsPerEpoch + ctx.stepInEpoch) / (recipe.epochs * stepsPerEpoch);
+    const progress = trainingProgress(
+      spec.progressUnit ?? "step",
+      ctx.epoch,
+      ctx.stepInEpoch,
+      stepsPerEpoch,
+      recipe.epochs,
+    );
     const { images, crops } = randomResizedCropFlip(
       train,
       ctx.batchIndices,

@@ -47,9 +47,14 @@ function pair(text: string): [number, number] {
   return [a, b];
 }
 
-/** Clips the fixed share so that soft + hard ≤ 1 at both ends (the paper leaves the other share unstated). */
-function clipOther(varied: [number, number], other: [number, number]): [number, number] {
-  return [Math.min(other[0], 1 - varied[0]), Math.min(other[1], 1 - varied[1])];
+/**
+ * A GPA row of Tables 3 and 4: the varied share as printed, the other at the profile's default. Where the two
+ * sum above 1 the soft share is clipped to 1 − hard at every t, as the authors' code does (their hard
+ * schedule is fixed; the soft draw fills what is left) — so the α_s 1 → 1 rows keep hard masking 0 → 0.5.
+ */
+function sharesRow(maskRatio: number, soft: [number, number], hard: [number, number]): StrategyRequest {
+  const over = soft[0] + hard[0] > 1 + 1e-9 || soft[1] + hard[1] > 1 + 1e-9;
+  return GPA({ maskRatio, soft, hard, ...(over ? { clipSoft: true } : {}) });
 }
 
 /** The plans of tables 1–10 for a profile. */
@@ -82,7 +87,7 @@ export function tablePlans(profile: Profile): Record<string, TablePlan> {
       t3rows.push({
         key: `a${a}-s${s}`,
         label: `α ${a}, α_s ${soft[0]} → ${soft[1]}`,
-        request: GPA({ maskRatio: Number(a), soft, hard: clipOther(soft, def.hard) }),
+        request: sharesRow(Number(a), soft, def.hard),
       });
     }
   }
@@ -93,7 +98,7 @@ export function tablePlans(profile: Profile): Record<string, TablePlan> {
       t4rows.push({
         key: `a${a}-h${h}`,
         label: `α ${a}, α_h ${hard[0]} → ${hard[1]}`,
-        request: GPA({ maskRatio: Number(a), hard, soft: clipOther(hard, def.soft) }),
+        request: sharesRow(Number(a), def.soft, hard),
       });
     }
   }
@@ -142,8 +147,9 @@ export function tablePlans(profile: Profile): Record<string, TablePlan> {
       rows: t3rows.filter((r) => r.key !== "a0.5-s1to0" && r.key !== "a0.9-s1to0"),
       deviations: [
         ...common,
-        `hard share held at the default ${def.hard[0]} → ${def.hard[1]} (the paper does not ` +
-        "say), clipped so that soft + hard ≤ 1",
+        `hard share held at the default ${def.hard[0]} → ${def.hard[1]} (the paper does not say; the ` +
+        "authors' code keeps it); where soft + hard would exceed 1 (the α_s 1 → 1 rows) the soft share is " +
+        "clipped to 1 − hard at every t, so those rows end with half hard and half soft masking",
       ],
     },
     table4: {
@@ -153,8 +159,9 @@ export function tablePlans(profile: Profile): Record<string, TablePlan> {
       rows: t4rows.filter((r) => r.key !== "a0.5-h1to1" && r.key !== "a0.9-h1to1"),
       deviations: [
         ...common,
-        `soft share held at the default ${def.soft[0]} → ${def.soft[1]} (the paper does not ` +
-        "say), clipped so that soft + hard ≤ 1",
+        `soft share held at the default ${def.soft[0]} → ${def.soft[1]} (the paper does not say); where ` +
+        "soft + hard would exceed 1 (the α_h 1 → 1 row) the soft share is clipped to 1 − hard at every t, " +
+        "as the authors' code does",
       ],
     },
     table5: {
@@ -185,7 +192,11 @@ export function tablePlans(profile: Profile): Record<string, TablePlan> {
       metric: { key: "finetune", label: "fine-tune top-1", evaluation: "finetune" },
       rows: [
         { key: "mae", label: "MAE (random)", request: { name: "random" } },
-        { key: "um-mae", label: "UM-MAE (uniform)", request: { name: "uniform" } },
+        {
+          key: "um-mae",
+          label: "UM-MAE's uniform sampling (without its secondary masking)",
+          request: { name: "uniform" },
+        },
         { key: "beit", label: "BEiT (block-wise)", request: { name: "block" } },
         { key: "hpm", label: "HPM (EMA teacher, loss predictor)", request: { name: "hpm" } },
         {
@@ -202,6 +213,9 @@ export function tablePlans(profile: Profile): Record<string, TablePlan> {
       deviations: [
         ...common,
         "AMT: frozen MAE teacher's last-block CLS attention, sampled without replacement",
+        "UM-MAE: its uniform sampling (one kept patch per 2×2 window) only; its secondary masking (a share " +
+        "of the kept patches replaced by a learnable token) is not implemented, so the row is uniform " +
+        "sampling on a plain ViT, not the full UM-MAE",
       ],
     },
     table7: {
@@ -260,7 +274,9 @@ export function tablePlans(profile: Profile): Record<string, TablePlan> {
         "1.3× (HPM) FLOPs cannot include a ViT-B teacher pass over all 197 tokens (≈ 1.4× an MAE forward on its " +
         "own); they match a student-forward-only count with the attention decoder active on 25 % of steps " +
         "(GPA + MAM 1.14×) — the paper's text even gives 1.5× for HPM",
-        "GPA row: the full framework (teacher + MAM); its learnable parameters include the attention decoder",
+        "GPA row: the full framework (teacher + MAM) for accuracy and FLOPs; the parameter claims speak of GPA " +
+        "as a teacher (no extra decoder) and are measured on that configuration; GPA + MAM's attention decoder " +
+        "adds parameters, shown as its own row",
       ],
     },
     table10: {

@@ -19,7 +19,7 @@ import { blockQK, encoderBlocks, gridOf, initEncoder, type Params, type VitConfi
 import { Rng } from "./rng.ts";
 import { applyCropToMap, centerBatch, type CropParams, randomResizedCropFlip } from "./data/augment.ts";
 import type { ImageSplit } from "./data/types.ts";
-import { GpaMasking } from "./masking/gpa.ts";
+import { GpaMasking, type GpaRounding } from "./masking/gpa.ts";
 import type { MaskStrategy } from "./masking/types.ts";
 import { minMaxScale } from "./gpa_math.ts";
 
@@ -309,6 +309,10 @@ export interface GpaStrategyOptions {
   soft?: [number, number];
   hard?: [number, number];
   overlap?: "paper" | "official";
+  /** Share-count rounding (default "nearest"; "floor" is the authors' code). */
+  rounding?: GpaRounding;
+  /** Clip the soft share to 1 − hard instead of rejecting soft + hard > 1 (the authors' code). */
+  clipSoft?: boolean;
 }
 
 /** A GPA soft-to-hard mask strategy whose maps come from `teacher` on the student's augmented view. */
@@ -320,6 +324,8 @@ export function gpaStrategy(teacher: Teacher, o: GpaStrategyOptions): MaskStrate
     soft: o.soft,
     hard: o.hard,
     overlap: o.overlap,
+    rounding: o.rounding,
+    clipSoft: o.clipSoft,
     // Per-step maps (the paper) add nothing to the identity, so earlier runs keep their hashes.
     describeTeacher: { ...teacher.describe(), ...(cached ? { maps: "cached" } : {}) },
     mapProvider: (mctx) => {

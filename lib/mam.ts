@@ -4,15 +4,15 @@
  * GPA map z-normalised per image; total loss = L_RGB + λ·L_GPA.
  *
  * Options name the authors' code's choices: `lossOn: "all"` (MSE over all patches; the paper: masked only) and
- * `activeFrom: 0.75` (before 75 % of training the prediction is taken from the decoder input, skipping the
- * attention decoder's blocks, as their code does).
+ * `activeFrom: 0.75` (the attention decoder runs only once progress t > 0.75; before that the prediction of a
+ * patch is the channel mean of its decoder-input token, with no parameters of its own, as their code does).
+ * The paper's default `activeFrom: 0` runs the attention decoder from the first step.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { decoderStack, initDecoderStack, type MaeConfig } from "./mae.ts";
-import { layerNorm, linear } from "./ops.ts";
 import type { ExtensionLossArgs, PretrainExtension } from "./train/pretrain.ts";
-import { param, type Params } from "./vit.ts";
+import type { Params } from "./vit.ts";
 import type { Rng } from "./rng.ts";
 import { zNormalize } from "./gpa_math.ts";
 
@@ -22,7 +22,10 @@ export interface MamOptions {
   weight?: number;
   /** Patches the loss covers: masked (paper Eq. 7) or all (authors' code). */
   lossOn?: "masked" | "all";
-  /** Fraction of training before which the attention decoder's blocks are skipped (authors' code: 0.75). */
+  /**
+   * Training progress after which the attention decoder runs (authors' code: 0.75, switched when t > 0.75;
+   * before that the prediction is the channel mean of the decoder input). Default 0: always (the paper).
+   */
   activeFrom?: number;
   /** Decoder depth (default: the pixel decoder's). */
   depth?: number;
@@ -40,6 +43,11 @@ export class MaskedAttentionModeling implements PretrainExtension {
     this.activeFrom = options.activeFrom ?? 0;
     if (!(this.weight >= 0)) throw new RangeError(`MAM weight must be ≥ 0, got ${this.weight}`);
     if (!(this.activeFrom >= 0 && this.activeFrom <= 1)) throw new RangeError(`activeFrom must be in [0, 1]`);
+  }
+
+  /** Whether the attention decoder predicts at progress t: always with `activeFrom` 0, else when t > it. */
+  isActive(progress: number): boolean {
+    return this.activeFrom === 0 || progress > this.activeFrom;
   }
 
   initParams(params: Params, cfg: MaeConfig, rng: Rng): void {
@@ -79,7 +87,7 @@ export class MaskedAttentionModeling implements PretrainExtension {
     const { params, cfg, mb, decoderIn, progress } = args;
     const predictOn = this.lossOn === "masked" ? "masked" : "all";
     let pred: tf.Tensor2D;
-    if (progress >= this.activeFrom) {
+    if (this.isActive(progress)) {
       pred = decoderStack(
         params,
         { ...cfg, decoderDepth: this.options.depth ?? cfg.decoderDepth },
@@ -89,22 +97,16 @@ export class MaskedAttentionModeling implements PretrainExtension {
         predictOn,
       );
     } else {
+      // The authors' code before the switch: the channel mean of each patch's decoder-input token.
       const Dd = cfg.decoderDim;
       const start = predictOn === "masked" ? 1 + mb.numKept : 1;
       const n = 1 + mb.numPatches - start;
-      const sel = tf.reshape(
-        tf.slice(tf.reshape(decoderIn, [mb.batch, 1 + mb.numPatches, Dd]), [0, start, 0], [-1, n, -1]),
-        [
-          mb.batch * n,
-          Dd,
-        ],
-      ) as tf.Tensor2D;
-      const h = layerNorm(
-        sel,
-        param(params, "mam_decoder_norm.weight"),
-        param(params, "mam_decoder_norm.bias"),
-      );
-      pred = linear(h, param(params, "mam_decoder_pred.weight"), param(params, "mam_decoder_pred.bias"));
+      const sel = tf.slice(tf.reshape(decoderIn, [mb.batch, 1 + mb.numPatches, Dd]), [0, start, 0], [
+        -1,
+        n,
+        -1,
+      ]);
+      pred = tf.reshape(tf.mean(sel, 2), [mb.batch * n, 1]) as tf.Tensor2D;
     }
     const target = this.targets(args);
     const gpaLoss = tf.mean(tf.squaredDifference(pred, target)) as tf.Scalar;

@@ -319,6 +319,12 @@ export interface StrategyRequest {
   soft?: [number, number];
   hard?: [number, number];
   overlap?: "paper" | "official";
+  /** Share-count rounding: "nearest" (default) or "floor" (authors' code). */
+  rounding?: "nearest" | "floor";
+  /** Clip the soft share to 1 − hard where the two schedules sum above 1 (authors' code). */
+  clipSoft?: boolean;
+  /** Training progress the schedules see: per optimiser step (default) or per epoch (authors' code). */
+  progress?: ProgressUnit;
   /** GPA maps from the teacher on every view (paper) or cached once per image and cropped (faster). */
   maps?: "per-step" | "cached";
   teacher?: TeacherChoice;
@@ -336,13 +342,23 @@ export async function strategyChoice(
   req: StrategyRequest,
   seed: number,
 ): Promise<PretrainChoice> {
+  const choice = await strategyChoiceOf(ctx, req, seed);
+  return req.progress ? { ...choice, progressUnit: req.progress } : choice;
+}
+
+async function strategyChoiceOf(
+  ctx: RunContext,
+  req: StrategyRequest,
+  seed: number,
+): Promise<PretrainChoice> {
   const maskRatio = req.maskRatio ?? ctx.profile.pretrain.maskRatio;
   switch (req.name) {
     case "random":
     case "block":
       return { seed, strategy: { name: req.name, options: { maskRatio } } };
     case "uniform":
-      return { seed, strategy: { name: "uniform", options: {} } };
+      // The model has no secondary mask token, so none is drawn: the identity says what runs.
+      return { seed, strategy: { name: "uniform", options: { secondaryMaskRatio: 0 } } };
     case "gpa": {
       const teacher = await ensureTeacher(ctx, req.teacher ?? ctx.profile.gpa.teacher);
       const cache = req.maps === "cached"
@@ -355,6 +371,8 @@ export async function strategyChoice(
         soft: req.soft ?? ctx.profile.gpa.soft,
         hard: req.hard ?? ctx.profile.gpa.hard,
         overlap: req.overlap ?? "paper",
+        rounding: req.rounding,
+        clipSoft: req.clipSoft,
       });
       const extensions: PretrainExtension[] = [];
       if (req.mam) extensions.push(new MaskedAttentionModeling(req.mam === true ? {} : req.mam));

@@ -373,3 +373,23 @@ Deno.test("GpaMasking: describe, needsImages and registry", () => {
   });
   assert.throws(() => createMaskStrategy("gpa", {}), TypeError);
 });
+
+Deno.test("clipSoft: soft 1 → 1 keeps the hard share 0 → 0.5 and takes what is left (Table 3's α_s 1 → 1)", () => {
+  const provider = () => Promise.resolve(new Float32Array(0));
+  assert.throws(
+    () => new GpaMasking({ mapProvider: provider, soft: [1, 1], hard: [0, 0.5] }),
+    /outside \[0, 1\]/,
+    "without clipping, soft + hard > 1 is an error",
+  );
+  const m = new GpaMasking({ mapProvider: provider, soft: [1, 1], hard: [0, 0.5], clipSoft: true });
+  // L = 64, ratio 0.75 → K = 48.
+  assert.deepEqual(m.countsAt(64, 0), { hard: 0, soft: 48, random: 0 });
+  assert.deepEqual(m.countsAt(64, 0.5), { hard: 12, soft: 36, random: 0 });
+  assert.deepEqual(m.countsAt(64, 1), { hard: 24, soft: 24, random: 0 });
+  assert.equal(m.describe().clipSoft, true);
+  assert.equal(
+    "clipSoft" in new GpaMasking({ mapProvider: provider }).describe(),
+    false,
+    "identity unchanged when off",
+  );
+});

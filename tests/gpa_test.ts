@@ -12,6 +12,14 @@ import { writeSafetensors } from "../lib/safetensors.ts";
 import { blockQK, encoderBlocks, initEncoder, type Params, type VitConfig } from "../lib/vit.ts";
 
 const CFG: VitConfig = { imageSize: 8, patchSize: 4, dim: 8, depth: 2, heads: 2, mlpRatio: 2 };
+const CFG_MAM: MaeConfig = {
+  ...CFG,
+  imageSize: 16,
+  decoderDim: 8,
+  decoderDepth: 1,
+  decoderHeads: 2,
+  normPixLoss: true,
+};
 
 function images(rng: Rng, n: number, size: number): Float32Array {
   return Float32Array.from({ length: n * size * size * 3 }, () => rng.normal());
@@ -183,4 +191,55 @@ Deno.test("MAM: targets are the z-normalised GPA in token order; loss = MSE of t
     const got = (await mam.loss(args).loss.data())[0];
     assert.ok(Math.abs(got - mse) < 1e-5 * (1 + mse), `${got} vs ${mse}`);
   }
+});
+
+Deno.test("MAM before activation (authors' code): the channel mean of the decoder input, switched when t > 0.75", async () => {
+  await selectBackend("cpu");
+  const cfg = { ...CFG_MAM };
+  const rng = new Rng(11);
+  const params = initMae(cfg, rng);
+  const B = 2, L = 16;
+  const mask = new RandomMasking(0.75).generate({
+    batchSize: B,
+    grid: { rows: 4, cols: 4 },
+    progress: 0,
+    epoch: 0,
+    step: 0,
+    rng,
+  });
+  const scores = Float32Array.from({ length: B * L }, () => rng.next());
+  const mb = prepareMaeBatch(cfg, images(rng, B, 16), mask);
+  const mam = new MaskedAttentionModeling({ lossOn: "all", activeFrom: 0.75 });
+  mam.initParams(params, cfg, new Rng(12));
+  assert.equal(mam.isActive(0.75), false, "the switch is strict, as the authors' `> 0.75`");
+  assert.equal(mam.isActive(0.7501), true);
+  assert.equal(new MaskedAttentionModeling().isActive(0), true, "the paper: active from the first step");
+  const latent = tf.randomNormal([B * (1 + mb.numKept), cfg.dim]) as tf.Tensor2D;
+  const decoderIn = decoderInput(params, cfg, latent, mb);
+  const args = {
+    params,
+    cfg,
+    mb,
+    mask: { ...mask, scores },
+    latent,
+    decoderIn,
+    pixelLoss: tf.scalar(0),
+    progress: 0.5,
+  };
+  const targets = await mam.targets(args).data();
+  // Hand computation: per sample, tokens 1..L of the decoder input, mean over channels.
+  const din = await decoderIn.data();
+  const Dd = cfg.decoderDim;
+  let mse = 0;
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < L; t++) {
+      const row = (b * (1 + L) + 1 + t) * Dd;
+      let m = 0;
+      for (let c = 0; c < Dd; c++) m += din[row + c];
+      mse += (m / Dd - targets[b * L + t]) ** 2;
+    }
+  }
+  mse /= B * L;
+  const got = (await mam.loss(args).loss.data())[0];
+  assert.ok(Math.abs(got - mse) < 1e-5 * (1 + mse), `${got} vs ${mse}`);
 });

@@ -54,6 +54,11 @@ export interface GpaMaskingOptions {
   overlap?: GpaOverlap;
   /** Share-count rounding: "nearest" (half up) or "floor" (authors' code). Default "nearest". */
   rounding?: GpaRounding;
+  /**
+   * Let soft + hard exceed 1 and clip the soft share to 1 − hard at every t (the authors' code, where the
+   * hard schedule is fixed and the soft draw fills what is left). Default false: such schedules are errors.
+   */
+  clipSoft?: boolean;
   /** Description of the teacher behind `mapProvider` (model, block, head, variant), for run metadata. */
   describeTeacher?: Record<string, unknown>;
 }
@@ -127,6 +132,7 @@ export class GpaMasking implements MaskStrategy {
   readonly hard: readonly [number, number];
   readonly overlap: GpaOverlap;
   readonly rounding: GpaRounding;
+  readonly clipSoft: boolean;
   /** The provider runs the teacher on the batch's images. */
   readonly needsImages = true;
   readonly #provider: GpaMapProvider;
@@ -142,8 +148,9 @@ export class GpaMasking implements MaskStrategy {
     maskedCount(4, this.maskRatio); // validates the ratio
     this.soft = checkPair("soft", options.soft ?? [0.5, 0]);
     this.hard = checkPair("hard", options.hard ?? [0, 0.5]);
+    this.clipSoft = options.clipSoft ?? false;
     // The shares are linear in t, so their sum stays in [0, 1] iff it does at both ends.
-    for (const t of [0, 1]) {
+    for (const t of this.clipSoft ? [] : [0, 1]) {
       const s = shareAt(this.soft[0], this.soft[1], t);
       const h = shareAt(this.hard[0], this.hard[1], t);
       if (!(s + h >= 0 && s + h <= 1 + SUM_TOLERANCE)) {
@@ -163,9 +170,10 @@ export class GpaMasking implements MaskStrategy {
     }
   }
 
-  /** Soft share α_s(t). */
+  /** Soft share α_s(t) (with `clipSoft`, at most 1 − α_h(t)). */
   softShare(progress: number): number {
-    return shareAt(this.soft[0], this.soft[1], progress);
+    const s = shareAt(this.soft[0], this.soft[1], progress);
+    return this.clipSoft ? Math.min(s, 1 - this.hardShare(progress)) : s;
   }
 
   /** Hard share α_h(t). */
@@ -257,6 +265,8 @@ export class GpaMasking implements MaskStrategy {
       hard: [...this.hard],
       overlap: this.overlap,
       rounding: this.rounding,
+      // Only when set, so that runs without it keep their identity.
+      ...(this.clipSoft ? { clipSoft: true } : {}),
       teacher: this.#teacher ?? null,
     };
   }

@@ -1,4 +1,4 @@
-import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
+import assert, { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
 import {
   applyCropToMap,
   centerBatch,
@@ -295,4 +295,44 @@ Deno.test("augment: throughput at 32 px is far above the model's ~40 img/s", () 
   const perSecond = images / ((performance.now() - start) / 1000);
   console.log(`randomResizedCropFlip 32 px: ${perSecond.toFixed(0)} img/s`);
   ok(perSecond > 400, `${perSecond} img/s`);
+});
+
+Deno.test("randomErasing: timm semantics — probability, one rectangle of 2–33 % area, N(0, 1) pixel fill", async () => {
+  const { randomErasing } = await import("../lib/data/augment.ts");
+  const S = 32, B = 400;
+  const base = new Float32Array(B * S * S * 3).fill(7); // a value the normal fill practically never produces
+  const none = base.slice();
+  assert.equal(randomErasing(none, B, S, 0, new Rng(1)), 0);
+  assert.deepEqual(none, base);
+  const all = base.slice();
+  assert.equal(
+    randomErasing(all, B, S, 1, new Rng(2)),
+    B,
+    "every image fits a rectangle within 10 tries at 32 px",
+  );
+  let filled = 0, sum = 0, sq = 0;
+  for (let b = 0; b < B; b++) {
+    let x0 = S, y0 = S, x1 = -1, y1 = -1, n = 0;
+    for (let y = 0; y < S; y++) {
+      for (let x = 0; x < S; x++) {
+        const o = ((b * S + y) * S + x) * 3;
+        if (all[o] === 7) continue;
+        n++;
+        x0 = Math.min(x0, x), y0 = Math.min(y0, y), x1 = Math.max(x1, x), y1 = Math.max(y1, y);
+        for (let c = 0; c < 3; c++) (sum += all[o + c], sq += all[o + c] ** 2, filled++);
+      }
+    }
+    // The changed pixels form one full rectangle of 2–33 % of the image (rounding of h and w widens it a bit).
+    assert.equal(n, (x1 - x0 + 1) * (y1 - y0 + 1), `image ${b}: one rectangle`);
+    assert.ok(n >= 0.015 * S * S && n <= 0.37 * S * S, `image ${b}: area ${n}`);
+  }
+  const m = sum / filled;
+  assert.ok(
+    Math.abs(m) < 0.02 && Math.abs(sq / filled - m * m - 1) < 0.03,
+    `fill mean ${m}, var ${sq / filled - m * m}`,
+  );
+  const some = base.slice();
+  const k = randomErasing(some, B, S, 0.25, new Rng(3));
+  assert.ok(k > 70 && k < 130, `≈ 25 % of ${B} images erased, got ${k}`);
+  assert.throws(() => randomErasing(some, 1, S, 1.5, new Rng(4)), RangeError);
 });

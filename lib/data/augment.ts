@@ -236,6 +236,49 @@ export function randomResizedCropFlip(
 }
 
 /**
+ * Random erasing (Zhong et al. 2020) with timm's `RandomErasing` semantics as MAE's fine-tuning uses it
+ * (`reprob`, mode "pixel", one rectangle): each image of normalised NHWC `images` `[B, S, S, 3]` is, with
+ * probability `prob`, given one rectangle of area ∈ [0.02, 1/3] of the image and aspect ratio log-uniform in
+ * [0.3, 1/0.3] (h = round(√(area·r)), w = round(√(area/r)); up to 10 tries until it fits strictly inside),
+ * filled with independent standard-normal values per pixel and channel. Mutates `images`; returns how many
+ * images were erased.
+ */
+export function randomErasing(
+  images: Float32Array,
+  batch: number,
+  size: number,
+  prob: number,
+  rng: Rng,
+): number {
+  if (!(prob >= 0 && prob <= 1)) {
+    throw new RangeError(`random-erasing probability must be in [0, 1], got ${prob}`);
+  }
+  if (prob === 0) return 0;
+  const area = size * size;
+  const logLo = Math.log(0.3), logHi = Math.log(1 / 0.3);
+  let erased = 0;
+  for (let b = 0; b < batch; b++) {
+    if (rng.next() > prob) continue;
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const target = rng.uniform(0.02, 1 / 3) * area;
+      const ratio = Math.exp(rng.uniform(logLo, logHi));
+      const h = Math.round(Math.sqrt(target * ratio));
+      const w = Math.round(Math.sqrt(target / ratio));
+      if (!(w < size && h < size)) continue;
+      const top = rng.int(size - h + 1);
+      const left = rng.int(size - w + 1);
+      for (let y = top; y < top + h; y++) {
+        const row = ((b * size + y) * size + left) * 3;
+        for (let i = 0; i < w * 3; i++) images[row + i] = rng.normal();
+      }
+      erased++;
+      break;
+    }
+  }
+  return erased;
+}
+
+/**
  * The evaluation crop of a `width × height` image: the centred square of side `min(width, height)·cropPct`
  * (MAE eval resizes the shorter side to `out/cropPct` and centre-crops `out`, which is the same region).
  */

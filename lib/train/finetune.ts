@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { engineLabel } from "../backend.ts";
 import { runHash } from "../checkpoint.ts";
-import { centerBatch, randomResizedCropFlip } from "../data/augment.ts";
+import { centerBatch, randomErasing, randomResizedCropFlip } from "../data/augment.ts";
 import type { DatasetSpec, ImageSplit } from "../data/types.ts";
 import { encodeImages, isEncoderParam } from "../encode.ts";
 import { linear } from "../ops.ts";
@@ -262,6 +262,8 @@ export async function finetune(
             scale: r.cropScale,
           },
         );
+        // Per image, before mixup/cutmix (timm's order): random erasing with probability reprob.
+        randomErasing(images, B, cfg.imageSize, r.reprob, ctx.rng.fork("erase"));
         const labels = Int32Array.from(ctx.batchIndices, (i) => data.train.labels[i]);
         const { targets } = mixBatch(images, labels, cfg.imageSize, C, r, ctx.rng.fork("mix"));
         const dropRng = ctx.rng.fork("drop-path");

@@ -65,6 +65,9 @@ async function context(values: Values): Promise<RunContext & { backendReasons: s
     if (e instanceof UnknownProfileError) throw new UsageError(e.message);
     throw e;
   }
+  // The profile's teacher weights: --teacher-weights (table, pretrain, figures, ...) or GPA_TEACHER_WEIGHTS.
+  const teacherWeights = str(values, "teacher-weights") ?? (Deno.env.get("GPA_TEACHER_WEIGHTS") || undefined);
+  if (teacherWeights !== undefined) profile.gpa.teacher.weightsPath = teacherWeights;
   const backend = oneOf(values, "backend", BACKEND_NAMES, "auto") as BackendName;
   const seed = int(values, "seed", undefined, 0, 2 ** 31 - 1);
   if (seed !== undefined) profile.seeds = [seed];
@@ -176,7 +179,7 @@ function teacherFlags(values: Values, ctx: RunContext): import("./lib/runner.ts"
     ...defaults,
     ...(head ? { head } : {}),
     variant: oneOf(values, "gpa-variant", ["paper", "official"] as const, defaults.variant),
-    weightsPath: str(values, "teacher-weights"),
+    weightsPath: str(values, "teacher-weights") ?? defaults.weightsPath,
     teacherEpochs: int(values, "teacher-epochs", defaults.teacherEpochs, 1, 100000),
   };
 }
@@ -361,6 +364,7 @@ async function findDatasets(dataDir?: string): Promise<Record<string, string | n
 
 const TABLE_OPTIONS = {
   seeds: { type: "string" },
+  "teacher-weights": { type: "string" },
   worker: { type: "boolean" },
   jobs: { type: "string" },
   shard: { type: "string" },
@@ -406,7 +410,10 @@ async function cmdTables(ids: string[] | null, args: string[]) {
     }
   }
   // Reports of tables 1 and 5 link Figures 2 and 4, rendered from the same teacher.
-  if (!sh && (ids !== null || wanted.some((id) => id === "table1" || id === "table5"))) {
+  // Workers (--worker) and shards write neither reports nor figures: the coordinating call does.
+  if (
+    !sh && values.worker !== true && (ids !== null || wanted.some((id) => id === "table1" || id === "table5"))
+  ) {
     const { renderFigures } = await import("./lib/figures.ts");
     out.figures = await renderFigures(ctx, reportsDir);
   }
@@ -416,7 +423,7 @@ async function cmdTables(ids: string[] | null, args: string[]) {
 /** Starts this CLI as a `--jobs` worker of a table (units claimed dynamically); resolves to its exit code. */
 async function spawnWorker(id: string, values: Values, seeds: number, _worker: number) {
   const args = ["run", "-A", `${PROJECT_ROOT}/main.ts`, "table", id, "--worker", "--seeds", String(seeds)];
-  for (const k of ["profile", "backend", "data-dir", "cache-dir", "seed"]) {
+  for (const k of ["profile", "backend", "data-dir", "cache-dir", "seed", "teacher-weights", "reports-dir"]) {
     const v = str(values, k);
     if (v !== undefined) args.push(`--${k}`, v);
   }
@@ -612,7 +619,7 @@ export async function main(argv: string[]): Promise<number> {
 export function reportError(e: unknown): number {
   const name = e instanceof Error ? e.name : "Error";
   const msg = e instanceof Error ? e.message : String(e);
-  if (e instanceof UsageError || e instanceof RangeError) {
+  if (e instanceof UsageError || e instanceof RangeError || name === "TeacherWeightsError") {
     console.error(`error: ${msg}`);
     return 2;
   }

@@ -35,6 +35,7 @@ import type { MaskContext } from "./masking/types.ts";
 import { MaskedAttentionModeling } from "./mam.ts";
 import { HardPatchesMining } from "./hpm.ts";
 import { Rng } from "./rng.ts";
+import { sha256File } from "./fsutil.ts";
 import type { Params } from "./vit.ts";
 
 /** Where and how runs execute. */
@@ -187,6 +188,8 @@ export interface TeacherChoice {
   teacherEpochs?: number;
   /** A safetensors file with timm/MAE ViT weights instead of a cached run. */
   weightsPath?: string;
+  /** When set, a weights file is required: the error without one says where to get it. */
+  weightsHint?: string;
   /** Head: explicit, or chosen by k-shot selection on annotated train images. */
   head: HeadChoice | { shots: number };
   variant?: GpaVariant;
@@ -197,13 +200,15 @@ export interface TeacherChoice {
  * file; the head is resolved by few-shot selection when asked.
  */
 export async function ensureTeacher(ctx: RunContext, choice: TeacherChoice): Promise<Teacher> {
+  await checkTeacherWeights(choice);
   const cfg = ctx.profile.model;
   let params: Params;
   let source: Record<string, unknown>;
   if (choice.weightsPath) {
     params = await loadTimmTeacherWeights(choice.weightsPath, cfg);
-    const st = await Deno.stat(choice.weightsPath);
-    source = { weights: choice.weightsPath.split("/").pop(), bytes: st.size };
+    // The file's content, not its name or size, identifies the teacher (two files named alike must not share
+    // runs).
+    source = { weightsSha256: await sha256File(choice.weightsPath) };
   } else {
     const base = await ensurePretrain(ctx, {
       seed: choice.teacherSeed ?? 0,
@@ -224,6 +229,33 @@ export async function ensureTeacher(ctx: RunContext, choice: TeacherChoice): Pro
     head = choice.head;
   }
   return new Teacher(params, cfg, head, variant, source);
+}
+
+/** A teacher weights file that is required but not given, or given but not there. Exit code 2. */
+export class TeacherWeightsError extends Error {
+  override name = "TeacherWeightsError";
+}
+
+/**
+ * Fails at once (before any training) when a teacher choice names a weights file that does not exist, or
+ * needs one (`weightsHint`) and names none.
+ */
+export async function checkTeacherWeights(choice: TeacherChoice): Promise<void> {
+  if (choice.weightsPath) {
+    try {
+      if ((await Deno.stat(choice.weightsPath)).isFile) return;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    throw new TeacherWeightsError(
+      `teacher weights not found: ${choice.weightsPath}${
+        choice.weightsHint ? `; ${choice.weightsHint}` : ""
+      }`,
+    );
+  }
+  if (choice.weightsHint) {
+    throw new TeacherWeightsError(`this profile needs teacher weights: ${choice.weightsHint}`);
+  }
 }
 
 /**

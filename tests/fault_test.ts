@@ -307,6 +307,12 @@ Deno.test("bad command lines exit 2 with one stderr line naming the problem and 
     [["segment", "--recipe", "epochs=1.5", ...common], /--recipe epochs.*1\.5/],
     [["finetune", "--recipe", "lr=1", ...common], /--recipe/],
     [["gpa-recall", "--mask-ratio", "1", ...common], /--mask-ratio/],
+    // The paper profile's teacher is the MAE authors' checkpoint: without it, fail before any training.
+    [["table", "1", "--profile", "paper", ...common], /needs teacher weights: .*mae_pretrain_vit_base/],
+    [
+      ["table", "1", "--profile", "smoke", "--teacher-weights", "/nonexistent/t.safetensors", ...common],
+      /teacher weights not found: \/nonexistent/,
+    ],
   ];
   const results = await Promise.all(cases.map(([args]) => cli(args)));
   results.forEach((r, i) => {

@@ -14,6 +14,7 @@ import { atomicWriteFile, ensureDir } from "../fsutil.ts";
 import { linePlotPng } from "../plot/mod.ts";
 import { type MetricBlock, type ReportRow, type TableReportInput, writeReport } from "../report/markdown.ts";
 import {
+  checkTeacherWeights,
   ensureFinetune,
   ensureLinprobe,
   ensurePretrain,
@@ -161,6 +162,10 @@ export async function runTable(
   const plan = plans[id];
   if (!plan) throw new RangeError(`unknown table '${id}'; valid: ${Object.keys(plans).join(", ")}`);
   const units = tableUnits(plan, opts.seeds);
+  // A table whose rows need the teacher fails before any training when its weights are missing.
+  if (units.some((u) => u.row.request?.name === "gpa" || u.row.request?.name === "cls-attention")) {
+    await checkTeacherWeights(ctx.profile.gpa.teacher);
+  }
   const t0 = performance.now();
   if (opts.jobs > 1 && !opts.shard && !opts.claim && opts.spawnWorker) {
     ctx.log(`${id}: ${units.length} units on ${opts.jobs} worker processes`);

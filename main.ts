@@ -458,6 +458,10 @@ async function cmdPlan(args: string[]) {
       `${r.row.padEnd(22)} seed ${r.seed}  ${r.status.padEnd(9)} pretrain ${
         r.pretrainHash ?? "(after teacher)"
       }` +
+      (r.shares
+        ? `  soft/hard/random ${r.shares.t0.soft}/${r.shares.t0.hard}/${r.shares.t0.random} → ` +
+          `${r.shares.t1.soft}/${r.shares.t1.hard}/${r.shares.t1.random}`
+        : "") +
       (r.notRun ? `  not run: ${r.notRun}` : "")
     ).join("\n"),
   );

@@ -120,3 +120,26 @@ Deno.test("rows that share a seed share the encoder's initialisation and data or
   assert.deepEqual(epochOrder(3, 2, 100, 10), epochOrder(3, 2, 100, 10));
   for (const m of [random, mam, hpm]) for (const v of m.values()) v.dispose();
 });
+
+Deno.test("plan: GPA rows print the shares at t = 0 and t = 1 (Table 4's 0 → 1 rows reach all-hard)", async () => {
+  const { requestShares } = await import("../lib/tables/plan.ts");
+  const { tablePlans } = await import("../experiments/tables.ts");
+  const { getProfile } = await import("../experiments/profiles.ts");
+  const profile = getProfile("cpu");
+  const ctx = {
+    profile,
+    cacheDir: "/unused",
+    backend: "wasm",
+    log: () => {},
+    stopSignal: { stopped: false },
+  };
+  const t4 = tablePlans(profile).table4.rows;
+  const s = (key: string) => requestShares(ctx, t4.find((r) => r.key === key)!.request!);
+  assert.deepEqual(s("a0.75-h0to1"), {
+    t0: { soft: 0.5, hard: 0, random: 0.5 },
+    t1: { soft: 0, hard: 1, random: 0 },
+  });
+  assert.deepEqual(s("a0.75-h1to1").t0, { soft: 0, hard: 1, random: 0 });
+  const t3 = tablePlans(profile).table3.rows.find((r) => r.key === "a0.9-s1to1")!;
+  assert.deepEqual(requestShares(ctx, t3.request!).t1, { soft: 0.5, hard: 0.5, random: 0 });
+});

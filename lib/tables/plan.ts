@@ -4,7 +4,8 @@
  * @module
  */
 import type { TablePlan } from "../../experiments/tables.ts";
-import { pretrainSpec, runCache, type RunContext, strategyChoice } from "../runner.ts";
+import { GpaMasking } from "../masking/gpa.ts";
+import { pretrainSpec, runCache, type RunContext, strategyChoice, type StrategyRequest } from "../runner.ts";
 import { pretrainHash } from "../train/pretrain.ts";
 import { shardUnits, tableUnits } from "./mod.ts";
 
@@ -16,6 +17,35 @@ export interface PlannedUnit {
   status: "cached" | "missing" | "waiting" | "not-run";
   pretrainHash?: string;
   notRun?: string;
+  /**
+   * GPA rows: the shares of the masked patches at the start and the end of training (t = 0 and t = 1), after
+   * the profile's defaults fill what the row leaves unstated and any clipping — what the row means.
+   */
+  shares?: { t0: GpaShares; t1: GpaShares };
+}
+
+/** Soft, hard and random shares of the masked patches. */
+export interface GpaShares {
+  soft: number;
+  hard: number;
+  random: number;
+}
+
+/** The shares a GPA request schedules at t = 0 and t = 1 (the profile's defaults where it is silent). */
+export function requestShares(ctx: RunContext, req: StrategyRequest): { t0: GpaShares; t1: GpaShares } {
+  const m = new GpaMasking({
+    mapProvider: () => Promise.reject(new Error("shares only")),
+    maskRatio: req.maskRatio ?? ctx.profile.pretrain.maskRatio,
+    soft: req.soft ?? ctx.profile.gpa.soft,
+    hard: req.hard ?? ctx.profile.gpa.hard,
+    clipSoft: req.clipSoft,
+  });
+  const at = (t: number): GpaShares => {
+    const soft = m.softShare(t), hard = m.hardShare(t);
+    const r = (x: number) => Math.round(x * 1e6) / 1e6;
+    return { soft: r(soft), hard: r(hard), random: r(1 - soft - hard) };
+  };
+  return { t0: at(0), t1: at(1) };
 }
 
 /** Plans a table (optionally only one shard's share of the runnable units). */
@@ -34,11 +64,13 @@ export async function planTable(
   const baselineHash = pretrainHash(
     pretrainSpec(ctx, { seed: teacherSeed, strategy: { name: "random" }, epochs: teacherEpochs }),
   );
-  const teacherReady = await cache.runDir(baselineHash).isComplete();
+  const teacherReady = ctx.profile.gpa.teacher.weightsPath !== undefined ||
+    await cache.runDir(baselineHash).isComplete();
   for (const unit of shardUnits(tableUnits(plan, seeds), shard)) {
     const needsTeacher = ["gpa", "cls-attention"].includes(unit.row.request!.name);
+    const shares = unit.row.request!.name === "gpa" ? { shares: requestShares(ctx, unit.row.request!) } : {};
     if (needsTeacher && !teacherReady) {
-      out.push({ row: unit.row.key, seed: unit.seed, status: "waiting" });
+      out.push({ row: unit.row.key, seed: unit.seed, status: "waiting", ...shares });
       continue;
     }
     const choice = await strategyChoice(ctx, unit.row.request!, unit.seed);
@@ -46,7 +78,13 @@ export async function planTable(
     p.pretrain.epochs = Math.max(1, Math.round(p.pretrain.epochs * (unit.row.epochsScale ?? 1)));
     const hash = pretrainHash(pretrainSpec({ ...ctx, profile: p }, choice));
     const done = await cache.runDir(hash).isComplete();
-    out.push({ row: unit.row.key, seed: unit.seed, status: done ? "cached" : "missing", pretrainHash: hash });
+    out.push({
+      row: unit.row.key,
+      seed: unit.seed,
+      status: done ? "cached" : "missing",
+      pretrainHash: hash,
+      ...shares,
+    });
   }
   return out;
 }

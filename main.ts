@@ -3,7 +3,17 @@
  * @module
  */
 import { BACKEND_NAMES, BackendError, type BackendName, engineLabel, selectBackend } from "./lib/backend.ts";
-import { floatOpen, int, oneOf, parseCommandArgs, shard, str, UsageError, type Values } from "./lib/cli.ts";
+import {
+  floatIn,
+  floatOpen,
+  int,
+  oneOf,
+  parseCommandArgs,
+  shard,
+  str,
+  UsageError,
+  type Values,
+} from "./lib/cli.ts";
 import { getProfile, PROFILES, UnknownProfileError } from "./experiments/profiles.ts";
 import type { RunContext } from "./lib/runner.ts";
 
@@ -16,9 +26,11 @@ commands:
   pretrain     pre-train one MAE run: --strategy ${
     ["random", "block", "uniform", "gpa", "cls-attention", "hpm"].join("|")
   },
-               --mask-ratio r, --epochs n; GPA: --mam, --teacher-head b<block>h<head>|<k>-shot,
-               --teacher-weights file.safetensors, --teacher-epochs n, --gpa-variant paper|official,
-               --gpa-maps per-step|cached, --overlap paper|official, --soft s0,sT, --hard h0,hT
+               --mask-ratio r, --epochs n, --progress step|epoch (schedules' t); GPA: --mam,
+               --teacher-head b<block>h<head>|<k>-shot, --teacher-weights file.safetensors,
+               --teacher-epochs n, --gpa-variant paper|official, --gpa-maps per-step|cached,
+               --overlap paper|official, --soft s0,sT, --hard h0,hT, --clip-soft, --rounding nearest|floor,
+               --mam-loss-on masked|all, --mam-active-from t
   finetune     fine-tune the encoder of a pre-training run (--from pretrain|random; --pretrain-seed n: the
                encoder's seed when it differs from --seed; also for linprobe and segment)
   linprobe     linear-probe the encoder of a pre-training run (--from pretrain|random)
@@ -123,6 +135,10 @@ const PRETRAIN_OPTIONS = {
   hard: { type: "string" },
   "mask-ratio": { type: "string" },
   epochs: { type: "string" },
+  rounding: { type: "string" },
+  progress: { type: "string" },
+  "clip-soft": { type: "boolean" },
+  "mam-active-from": { type: "string" },
 } as const;
 
 function applyOverrides(ctx: RunContext, values: Values): void {
@@ -189,10 +205,12 @@ function strategyRequest(values: Values, ctx: RunContext): import("./lib/runner.
   const name = oneOf(values, "strategy", STRATEGIES, "random");
   const soft = sharePair(values, "soft") ?? ctx.profile.gpa.soft;
   const hard = sharePair(values, "hard") ?? ctx.profile.gpa.hard;
-  for (const t of [0, 1]) {
+  const clipSoft = values["clip-soft"] === true;
+  for (const t of clipSoft ? [] : [0, 1]) {
     if (soft[t] + hard[t] > 1 + 1e-9) {
       throw new UsageError(
-        `soft + hard shares exceed 1 at ${t === 0 ? "the start" : "the end"} (${soft[t]} + ${hard[t]})`,
+        `soft + hard shares exceed 1 at ${t === 0 ? "the start" : "the end"} (${soft[t]} + ${hard[t]}); ` +
+          "--clip-soft clips the soft share to 1 − hard instead (the authors' code)",
       );
     }
   }
@@ -210,7 +228,21 @@ function strategyRequest(values: Values, ctx: RunContext): import("./lib/runner.
     overlap: oneOf(values, "overlap", ["paper", "official"] as const, "paper"),
     maps: oneOf(values, "gpa-maps", ["per-step", "cached"] as const, "per-step"),
     teacher,
-    mam: values.mam === true ? { lossOn: mamLossOn } : false,
+    mam: values.mam === true
+      ? {
+        lossOn: mamLossOn,
+        ...(values["mam-active-from"] !== undefined
+          ? { activeFrom: floatIn(values, "mam-active-from", 0, 1) }
+          : {}),
+      }
+      : false,
+    ...(values.rounding !== undefined
+      ? { rounding: oneOf(values, "rounding", ["nearest", "floor"] as const, "nearest") }
+      : {}),
+    ...(values.progress !== undefined
+      ? { progress: oneOf(values, "progress", ["step", "epoch"] as const, "step") }
+      : {}),
+    ...(clipSoft ? { clipSoft } : {}),
   };
 }
 
@@ -442,7 +474,7 @@ async function cmdPlan(args: string[]) {
     positionals: 1,
   });
   const ctx = await context(values);
-  const { TABLE_IDS, tablePlans } = await import("./experiments/tables.ts");
+  const { TABLE_IDS, allPlans } = await import("./experiments/tables.ts");
   const t = str(values, "table") ?? positionals[0];
   if (!t) throw new UsageError(`plan: give --table N (one of ${TABLE_IDS.join(", ")})`);
   const id = /^\d+$/.test(t) ? `table${t}` : t;
@@ -450,7 +482,7 @@ async function cmdPlan(args: string[]) {
   const nSeeds = int(values, "seeds", undefined, 1, 100);
   const seeds = nSeeds ? Array.from({ length: nSeeds }, (_, i) => i) : ctx.profile.seeds;
   const { planTable } = await import("./lib/tables/plan.ts");
-  const rows = await planTable(ctx, tablePlans(ctx.profile)[id], seeds, shard(values));
+  const rows = await planTable(ctx, allPlans(ctx.profile)[id], seeds, shard(values));
   print(
     values,
     { table: id, profile: ctx.profile.name, units: rows },

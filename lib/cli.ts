@@ -96,6 +96,16 @@ export function floatOpen(
   return n;
 }
 
+/** A float option within [lo, hi] (closed interval). */
+export function floatIn(values: Values, name: string, lo: number, hi: number, fallback?: number) {
+  const v = str(values, name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got '${v}'`);
+  if (!(n >= lo && n <= hi)) throw new UsageError(`--${name} must be in [${lo}, ${hi}], got ${n}`);
+  return n;
+}
+
 /** One of a fixed set of words. */
 export function oneOf<T extends string>(values: Values, name: string, allowed: readonly T[], fallback: T): T {
   const v = str(values, name);

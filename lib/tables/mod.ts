@@ -8,7 +8,7 @@ import { costTable } from "../cost.ts";
 import { RunDir, runHash, RunLockedError } from "../checkpoint.ts";
 import { paperTable, paperValue, type TableId } from "../../experiments/paper.ts";
 import { SEGMENTATION_SETUPS } from "../../experiments/segmentation.ts";
-import { type Evaluation, type TablePlan, tablePlans, type TableRowPlan } from "../../experiments/tables.ts";
+import { allPlans, type Evaluation, type TablePlan, type TableRowPlan } from "../../experiments/tables.ts";
 import { type ClaimInput, judgeClaims } from "../report/verdict.ts";
 import { atomicWriteFile, ensureDir } from "../fsutil.ts";
 import { linePlotPng } from "../plot/mod.ts";
@@ -158,7 +158,7 @@ export async function runTable(
   id: string,
   opts: TableRunOptions,
 ): Promise<{ markdown: string; json: string; results: UnitResult[] } | null> {
-  const plans = tablePlans(ctx.profile);
+  const plans = allPlans(ctx.profile);
   const plan = plans[id];
   if (!plan) throw new RangeError(`unknown table '${id}'; valid: ${Object.keys(plans).join(", ")}`);
   const units = tableUnits(plan, opts.seeds);
@@ -225,7 +225,10 @@ export function assembleReport(
   seeds: number[],
   elapsedSeconds: number,
 ): TableReportInput {
-  const paper = paperTable(plan.id as TableId);
+  // The suite's own tables carry their claims and baseline; the paper's come from the paper module.
+  const paper = plan.own
+    ? { groups: [], baseline: plan.own.baseline, claims: plan.own.claims }
+    : paperTable(plan.id as TableId);
   const byRow: Record<string, number[]> = {};
   const seedsByRow: Record<string, number[]> = {};
   for (const r of [...results].sort((x, y) => x.seed - y.seed)) {
@@ -310,7 +313,9 @@ export function assembleReport(
     exactMetrics,
     paired: true,
     seedsByMetric: { [plan.metric.key]: seedsByRow },
-    paperEffects: Object.fromEntries(claims.map((c) => [c.id, paperEffect(plan.id as TableId, c)])),
+    paperEffects: plan.own
+      ? {}
+      : Object.fromEntries(claims.map((c) => [c.id, paperEffect(plan.id as TableId, c)])),
   }).map((
     v,
   ) => (measuredAs && v.metric === plan.metric.key ? { ...v, text: `${v.text} (${measuredAs})` } : v));
@@ -319,6 +324,7 @@ export function assembleReport(
   const total = results.reduce((s, r) => s + r.runs, 0);
   const strategies = [...new Set(results.map((r) => JSON.stringify(r.meta.strategy)))];
   const notes = [
+    ...(plan.own ? [plan.own.note] : []),
     `Runs: ${results.length} units (row × seed); pre-training and evaluation hashes are in ${plan.id}.json.`,
     ...(ctx.profile.name === "smoke"
       ? [

@@ -6,7 +6,7 @@
  */
 import type { StrategyRequest } from "../lib/runner.ts";
 import type { Claim } from "./paper.ts";
-import type { Profile } from "./profiles.ts";
+import { type Profile, PROFILES } from "./profiles.ts";
 import { SEGMENTATION_SETUPS } from "./segmentation.ts";
 
 /** How a row's encoder is evaluated. */
@@ -63,6 +63,35 @@ function sharesRow(maskRatio: number, soft: [number, number], hard: [number, num
   return GPA({ maskRatio, soft, hard, ...(over ? { clipSoft: true } : {}) });
 }
 
+/**
+ * The recipe differences from the paper's that can move results, in words: schedule lengths, batch sizes,
+ * learning rates, warm-up, and fine-tuning's regularisers (mixup, cutmix, random erasing, drop path).
+ */
+export function recipeDeviations(profile: Profile): string[] {
+  const p = PROFILES.paper;
+  if (profile.name === p.name) return [];
+  const pre = profile.pretrain, ft = profile.finetune;
+  const out = [
+    `pre-training ${pre.epochs} epochs (paper: ${p.pretrain.epochs}), batch ${pre.batchSize} ` +
+    `(paper: ${p.pretrain.batchSize}), base lr ${pre.blr} (paper: ${p.pretrain.blr}), warm-up ` +
+    `${pre.warmupEpochs} epoch(s) (paper: ${p.pretrain.warmupEpochs})`,
+    `fine-tuning ${ft.epochs} epochs (paper: ${p.finetune.epochs}), batch ${ft.batchSize} (paper: ` +
+    `${p.finetune.batchSize}), base lr ${ft.blr} (paper: ${p.finetune.blr}), layer decay ${ft.layerDecay} ` +
+    `(paper: ${p.finetune.layerDecay}), crop scale ${ft.cropScale[0]}–${ft.cropScale[1]} (paper: ` +
+    `${p.finetune.cropScale[0]}–${p.finetune.cropScale[1]})`,
+  ];
+  const off = [
+    ["mixup", ft.mixup, p.finetune.mixup],
+    ["cutmix", ft.cutmix, p.finetune.cutmix],
+    ["random erasing", ft.reprob, p.finetune.reprob],
+    ["drop path", ft.dropPath, p.finetune.dropPath],
+  ].filter(([, ours, paper]) => ours !== paper).map(([name, ours, paper]) =>
+    `${name} ${ours} (paper: ${paper})`
+  );
+  if (off.length > 0) out.push(`fine-tuning regularisers: ${off.join(", ")}`);
+  return out;
+}
+
 /** The plans of tables 1–10 for a profile. */
 export function tablePlans(profile: Profile): Record<string, TablePlan> {
   const { depth, heads } = profile.model;
@@ -74,18 +103,26 @@ export function tablePlans(profile: Profile): Record<string, TablePlan> {
     ? "synthetic shapes"
     : "no segmentation data";
   const scaleNote =
-    `${profile.dataset.name} at ${profile.dataset.resolution} px with ViT ${profile.model.dim}-d × ` +
-    `${depth} (patch ${profile.model.patchSize}) instead of ImageNet-1K at 224 px with ViT-B/16`;
-  const teacherNote =
-    `teacher: this profile's MAE baseline (seed ${def.teacher.teacherSeed}, ${
-      def.teacher.teacherEpochs === undefined || def.teacher.teacherEpochs === profile.pretrain.epochs
+    `${profile.dataset.name}${
+      profile.dataset.classes ? ` (first ${profile.dataset.classes} classes)` : ""
+    } at ` +
+    `${profile.dataset.resolution} px with ViT ${profile.model.dim}-d × ${depth} (patch ` +
+    `${profile.model.patchSize}) instead of ImageNet-1K at 224 px with ViT-B/16`;
+  const t = def.teacher;
+  const teacherNote = t.weightsPath
+    ? `teacher: the timm/MAE weights file ${t.weightsPath.split("/").pop()} (identified by its SHA-256)` +
+      (t.weightsHint
+        ? ""
+        : ` — this profile's own MAE trained ${t.teacherEpochs ?? "?"} epochs, shipped in zoo/`) +
+      `; head by ${"shots" in t.head ? `${t.head.shots}-shot selection` : "explicit choice"}`
+    : `teacher: this profile's MAE baseline (seed ${t.teacherSeed}, ${
+      t.teacherEpochs === undefined || t.teacherEpochs === profile.pretrain.epochs
         ? "same schedule"
-        : `${def.teacher.teacherEpochs} epochs`
-    }) instead ` +
-    `of the MAE authors' 1600-epoch ViT-B/16; head by ${
-      "shots" in def.teacher.head ? `${def.teacher.head.shots}-shot selection` : "explicit choice"
+        : `${t.teacherEpochs} epochs`
+    }) instead of the MAE authors' 1600-epoch ViT-B/16; head by ${
+      "shots" in t.head ? `${t.head.shots}-shot selection` : "explicit choice"
     }`;
-  const common = [scaleNote, `pre-training ${profile.pretrain.epochs} epochs (paper: 200)`, teacherNote];
+  const common = [scaleNote, ...recipeDeviations(profile), teacherNote];
   const t3rows: TableRowPlan[] = [];
   for (const a of ["0.75", "0.5", "0.9"]) {
     for (const s of ["0to0", "0.5to0", "1to0", "1to1"]) {

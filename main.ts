@@ -582,8 +582,16 @@ async function cmdGpaRecall(args: string[]) {
       `vs random ${result.randomRecall.toFixed(3)} (×${result.recallRatio.toFixed(2)}, ${
         result.zScore.toFixed(1)
       } standard errors above random) on ${result.images} held-out images\n` +
-      `best held-out head ${result.bestHead}: recall ${result.bestRecall.toFixed(3)}; ` +
-      `centre-prior control (k patches nearest the centre): ${result.centerRecall.toFixed(3)}\n` +
+      `best held-out head ${result.bestHead}: recall ${result.bestRecall.toFixed(3)}\n` +
+      result.shares.map((r) =>
+        `top-${Math.round(r.share * 100)}% (k = ${r.k}): head ${r.recall.toFixed(3)} ± ${
+          r.recallStdErr.toFixed(3)
+        } vs centre prior ${r.centerRecall.toFixed(3)} ± ${r.centerStdErr.toFixed(3)} (random ${
+          r.randomRecall.toFixed(3)
+        }); head − centre ${r.minusCenter >= 0 ? "+" : ""}${r.minusCenter.toFixed(3)}, 95 % CI [${
+          r.minusCenterCi[0].toFixed(3)
+        }, ${r.minusCenterCi[1].toFixed(3)}]: ${r.verdict}\n`
+      ).join("") +
       `cached maps vs per-step maps (${result.cachedMapAgreement.views} views): Spearman ` +
       `${result.cachedMapAgreement.spearman.toFixed(3)}, top-k overlap ${
         result.cachedMapAgreement.topKOverlap.toFixed(3)

@@ -14,7 +14,7 @@ import { topKPerRow } from "./masking/select.ts";
 import { heatmapPng, imageGridPng, maskOverlay } from "./plot/mod.ts";
 import { annotatedSample, ensureTeacher, profileData, type RunContext } from "./runner.ts";
 import { GpaMapCache, type Teacher } from "./gpa.ts";
-import { mean, sampleStd } from "./report/stats.ts";
+import { mean, meanConfidenceInterval, sampleStd } from "./report/stats.ts";
 import { Rng } from "./rng.ts";
 import { gridOf } from "./vit.ts";
 
@@ -109,6 +109,22 @@ export async function renderFigures(ctx: RunContext, reportsDir: string): Promis
   return out;
 }
 
+/** The selected head's recall at one top-k share, against random patches and the centre prior. */
+export interface RecallAtShare {
+  /** Share of the patches taken (top-k, k = share · L rounded as masks are). */
+  share: number;
+  k: number;
+  recall: number;
+  recallStdErr: number;
+  randomRecall: number;
+  centerRecall: number;
+  centerStdErr: number;
+  /** Mean per-image recall difference head − centre prior, and its paired 95 % interval. */
+  minusCenter: number;
+  minusCenterCi: [number, number];
+  verdict: "beats the centre prior" | "ties the centre prior" | "below the centre prior";
+}
+
 /** Result of `gpaRecall`: the JSON of `main.ts gpa-recall` plus the heatmap. */
 export interface GpaRecallResult {
   teacher: Record<string, unknown>;
@@ -130,6 +146,8 @@ export interface GpaRecallResult {
    * (Tiny-ImageNet objects are mostly centred), so a head is only informative if it also beats this.
    */
   centerRecall: number;
+  /** The selected head vs random and the centre prior at the profile's share and at top-25 %. */
+  shares: RecallAtShare[];
   images: number;
   maskRatio: number;
   /** `[blocks][heads + 1]` recall (last column: all heads summed). */
@@ -165,38 +183,52 @@ export async function gpaRecall(ctx: RunContext, teacher: Teacher, count = 200):
   const { indices, gt } = annotatedSample(split, cfg, n, 1);
   const images = centerBatch(split, indices, cfg.imageSize);
   const L = gridOf(cfg).count;
-  const rm = await recallMatrix({
-    mapsForBlock: (block: number) => teacher.allHeads(images, n, block),
-    blocks: cfg.depth,
-    heads: cfg.heads,
-    gt,
-    numPatches: L,
-    maskRatio: ratio,
-    perImage: true,
-  });
+  const maps = new Map<number, Float32Array>();
+  const mapsForBlock = async (block: number) => {
+    let m = maps.get(block);
+    if (!m) maps.set(block, m = await teacher.allHeads(images, n, block));
+    return m;
+  };
   const head = teacher.head;
   const col = head.head === -1 ? cfg.heads : head.head;
-  const recall = rm.recall[head.block * rm.columns + col];
-  const randomRecall = maskedCount(L, ratio) / L;
-  const cell = head.block * rm.columns + col;
-  const perImage = Array.from(rm.perImage!.subarray(cell * n, (cell + 1) * n));
-  const recallStdErr = n > 1 ? sampleStd(perImage) / Math.sqrt(n) : NaN;
-  const centerRecall = mean(Array.from(topKRecall(centerPriorMaps(cfg, n), gt, n, L, rm.k)));
+  // The profile's share (top-75 %) and a strict one (top-25 %), each against random and a centre prior.
+  const shares: RecallAtShare[] = [];
+  let rm: Awaited<ReturnType<typeof recallMatrix>> | undefined;
+  for (const share of ratio === 0.25 ? [ratio] : [ratio, 0.25]) {
+    const m = await recallMatrix({
+      mapsForBlock,
+      blocks: cfg.depth,
+      heads: cfg.heads,
+      gt,
+      numPatches: L,
+      maskRatio: share,
+      perImage: true,
+    });
+    rm ??= m;
+    const cell = head.block * m.columns + col;
+    const perImage = Array.from(m.perImage!.subarray(cell * n, (cell + 1) * n));
+    const center = Array.from(topKRecall(centerPriorMaps(cfg, n), gt, n, L, m.k));
+    shares.push(compareWithCentre(share, m.k, L, perImage, center));
+  }
+  const main = shares[0];
+  const recall = main.recall;
+  const randomRecall = main.randomRecall;
   const matrix = Array.from(
     { length: cfg.depth },
-    (_, b) => Array.from(rm.recall.subarray(b * rm.columns, (b + 1) * rm.columns)),
+    (_, b) => Array.from(rm!.recall.subarray(b * rm!.columns, (b + 1) * rm!.columns)),
   );
   const png = await heatmapPng({
-    title: `GPA top-${Math.round(ratio * 100)}% recall, ${n} images (random ${randomRecall.toFixed(2)})`,
+    title: `GPA top-${Math.round(ratio * 100)}% recall, ${n} images (random ${randomRecall.toFixed(2)}, ` +
+      `centre prior ${main.centerRecall.toFixed(2)})`,
     rows: cfg.depth,
-    cols: rm.columns,
-    values: rm.recall,
+    cols: rm!.columns,
+    values: rm!.recall,
     rowLabels: Array.from({ length: cfg.depth }, (_, b) => `b${b}`),
-    colLabels: [...Array.from({ length: cfg.heads }, (_, h) => `h${h}`), "all"].slice(0, rm.columns),
+    colLabels: [...Array.from({ length: cfg.heads }, (_, h) => `h${h}`), "all"].slice(0, rm!.columns),
     rowTitle: "block",
     colTitle: "head",
     highlight: [head.block, col],
-    width: Math.max(560, 90 * rm.columns + 220),
+    width: Math.max(560, 90 * rm!.columns + 220),
     height: Math.max(240, 44 * cfg.depth + 110),
   });
   const views = Math.min(200, split.count);
@@ -209,14 +241,49 @@ export async function gpaRecall(ctx: RunContext, teacher: Teacher, count = 200):
     recall,
     randomRecall,
     recallRatio: recall / randomRecall,
-    recallStdErr,
-    zScore: (recall - randomRecall) / recallStdErr,
-    bestHead: headLabel(rm.best),
-    bestRecall: rm.best.recall,
-    centerRecall,
+    recallStdErr: main.recallStdErr,
+    zScore: (recall - randomRecall) / main.recallStdErr,
+    bestHead: headLabel(rm!.best),
+    bestRecall: rm!.best.recall,
+    centerRecall: main.centerRecall,
+    shares,
     images: n,
     maskRatio: ratio,
     matrix,
     png,
+  };
+}
+
+/**
+ * The selected head against the centre prior at one share, per image (both rank the same images): mean
+ * recalls with standard errors, the paired difference with its 95 % interval, and the verdict "beats" (interval
+ * above 0), "below" (under 0) or "ties".
+ */
+export function compareWithCentre(
+  share: number,
+  k: number,
+  L: number,
+  head: readonly number[],
+  center: readonly number[],
+): RecallAtShare {
+  const n = head.length;
+  const se = (v: readonly number[]) => (n > 1 ? sampleStd(v) / Math.sqrt(n) : NaN);
+  const diff = head.map((v, i) => v - center[i]);
+  const ci = meanConfidenceInterval(diff);
+  return {
+    share,
+    k,
+    recall: mean(head),
+    recallStdErr: se(head),
+    randomRecall: k / L,
+    centerRecall: mean(center),
+    centerStdErr: se(center),
+    minusCenter: ci.estimate,
+    minusCenterCi: [ci.lower, ci.upper],
+    verdict: ci.lower > 0
+      ? "beats the centre prior"
+      : ci.upper < 0
+      ? "below the centre prior"
+      : "ties the centre prior",
   };
 }

@@ -287,3 +287,19 @@ Deno.test("headLabel / parseHeadSelector", () => {
   assert.throws(() => parseHeadSelector("b0h12", teacher), /head 12 out of/);
   assert.throws(() => parseHeadSelector("b5h3", { depth: 4, heads: 12 }), RangeError);
 });
+
+Deno.test("compareWithCentre: paired difference to the centre prior, its 95 % CI and the verdict (hand-computed)", async () => {
+  const { compareWithCentre } = await import("../lib/figures.ts");
+  // Differences 0.1, 0.2, 0.3: mean 0.2, sd 0.1, half width t(0.975, 2)·0.1/√3 = 0.24841.
+  const r = compareWithCentre(0.25, 16, 64, [0.6, 0.7, 0.8], [0.5, 0.5, 0.5]);
+  assert.equal(r.randomRecall, 0.25);
+  assert.ok(Math.abs(r.minusCenter - 0.2) < 1e-12);
+  assert.ok(Math.abs(r.minusCenterCi[0] - (0.2 - 0.248414)) < 1e-5);
+  assert.equal(r.verdict, "ties the centre prior");
+  const clear = compareWithCentre(0.75, 48, 64, [0.9, 0.91, 0.92, 0.9], [0.8, 0.8, 0.81, 0.8]);
+  assert.equal(clear.verdict, "beats the centre prior");
+  assert.equal(
+    compareWithCentre(0.75, 48, 64, [0.7, 0.71, 0.72], [0.8, 0.8, 0.81]).verdict,
+    "below the centre prior",
+  );
+});

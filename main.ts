@@ -49,6 +49,9 @@ commands:
   bench        engine throughput (deno task bench); --json, --peer (PyTorch on the same machine),
                --scaling (two parallel runs vs one), --backends wasm,cpu,webgpu, --only <steps>,
                --matmul openblas,xnnpack (wasm's matMul engines, one pass each), --threads n (both sides)
+  export HASH  write a cached run's encoder as timm/MAE safetensors (--out FILE); loads with --teacher-weights
+  teacher      train (or resume) the profile's GPA teacher and ship it: zoo/<profile>_teacher.safetensors,
+               its card (.json: run, loss, k-NN, recall vs random and a centre prior) and plots (--images n)
   help         this text
 
 options (every command):
@@ -499,6 +502,51 @@ async function cmdPlan(args: string[]) {
   );
 }
 
+/** `export HASH --out FILE`: a cached run's encoder as a timm/MAE safetensors file. */
+async function cmdExport(args: string[]) {
+  const { values, positionals } = parseCommandArgs("export", args, { out: { type: "string" } }, {
+    positionals: 1,
+  });
+  const hash = positionals[0];
+  if (!hash || !/^[0-9a-f]{16}$/.test(hash)) throw new UsageError("export: give a run hash (16 hex digits)");
+  const out = str(values, "out");
+  if (!out) throw new UsageError("export: give --out FILE.safetensors");
+  const ctx = await context(values);
+  const { exportEncoder } = await import("./lib/export.ts");
+  const { runCache } = await import("./lib/runner.ts");
+  const r = await exportEncoder(runCache(ctx), hash, out);
+  print(
+    values,
+    r,
+    `wrote ${r.path}: encoder of run ${r.run} in timm layout (${r.tensors} tensors, ${r.bytes} bytes, sha256 ${r.sha256})`,
+  );
+}
+
+/** `teacher`: trains (or resumes) the profile's teacher, ships it under zoo/ with its card. */
+async function cmdTeacher(args: string[]) {
+  const { values } = parseCommandArgs("teacher", args, {
+    out: { type: "string" },
+    images: { type: "string" },
+  });
+  const ctx = await context(values);
+  installSignalHandlers(ctx.stopSignal);
+  const out = str(values, "out", `${PROJECT_ROOT}/zoo/${ctx.profile.name}_teacher.safetensors`)!;
+  const images = int(values, "images", 2500, 1, 100000)!;
+  const { buildTeacher } = await import("./lib/zoo.ts");
+  const card = await buildTeacher(ctx, out, images);
+  const lines = [
+    `teacher of profile ${card.profile}: run ${card.run}, ${card.epochs} epochs -> ${out} (sha256 ${card.file.sha256})`,
+    `k-NN top-1 ${card.knnTop1?.toFixed(2) ?? "—"} %; selected head ${card.recall.selectedHead}`,
+    ...card.recall.shares.map((r) =>
+      `top-${Math.round(r.share * 100)}%: recall ${r.recall.toFixed(3)} ± ${
+        r.recallStdErr.toFixed(3)
+      }, centre prior ` +
+      `${r.centerRecall.toFixed(3)}, random ${r.randomRecall.toFixed(3)}: ${r.verdict}`
+    ),
+  ];
+  print(values, card, lines.join("\n"));
+}
+
 /** `figures`: Figures 2, 4 and 5 of the paper from the profile's teacher. */
 async function cmdFigures(args: string[]) {
   const { values } = parseCommandArgs("figures", args, { "reports-dir": { type: "string" } });
@@ -650,6 +698,12 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case "gpa-recall":
         await cmdGpaRecall(rest);
+        return 0;
+      case "export":
+        await cmdExport(rest);
+        return 0;
+      case "teacher":
+        await cmdTeacher(rest);
         return 0;
       default:
         throw new UsageError(`unknown command '${command}'; run 'main.ts help' for the list`);

@@ -223,6 +223,9 @@ export async function selectBackend(
   options: SelectBackendOptions = {},
 ): Promise<BackendChoice> {
   const reasons: string[] = [];
+  // tfjs's "you are running TensorFlow.js in Node.js" banner and other console warnings: the suite reports its
+  // backend choice itself (doctor, report headers).
+  tf.env().set("PROD", true);
   if (requested === "tensorflow") {
     if (!(await tryNative(reasons)) || !(await trySet("tensorflow", reasons, "native libtensorflow"))) {
       throw new BackendError(

@@ -1,0 +1,50 @@
+/**
+ * Exporting a cached run's encoder as a timm/MAE safetensors file (loadable here with `--teacher-weights`
+ * and by timm in PyTorch), with the run's identity in the file's metadata.
+ * @module
+ */
+import type { RunCache } from "./checkpoint.ts";
+import { isEncoderParam } from "./encode.ts";
+import type { NamedTensors } from "./safetensors.ts";
+import { writeSafetensors } from "./safetensors.ts";
+import { toTimmVit } from "./timm.ts";
+import type { VitConfig } from "./vit.ts";
+
+/** What `exportEncoder` wrote. */
+export interface ExportedEncoder {
+  path: string;
+  bytes: number;
+  sha256: string;
+  run: string;
+  tensors: number;
+}
+
+/**
+ * Writes the encoder of finished run `hash` (pre-training or fine-tuning) to `out` in timm layout. Throws a
+ * RangeError when the run is unknown or unfinished.
+ */
+export async function exportEncoder(cache: RunCache, hash: string, out: string): Promise<ExportedEncoder> {
+  const run = cache.runDir(hash);
+  const config = (await run.readConfig()) as { model?: VitConfig; kind?: string } | null;
+  const final = config ? await run.loadFinal() : null;
+  if (!config || !final) throw new RangeError(`run ${hash} is not a finished run in ${cache.runsDir}`);
+  if (!config.model) {
+    throw new RangeError(`run ${hash} (${config.kind ?? "unknown kind"}) has no ViT encoder`);
+  }
+  const encoder: NamedTensors = {};
+  for (const [name, t] of Object.entries(final.tensors)) if (isEncoderParam(name)) encoder[name] = t;
+  const timm = toTimmVit(encoder, config.model);
+  const written = await writeSafetensors(out, timm, {
+    format: "timm-vit",
+    run: hash,
+    kind: config.kind ?? "unknown",
+    config: JSON.stringify(config),
+  });
+  return {
+    path: out,
+    bytes: written.size,
+    sha256: written.sha256,
+    run: hash,
+    tensors: Object.keys(timm).length,
+  };
+}

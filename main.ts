@@ -103,12 +103,26 @@ async function context(values: Values): Promise<RunContext & { backendReasons: s
   };
 }
 
+/** `--jobs` worker processes of this invocation; a stop signal is passed on to them. */
+const workers = new Set<Deno.ChildProcess>();
+
 function installSignalHandlers(stop: { stopped: boolean }): void {
+  let first = 0;
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     try {
       Deno.addSignalListener(sig, () => {
-        if (stop.stopped) Deno.exit(130); // second signal: leave now
+        // A Ctrl-C reaches the workers directly and again through us: signals within 2 s count as one.
+        if (stop.stopped && performance.now() - first > 2000) Deno.exit(130); // a second signal: leave now
+        if (stop.stopped) return;
         stop.stopped = true;
+        first = performance.now();
+        for (const w of workers) {
+          try {
+            w.kill("SIGTERM");
+          } catch {
+            // already gone
+          }
+        }
         console.error(
           `\n${sig}: finishing the current step and writing a checkpoint (again to quit at once)`,
         );
@@ -465,7 +479,12 @@ async function spawnWorker(id: string, values: Values, seeds: number, _worker: n
   if (values.quiet) args.push("--quiet");
   const child = new Deno.Command(Deno.execPath(), { args, stdin: "null", stdout: "null", stderr: "inherit" })
     .spawn();
-  return (await child.status).code;
+  workers.add(child);
+  try {
+    return (await child.status).code;
+  } finally {
+    workers.delete(child);
+  }
 }
 
 /** `plan`: every run a table needs, with its hash and cache status. */

@@ -345,6 +345,45 @@ Deno.test("bad command lines exit 2 with one stderr line naming the problem and 
   assert.match(help.stdout, /exit codes: 0 ok, 1 runtime error, 2 usage error, 130 interrupted/);
 });
 
+for (const jobs of [1, 2]) {
+  Deno.test(`an interrupted table (${jobs === 1 ? "in process" : "--jobs 2"}) exits 130 and leaves the previous report untouched`, async () => {
+    const dir = await tempDir();
+    try {
+      const reports = `${dir}/reports`;
+      await Deno.mkdir(`${reports}/smoke`, { recursive: true });
+      const good = { md: "# the previous, good report\n", json: '{"good": true}\n' };
+      await Deno.writeTextFile(`${reports}/smoke/table1.md`, good.md);
+      await Deno.writeTextFile(`${reports}/smoke/table1.json`, good.json);
+      const args = ["table", "1", "--profile", "smoke", "--backend", "wasm", "--cache-dir", `${dir}/cache`];
+      const child = command([...args, "--reports-dir", reports, ...(jobs > 1 ? ["--jobs", "2"] : [])])
+        .spawn();
+      // Interrupt once a run is training (it holds a lock), well before the table could finish.
+      await waitFor("a run to start", async () => {
+        try {
+          for await (const r of Deno.readDir(`${dir}/cache/runs`)) {
+            if ((await Deno.stat(`${dir}/cache/runs/${r.name}/lock`)).isFile) return true;
+          }
+        } catch {
+          // not yet
+        }
+        return false;
+      });
+      child.kill("SIGTERM");
+      const r = await collect(child);
+      assert.equal(r.code, 130, `exit code (stderr: ${r.stderr.slice(-500)})`);
+      assert.equal(await Deno.readTextFile(`${reports}/smoke/table1.md`), good.md, "markdown untouched");
+      assert.equal(await Deno.readTextFile(`${reports}/smoke/table1.json`), good.json, "json untouched");
+      const figures = await Deno.stat(`${ROOT}/reports/smoke/figures/table1_eval.png`).then(
+        () => true,
+        () => false,
+      );
+      assert.equal(figures && jobs > 1, false, "workers write no figures into the project's reports/");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
 Deno.test("cleanup: the reference run's cache directory", async () => {
   if (!reference) return;
   await Deno.remove((await reference).dir, { recursive: true });

@@ -143,3 +143,25 @@ Deno.test("plan: GPA rows print the shares at t = 0 and t = 1 (Table 4's 0 → 1
   const t3 = tablePlans(profile).table3.rows.find((r) => r.key === "a0.9-s1to1")!;
   assert.deepEqual(requestShares(ctx, t3.request!).t1, { soft: 0.5, hard: 0.5, random: 0 });
 });
+
+Deno.test("a table stopped before its units ran throws InterruptedError and writes no report", async () => {
+  const { runTable } = await import("../lib/tables/mod.ts");
+  const { getProfile } = await import("../experiments/profiles.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    const ctx = {
+      profile: getProfile("smoke"),
+      cacheDir: `${dir}/cache`,
+      backend: "wasm",
+      log: () => {},
+      stopSignal: { stopped: true }, // a SIGINT that arrived before the first unit
+    };
+    await assert.rejects(
+      runTable(ctx, "table9", { seeds: [0], jobs: 1, reportsDir: `${dir}/reports` }),
+      (e: Error) => e.name === "InterruptedError",
+    );
+    assert.equal(await Deno.stat(`${dir}/reports`).then(() => true, () => false), false, "nothing written");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -24,6 +24,7 @@ import {
   strategyChoice,
 } from "../runner.ts";
 import type { PretrainOutcome } from "../train/pretrain.ts";
+import { InterruptedError } from "../train/loop.ts";
 
 /** Result of one (row, seed) unit. */
 export interface UnitResult {
@@ -173,6 +174,10 @@ export async function runTable(
     const codes = await Promise.all(
       Array.from({ length: opts.jobs }, (_, index) => opts.spawnWorker!(index)),
     );
+    // An interrupted worker (130) or an interrupt here: stop without a report (the runs resume on a rerun).
+    if (ctx.stopSignal.stopped || codes.includes(130)) {
+      throw new InterruptedError(`${id}: interrupted; finished runs are cached, rerun to resume`);
+    }
     const bad = codes.find((c) => c !== 0);
     if (bad !== undefined) throw new Error(`${id}: a worker exited with code ${bad}; rerun to resume`);
   }
@@ -202,6 +207,10 @@ export async function runTable(
     } finally {
       await claim?.release();
     }
+  }
+  // An interrupted table writes nothing: the previous report stays as it was.
+  if (ctx.stopSignal.stopped) {
+    throw new InterruptedError(`${id}: interrupted; finished runs are cached, rerun to resume`);
   }
   if (opts.shard || opts.claim) return null;
   const curves = await renderCurves(`${opts.reportsDir}/${ctx.profile.name}/figures`, plan, results);

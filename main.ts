@@ -15,6 +15,7 @@ import {
   type Values,
 } from "./lib/cli.ts";
 import { getProfile, PROFILES, UnknownProfileError } from "./experiments/profiles.ts";
+import { VIT_PRESETS } from "./lib/vit.ts";
 import type { RunContext } from "./lib/runner.ts";
 
 const HELP =
@@ -138,7 +139,21 @@ function print(values: Values, data: unknown, text: string): void {
   else console.log(text);
 }
 
+/** MAE/timm-style recipe flags (every value enters the run's identity through the recipe or model). */
+const RECIPE_OPTIONS = {
+  epochs: { type: "string" },
+  "batch-size": { type: "string" },
+  blr: { type: "string" },
+  "warmup-epochs": { type: "string" },
+  "weight-decay": { type: "string" },
+  model: { type: "string" },
+  "input-size": { type: "string" },
+  "patch-size": { type: "string" },
+  "pretrain-epochs": { type: "string" },
+} as const;
+
 const PRETRAIN_OPTIONS = {
+  ...RECIPE_OPTIONS,
   strategy: { type: "string" },
   mam: { type: "boolean" },
   "mam-loss-on": { type: "string" },
@@ -151,30 +166,94 @@ const PRETRAIN_OPTIONS = {
   soft: { type: "string" },
   hard: { type: "string" },
   "mask-ratio": { type: "string" },
-  epochs: { type: "string" },
   rounding: { type: "string" },
   progress: { type: "string" },
   "clip-soft": { type: "boolean" },
   "mam-active-from": { type: "string" },
 } as const;
 
-function applyOverrides(ctx: RunContext, values: Values): void {
-  const epochs = int(values, "epochs", undefined, 1, 100000);
-  if (epochs !== undefined) ctx.profile.pretrain.epochs = epochs;
+/** Which recipe a command's --epochs, --batch-size, --blr, --warmup-epochs and --weight-decay change. */
+type Stage = "pretrain" | "finetune" | "linprobe" | "none";
+
+/**
+ * Applies the recipe flags to the context's profile: the model (--model, --input-size, --patch-size), the
+ * stage's recipe, --pretrain-epochs (the encoder's pre-training, for downstream commands) and --mask-ratio.
+ */
+function applyOverrides(ctx: RunContext, values: Values, stage: Stage = "pretrain"): void {
+  const p = ctx.profile;
+  const modelName = str(values, "model");
+  if (modelName !== undefined) {
+    const preset = modelName === p.name ? PROFILES[p.name].model : VIT_PRESETS[modelName];
+    if (!preset) {
+      throw new UsageError(
+        `--model must be one of ${[p.name, ...Object.keys(VIT_PRESETS)].join(", ")}, got '${modelName}'`,
+      );
+    }
+    Object.assign(p.model, {
+      dim: preset.dim,
+      depth: preset.depth,
+      heads: preset.heads,
+      mlpRatio: preset.mlpRatio,
+    });
+  }
+  const input = int(values, "input-size", undefined, 8, 4096);
+  if (input !== undefined) {
+    p.model.imageSize = input;
+    p.dataset.resolution = input;
+  }
+  const patch = int(values, "patch-size", undefined, 1, 4096);
+  if (patch !== undefined) p.model.patchSize = patch;
+  if (p.model.imageSize % p.model.patchSize !== 0) {
+    throw new UsageError(
+      `--input-size ${p.model.imageSize} is not a multiple of --patch-size ${p.model.patchSize}`,
+    );
+  }
+  const recipe = stage === "pretrain"
+    ? p.pretrain
+    : stage === "finetune"
+    ? p.finetune
+    : stage === "linprobe"
+    ? p.linprobe
+    : undefined;
+  if (recipe) {
+    const epochs = int(values, "epochs", undefined, 1, 100000);
+    if (epochs !== undefined) recipe.epochs = epochs;
+    const batch = int(values, "batch-size", undefined, 1, 1 << 20);
+    if (batch !== undefined) recipe.batchSize = batch;
+    const blr = floatOpen(values, "blr", undefined, 0, 100);
+    if (blr !== undefined) recipe.blr = blr;
+    const warm = floatIn(values, "warmup-epochs", 0, 100000);
+    if (warm !== undefined) recipe.warmupEpochs = warm;
+    const wd = floatIn(values, "weight-decay", 0, 10);
+    if (wd !== undefined) recipe.weightDecay = wd;
+    if (recipe.warmupEpochs > recipe.epochs) {
+      throw new UsageError(`--warmup-epochs ${recipe.warmupEpochs} exceeds the ${recipe.epochs} epochs`);
+    }
+  } else {
+    for (const k of ["batch-size", "blr", "warmup-epochs", "weight-decay"]) {
+      if (values[k] !== undefined) throw new UsageError(`--${k} does not apply to this command`);
+    }
+  }
+  const pre = int(values, "pretrain-epochs", undefined, 1, 100000);
+  if (pre !== undefined) p.pretrain.epochs = pre;
+  // knn and gpa-recall train nothing: their --epochs names the encoder's pre-training.
+  if (stage === "none") {
+    const epochs = int(values, "epochs", undefined, 1, 100000);
+    if (epochs !== undefined) p.pretrain.epochs = epochs;
+  }
   const ratio = floatOpen(values, "mask-ratio", undefined, 0, 1);
   if (ratio !== undefined) {
-    const L = (ctx.profile.model.imageSize / ctx.profile.model.patchSize) ** 2;
+    const L = (p.model.imageSize / p.model.patchSize) ** 2;
     const kept = Math.floor(L * (1 - ratio) + 1e-9);
     if (kept < 1 || kept >= L) {
       throw new UsageError(
         `--mask-ratio ${ratio} keeps ${kept} of ${L} patches; choose a ratio that keeps 1..${L - 1}`,
       );
     }
-    ctx.profile.pretrain.maskRatio = ratio;
+    p.pretrain.maskRatio = ratio;
   }
 }
 
-/** A "start,end" pair of shares in [0, 1]. */
 function sharePair(values: Values, name: string): [number, number] | undefined {
   const v = str(values, name);
   if (v === undefined) return undefined;
@@ -293,7 +372,12 @@ async function cmdDownstream(kind: "finetune" | "linprobe" | "segment", args: st
   const recipe = kind === "segment" ? segmentRecipeOverrides(str(values, "recipe")) : undefined;
   const from = oneOf(values, "from", ["pretrain", "random"] as const, "pretrain");
   const ctx = await context(values);
-  applyOverrides(ctx, values);
+  if (kind === "segment" && values.epochs !== undefined) {
+    throw new UsageError(
+      "segment: its epochs go in --recipe epochs=N; --pretrain-epochs names the encoder's",
+    );
+  }
+  applyOverrides(ctx, values, kind === "segment" ? "none" : kind);
   const req = strategyRequest(values, ctx);
   installSignalHandlers(ctx.stopSignal);
   const runner = await import("./lib/runner.ts");
@@ -521,6 +605,39 @@ async function cmdPlan(args: string[]) {
   );
 }
 
+/** `runs` / `runs show HASH`: the cached runs. */
+async function cmdRuns(args: string[]) {
+  const { values, positionals } = parseCommandArgs("runs", args, {}, { positionals: 2 });
+  const ctx = await context(values);
+  const { listRuns } = await import("./lib/runs.ts");
+  const runs = await listRuns(ctx.cacheDir);
+  if (positionals[0] === "show") {
+    const hash = positionals[1];
+    const run = runs.find((r) => r.hash === hash);
+    if (!hash || !run) throw new UsageError(`runs show: no run '${hash ?? ""}' in ${ctx.cacheDir}`);
+    print(values, run, JSON.stringify(run, null, 2));
+    return;
+  }
+  if (positionals.length > 0) {
+    throw new UsageError(`runs: unexpected '${positionals[0]}' (runs | runs show HASH)`);
+  }
+  print(
+    values,
+    runs,
+    runs.length === 0 ? `no runs in ${ctx.cacheDir}` : runs.map((r) =>
+      [
+        r.hash,
+        r.kind.padEnd(9),
+        (r.strategy ?? "").padEnd(14),
+        `seed ${r.seed ?? "?"}`.padEnd(8),
+        `${r.epochs ?? "?"} ep`.padEnd(7),
+        r.status.padEnd(8),
+        Object.entries(r.keyMetrics).map(([k, v]) => `${k} ${v}`).join(", "),
+      ].join("  ")
+    ).join("\n"),
+  );
+}
+
 /** `export HASH --out FILE`: a cached run's encoder as a timm/MAE safetensors file. */
 async function cmdExport(args: string[]) {
   const { values, positionals } = parseCommandArgs("export", args, { out: { type: "string" } }, {
@@ -591,7 +708,7 @@ async function cmdKnn(args: string[]) {
   const k = int(values, "k", 20, 1, 10000)!;
   const temperature = floatOpen(values, "temperature", 0.07, 0, 100)!;
   const ctx = await context(values);
-  applyOverrides(ctx, values);
+  applyOverrides(ctx, values, "none");
   const req = strategyRequest(values, ctx);
   installSignalHandlers(ctx.stopSignal);
   const runner = await import("./lib/runner.ts");
@@ -627,7 +744,7 @@ async function cmdGpaRecall(args: string[]) {
     "mask-ratio": { type: "string" },
   });
   const ctx = await context(values);
-  applyOverrides(ctx, values); // --mask-ratio: the top-k share
+  applyOverrides(ctx, values, "none"); // --mask-ratio: the top-k share
   installSignalHandlers(ctx.stopSignal);
   const choice = teacherFlags(values, ctx);
   const images = int(values, "images", 200, 1, 100000)!;
@@ -676,6 +793,12 @@ async function cmdBench(args: string[]) {
 export async function main(argv: string[]): Promise<number> {
   const args = argv.filter((a, i) => !(a === "--" && i === 0));
   const [command, ...rest] = args;
+  // `<command> --help`: that command's usage, flags with defaults and an example; no work is done.
+  const { COMMAND_HELP } = await import("./cli/help.ts");
+  if (command && command in COMMAND_HELP && rest.some((a) => a === "--help" || a === "-h")) {
+    console.log(COMMAND_HELP[command]);
+    return 0;
+  }
   try {
     switch (command) {
       case undefined:
@@ -723,6 +846,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case "teacher":
         await cmdTeacher(rest);
+        return 0;
+      case "runs":
+        await cmdRuns(rest);
         return 0;
       default:
         throw new UsageError(`unknown command '${command}'; run 'main.ts help' for the list`);

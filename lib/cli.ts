@@ -10,6 +10,41 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
+/** `--help` / `-h` was given: print the command's help and exit 0, doing nothing else. */
+export class HelpRequested extends Error {
+  override name = "HelpRequested";
+  constructor(readonly command: string) {
+    super(`help for ${command}`);
+  }
+}
+
+/** Levenshtein distance (for "did you mean" hints). */
+export function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0];
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = d[j];
+      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return d[b.length];
+}
+
+/** The known flag closest to `given` (underscores read as dashes), when it is close enough to be a typo. */
+export function nearestFlag(given: string, known: readonly string[]): string | undefined {
+  const g = given.replace(/^-+/, "").replace(/_/g, "-").toLowerCase();
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of known) {
+    const d = editDistance(g, k);
+    if (d < bestD) (best = k, bestD = d);
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(g.length / 4)) ? best : undefined;
+}
+
 /** Options every command accepts. */
 export const GLOBAL_OPTIONS = {
   profile: { type: "string" },
@@ -36,6 +71,8 @@ export function parseCommandArgs(
   opts: { positionals?: number } = {},
 ): { values: Values; positionals: string[] } {
   const cleaned = args.filter((a) => a !== "--");
+  if (cleaned.includes("--help") || cleaned.includes("-h")) throw new HelpRequested(command);
+  const known = Object.keys({ ...GLOBAL_OPTIONS, ...extra });
   try {
     const { values, positionals } = parseArgs({
       args: cleaned,
@@ -50,8 +87,11 @@ export function parseCommandArgs(
   } catch (e) {
     if (e instanceof UsageError) throw e;
     const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
+    const unknown = /Unknown option '(-[^']+)'/.exec(msg)?.[1];
+    const near = unknown ? nearestFlag(unknown, known) : undefined;
     throw new UsageError(
-      `${command}: ${msg.replace(/\. To specify a positional.*$/, "")} (see 'main.ts help')`,
+      `${command}: ${msg.replace(/\. To specify a positional.*$/, "")}` +
+        (near ? `; did you mean --${near}?` : "") + ` (see 'main.ts ${command} --help')`,
     );
   }
 }

@@ -1,0 +1,206 @@
+/**
+ * Per-command help: `deno run -A main.ts <command> --help` prints the command's usage, its flags with their
+ * defaults and one example, and exits 0 without doing any work.
+ * @module
+ */
+
+const GLOBAL = `global options (every command):
+  --profile NAME       smoke | cpu | paper (default smoke)
+  --backend NAME       auto | tensorflow | webgpu | wasm | cpu (default auto)
+  --data-dir DIR       datasets, as directories or archives (env GPA_DATA_DIR)
+  --cache-dir DIR      run and dataset cache (default data/cache; env GPA_CACHE_DIR)
+  --seed N             seed of the run (default: the profile's first seed)
+  --json               print the result as JSON on stdout
+  -q, --quiet          only errors on stderr
+  -h, --help           this help`;
+
+const RECIPE = `recipe (defaults: the profile's; every value is part of the run's identity):
+  --epochs N           epochs of this command's stage
+  --batch-size N       batch size of this stage
+  --blr X              base learning rate (absolute lr = blr × batch / 256)
+  --warmup-epochs X    linear warm-up epochs
+  --weight-decay X     AdamW / SGD weight decay
+  --model NAME         the profile's own | vit-tiny | vit-small | vit-base (width, depth, heads)
+  --input-size N       image side in pixels (the dataset is resized once to it)
+  --patch-size N       patch side in pixels`;
+
+const GPA = `mask strategy (pre-training):
+  --strategy NAME      random | block | uniform | gpa | cls-attention | hpm (default random)
+  --mask-ratio R       share of patches masked (default 0.75)
+  --progress UNIT      step | epoch: t of every schedule per optimiser step, reaching 1 on the last
+                       (default step) or per epoch (the authors' code)
+GPA (--strategy gpa):
+  --teacher-head H     b<block>h<head> (h-1: all heads) or <k>-shot selection (default 10-shot)
+  --teacher-weights F  a timm/MAE ViT safetensors file as teacher (default: the profile's)
+  --teacher-epochs N   epochs of the profile's MAE teacher when it is trained here
+  --gpa-variant V      paper | official: GPA over patch queries without the diagonal, or all queries
+  --gpa-maps M         per-step | cached (default per-step, the paper)
+  --soft A,B           soft share at t = 0 and t = 1 (default 0.5,0)
+  --hard A,B           hard share at t = 0 and t = 1 (default 0,0.5)
+  --clip-soft          allow soft + hard > 1: the soft share is clipped to 1 − hard (authors' code)
+  --overlap O          paper | official: how the soft draw treats hard patches (default paper)
+  --rounding R         nearest | floor: share counts (default nearest; floor is the authors' code)
+  --mam                add Masked Attention Modeling (GPA as a reconstruction target)
+  --mam-loss-on S      masked | all (default masked; all with --gpa-variant official)
+  --mam-active-from T  progress after which the MAM decoder runs (default 0; authors' code 0.75)`;
+
+const ENCODER = `which encoder:
+  --from SRC           pretrain | random (default pretrain: the run the flags above describe)
+  --pretrain-epochs N  epochs of that pre-training run (default: the profile's)
+  --pretrain-seed N    its seed, when it differs from --seed`;
+
+/** Help text of each command. */
+export const COMMAND_HELP: Record<string, string> = {
+  pretrain: `usage: main.ts pretrain [options]
+Pre-trains one MAE run (cached: a second call with the same flags is a cache hit; an interrupted run resumes).
+
+${GPA}
+
+${RECIPE}
+
+${GLOBAL}
+
+example: deno run -A main.ts pretrain --profile cpu --strategy gpa --mam --epochs 4`,
+  finetune: `usage: main.ts finetune [options]
+Fine-tunes the encoder of a pre-training run (MAE's recipe: layer decay, drop path, label smoothing; top-1 on
+the val split).
+
+${ENCODER}
+
+${GPA.replace("mask strategy (pre-training):", "the encoder's pre-training (as for pretrain):")}
+
+${RECIPE}
+
+${GLOBAL}
+
+example: deno run -A main.ts finetune --profile cpu --strategy gpa --mam --epochs 6`,
+  linprobe: `usage: main.ts linprobe [options]
+Linear probe (BatchNorm without affine + linear head) on the frozen encoder of a pre-training run.
+
+${ENCODER}
+
+${RECIPE}
+
+${GLOBAL}
+
+example: deno run -A main.ts linprobe --profile cpu --from random`,
+  segment: `usage: main.ts segment [options]
+Semantic segmentation (CamVid on cpu; UperNet-style head on four encoder blocks; mIoU) from a pre-training run.
+
+${ENCODER}
+  --recipe K=V,...     overrides of the segmentation recipe, e.g. lr=5e-4,epochs=16
+
+${GLOBAL}
+
+example: deno run -A main.ts segment --profile cpu --recipe epochs=8`,
+  knn: `usage: main.ts knn [options]
+k-NN top-1 of the frozen encoder's features (train split as memory bank, val split as queries).
+
+${ENCODER.replace("--pretrain-epochs N  epochs of that pre-training run (default: the profile's)\n", "")}
+  --epochs N           epochs of that pre-training run (default: the profile's)
+  --pooling P          cls | mean (default cls)
+  --k N                neighbours (default 20)
+  --temperature T      vote temperature (default 0.07)
+
+${GLOBAL}
+
+example: deno run -A main.ts knn --profile cpu --epochs 4`,
+  table: `usage: main.ts table N [options]   (or: deno task tableN)
+Runs every (row × seed) of table N (1–10, or codevspaper) through the cache and writes
+reports/<profile>/tableN.{md,json}: the paper's numbers, ours per seed, paired verdicts per claim.
+
+  --seeds N            seeds 0..N−1 (default: the profile's)
+  --jobs N             worker processes that take runs as they free up (default 1)
+  --shard I/N          only this share of the runs (job arrays on a shared --cache-dir); no report
+  --reports-dir DIR    where reports go (default reports/)
+  --teacher-weights F  the GPA teacher (default: the profile's; env GPA_TEACHER_WEIGHTS)
+
+${GLOBAL}
+
+An interrupted table exits 130 and leaves the previous report untouched; rerun to resume.
+example: deno task table1 --profile cpu --seeds 5 --jobs 2`,
+  all: `usage: main.ts all [options]   (or: deno task all)
+Every table (1–10 and codevspaper), then the figures. Options as for 'table'.
+
+${GLOBAL}
+
+example: deno task all --profile smoke`,
+  plan: `usage: main.ts plan --table N [options]   (or: deno task plan -- --table N)
+The runs a table needs, with their hashes and cache status, and each GPA row's shares at t = 0 and t = 1;
+trains nothing.
+
+  --table N            1–10 or codevspaper
+  --seeds N            seeds 0..N−1 (default: the profile's)
+  --shard I/N          this share only
+
+${GLOBAL}
+
+example: deno task plan -- --table 4 --profile cpu --json`,
+  figures: `usage: main.ts figures [options]
+Figures 2 (images, GPA maps, top-75 % masks), 4 (recall per block × head) and 5 (GPA on CamVid) as PNG.
+
+  --reports-dir DIR    where figures go (default reports/)
+
+${GLOBAL}
+
+example: deno run -A main.ts figures --profile cpu`,
+  "gpa-recall": `usage: main.ts gpa-recall [options]
+Recall of the teacher's top-GPA patches against object boxes on held-out images, per block × head, against
+random patches and a centre prior at the profile's share and at top-25 %; JSON and a PNG heatmap.
+
+  --teacher-head H     as for pretrain (default: the profile's, 10-shot)
+  --teacher-weights F  a timm/MAE ViT safetensors file
+  --teacher-epochs N   epochs of the profile's MAE teacher
+  --mask-ratio R       the top-k share (default the profile's, 0.75)
+  --images N           held-out images (default 200)
+  --out DIR            where the JSON and PNG go (default reports/<profile>/figures)
+
+${GLOBAL}
+
+example: deno run -A main.ts gpa-recall --profile cpu --images 2500`,
+  teacher: `usage: main.ts teacher [options]   (or: deno task teacher)
+Trains (or resumes, or reads from the cache) the profile's GPA teacher — its MAE run of teacherEpochs — and
+ships it: zoo/<profile>_teacher.safetensors (timm layout), a card (.json: run hash, loss, k-NN, recall vs
+random and a centre prior) and plots.
+
+  --out FILE           default zoo/<profile>_teacher.safetensors
+  --images N           held-out images for the recall (default 2500)
+
+${GLOBAL}
+
+example: deno task teacher --profile cpu`,
+  export: `usage: main.ts export HASH --out FILE.safetensors
+Writes the encoder of a finished run in timm / MAE layout (fused qkv, [out, in] weights), with the run's
+identity in the file's metadata. The file loads with --teacher-weights here and with timm in PyTorch.
+
+${GLOBAL}
+
+example: deno run -A main.ts export 226d5b9aa7383e2f --out teacher.safetensors`,
+  runs: `usage: main.ts runs [show HASH] [options]
+Lists the cached runs (hash, kind, strategy, seed, epochs, status, key metrics), newest first; 'runs show
+HASH' prints one run's identity and metrics.
+
+${GLOBAL}
+
+example: deno run -A main.ts runs --cache-dir data/cache`,
+  doctor: `usage: main.ts doctor [options]
+The backend chosen and why, package versions, the datasets found, the cache's location and size.
+
+${GLOBAL}
+
+example: deno task doctor`,
+  bench: `usage: main.ts bench [options]   (or: deno task bench)
+Engine throughput per backend; see bench/README.md.
+
+  --backends LIST      wasm,cpu,webgpu (default wasm)
+  --only STEPS         a subset of the timed steps
+  --matmul LIST        openblas,xnnpack: wasm's matMul engines, one pass each
+  --threads N          threads on both sides (ours and PyTorch's)
+  --peer               time the same step in PyTorch on this machine
+  --scaling            two parallel processes against one
+  --steps N, --warmup N
+
+${GLOBAL}
+
+example: deno task bench -- --backends wasm --only mae-pretrain --peer --json`,
+};

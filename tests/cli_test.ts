@@ -1,0 +1,92 @@
+/** The command line a person meets first: per-command help, flag hints, MAE-style recipe flags, `runs`. */
+import assert from "node:assert/strict";
+import { COMMAND_HELP } from "../cli/help.ts";
+import { nearestFlag } from "../lib/cli.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+async function cli(args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("cli: every command's --help prints its usage, flags and an example, exits 0 and does no work", async () => {
+  const cache = await Deno.makeTempDir();
+  try {
+    const t0 = performance.now();
+    const r = await cli(["pretrain", "--help", "--cache-dir", `${cache}/c`]);
+    assert.ok(performance.now() - t0 < 5000, "under 5 s");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^usage: main\.ts pretrain/);
+    assert.match(r.stdout, /--batch-size N/);
+    assert.match(r.stdout, /example: /);
+    assert.equal(
+      await Deno.stat(`${cache}/c`).then(() => true, () => false),
+      false,
+      "nothing trained or created",
+    );
+    for (const command of Object.keys(COMMAND_HELP)) {
+      const h = await cli([command, "-h"]);
+      assert.equal(h.code, 0, `${command}: ${h.stderr}`);
+      assert.match(h.stdout, /^usage: /, command);
+      assert.match(h.stdout, /example: /, command);
+    }
+  } finally {
+    await Deno.remove(cache, { recursive: true });
+  }
+});
+
+Deno.test("cli: an unknown flag names the nearest known one", async () => {
+  assert.equal(nearestFlag("--mask_ratio", ["mask-ratio", "epochs"]), "mask-ratio");
+  assert.equal(nearestFlag("--epoch", ["mask-ratio", "epochs"]), "epochs");
+  assert.equal(nearestFlag("--frobnicate", ["mask-ratio", "epochs"]), undefined);
+  const r = await cli(["pretrain", "--mask_ratio", "0.5"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /did you mean --mask-ratio\?/);
+});
+
+Deno.test("cli: --batch-size and --blr are accepted, change the run's identity, and `runs` lists the runs", async () => {
+  const cache = await Deno.makeTempDir();
+  try {
+    const base = [
+      "pretrain",
+      "--profile",
+      "smoke",
+      "--backend",
+      "wasm",
+      "--cache-dir",
+      cache,
+      "--epochs",
+      "1",
+      "--json",
+    ];
+    const a = await cli(base);
+    const b = await cli([...base, "--batch-size", "30", "--blr", "2e-3"]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    const ha = JSON.parse(a.stdout).hash, hb = JSON.parse(b.stdout).hash;
+    assert.notEqual(ha, hb);
+    const listed = await cli(["runs", "--cache-dir", cache, "--json"]);
+    const runs = JSON.parse(listed.stdout) as {
+      hash: string;
+      kind: string;
+      status: string;
+      identity: { recipe: { batchSize: number; blr: number } };
+    }[];
+    assert.deepEqual(runs.map((r) => r.hash).sort(), [ha, hb].sort());
+    assert.ok(runs.every((r) => r.kind === "pretrain" && r.status === "complete"));
+    const shown = await cli(["runs", "show", hb, "--cache-dir", cache, "--json"]);
+    assert.equal(JSON.parse(shown.stdout).identity.recipe.batchSize, 30);
+    assert.equal(JSON.parse(shown.stdout).identity.recipe.blr, 2e-3);
+    const bad = await cli(["pretrain", "--profile", "smoke", "--model", "vit-huge", "--cache-dir", cache]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--model must be one of smoke, vit-base, vit-small, vit-tiny/);
+  } finally {
+    await Deno.remove(cache, { recursive: true });
+  }
+});

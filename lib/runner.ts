@@ -88,7 +88,7 @@ export interface PretrainChoice {
 }
 
 /** The spec of a pre-training run in a context. */
-export function pretrainSpec(ctx: RunContext, choice: PretrainChoice): PretrainSpec {
+export function pretrainSpec(ctx: RunContext, choice: PretrainChoice, data?: string): PretrainSpec {
   const p = ctx.profile;
   const strategy = "generate" in choice.strategy
     ? choice.strategy
@@ -106,13 +106,14 @@ export function pretrainSpec(ctx: RunContext, choice: PretrainChoice): PretrainS
     extensions: choice.extensions,
     dependsOn: choice.dependsOn,
     progressUnit: choice.progressUnit,
+    ...(data ? { data } : {}),
   };
 }
 
 /** Pre-trains (or loads) a run. */
 export async function ensurePretrain(ctx: RunContext, choice: PretrainChoice): Promise<PretrainOutcome> {
   const { train, val } = await profileData(ctx);
-  return pretrain(pretrainSpec(ctx, choice), train, {
+  return pretrain(pretrainSpec(ctx, choice, train.fingerprint), train, {
     knnData: { train, val },
     onlineProbe: true,
     cache: runCache(ctx),
@@ -150,6 +151,7 @@ export async function ensureFinetune(
       recipe: p.finetune,
       seed,
       from: from?.hash ?? null,
+      ...(data.train.fingerprint ? { data: data.train.fingerprint } : {}),
     },
     from?.params ?? null,
     data,
@@ -173,6 +175,7 @@ export async function ensureLinprobe(
       recipe: p.linprobe,
       seed,
       from: from?.hash ?? null,
+      ...(data.train.fingerprint ? { data: data.train.fingerprint } : {}),
     },
     from?.params ?? null,
     data,

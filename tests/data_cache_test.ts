@@ -1,7 +1,7 @@
 import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
 import sharp from "sharp";
 import { DataError, decodeStats, loadDataset } from "../lib/data/mod.ts";
-import { cacheKey, packSplit, readCacheEntry, unpackSplit } from "../lib/data/cache.ts";
+import { cacheEntryKey, cacheKey, packSplit, readCacheEntry, unpackSplit } from "../lib/data/cache.ts";
 import { KNOWN_ARCHIVE_SHA256, verifyArchive } from "../lib/data/archive.ts";
 import { generateSyntheticSplit } from "../lib/data/synthetic.ts";
 import type { DatasetSpec } from "../lib/data/types.ts";
@@ -78,7 +78,7 @@ Deno.test("loadDataset: second load decodes nothing; corrupt or truncated entrie
     deepStrictEqual(second.train.images, first.train.images);
     deepStrictEqual(second.val.labels, first.val.labels);
 
-    const entry = `${tmp}/cache/datasets/${cacheKey(spec)}`;
+    const entry = `${tmp}/cache/datasets/${cacheEntryKey(spec, first.train.fingerprint)}`;
     for (const damage of ["flip", "truncate", "manifest"] as const) {
       if (damage === "flip") {
         const bytes = await Deno.readFile(`${entry}/train.bin`);

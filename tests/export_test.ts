@@ -38,7 +38,10 @@ Deno.test("export: a finished run's encoder goes out in timm layout and loads ba
     assert.equal(r.run, run.hash);
     const file = await readSafetensorsFile(out);
     assert.equal(file.metadata.run, run.hash);
-    assert.ok(!Object.keys(file.tensors).some((n) => n.startsWith("decoder")), "only the encoder is exported");
+    assert.ok(
+      !Object.keys(file.tensors).some((n) => n.startsWith("decoder")),
+      "only the encoder is exported",
+    );
     const loaded = await loadTimmTeacherWeights(out, CFG);
     for (const [n, v] of params) {
       if (isEncoderParam(n)) assert.deepEqual(await loaded.get(n)!.data(), await v.data(), n);

@@ -67,6 +67,16 @@ export function cacheKey(spec: DatasetSpec): string {
   return key;
 }
 
+/**
+ * The cache entry of a spec read from a source with `fingerprint`: `cacheKey(spec)` plus the fingerprint's
+ * first 12 hex digits, so that changed data gets its own entry.
+ */
+export function cacheEntryKey(spec: DatasetSpec, fingerprint: string | undefined): string {
+  return fingerprint
+    ? `${cacheKey(spec)}-${fingerprint.replace(/^[a-z0-9]+:/, "").slice(0, 12)}`
+    : cacheKey(spec);
+}
+
 function sectionLayout(split: ImageSplit): { offsets: SplitManifest["offsets"]; bytes: number } {
   const n = split.count;
   const imageBytes = n * split.height * split.width * 3;

@@ -17,12 +17,13 @@ import {
   type SourceFormat,
   TINY_IMAGENET_FORMAT,
 } from "./sources.ts";
-import { cacheKey, readCacheEntry, writeCacheEntry } from "./cache.ts";
+import { cacheEntryKey, readCacheEntry, writeCacheEntry } from "./cache.ts";
 import { loadCamvid } from "./camvid.ts";
 import { loadCifarBinary, loadCifarImages } from "./cifar10.ts";
 import { defaultDecodeConcurrency } from "./decode.ts";
 import { type DecodeContext, loadImageFolder } from "./image_folder.ts";
 import { firstClasses } from "./subset.ts";
+import { sourceFingerprint } from "./fingerprint.ts";
 import { generateSynthetic } from "./synthetic.ts";
 import { loadTinyImagenet } from "./tiny_imagenet.ts";
 import { DataError, type DatasetName, type DatasetSpec, type ImageSplit, type LoadOptions } from "./types.ts";
@@ -30,7 +31,7 @@ import { DataError, type DatasetName, type DatasetSpec, type ImageSplit, type Lo
 export { DataError } from "./types.ts";
 export type { DatasetName, DatasetSpec, ImageSplit, LoadOptions } from "./types.ts";
 export { decodeStats } from "./decode.ts";
-export { cacheKey } from "./cache.ts";
+export { cacheEntryKey, cacheKey } from "./cache.ts";
 export { generateSynthetic, generateSyntheticSplit, SYNTHETIC_CLASS_NAMES } from "./synthetic.ts";
 export { CIFAR10_CLASS_NAMES, parseCifarBatch } from "./cifar10.ts";
 export { CAMVID_CLASS_NAMES, CAMVID_VOID } from "./camvid.ts";
@@ -95,7 +96,7 @@ async function buildFromSource(
   options: LoadOptions,
   log: (message: string) => void,
   ctx: DecodeContext,
-): Promise<{ splits: { train: ImageSplit; val: ImageSplit }; source: string }> {
+): Promise<{ splits: { train: ImageSplit; val: ImageSplit }; source: string; originPath: string }> {
   const limits = { resolution: spec.resolution, trainLimit: spec.trainLimit, valLimit: spec.valLimit };
   if (spec.name === "imagefolder") {
     if (!spec.root) {
@@ -104,6 +105,7 @@ async function buildFromSource(
     return {
       splits: await loadImageFolder(spec.root, { ...limits, datasetName: "imagefolder" }, ctx),
       source: spec.root,
+      originPath: spec.root,
     };
   }
   const { label, formats } = formatsFor(spec);
@@ -126,7 +128,7 @@ async function buildFromSource(
   else if (source.format === CIFAR_BINARY_FORMAT) splits = await loadCifarBinary(source.dir, limits, ctx);
   else if (source.format === CIFAR_IMAGES_FORMAT) splits = await loadCifarImages(source.dir, limits, ctx);
   else splits = await loadCamvid(source.dir, limits, ctx);
-  return { splits, source: `${source.format.id}: ${source.origin}` };
+  return { splits, source: `${source.format.id}: ${source.origin}`, originPath: source.origin };
 }
 
 /**
@@ -159,25 +161,52 @@ export async function loadDataset(
       numClasses: spec.numClasses,
     });
   }
-  const key = cacheKey(spec);
-  const entryDir = `${options.cacheDir}/datasets/${key}`;
-  const cached = await readCacheEntry(entryDir);
+  // The packed cache is keyed by the source's fingerprint too: changed data is never served stale.
+  let fingerprint = await locateFingerprint(spec, options);
+  const entryFor = (fp: string | undefined) => {
+    const key = cacheEntryKey(spec, fp);
+    return { key, dir: `${options.cacheDir}/datasets/${key}` };
+  };
+  let entry = entryFor(fingerprint);
+  const cached = fingerprint ? await readCacheEntry(entry.dir) : { status: "missing" as const };
   if (cached.status === "hit") {
-    log(`dataset ${key}: loaded from cache ${entryDir} (source ${cached.manifest.source})`);
-    return cached.splits;
+    log(`dataset ${entry.key}: loaded from cache ${entry.dir} (source ${cached.manifest.source})`);
+    return withFingerprint(cached.splits, fingerprint!);
   }
   if (cached.status === "bad") {
     log(
-      `warning: dataset cache ${entryDir} is corrupt (${cached.reason}); moved to ${cached.movedTo}, rebuilding`,
+      `warning: dataset cache ${entry.dir} is corrupt (${cached.reason}); moved to ${cached.movedTo}, rebuilding`,
     );
   }
   const ctx: DecodeContext = { log, concurrency: options.decodeConcurrency ?? defaultDecodeConcurrency() };
   const started = performance.now();
-  const { splits, source } = await buildFromSource(spec, options, log, ctx);
-  await writeCacheEntry(entryDir, splits, { key, spec, source });
+  const { splits, source, originPath } = await buildFromSource(spec, options, log, ctx);
+  // Nothing was found locally before the build (it downloaded the archive): fingerprint what it read.
+  fingerprint ??= await sourceFingerprint(originPath);
+  entry = entryFor(fingerprint);
+  await writeCacheEntry(entry.dir, splits, { key: entry.key, spec, source });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   log(
-    `dataset ${key}: built ${splits.train.count} train + ${splits.val.count} val in ${seconds} s -> ${entryDir}`,
+    `dataset ${entry.key}: built ${splits.train.count} train + ${splits.val.count} val in ${seconds} s -> ${entry.dir}`,
   );
-  return splits;
+  return withFingerprint(splits, fingerprint);
+}
+
+function withFingerprint(
+  splits: { train: ImageSplit; val: ImageSplit },
+  fingerprint: string,
+): { train: ImageSplit; val: ImageSplit } {
+  return { train: { ...splits.train, fingerprint }, val: { ...splits.val, fingerprint } };
+}
+
+/** The fingerprint of the source `loadDataset` would read (local or already downloaded), or undefined. */
+async function locateFingerprint(spec: DatasetSpec, options: LoadOptions): Promise<string | undefined> {
+  if (spec.name === "imagefolder") return spec.root ? await sourceFingerprint(spec.root) : undefined;
+  const { formats } = formatsFor(spec);
+  const locations = searchLocations(
+    [spec.root, options.dataDir],
+    options.projectRoot ?? defaultProjectRoot(),
+  );
+  const found = await locateSource(formats, [...locations, `${options.cacheDir}/datasets/downloads`]);
+  return found ? await sourceFingerprint(found.path) : undefined;
 }

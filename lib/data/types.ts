@@ -35,6 +35,11 @@ export interface ImageSplit {
   segmentation?: Uint8Array;
   /** Label id in `segmentation` that losses and metrics ignore (CamVid: 11). */
   ignoreLabel?: number;
+  /**
+   * Fingerprint of the source the split was read from (`lib/data/fingerprint.ts`); part of every run's
+   * identity. Absent for generated (synthetic) data, which the spec alone determines.
+   */
+  fingerprint?: string;
 }
 
 /** The datasets `loadDataset` knows. */

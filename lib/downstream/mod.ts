@@ -25,5 +25,11 @@ export async function ensureSegment(
     dataDir: ctx.dataDir,
     log: ctx.log,
   });
-  return segment(spec, from?.params ?? null, data, runEnv(ctx));
+  const fingerprint = data.train.fingerprint;
+  return segment(
+    fingerprint ? { ...spec, data: fingerprint } : spec,
+    from?.params ?? null,
+    data,
+    runEnv(ctx),
+  );
 }

@@ -576,6 +576,8 @@ export interface SegmentationSpec {
   seed: number;
   /** Hash of the pre-training run whose encoder is fine-tuned; null for a randomly initialised encoder. */
   from: string | null;
+  /** Fingerprint of the segmentation data's source (absent for generated data). */
+  data?: string;
 }
 
 /** Run identity of a segmentation spec. */

@@ -5,7 +5,14 @@
  */
 import type { TablePlan } from "../../experiments/tables.ts";
 import { GpaMasking } from "../masking/gpa.ts";
-import { pretrainSpec, runCache, type RunContext, strategyChoice, type StrategyRequest } from "../runner.ts";
+import {
+  pretrainSpec,
+  profileData,
+  runCache,
+  type RunContext,
+  strategyChoice,
+  type StrategyRequest,
+} from "../runner.ts";
 import { pretrainHash } from "../train/pretrain.ts";
 import { shardUnits, tableUnits } from "./mod.ts";
 
@@ -61,8 +68,9 @@ export async function planTable(
     if (row.notRun) out.push({ row: row.key, seed: -1, status: "not-run", notRun: row.notRun });
   }
   const { teacherSeed, teacherEpochs } = ctx.profile.gpa.teacher;
+  const data = (await profileData(ctx)).train.fingerprint; // run hashes include the data's fingerprint
   const baselineHash = pretrainHash(
-    pretrainSpec(ctx, { seed: teacherSeed, strategy: { name: "random" }, epochs: teacherEpochs }),
+    pretrainSpec(ctx, { seed: teacherSeed, strategy: { name: "random" }, epochs: teacherEpochs }, data),
   );
   const teacherReady = ctx.profile.gpa.teacher.weightsPath !== undefined ||
     await cache.runDir(baselineHash).isComplete();
@@ -76,7 +84,7 @@ export async function planTable(
     const choice = await strategyChoice(ctx, unit.row.request!, unit.seed);
     const p = structuredClone(ctx.profile);
     p.pretrain.epochs = Math.max(1, Math.round(p.pretrain.epochs * (unit.row.epochsScale ?? 1)));
-    const hash = pretrainHash(pretrainSpec({ ...ctx, profile: p }, choice));
+    const hash = pretrainHash(pretrainSpec({ ...ctx, profile: p }, choice, data));
     const done = await cache.runDir(hash).isComplete();
     out.push({
       row: unit.row.key,

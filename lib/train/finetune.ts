@@ -26,6 +26,8 @@ export interface FinetuneSpec {
   seed: number;
   /** Hash of the pre-training run whose encoder is fine-tuned; null for a randomly initialised encoder. */
   from: string | null;
+  /** Fingerprint of the data source (absent for generated data). */
+  data?: string;
 }
 
 /** Run identity of a fine-tuning spec. */

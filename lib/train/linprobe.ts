@@ -26,6 +26,8 @@ export interface LinprobeSpec {
   recipe: LinprobeRecipe;
   seed: number;
   from: string | null;
+  /** Fingerprint of the data source (absent for generated data). */
+  data?: string;
 }
 
 /** Outcome of a linear-probing run. */

@@ -113,6 +113,8 @@ export interface PretrainSpec {
   progressUnit?: ProgressUnit;
   /** Identity of anything else the run depends on (e.g. the teacher run's hash). */
   dependsOn?: Record<string, unknown>;
+  /** Fingerprint of the data source (lib/data/fingerprint.ts); absent for generated data. */
+  data?: string;
 }
 
 /** The run's identity: everything that changes its result. */
@@ -129,6 +131,7 @@ export function pretrainIdentity(spec: PretrainSpec): Record<string, unknown> {
     extensions: (spec.extensions ?? []).filter((e) => e.affectsIdentity !== false).map((e) => e.describe()),
     progressUnit: spec.progressUnit ?? "step",
     dependsOn: spec.dependsOn ?? {},
+    ...(spec.data ? { data: spec.data } : {}),
   };
 }
 

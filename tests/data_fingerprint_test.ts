@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import sharp from "sharp";
+import { sourceFingerprint } from "../lib/data/fingerprint.ts";
+import { loadDataset } from "../lib/data/mod.ts";
+import { sha256File } from "../lib/data/archive.ts";
+
+async function png(path: string, value: number) {
+  const px = new Uint8Array(8 * 8 * 3).fill(value);
+  await sharp(px, { raw: { width: 8, height: 8, channels: 3 } }).png().toFile(path);
+}
+
+/** An image folder with 2 classes × 2 images in train/ and val/. */
+async function folder(root: string) {
+  for (const split of ["train", "val"]) {
+    for (const c of ["a", "b"]) {
+      await Deno.mkdir(`${root}/${split}/${c}`, { recursive: true });
+      for (const i of [0, 1]) await png(`${root}/${split}/${c}/${i}.png`, 40 * i + (c === "a" ? 10 : 200));
+    }
+  }
+}
+
+Deno.test("fingerprint: an archive by its bytes, a folder by its file list, sizes and times", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/x.tar`, "some bytes");
+    assert.equal(await sourceFingerprint(`${dir}/x.tar`), `sha256:${await sha256File(`${dir}/x.tar`)}`);
+    await folder(`${dir}/f`);
+    const before = await sourceFingerprint(`${dir}/f`);
+    assert.match(before, /^files:[0-9a-f]{64}$/);
+    assert.equal(await sourceFingerprint(`${dir}/f`), before, "stable");
+    await Deno.remove(`${dir}/f/train/b/1.png`);
+    assert.notEqual(await sourceFingerprint(`${dir}/f`), before, "a removed file changes it");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("dataset cache and runs follow the source: a changed folder is re-read, not served stale", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const root = `${dir}/data`;
+    await folder(root);
+    const spec = { name: "imagefolder", resolution: 8, root } as const;
+    const opts = { cacheDir: `${dir}/cache`, log: () => {} };
+    const first = await loadDataset(spec, opts);
+    assert.equal(first.train.count, 4);
+    assert.match(first.train.fingerprint!, /^files:/);
+    const again = await loadDataset(spec, opts);
+    assert.equal(again.train.fingerprint, first.train.fingerprint);
+    // Empty class b of train: the packed cache of the old source must not be used.
+    await Deno.remove(`${root}/train/b`, { recursive: true });
+    await Deno.mkdir(`${root}/train/b`);
+    await png(`${root}/train/b/0.png`, 99);
+    const changed = await loadDataset(spec, opts);
+    assert.equal(changed.train.count, 3);
+    assert.notEqual(changed.train.fingerprint, first.train.fingerprint, "runs on it get another identity");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("run identity carries the data fingerprint (absent for generated data)", async () => {
+  const { pretrainIdentity } = await import("../lib/train/pretrain.ts");
+  const { createMaskStrategy } = await import("../lib/masking/mod.ts");
+  const { getProfile } = await import("../experiments/profiles.ts");
+  const p = getProfile("smoke");
+  const spec = {
+    profile: p.name,
+    dataset: p.dataset,
+    model: p.model,
+    recipe: p.pretrain,
+    seed: 0,
+    strategy: createMaskStrategy("random", { maskRatio: 0.75 }),
+  };
+  assert.equal("data" in pretrainIdentity(spec), false);
+  assert.equal(pretrainIdentity({ ...spec, data: "sha256:ab" }).data, "sha256:ab");
+});

@@ -686,6 +686,16 @@ export class RunDir {
     });
   }
 
+  /**
+   * Marks a finished run's weights as unusable although their checksum holds (e.g. tensors that do not fit
+   * the model): `final.safetensors` is moved aside with the reason, so the run is recomputed.
+   */
+  rejectFinal(reason: string): Promise<void> {
+    return this.#serial(async () => {
+      if (await exists(this.finalPath)) await this.#quarantine("final.safetensors", reason);
+    });
+  }
+
   // ----- log -----
 
   /**

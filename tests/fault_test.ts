@@ -389,3 +389,41 @@ Deno.test("cleanup: the reference run's cache directory", async () => {
   await Deno.remove((await reference).dir, { recursive: true });
   reference = null;
 });
+
+Deno.test("a checksum-consistent final file with a wrong tensor shape is moved aside and recomputed, not wedged", async () => {
+  const dir = await tempDir();
+  try {
+    const args = pretrainArgs(dir, "1");
+    const first = await cli(args);
+    assert.equal(first.code, 0, first.stderr);
+    const hash = JSON.parse(first.stdout).hash;
+    const run = new RunCache(dir).runDir(hash);
+    const good = await run.loadFinal();
+    // Rewrite the final weights through the cache itself: the manifest checksum matches, the shape does not.
+    const bad = { ...good!.tensors, cls_token: { shape: [1, 3], data: new Float32Array(3) } };
+    await run.saveFinal(bad, good!.metrics);
+    const rerun = await cli(args);
+    assert.equal(rerun.code, 0, `a wrong shape must not wedge the run: ${rerun.stderr}`);
+    assert.equal(JSON.parse(rerun.stdout).cacheHit, false, "recomputed");
+    assert.match(rerun.stderr, /do not fit the model.*moved aside/);
+    const hit = await cli(args);
+    assert.equal(JSON.parse(hit.stdout).cacheHit, true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("three concurrent finetune commands on one cache train the fine-tuning run once", async () => {
+  const dir = await tempDir();
+  try {
+    const args = ["finetune", "--profile", "smoke", "--backend", "wasm", "--cache-dir", dir, "--json"];
+    const results = await Promise.all([0, 1, 2].map(() => cli(args)));
+    for (const r of results) assert.equal(r.code, 0, r.stderr);
+    const trainings = results.map((r) => (r.stderr.match(/^finetune [0-9a-f]{16}: from /gm) ?? []).length);
+    assert.equal(trainings.reduce((a, b) => a + b, 0), 1, `fine-tuning started ${trainings} times`);
+    const hashes = new Set(results.map((r) => JSON.parse(r.stdout).hash));
+    assert.equal(hashes.size, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -19,7 +19,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { engineLabel } from "../backend.ts";
-import { runHash } from "../checkpoint.ts";
+import type { RunDir } from "../checkpoint.ts";
+import { cachedRun, UnusableRunError } from "../train/cached_run.ts";
 import { centerBatch, DEFAULT_IGNORE_LABEL, randomScaleCropFlipSeg } from "../data/augment.ts";
 import type { DatasetSpec, ImageSplit } from "../data/types.ts";
 import { embedImages, isEncoderParam } from "../encode.ts";
@@ -639,119 +640,127 @@ export async function segment(
   env: RunEnv,
 ): Promise<SegmentationOutcome> {
   const log = env.log ?? ((l: string) => console.error(l));
-  const identity = segmentationIdentity(spec);
-  const hash = runHash(identity);
-  const run = env.cache.runDir(hash);
-  // Outside the lock only a complete run is read (loadFinal moves bad files aside; a writer may be mid-way).
-  const cached = (await run.isComplete()) ? await run.loadFinal() : null;
-  if (cached) {
-    log(`segmentation ${hash}: cache hit (mIoU ${Number(cached.metrics.miou).toFixed(2)}%)`);
-    return {
-      hash,
-      miou: Number(cached.metrics.miou),
-      perClassIoU: (cached.metrics.perClassIoU ?? {}) as Record<string, number | null>,
-      metrics: cached.metrics,
-      cacheHit: true,
-      history: (await run.readLog()).filter((r) => r.type === "epoch") as Record<string, number>[],
-    };
-  }
   if ((encoder === null) !== (spec.from === null)) {
     throw new Error(
       `segmentation spec.from is ${spec.from} but an encoder was ${encoder ? "" : "not "}given`,
     );
   }
-  const lock = await run.acquireLock({ wait: true });
-  try {
-    const classes = segmentationClasses(data.train);
-    const sc = segmenterConfig(spec, classes.count);
-    const cfg = sc.backbone;
-    const r = spec.recipe;
-    const params = buildSegmenter(sc, spec.seed);
-    if (encoder) {
-      const enc: Params = new Map([...params].filter(([n]) => !n.startsWith("head.")));
-      loadNamedInto(await namedTensorsOf(encoder, (n) => isEncoderParam(n) && enc.has(n)), enc);
-    }
-    await run.writeConfig(identity);
-    log(
-      `segmentation ${hash}: from ${spec.from ?? "random init"}, ${r.head} head, ${r.epochs} epochs at ` +
-        `${r.cropSize}px, ${classes.count} classes, seed ${spec.seed}`,
-    );
-    const optimizer = new AdamW(params, {
-      weightDecay: r.weightDecay,
-      beta2: 0.999,
-      lrScale: (n) => layerDecayScale(n, cfg.depth, r.layerDecay),
-      clipNorm: r.clipGrad,
-    });
-    const vars = [...params.values()];
-    const byVar = new Map([...params].map(([n, v]) => [v.name, n]));
-    let lastEval: SegmentationEvaluation | null = null;
-    const evaluate = async () => {
-      lastEval = await evaluateSegmentation(params, sc, data.val, classes.ignoreLabel, r.batchSize);
-      return { miou: lastEval.miou, pixelAcc: lastEval.pixelAcc, meanAcc: lastEval.meanAcc };
-    };
-    const result = await trainLoop({
-      run,
-      params,
-      optimizer,
-      epochs: r.epochs,
-      datasetSize: data.train.count,
-      batchSize: r.batchSize,
-      seed: spec.seed,
-      log: env.log,
-      progress: env.progress,
-      stopSignal: env.stopSignal,
-      lossHook: env.lossHook,
-      evalEvery: r.evalEvery,
-      step: async (ctx) => {
-        const B = ctx.batchIndices.length;
-        const batch = randomScaleCropFlipSeg(data.train, ctx.batchIndices, r.cropSize, ctx.rng.fork("aug"), {
-          scale: r.scaleRange,
-          ignoreLabel: classes.ignoreLabel,
-        });
-        const dropRng = ctx.rng.fork("drop-path");
-        const { value, grads } = tf.variableGrads(() => {
-          const { logits } = segmentationLogits(params, sc, batch.images, B, {
-            dropPath: { rate: r.dropPath, rng: dropRng },
-          });
-          return pixelCrossEntropy(logits, batch.labels, classes.ignoreLabel);
-        }, vars);
-        const lrNow = segmentationLr(r, ctx.epochFloat);
-        const loss = (await value.data())[0];
-        if (Number.isFinite(loss)) {
-          await optimizer.apply(
-            new Map(Object.entries(grads).map(([k, g]) => [byVar.get(k) ?? k, g])),
-            lrNow,
-          );
-        }
-        value.dispose();
-        for (const g of Object.values(grads)) g.dispose();
-        return { loss, lr: lrNow };
-      },
-      evaluate,
-    });
-    if (!lastEval) await evaluate();
-    const final = lastEval as unknown as SegmentationEvaluation;
-    const perClassIoU: Record<string, number | null> = {};
-    classes.names.forEach((name, c) => {
-      const v = final.perClassIoU[c];
-      perClassIoU[name] = Number.isNaN(v) ? null : 100 * v;
-    });
-    const metrics = {
-      ...result.final,
-      miou: final.miou,
-      engine: engineLabel(), // what finished the run (backend; on wasm, the matMul engine)
-      pixelAcc: final.pixelAcc,
-      meanAcc: final.meanAcc,
-      perClassIoU,
-      numClasses: classes.count,
-      wallSeconds: result.wallSeconds,
-      resumedFrom: result.resumedFrom,
-    };
-    await run.saveFinal(await namedTensorsOf(params), metrics);
-    optimizer.dispose();
-    for (const v of params.values()) v.dispose();
-    return { hash, miou: final.miou, perClassIoU, metrics, cacheHit: false, history: result.history };
-  } finally {
-    await lock.release();
+  return await cachedRun<Omit<SegmentationOutcome, "hash" | "cacheHit">>({
+    kind: "segmentation",
+    identity: segmentationIdentity(spec),
+    cache: env.cache,
+    log,
+    fromFinal: async (final, run) => {
+      const miou = Number(final.metrics.miou);
+      if (!Number.isFinite(miou)) throw new UnusableRunError("metrics.json has no mIoU");
+      return {
+        miou,
+        perClassIoU: (final.metrics.perClassIoU ?? {}) as Record<string, number | null>,
+        metrics: final.metrics,
+        history: (await run.readLog()).filter((r) => r.type === "epoch") as Record<string, number>[],
+      };
+    },
+    describeHit: (o) => `mIoU ${o.miou.toFixed(2)}%`,
+    train: (run, heartbeat) => trainSegmenter(spec, encoder, data, env, run, heartbeat),
+  });
+}
+
+async function trainSegmenter(
+  spec: SegmentationSpec,
+  encoder: Params | null,
+  data: { train: ImageSplit; val: ImageSplit },
+  env: RunEnv,
+  run: RunDir,
+  heartbeat: () => Promise<void>,
+): Promise<Omit<SegmentationOutcome, "hash" | "cacheHit">> {
+  const log = env.log ?? ((l: string) => console.error(l));
+  const classes = segmentationClasses(data.train);
+  const sc = segmenterConfig(spec, classes.count);
+  const cfg = sc.backbone;
+  const r = spec.recipe;
+  const params = buildSegmenter(sc, spec.seed);
+  if (encoder) {
+    const enc: Params = new Map([...params].filter(([n]) => !n.startsWith("head.")));
+    loadNamedInto(await namedTensorsOf(encoder, (n) => isEncoderParam(n) && enc.has(n)), enc);
   }
+  log(
+    `segmentation ${run.hash}: from ${spec.from ?? "random init"}, ${r.head} head, ${r.epochs} epochs at ` +
+      `${r.cropSize}px, ${classes.count} classes, seed ${spec.seed}`,
+  );
+  const optimizer = new AdamW(params, {
+    weightDecay: r.weightDecay,
+    beta2: 0.999,
+    lrScale: (n) => layerDecayScale(n, cfg.depth, r.layerDecay),
+    clipNorm: r.clipGrad,
+  });
+  const vars = [...params.values()];
+  const byVar = new Map([...params].map(([n, v]) => [v.name, n]));
+  let lastEval: SegmentationEvaluation | null = null;
+  const evaluate = async () => {
+    lastEval = await evaluateSegmentation(params, sc, data.val, classes.ignoreLabel, r.batchSize);
+    return { miou: lastEval.miou, pixelAcc: lastEval.pixelAcc, meanAcc: lastEval.meanAcc };
+  };
+  const result = await trainLoop({
+    run,
+    params,
+    optimizer,
+    epochs: r.epochs,
+    datasetSize: data.train.count,
+    batchSize: r.batchSize,
+    seed: spec.seed,
+    log: env.log,
+    progress: env.progress,
+    stopSignal: env.stopSignal,
+    lossHook: env.lossHook,
+    heartbeat, // keeps the run's lock fresh on long runs
+    evalEvery: r.evalEvery,
+    step: async (ctx) => {
+      const B = ctx.batchIndices.length;
+      const batch = randomScaleCropFlipSeg(data.train, ctx.batchIndices, r.cropSize, ctx.rng.fork("aug"), {
+        scale: r.scaleRange,
+        ignoreLabel: classes.ignoreLabel,
+      });
+      const dropRng = ctx.rng.fork("drop-path");
+      const { value, grads } = tf.variableGrads(() => {
+        const { logits } = segmentationLogits(params, sc, batch.images, B, {
+          dropPath: { rate: r.dropPath, rng: dropRng },
+        });
+        return pixelCrossEntropy(logits, batch.labels, classes.ignoreLabel);
+      }, vars);
+      const lrNow = segmentationLr(r, ctx.epochFloat);
+      const loss = (await value.data())[0];
+      if (Number.isFinite(loss)) {
+        await optimizer.apply(
+          new Map(Object.entries(grads).map(([k, g]) => [byVar.get(k) ?? k, g])),
+          lrNow,
+        );
+      }
+      value.dispose();
+      for (const g of Object.values(grads)) g.dispose();
+      return { loss, lr: lrNow };
+    },
+    evaluate,
+  });
+  if (!lastEval) await evaluate();
+  const final = lastEval as unknown as SegmentationEvaluation;
+  const perClassIoU: Record<string, number | null> = {};
+  classes.names.forEach((name, c) => {
+    const v = final.perClassIoU[c];
+    perClassIoU[name] = Number.isNaN(v) ? null : 100 * v;
+  });
+  const metrics = {
+    ...result.final,
+    miou: final.miou,
+    engine: engineLabel(), // what finished the run (backend; on wasm, the matMul engine)
+    pixelAcc: final.pixelAcc,
+    meanAcc: final.meanAcc,
+    perClassIoU,
+    numClasses: classes.count,
+    wallSeconds: result.wallSeconds,
+    resumedFrom: result.resumedFrom,
+  };
+  await run.saveFinal(await namedTensorsOf(params), metrics);
+  optimizer.dispose();
+  for (const v of params.values()) v.dispose();
+  return { miou: final.miou, perClassIoU, metrics, history: result.history };
 }

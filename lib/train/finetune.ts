@@ -5,7 +5,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { engineLabel } from "../backend.ts";
-import { runHash } from "../checkpoint.ts";
+import type { RunDir } from "../checkpoint.ts";
+import { cachedRun, UnusableRunError } from "./cached_run.ts";
 import { centerBatch, randomErasing, randomResizedCropFlip } from "../data/augment.ts";
 import type { DatasetSpec, ImageSplit } from "../data/types.ts";
 import { encodeImages, isEncoderParam } from "../encode.ts";
@@ -202,113 +203,118 @@ export async function finetune(
   env: RunEnv,
 ): Promise<FinetuneOutcome> {
   const log = env.log ?? ((l: string) => console.error(l));
-  const identity = finetuneIdentity(spec);
-  const hash = runHash(identity);
-  const run = env.cache.runDir(hash);
-  // Outside the lock only a complete run is read (loadFinal moves bad files aside; a writer may be mid-way).
-  const cached = (await run.isComplete()) ? await run.loadFinal() : null;
-  if (cached) {
-    log(`finetune ${hash}: cache hit (top-1 ${Number(cached.metrics.top1).toFixed(2)}%)`);
-    return {
-      hash,
-      top1: Number(cached.metrics.top1),
-      metrics: cached.metrics,
-      cacheHit: true,
-      history: epochRecords(await run.readLog()),
-    };
+  return await cachedRun<Omit<FinetuneOutcome, "hash" | "cacheHit">>({
+    kind: "finetune",
+    identity: finetuneIdentity(spec),
+    cache: env.cache,
+    log,
+    fromFinal: async (final, run) => {
+      const top1 = Number(final.metrics.top1);
+      if (!Number.isFinite(top1)) throw new UnusableRunError("metrics.json has no top-1");
+      return { top1, metrics: final.metrics, history: epochRecords(await run.readLog()) };
+    },
+    describeHit: (o) => `top-1 ${o.top1.toFixed(2)}%`,
+    train: (run, heartbeat) => trainFinetune(spec, encoder, data, env, run, heartbeat),
+  });
+}
+
+async function trainFinetune(
+  spec: FinetuneSpec,
+  encoder: Params | null,
+  data: { train: ImageSplit; val: ImageSplit },
+  env: RunEnv,
+  run: RunDir,
+  heartbeat: () => Promise<void>,
+): Promise<Omit<FinetuneOutcome, "hash" | "cacheHit">> {
+  const log = env.log ?? ((l: string) => console.error(l));
+  const cfg = spec.model;
+  const C = data.train.numClasses;
+  const params = buildClassifier(cfg, C, spec.seed);
+  if (encoder) {
+    const named = await namedTensorsOf(encoder, isEncoderParam);
+    const enc: Params = new Map([...params].filter(([n]) => isEncoderParam(n)));
+    loadNamedInto(named, enc);
   }
-  const lock = await run.acquireLock({ wait: true });
-  try {
-    const cfg = spec.model;
-    const C = data.train.numClasses;
-    const params = buildClassifier(cfg, C, spec.seed);
-    if (encoder) {
-      const named = await namedTensorsOf(encoder, isEncoderParam);
-      const enc: Params = new Map([...params].filter(([n]) => isEncoderParam(n)));
-      loadNamedInto(named, enc);
-    }
-    await run.writeConfig(identity);
-    log(
-      `finetune ${hash}: from ${spec.from ?? "random init"}, ${spec.recipe.epochs} epochs, seed ${spec.seed}`,
-    );
-    const r = spec.recipe;
-    const optimizer = new AdamW(params, {
-      weightDecay: r.weightDecay,
-      beta2: 0.999,
-      lrScale: (n) => layerDecayScale(n, cfg.depth, r.layerDecay),
-    });
-    const lr = absoluteLr(r.blr, r.batchSize);
-    const vars = [...params.values()];
-    const byVar = new Map([...params].map(([n, v]) => [v.name, n]));
-    const result = await trainLoop({
-      run,
-      params,
-      optimizer,
-      epochs: r.epochs,
-      datasetSize: data.train.count,
-      batchSize: r.batchSize,
-      seed: spec.seed,
-      log: env.log,
-      progress: env.progress,
-      stopSignal: env.stopSignal,
-      lossHook: env.lossHook,
-      heartbeat: () => lock.heartbeat(),
-      step: async (ctx) => {
-        const B = ctx.batchIndices.length;
-        const { images } = randomResizedCropFlip(
-          data.train,
-          ctx.batchIndices,
-          cfg.imageSize,
-          ctx.rng.fork("aug"),
-          {
-            scale: r.cropScale,
-          },
-        );
-        // Per image, before mixup/cutmix (timm's order): random erasing with probability reprob.
-        randomErasing(images, B, cfg.imageSize, r.reprob, ctx.rng.fork("erase"));
-        const labels = Int32Array.from(ctx.batchIndices, (i) => data.train.labels[i]);
-        const { targets } = mixBatch(images, labels, cfg.imageSize, C, r, ctx.rng.fork("mix"));
-        const dropRng = ctx.rng.fork("drop-path");
-        const px = cfg.imageSize * cfg.imageSize * 3;
-        const sums = new Map<string, number>();
-        const grads = await accumulateGradients(B, resolveMicroBatch(B), vars, byVar, (start, end) => {
-          const t = tf.tensor2d(targets.subarray(start * C, end * C), [end - start, C]);
-          const imgs = images.subarray(start * px, end * px);
-          return {
-            f: () =>
-              softCrossEntropy(
-                classify(params, cfg, imgs, end - start, { rate: r.dropPath, rng: dropRng }),
-                t,
-              ),
-            dispose: () => t.dispose(),
-          };
-        }, sums);
-        const lrNow = cosineLr(ctx.epochFloat, {
-          lr,
-          minLr: r.minLr,
-          warmupEpochs: r.warmupEpochs,
-          epochs: r.epochs,
-        });
-        const loss = sums.get("loss")!;
-        if (Number.isFinite(loss)) await optimizer.apply(grads, lrNow);
-        for (const g of grads.values()) g.dispose();
-        return { loss, lr: lrNow };
-      },
-      evaluate: async () => ({ top1: await evaluateTop1(params, cfg, data.val) }),
-    });
-    const top1 = result.final.top1;
-    const metrics = {
-      ...result.final,
-      top1,
-      wallSeconds: result.wallSeconds,
-      resumedFrom: result.resumedFrom,
-      engine: engineLabel(), // what finished the run (backend; on wasm, the matMul engine)
-    };
-    await run.saveFinal(await namedTensorsOf(params), metrics);
-    optimizer.dispose();
-    for (const v of params.values()) v.dispose();
-    return { hash, top1, metrics, cacheHit: false, history: result.history };
-  } finally {
-    await lock.release();
-  }
+  log(
+    `finetune ${run.hash}: from ${
+      spec.from ?? "random init"
+    }, ${spec.recipe.epochs} epochs, seed ${spec.seed}`,
+  );
+  const r = spec.recipe;
+  const optimizer = new AdamW(params, {
+    weightDecay: r.weightDecay,
+    beta2: 0.999,
+    lrScale: (n) => layerDecayScale(n, cfg.depth, r.layerDecay),
+  });
+  const lr = absoluteLr(r.blr, r.batchSize);
+  const vars = [...params.values()];
+  const byVar = new Map([...params].map(([n, v]) => [v.name, n]));
+  const result = await trainLoop({
+    run,
+    params,
+    optimizer,
+    epochs: r.epochs,
+    datasetSize: data.train.count,
+    batchSize: r.batchSize,
+    seed: spec.seed,
+    log: env.log,
+    progress: env.progress,
+    stopSignal: env.stopSignal,
+    lossHook: env.lossHook,
+    heartbeat,
+    step: async (ctx) => {
+      const B = ctx.batchIndices.length;
+      const { images } = randomResizedCropFlip(
+        data.train,
+        ctx.batchIndices,
+        cfg.imageSize,
+        ctx.rng.fork("aug"),
+        {
+          scale: r.cropScale,
+        },
+      );
+      // Per image, before mixup/cutmix (timm's order): random erasing with probability reprob.
+      randomErasing(images, B, cfg.imageSize, r.reprob, ctx.rng.fork("erase"));
+      const labels = Int32Array.from(ctx.batchIndices, (i) => data.train.labels[i]);
+      const { targets } = mixBatch(images, labels, cfg.imageSize, C, r, ctx.rng.fork("mix"));
+      const dropRng = ctx.rng.fork("drop-path");
+      const px = cfg.imageSize * cfg.imageSize * 3;
+      const sums = new Map<string, number>();
+      const grads = await accumulateGradients(B, resolveMicroBatch(B), vars, byVar, (start, end) => {
+        const t = tf.tensor2d(targets.subarray(start * C, end * C), [end - start, C]);
+        const imgs = images.subarray(start * px, end * px);
+        return {
+          f: () =>
+            softCrossEntropy(
+              classify(params, cfg, imgs, end - start, { rate: r.dropPath, rng: dropRng }),
+              t,
+            ),
+          dispose: () => t.dispose(),
+        };
+      }, sums);
+      const lrNow = cosineLr(ctx.epochFloat, {
+        lr,
+        minLr: r.minLr,
+        warmupEpochs: r.warmupEpochs,
+        epochs: r.epochs,
+      });
+      const loss = sums.get("loss")!;
+      if (Number.isFinite(loss)) await optimizer.apply(grads, lrNow);
+      for (const g of grads.values()) g.dispose();
+      return { loss, lr: lrNow };
+    },
+    evaluate: async () => ({ top1: await evaluateTop1(params, cfg, data.val) }),
+  });
+  const top1 = result.final.top1;
+  const metrics = {
+    ...result.final,
+    top1,
+    wallSeconds: result.wallSeconds,
+    resumedFrom: result.resumedFrom,
+    engine: engineLabel(), // what finished the run (backend; on wasm, the matMul engine)
+  };
+  await run.saveFinal(await namedTensorsOf(params), metrics);
+  optimizer.dispose();
+  for (const v of params.values()) v.dispose();
+  return { top1, metrics, history: result.history };
 }

@@ -7,7 +7,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { engineLabel } from "../backend.ts";
-import { runHash } from "../checkpoint.ts";
+import type { RunDir } from "../checkpoint.ts";
+import { cachedRun, UnusableRunError } from "./cached_run.ts";
 import { centerBatch, randomResizedCropFlip } from "../data/augment.ts";
 import type { DatasetSpec, ImageSplit } from "../data/types.ts";
 import { encodeImages, featuresOf, isEncoderParam } from "../encode.ts";
@@ -67,172 +68,181 @@ export async function linprobe(
   env: RunEnv,
 ): Promise<LinprobeOutcome> {
   const log = env.log ?? ((l: string) => console.error(l));
-  const identity = { kind: "linprobe", formatVersion: MODEL_FORMAT_VERSION, ...spec };
-  const hash = runHash(identity);
-  const run = env.cache.runDir(hash);
-  // Outside the lock only a complete run is read (loadFinal moves bad files aside; a writer may be mid-way).
-  const cached = (await run.isComplete()) ? await run.loadFinal() : null;
-  if (cached) {
-    log(`linprobe ${hash}: cache hit (top-1 ${Number(cached.metrics.top1).toFixed(2)}%)`);
-    return { hash, top1: Number(cached.metrics.top1), metrics: cached.metrics, cacheHit: true };
-  }
-  const lock = await run.acquireLock({ wait: true });
-  try {
-    const cfg = spec.model;
-    const r = spec.recipe;
-    const C = data.train.numClasses;
-    const rng = new Rng(spec.seed).fork("linprobe-init");
-    // The frozen encoder.
-    const enc: Params = new Map();
-    initEncoder(enc, cfg, rng.fork("encoder"));
-    if (encoder) {
-      loadNamedInto(await namedTensorsOf(encoder, isEncoderParam), enc);
-    }
-    const head: Params = new Map();
-    const w = new Float32Array(cfg.dim * C);
-    for (let i = 0; i < w.length; i++) {
-      let v: number;
-      do v = rng.normal(); while (Math.abs(v) > 2);
-      w[i] = v * 0.01;
-    }
-    addParam(head, "head.weight", [cfg.dim, C], w);
-    addParam(head, "head.bias", [C]);
-    const runMean = tf.variable(tf.zeros([cfg.dim]), false);
-    const runVar = tf.variable(tf.ones([cfg.dim]), false);
-    const extra = new Map([["bn.running_mean", runMean], ["bn.running_var", runVar]]);
-    await run.writeConfig(identity);
+  return await cachedRun<Omit<LinprobeOutcome, "hash" | "cacheHit">>({
+    kind: "linprobe",
+    identity: { kind: "linprobe", formatVersion: MODEL_FORMAT_VERSION, ...spec },
+    cache: env.cache,
+    log,
+    fromFinal: (final) => {
+      const top1 = Number(final.metrics.top1);
+      if (!Number.isFinite(top1)) return Promise.reject(new UnusableRunError("metrics.json has no top-1"));
+      return Promise.resolve({ top1, metrics: final.metrics });
+    },
+    describeHit: (o) => `top-1 ${o.top1.toFixed(2)}%`,
+    train: (run, heartbeat) => trainProbe(spec, encoder, data, env, run, heartbeat),
+  });
+}
 
-    const pooling = r.features;
-    let trainFeatures: Float32Array | null = null;
-    if (!r.augment) {
-      log(`linprobe ${hash}: encoding ${data.train.count} train images once (${pooling} features)`);
-      trainFeatures = await featuresOf(
-        enc,
-        cfg,
-        (s, e) => centerBatch(data.train, Int32Array.from({ length: e - s }, (_, i) => s + i), cfg.imageSize),
-        data.train.count,
-        pooling,
-      );
-    }
-    const valFeatures = await featuresOf(
+async function trainProbe(
+  spec: LinprobeSpec,
+  encoder: Params | null,
+  data: { train: ImageSplit; val: ImageSplit },
+  env: RunEnv,
+  run: RunDir,
+  heartbeat: () => Promise<void>,
+): Promise<Omit<LinprobeOutcome, "hash" | "cacheHit">> {
+  const log = env.log ?? ((l: string) => console.error(l));
+  const cfg = spec.model;
+  const r = spec.recipe;
+  const C = data.train.numClasses;
+  const rng = new Rng(spec.seed).fork("linprobe-init");
+  // The frozen encoder.
+  const enc: Params = new Map();
+  initEncoder(enc, cfg, rng.fork("encoder"));
+  if (encoder) {
+    loadNamedInto(await namedTensorsOf(encoder, isEncoderParam), enc);
+  }
+  const head: Params = new Map();
+  const w = new Float32Array(cfg.dim * C);
+  for (let i = 0; i < w.length; i++) {
+    let v: number;
+    do v = rng.normal(); while (Math.abs(v) > 2);
+    w[i] = v * 0.01;
+  }
+  addParam(head, "head.weight", [cfg.dim, C], w);
+  addParam(head, "head.bias", [C]);
+  const runMean = tf.variable(tf.zeros([cfg.dim]), false);
+  const runVar = tf.variable(tf.ones([cfg.dim]), false);
+  const extra = new Map([["bn.running_mean", runMean], ["bn.running_var", runVar]]);
+
+  const pooling = r.features;
+  let trainFeatures: Float32Array | null = null;
+  if (!r.augment) {
+    log(`linprobe ${run.hash}: encoding ${data.train.count} train images once (${pooling} features)`);
+    trainFeatures = await featuresOf(
       enc,
       cfg,
-      (s, e) => centerBatch(data.val, Int32Array.from({ length: e - s }, (_, i) => s + i), cfg.imageSize),
-      data.val.count,
+      (s, e) => centerBatch(data.train, Int32Array.from({ length: e - s }, (_, i) => s + i), cfg.imageSize),
+      data.train.count,
       pooling,
     );
-
-    const optimizer = new SgdMomentum(head, {
-      momentum: r.momentum,
-      weightDecay: r.weightDecay,
-      lars: r.optimizer === "lars",
-    });
-    const stateful = {
-      get step() {
-        return optimizer.step;
-      },
-      set step(v: number) {
-        optimizer.step = v;
-      },
-      stateTensors: () => new Map([...optimizer.buf].map(([n, t]) => [`opt.buf.${n}`, t as tf.Tensor])),
-      loadState: (t: Map<string, { shape: number[]; data: Float32Array }>, step: number) => {
-        for (const [n, b] of optimizer.buf) {
-          const s = t.get(`opt.buf.${n}`);
-          if (s) b.assign(tf.tensor(s.data, s.shape));
-        }
-        optimizer.step = step;
-      },
-    };
-    const lr = absoluteLr(r.blr, r.batchSize);
-    const vars = [...head.values()];
-    const byVar = new Map([...head].map(([n, v]) => [v.name, n]));
-    const W = param<tf.Tensor2D>(head, "head.weight");
-    const bias = param<tf.Tensor1D>(head, "head.bias");
-    const result = await trainLoop({
-      run,
-      params: head,
-      extra,
-      optimizer: stateful,
-      epochs: r.epochs,
-      datasetSize: data.train.count,
-      batchSize: Math.min(r.batchSize, data.train.count),
-      seed: spec.seed,
-      log: env.log,
-      progress: env.progress,
-      stopSignal: env.stopSignal,
-      lossHook: env.lossHook,
-      heartbeat: () => lock.heartbeat(),
-      step: async (ctx) => {
-        const B = ctx.batchIndices.length;
-        let feats: tf.Tensor2D;
-        if (trainFeatures) {
-          const f = new Float32Array(B * cfg.dim);
-          ctx.batchIndices.forEach((i, j) =>
-            f.set(trainFeatures!.subarray(i * cfg.dim, (i + 1) * cfg.dim), j * cfg.dim)
-          );
-          feats = tf.tensor2d(f, [B, cfg.dim]);
-        } else {
-          const { images } = randomResizedCropFlip(
-            data.train,
-            ctx.batchIndices,
-            cfg.imageSize,
-            ctx.rng.fork("aug"),
-            {
-              scale: [0.08, 1],
-            },
-          );
-          feats = tf.tidy(() => encodeImages(enc, cfg, images, B, { pooling }));
-        }
-        const labels = tf.oneHot(
-          tf.tensor1d(Int32Array.from(ctx.batchIndices, (i) => data.train.labels[i]), "int32"),
-          C,
-        );
-        const { value, grads } = tf.variableGrads(() => {
-          const z = batchNormTrain(feats, runMean, runVar);
-          return tf.losses.softmaxCrossEntropy(labels, tf.add(tf.matMul(z, W), bias)) as tf.Scalar;
-        }, vars);
-        const lrNow = cosineLr(ctx.epochFloat, {
-          lr,
-          minLr: 0,
-          warmupEpochs: r.warmupEpochs,
-          epochs: r.epochs,
-        });
-        await optimizer.apply(new Map(Object.entries(grads).map(([k, g]) => [byVar.get(k) ?? k, g])), lrNow);
-        const loss = (await value.data())[0];
-        tf.dispose([value, feats, labels, ...Object.values(grads)]);
-        return { loss, lr: lrNow };
-      },
-      evaluate: async () => {
-        const pred = tf.tidy(() =>
-          tf.argMax(
-            tf.add(
-              tf.matMul(
-                batchNormEval(tf.tensor2d(valFeatures, [data.val.count, cfg.dim]), runMean, runVar),
-                W,
-              ),
-              bias,
-            ),
-            1,
-          )
-        );
-        const p = await pred.data();
-        pred.dispose();
-        let correct = 0;
-        for (let i = 0; i < data.val.count; i++) if (p[i] === data.val.labels[i]) correct++;
-        return { top1: (100 * correct) / data.val.count };
-      },
-    });
-    const metrics = {
-      ...result.final,
-      wallSeconds: result.wallSeconds,
-      resumedFrom: result.resumedFrom,
-      engine: engineLabel(),
-    };
-    await run.saveFinal(await namedTensorsOf([...head, ...extra]), metrics);
-    tf.dispose([...enc.values(), ...head.values(), runMean, runVar]);
-    optimizer.dispose();
-    return { hash, top1: result.final.top1, metrics, cacheHit: false };
-  } finally {
-    await lock.release();
   }
+  const valFeatures = await featuresOf(
+    enc,
+    cfg,
+    (s, e) => centerBatch(data.val, Int32Array.from({ length: e - s }, (_, i) => s + i), cfg.imageSize),
+    data.val.count,
+    pooling,
+  );
+
+  const optimizer = new SgdMomentum(head, {
+    momentum: r.momentum,
+    weightDecay: r.weightDecay,
+    lars: r.optimizer === "lars",
+  });
+  const stateful = {
+    get step() {
+      return optimizer.step;
+    },
+    set step(v: number) {
+      optimizer.step = v;
+    },
+    stateTensors: () => new Map([...optimizer.buf].map(([n, t]) => [`opt.buf.${n}`, t as tf.Tensor])),
+    loadState: (t: Map<string, { shape: number[]; data: Float32Array }>, step: number) => {
+      for (const [n, b] of optimizer.buf) {
+        const s = t.get(`opt.buf.${n}`);
+        if (s) b.assign(tf.tensor(s.data, s.shape));
+      }
+      optimizer.step = step;
+    },
+  };
+  const lr = absoluteLr(r.blr, r.batchSize);
+  const vars = [...head.values()];
+  const byVar = new Map([...head].map(([n, v]) => [v.name, n]));
+  const W = param<tf.Tensor2D>(head, "head.weight");
+  const bias = param<tf.Tensor1D>(head, "head.bias");
+  const result = await trainLoop({
+    run,
+    params: head,
+    extra,
+    optimizer: stateful,
+    epochs: r.epochs,
+    datasetSize: data.train.count,
+    batchSize: Math.min(r.batchSize, data.train.count),
+    seed: spec.seed,
+    log: env.log,
+    progress: env.progress,
+    stopSignal: env.stopSignal,
+    lossHook: env.lossHook,
+    heartbeat,
+    step: async (ctx) => {
+      const B = ctx.batchIndices.length;
+      let feats: tf.Tensor2D;
+      if (trainFeatures) {
+        const f = new Float32Array(B * cfg.dim);
+        ctx.batchIndices.forEach((i, j) =>
+          f.set(trainFeatures!.subarray(i * cfg.dim, (i + 1) * cfg.dim), j * cfg.dim)
+        );
+        feats = tf.tensor2d(f, [B, cfg.dim]);
+      } else {
+        const { images } = randomResizedCropFlip(
+          data.train,
+          ctx.batchIndices,
+          cfg.imageSize,
+          ctx.rng.fork("aug"),
+          {
+            scale: [0.08, 1],
+          },
+        );
+        feats = tf.tidy(() => encodeImages(enc, cfg, images, B, { pooling }));
+      }
+      const labels = tf.oneHot(
+        tf.tensor1d(Int32Array.from(ctx.batchIndices, (i) => data.train.labels[i]), "int32"),
+        C,
+      );
+      const { value, grads } = tf.variableGrads(() => {
+        const z = batchNormTrain(feats, runMean, runVar);
+        return tf.losses.softmaxCrossEntropy(labels, tf.add(tf.matMul(z, W), bias)) as tf.Scalar;
+      }, vars);
+      const lrNow = cosineLr(ctx.epochFloat, {
+        lr,
+        minLr: 0,
+        warmupEpochs: r.warmupEpochs,
+        epochs: r.epochs,
+      });
+      await optimizer.apply(new Map(Object.entries(grads).map(([k, g]) => [byVar.get(k) ?? k, g])), lrNow);
+      const loss = (await value.data())[0];
+      tf.dispose([value, feats, labels, ...Object.values(grads)]);
+      return { loss, lr: lrNow };
+    },
+    evaluate: async () => {
+      const pred = tf.tidy(() =>
+        tf.argMax(
+          tf.add(
+            tf.matMul(
+              batchNormEval(tf.tensor2d(valFeatures, [data.val.count, cfg.dim]), runMean, runVar),
+              W,
+            ),
+            bias,
+          ),
+          1,
+        )
+      );
+      const p = await pred.data();
+      pred.dispose();
+      let correct = 0;
+      for (let i = 0; i < data.val.count; i++) if (p[i] === data.val.labels[i]) correct++;
+      return { top1: (100 * correct) / data.val.count };
+    },
+  });
+  const metrics = {
+    ...result.final,
+    wallSeconds: result.wallSeconds,
+    resumedFrom: result.resumedFrom,
+    engine: engineLabel(),
+  };
+  await run.saveFinal(await namedTensorsOf([...head, ...extra]), metrics);
+  tf.dispose([...enc.values(), ...head.values(), runMean, runVar]);
+  optimizer.dispose();
+  return { top1: result.final.top1, metrics };
 }

@@ -106,17 +106,26 @@ export function loadNamedInto(
   params: Params,
   opts: { allowMissing?: boolean } = {},
 ): void {
+  // Check every tensor before assigning any, so a file that does not fit leaves the model untouched.
   for (const [n, v] of params) {
     const t = named[n];
     if (!t) {
       if (opts.allowMissing) continue;
-      throw new Error(`checkpoint lacks tensor ${n}`);
+      throw new WeightsMismatchError(`checkpoint lacks tensor ${n}`);
     }
     if (t.shape.join(",") !== v.shape.join(",")) {
-      throw new Error(`tensor ${n}: checkpoint shape [${t.shape}] ≠ model shape [${v.shape}]`);
+      throw new WeightsMismatchError(`tensor ${n}: checkpoint shape [${t.shape}] ≠ model shape [${v.shape}]`);
     }
-    v.assign(tf.tensor(t.data, t.shape, "float32"));
   }
+  for (const [n, v] of params) {
+    const t = named[n];
+    if (t) v.assign(tf.tensor(t.data, t.shape, "float32"));
+  }
+}
+
+/** Stored weights that do not fit the model (a missing tensor or another shape). */
+export class WeightsMismatchError extends Error {
+  override name = "WeightsMismatchError";
 }
 
 /** Replaces non-finite numbers by null (JSON and canonical hashing reject NaN). */

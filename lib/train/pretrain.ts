@@ -24,6 +24,8 @@ import type { MaskBatch, MaskStrategy } from "../masking/types.ts";
 import { Rng } from "../rng.ts";
 import { gridOf, type Params } from "../vit.ts";
 import { absoluteLr, AdamW, cosineLr } from "./optim.ts";
+import { cachedRun, UnusableRunError } from "./cached_run.ts";
+import type { NamedTensors } from "../safetensors.ts";
 import {
   epochRecords,
   loadNamedInto,
@@ -31,6 +33,7 @@ import {
   type StepContext,
   trainLoop,
   type TrainResult,
+  WeightsMismatchError,
 } from "./loop.ts";
 import type { PretrainRecipe } from "../../experiments/profiles.ts";
 
@@ -174,48 +177,49 @@ export function buildPretrainModel(spec: PretrainSpec): Params {
 /** Pre-trains (or loads from the cache) one run. */
 export async function pretrain(spec: PretrainSpec, train: ImageSplit, env: RunEnv): Promise<PretrainOutcome> {
   const log = env.log ?? ((l: string) => console.error(l));
-  const identity = pretrainIdentity(spec);
-  const hash = runHash(identity);
-  const run = env.cache.runDir(hash);
   const params = buildPretrainModel(spec);
-  // Outside the lock only a complete run is read (loadFinal moves bad files aside; a writer may be mid-way).
-  const cached = (await run.isComplete()) ? await run.loadFinal() : null;
-  if (cached) {
-    loadNamedInto(cached.tensors, params);
-    log(`pretrain ${hash}: cache hit`);
-    return { hash, params, metrics: cached.metrics, cacheHit: true, history: await epochHistory(run) };
-  }
-  const lock = await run.acquireLock({ wait: true });
+  return await cachedRun<Omit<PretrainOutcome, "hash" | "cacheHit">>({
+    kind: "pretrain",
+    identity: pretrainIdentity(spec),
+    cache: env.cache,
+    log,
+    fromFinal: async (final, run) => {
+      loadInto(final.tensors, params);
+      return { params, metrics: final.metrics, history: await epochHistory(run) };
+    },
+    train: async (run, heartbeat) => {
+      log(
+        `pretrain ${run.hash}: ${spec.strategy.name} on ${train.name}, ${spec.recipe.epochs} epochs, seed ${spec.seed}`,
+      );
+      const result = await runPretrainLoop(spec, train, params, run, { ...env, heartbeat });
+      const knn = env.knnData ? await knnOfEncoder(params, spec.model, env.knnData) : {};
+      if (env.knnData) {
+        log(`pretrain ${run.hash}: k-NN top-1 ${(knn as { knnTop1: number }).knnTop1.toFixed(2)}%`);
+      }
+      const metrics = {
+        ...result.final,
+        ...knn,
+        wallSeconds: result.wallSeconds,
+        resumedFrom: result.resumedFrom,
+        strategy: spec.strategy.describe(),
+        engine: engineLabel(), // what finished the run (backend; on wasm, the matMul engine)
+        extensions: (spec.extensions ?? []).map((e) => e.describe()),
+      };
+      await run.saveFinal(await namedTensorsOf(params), metrics);
+      return { params, metrics, history: result.history };
+    },
+  });
+}
+
+/** Loads stored weights into a model; weights that do not fit make the stored run unusable (recomputed). */
+export function loadInto(named: NamedTensors, params: Params): void {
   try {
-    // Another process may have finished it while we waited for the lock.
-    const done = await run.loadFinal();
-    if (done) {
-      loadNamedInto(done.tensors, params);
-      return { hash, params, metrics: done.metrics, cacheHit: true, history: await epochHistory(run) };
+    loadNamedInto(named, params);
+  } catch (e) {
+    if (e instanceof WeightsMismatchError) {
+      throw new UnusableRunError(`final weights do not fit the model: ${e.message}`);
     }
-    await run.writeConfig(identity);
-    log(
-      `pretrain ${hash}: ${spec.strategy.name} on ${train.name}, ${spec.recipe.epochs} epochs, seed ${spec.seed}`,
-    );
-    const result = await runPretrainLoop(spec, train, params, run, {
-      ...env,
-      heartbeat: () => lock.heartbeat(),
-    });
-    const knn = env.knnData ? await knnOfEncoder(params, spec.model, env.knnData) : {};
-    if (env.knnData) log(`pretrain ${hash}: k-NN top-1 ${(knn as { knnTop1: number }).knnTop1.toFixed(2)}%`);
-    const metrics = {
-      ...result.final,
-      ...knn,
-      wallSeconds: result.wallSeconds,
-      resumedFrom: result.resumedFrom,
-      strategy: spec.strategy.describe(),
-      engine: engineLabel(), // what finished the run (backend; on wasm, the matMul engine)
-      extensions: (spec.extensions ?? []).map((e) => e.describe()),
-    };
-    await run.saveFinal(await namedTensorsOf(params), metrics);
-    return { hash, params, metrics, cacheHit: false, history: result.history };
-  } finally {
-    await lock.release();
+    throw e;
   }
 }
 

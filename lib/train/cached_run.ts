@@ -1,0 +1,73 @@
+/**
+ * The cached-run protocol every stage (pre-training, fine-tuning, linear probing, segmentation) goes through,
+ * written once:
+ *
+ *   identity → hash → run directory → finished? (read outside the lock) → lock → finished now? (another
+ *   process may have finished it while we waited) → config → train → final weights and metrics → unlock.
+ *
+ * A finished run whose weights cannot be turned into an outcome (e.g. tensors of the wrong shape under a valid
+ * checksum) is treated like a corrupt one: its final file is moved aside and the run is recomputed.
+ * @module
+ */
+import { type LoadedFinal, type RunCache, type RunDir, runHash } from "../checkpoint.ts";
+
+/** How a stage reads a finished run and trains a missing one. */
+export interface CachedRunStage<T> {
+  /** The stage's name in log lines, e.g. "finetune". */
+  kind: string;
+  identity: Record<string, unknown>;
+  cache: RunCache;
+  log: (line: string) => void;
+  /** The outcome from a finished run's files; throws `UnusableRunError` when they do not fit. */
+  fromFinal(final: LoadedFinal, run: RunDir): Promise<T>;
+  /** One line for a cache hit (after the hash). */
+  describeHit?(outcome: T): string;
+  /** Trains the run (its lock held, its config written) and saves its final files; returns the outcome. */
+  train(run: RunDir, heartbeat: () => Promise<void>): Promise<T>;
+}
+
+/** A finished run whose files cannot be used (moved aside, then recomputed). */
+export class UnusableRunError extends Error {
+  override name = "UnusableRunError";
+}
+
+/** Runs `stage` through the cache: returns its outcome with the run's hash and whether it was cached. */
+export async function cachedRun<T>(
+  stage: CachedRunStage<T>,
+): Promise<T & { hash: string; cacheHit: boolean }> {
+  const hash = runHash(stage.identity);
+  const run = stage.cache.runDir(hash);
+  const finished = async (): Promise<T | null> => {
+    const final = await run.loadFinal(); // moves files that fail verification aside
+    if (!final) return null;
+    try {
+      return await stage.fromFinal(final, run);
+    } catch (e) {
+      if (!(e instanceof UnusableRunError)) throw e;
+      await run.rejectFinal(e.message);
+      return null;
+    }
+  };
+  // Outside the lock only a complete run is read (a writer may be mid-way through the files).
+  if (await run.isComplete()) {
+    const hit = await finished();
+    if (hit) {
+      stage.log(`${stage.kind} ${hash}: cache hit${stage.describeHit ? ` (${stage.describeHit(hit)})` : ""}`);
+      return { ...hit, hash, cacheHit: true };
+    }
+  }
+  const lock = await run.acquireLock({ wait: true });
+  try {
+    // Another process may have finished it while we waited for the lock: then it is not trained again.
+    const done = await finished();
+    if (done) {
+      stage.log(`${stage.kind} ${hash}: finished by another process while waiting`);
+      return { ...done, hash, cacheHit: true };
+    }
+    await run.writeConfig(stage.identity);
+    const out = await stage.train(run, () => lock.heartbeat());
+    return { ...out, hash, cacheHit: false };
+  } finally {
+    await lock.release();
+  }
+}

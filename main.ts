@@ -6,6 +6,7 @@ import { BACKEND_NAMES, BackendError, type BackendName, engineLabel, selectBacke
 import {
   floatIn,
   floatOpen,
+  GLOBAL_OPTIONS,
   int,
   oneOf,
   parseCommandArgs,
@@ -71,6 +72,25 @@ exit codes: 0 ok, 1 runtime error, 2 usage error, 130 interrupted (resumable)`;
 
 const PROJECT_ROOT = new URL(".", import.meta.url).pathname.replace(/\/$/, "");
 
+/** GPA_MICRO_BATCH, when set, must be a positive integer (checked before any work). */
+function checkMicroBatchEnv(): void {
+  const v = Deno.env.get("GPA_MICRO_BATCH");
+  if (v !== undefined && v !== "" && !/^[1-9]\d*$/.test(v.trim())) {
+    throw new UsageError(`GPA_MICRO_BATCH must be a positive integer, got '${v}'`);
+  }
+}
+
+/** A directory from `--name` (empty: usage error) or the environment variable `env` (empty: unset). */
+function dirOption(values: Values, name: string, env?: string): string | undefined {
+  const flag = str(values, name);
+  if (flag !== undefined) {
+    if (flag.trim() === "") throw new UsageError(`--${name} must not be empty`);
+    return flag;
+  }
+  const fromEnv = env ? Deno.env.get(env) : undefined;
+  return fromEnv && fromEnv.trim() !== "" ? fromEnv : undefined;
+}
+
 /** Builds the run context from the global options (validating them) and activates the backend. */
 async function context(values: Values): Promise<RunContext & { backendReasons: string[] }> {
   const profileName = str(values, "profile", "smoke")!;
@@ -83,12 +103,14 @@ async function context(values: Values): Promise<RunContext & { backendReasons: s
   }
   // The profile's teacher weights: --teacher-weights (table, pretrain, figures, ...) or GPA_TEACHER_WEIGHTS.
   const teacherWeights = str(values, "teacher-weights") ?? (Deno.env.get("GPA_TEACHER_WEIGHTS") || undefined);
+  checkMicroBatchEnv();
   if (teacherWeights !== undefined) profile.gpa.teacher.weightsPath = teacherWeights;
   const backend = oneOf(values, "backend", BACKEND_NAMES, "auto") as BackendName;
   const seed = int(values, "seed", undefined, 0, 2 ** 31 - 1);
   if (seed !== undefined) profile.seeds = [seed];
-  const cacheDir = str(values, "cache-dir", Deno.env.get("GPA_CACHE_DIR") ?? `${PROJECT_ROOT}/data/cache`)!;
-  const dataDir = str(values, "data-dir", Deno.env.get("GPA_DATA_DIR"));
+  // An empty flag is a usage error; an empty environment variable counts as unset (never "the root").
+  const cacheDir = dirOption(values, "cache-dir", "GPA_CACHE_DIR") ?? `${PROJECT_ROOT}/data/cache`;
+  const dataDir = dirOption(values, "data-dir", "GPA_DATA_DIR");
   const quiet = values.quiet === true;
   const choice = await selectBackend(backend);
   const stopSignal = { stopped: false };
@@ -257,8 +279,10 @@ function applyOverrides(ctx: RunContext, values: Values, stage: Stage = "pretrai
 function sharePair(values: Values, name: string): [number, number] | undefined {
   const v = str(values, name);
   if (v === undefined) return undefined;
-  const parts = v.split(/[,:]|->/).map(Number);
-  if (parts.length !== 2 || parts.some((x) => !(x >= 0 && x <= 1))) {
+  const texts = v.split(/[,:]|->/).map((x) => x.trim());
+  const parts = texts.map(Number);
+  // Number("") is 0: an empty side ("," or "0.5,") must not pass as a share of 0.
+  if (parts.length !== 2 || texts.some((t) => t === "") || parts.some((x) => !(x >= 0 && x <= 1))) {
     throw new UsageError(`--${name} must be two shares in [0, 1] as start,end (e.g. 0,0.5); got '${v}'`);
   }
   return [parts[0], parts[1]];
@@ -269,7 +293,14 @@ function teacherHead(values: Values, depth: number, heads: number) {
   const v = str(values, "teacher-head");
   if (v === undefined) return undefined;
   const shot = /^(\d+)-shot$/.exec(v);
-  if (shot) return { shots: Number(shot[1]) };
+  if (shot) {
+    const shots = Number(shot[1]);
+    // Checked here, before any teacher is trained: selection needs at least one annotated image.
+    if (shots < 1 || shots > 100000) {
+      throw new UsageError(`--teacher-head: k-shot needs k in 1..100000, got ${shots}`);
+    }
+    return { shots };
+  }
   const m = /^b(\d+)h(-1|\d+)$/.exec(v);
   if (!m) {
     throw new UsageError(`--teacher-head must be b<block>h<head> (h-1 = all heads) or <k>-shot; got '${v}'`);
@@ -522,7 +553,7 @@ async function cmdTables(ids: string[] | null, args: string[]) {
   const sh = shard(values);
   const ctx = await context(values);
   const seeds = nSeeds ? Array.from({ length: nSeeds }, (_, i) => i) : ctx.profile.seeds;
-  const reportsDir = str(values, "reports-dir", `${PROJECT_ROOT}/reports`)!;
+  const reportsDir = dirOption(values, "reports-dir") ?? `${PROJECT_ROOT}/reports`;
   installSignalHandlers(ctx.stopSignal);
   const { runTable } = await import("./lib/tables/mod.ts");
   const out: Record<string, unknown> = {};
@@ -554,13 +585,25 @@ async function cmdTables(ids: string[] | null, args: string[]) {
 }
 
 /** Starts this CLI as a `--jobs` worker of a table (units claimed dynamically); resolves to its exit code. */
-async function spawnWorker(id: string, values: Values, seeds: number, _worker: number) {
+/**
+ * The command line of a `--jobs` worker: the table, worker mode, the seeds, and every global and table option
+ * of this invocation (profile, backend, directories, teacher weights, quiet, …) — a worker must run exactly
+ * the runs its coordinator would, and write where it would.
+ */
+export function workerArgs(id: string, values: Values, seeds: number): string[] {
   const args = ["run", "-A", `${PROJECT_ROOT}/main.ts`, "table", id, "--worker", "--seeds", String(seeds)];
-  for (const k of ["profile", "backend", "data-dir", "cache-dir", "seed", "teacher-weights", "reports-dir"]) {
-    const v = str(values, k);
-    if (v !== undefined) args.push(`--${k}`, v);
+  const skip = new Set(["seeds", "worker", "jobs", "shard", "json", "help"]);
+  for (const k of Object.keys({ ...GLOBAL_OPTIONS, ...TABLE_OPTIONS })) {
+    const v = values[k];
+    if (skip.has(k) || v === undefined || v === false) continue;
+    if (v === true) args.push(`--${k}`);
+    else args.push(`--${k}`, String(v));
   }
-  if (values.quiet) args.push("--quiet");
+  return args;
+}
+
+async function spawnWorker(id: string, values: Values, seeds: number, _worker: number) {
+  const args = workerArgs(id, values, seeds);
   const child = new Deno.Command(Deno.execPath(), { args, stdin: "null", stdout: "null", stderr: "inherit" })
     .spawn();
   workers.add(child);
@@ -689,7 +732,7 @@ async function cmdFigures(args: string[]) {
   const ctx = await context(values);
   installSignalHandlers(ctx.stopSignal);
   const { renderFigures } = await import("./lib/figures.ts");
-  const out = await renderFigures(ctx, str(values, "reports-dir", `${PROJECT_ROOT}/reports`)!);
+  const out = await renderFigures(ctx, dirOption(values, "reports-dir") ?? `${PROJECT_ROOT}/reports`);
   print(values, out, Object.entries(out).map(([k, v]) => `${k}: ${v}`).join("\n"));
 }
 

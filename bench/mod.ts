@@ -338,6 +338,17 @@ export async function runBench(o: {
   return results;
 }
 
+/** The steps `--only` can name. */
+export const BENCH_STEPS = [
+  "mae-pretrain",
+  "gpa-pretrain",
+  "gpa-cached-pretrain",
+  "gpa-mam-pretrain",
+  "mae-gemms",
+  "finetune",
+  "data",
+];
+
 const BENCH_OPTIONS = {
   backends: { type: "string" },
   batch: { type: "string" },
@@ -365,7 +376,12 @@ export async function runBenchCommand(
   const batch = int(values, "batch", 128, 1, 65536)!;
   const steps = int(values, "steps", 5, 1, 1000)!;
   const warmup = int(values, "warmup", 2, 0, 100)!;
-  const only = str(values, "only")?.split(",");
+  const only = str(values, "only")?.split(",").map((x) => x.trim());
+  for (const o of only ?? []) {
+    if (!BENCH_STEPS.includes(o)) {
+      throw new UsageError(`--only: unknown step '${o}'; valid: ${BENCH_STEPS.join(", ")}`);
+    }
+  }
   const log = values.quiet ? () => {} : (l: string) => console.error(l);
   const matmulArg = str(values, "matmul");
   const matmul = matmulArg?.split(",").map((s) => s.trim()) as MatmulEngine[] | undefined;

@@ -70,13 +70,22 @@ export function parseCommandArgs(
   extra: NonNullable<ParseArgsConfig["options"]> = {},
   opts: { positionals?: number } = {},
 ): { values: Values; positionals: string[] } {
-  const cleaned = args.filter((a) => a !== "--");
+  const options = { ...GLOBAL_OPTIONS, ...extra };
+  // `--epochs -1`: a negative number after a value flag is that flag's value (then range-checked), not a flag.
+  const cleaned: string[] = [];
+  for (const a of args.filter((x) => x !== "--")) {
+    const prev = cleaned.at(-1);
+    const flag = prev?.startsWith("--") && !prev.includes("=") ? prev.slice(2) : undefined;
+    if (flag && (options as Record<string, { type: string }>)[flag]?.type === "string" && /^-\d/.test(a)) {
+      cleaned[cleaned.length - 1] = `${prev}=${a}`;
+    } else cleaned.push(a);
+  }
   if (cleaned.includes("--help") || cleaned.includes("-h")) throw new HelpRequested(command);
-  const known = Object.keys({ ...GLOBAL_OPTIONS, ...extra });
+  const known = Object.keys(options);
   try {
     const { values, positionals } = parseArgs({
       args: cleaned,
-      options: { ...GLOBAL_OPTIONS, ...extra },
+      options,
       strict: true,
       allowPositionals: (opts.positionals ?? 0) > 0,
     });

@@ -90,3 +90,43 @@ Deno.test("cli: --batch-size and --blr are accepted, change the run's identity, 
     await Deno.remove(cache, { recursive: true });
   }
 });
+
+Deno.test("cli: --jobs workers get every global and table option; empty directories are usage errors", async () => {
+  const { workerArgs } = await import("../main.ts");
+  const { GLOBAL_OPTIONS } = await import("../lib/cli.ts");
+  const values = {
+    profile: "cpu",
+    backend: "wasm",
+    "data-dir": "/d",
+    "cache-dir": "/c",
+    seed: "3",
+    quiet: true,
+    "reports-dir": "/r",
+    "teacher-weights": "/t.safetensors",
+    jobs: "2",
+  };
+  const args = workerArgs("table1", values, 5);
+  for (const k of Object.keys(GLOBAL_OPTIONS)) {
+    if (k === "json" || k === "help") continue;
+    assert.ok(args.includes(`--${k}`), `--${k} forwarded: ${args.join(" ")}`);
+  }
+  for (const [k, v] of [["reports-dir", "/r"], ["teacher-weights", "/t.safetensors"], ["cache-dir", "/c"]]) {
+    assert.equal(args[args.indexOf(`--${k}`) + 1], v);
+  }
+  assert.ok(!args.includes("--jobs"), "a worker does not spawn workers");
+  const empty = await cli(["plan", "--table", "1", "--cache-dir", ""]);
+  assert.equal(empty.code, 2);
+  assert.match(empty.stderr, /--cache-dir must not be empty/);
+});
+
+Deno.test("cli: a malformed GPA_MICRO_BATCH is a usage error before any work", async () => {
+  for (const bad of ["0", "-3", "abc"]) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MAIN, "plan", "--table", "9"],
+      env: { NO_COLOR: "1", GPA_MICRO_BATCH: bad },
+      stdin: "null",
+    }).output();
+    assert.equal(out.code, 2, bad);
+    assert.match(new TextDecoder().decode(out.stderr), /GPA_MICRO_BATCH must be a positive integer/);
+  }
+});

@@ -307,6 +307,12 @@ Deno.test("bad command lines exit 2 with one stderr line naming the problem and 
     [["segment", "--recipe", "epochs=1.5", ...common], /--recipe epochs.*1\.5/],
     [["finetune", "--recipe", "lr=1", ...common], /--recipe/],
     [["gpa-recall", "--mask-ratio", "1", ...common], /--mask-ratio/],
+    [["pretrain", "--soft", ",", ...common], /--soft must be two shares.*','/],
+    [["pretrain", "--soft", "0.5,", ...common], /--soft must be two shares.*'0\.5,'/],
+    [["pretrain", "--epochs", "-1", ...common], /--epochs must be in \[1, 100000\], got -1/],
+    [["pretrain", "--strategy", "gpa", "--teacher-head", "0-shot", ...common], /k-shot needs k in 1/],
+    [["bench", "--only", "nope"], /--only: unknown step 'nope'/],
+    [["plan", "--table", "1", "--cache-dir", ""], /--cache-dir must not be empty/],
     // The paper profile's teacher is the MAE authors' checkpoint: without it, fail before any training.
     [["table", "1", "--profile", "paper", ...common], /needs teacher weights: .*mae_pretrain_vit_base/],
     [

@@ -111,6 +111,8 @@ async function context(values: Values): Promise<RunContext & { backendReasons: s
   // An empty flag is a usage error; an empty environment variable counts as unset (never "the root").
   const cacheDir = dirOption(values, "cache-dir", "GPA_CACHE_DIR") ?? `${PROJECT_ROOT}/data/cache`;
   const dataDir = dirOption(values, "data-dir", "GPA_DATA_DIR");
+  // An image-folder profile (paper: ImageNet-1K) reads its train/ and val/ class folders from --data-dir.
+  if (profile.dataset.name === "imagefolder" && dataDir !== undefined) profile.dataset.root = dataDir;
   const quiet = values.quiet === true;
   const choice = await selectBackend(backend);
   const stopSignal = { stopped: false };

@@ -130,3 +130,42 @@ Deno.test("cli: a malformed GPA_MICRO_BATCH is a usage error before any work", a
     assert.match(new TextDecoder().decode(out.stderr), /GPA_MICRO_BATCH must be a positive integer/);
   }
 });
+
+Deno.test("cli: the paper profile reads its image folder from --data-dir", async () => {
+  const sharp = (await import("sharp")).default;
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const s of ["train", "val"]) {
+      for (const c of ["a", "b"]) {
+        await Deno.mkdir(`${dir}/if/${s}/${c}`, { recursive: true });
+        await sharp(new Uint8Array(8 * 8 * 3).fill(c === "a" ? 10 : 200), {
+          raw: { width: 8, height: 8, channels: 3 },
+        })
+          .png().toFile(`${dir}/if/${s}/${c}/0.png`);
+      }
+    }
+    const r = await cli([
+      "plan",
+      "--table",
+      "9",
+      "--profile",
+      "paper",
+      "--data-dir",
+      `${dir}/if`,
+      "--cache-dir",
+      `${dir}/c`,
+      "--json",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      JSON.parse(r.stdout).units.filter((u: { row: string }) => u.row === "mae").length,
+      2,
+      "two seeds",
+    );
+    const missing = await cli(["plan", "--table", "9", "--profile", "paper", "--cache-dir", `${dir}/c`]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /pass --data-dir DIR or set GPA_DATA_DIR/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -75,3 +75,29 @@ Deno.test("run identity carries the data fingerprint (absent for generated data)
   assert.equal("data" in pretrainIdentity(spec), false);
   assert.equal(pretrainIdentity({ ...spec, data: "sha256:ab" }).data, "sha256:ab");
 });
+
+Deno.test("a garbage archive under an unknown name is named as unreadable (tar is installed)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/data`);
+    await Deno.writeFile(
+      `${dir}/data/tiny-imagenet-200-mine.tar.gz`,
+      crypto.getRandomValues(new Uint8Array(4096)),
+    );
+    await assert.rejects(
+      loadDataset({ name: "tiny-imagenet", resolution: 8 }, {
+        cacheDir: `${dir}/cache`,
+        dataDir: `${dir}/data`,
+        log: () => {},
+        download: { enabled: false },
+      }),
+      (e: Error) => {
+        assert.match(e.message, /is not a readable tar archive/);
+        assert.doesNotMatch(e.message, /install tar/);
+        return true;
+      },
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -152,10 +152,15 @@ export async function extractArchive(
   const digest = await verifyArchive(archivePath, log);
   await Deno.mkdir(rawRoot, { recursive: true });
   const temp = await Deno.makeTempDir({ dir: rawRoot, prefix: `.tmp-${archiveStem(name)}-` });
+  // The tool ran but could not read the file: the archive is damaged or not an archive at all. Only a
+  // missing tool deserves the "install tar/unzip" advice.
   const fail = (message: string) =>
     new DataError(
-      `could not extract ${archivePath} (${message}); install tar/unzip or extract it yourself ` +
-        `and point GPA_DATA_DIR at the extracted folder`,
+      /not installed$/.test(message)
+        ? `could not extract ${archivePath} (${message}); install tar/unzip or extract it yourself ` +
+          `and point GPA_DATA_DIR at the extracted folder`
+        : `${archivePath} is not a readable ${isZip ? "zip" : "tar"} archive (${message}); replace it with ` +
+          "the official download",
     );
   try {
     let memberCount: number | undefined;

@@ -100,7 +100,10 @@ async function buildFromSource(
   const limits = { resolution: spec.resolution, trainLimit: spec.trainLimit, valLimit: spec.valLimit };
   if (spec.name === "imagefolder") {
     if (!spec.root) {
-      throw new DataError("imagefolder dataset needs spec.root (a folder with train/ and val/)");
+      throw new DataError(
+        "this profile reads an image folder (ImageNet-1K for the paper profile): pass --data-dir DIR or set " +
+          "GPA_DATA_DIR to a folder with train/<class>/ and val/<class>/ images",
+      );
     }
     return {
       splits: await loadImageFolder(spec.root, { ...limits, datasetName: "imagefolder" }, ctx),

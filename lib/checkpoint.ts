@@ -302,6 +302,15 @@ export interface AcquireLockOptions {
    * `heartbeat()` between steps.
    */
   heartbeatMs?: number;
+  /** While waiting: set by a signal handler; the wait ends with {@linkcode LockWaitInterrupted}. */
+  stopSignal?: { stopped: boolean };
+  /** Told once what is waited for (and again every few minutes), e.g. the run's log. */
+  onWait?: (message: string) => void;
+}
+
+/** Waiting for a lock was interrupted (SIGINT/SIGTERM); nothing was started. Exit code 130. */
+export class LockWaitInterrupted extends Error {
+  override name = "InterruptedError";
 }
 
 /** Manages one run directory `<cache>/runs/<hash>/`. Obtain from {@linkcode RunCache.runDir}. */
@@ -769,6 +778,7 @@ export class RunDir {
     const heartbeatMs = options.heartbeatMs ?? staleMs / 4;
     await ensureDir(this.path);
     const startedWaiting = Date.now();
+    let lastTold = -Infinity;
     const hostname = Deno.hostname();
     for (;;) {
       const now = new Date().toISOString();
@@ -785,10 +795,12 @@ export class RunDir {
       }
       const current = await readLockFile(this.lockPath);
       if (current === "missing") continue; // released between our attempt and the read
+      // An unreadable (empty, garbled) lock file cannot be heartbeated by its holder: once it is older than
+      // one heartbeat interval, nobody is keeping it fresh.
       const staleReason = current.info
         ? lockStaleness(current.info, { staleMs, hostname })
-        : Date.now() - current.mtimeMs > staleMs
-        ? `unreadable lock file older than ${staleMs} ms`
+        : Date.now() - current.mtimeMs > staleMs / 4
+        ? `unreadable lock file older than the heartbeat interval (${Math.round(staleMs / 4000)} s)`
         : null;
       if (staleReason !== null) {
         if (await this.#takeOver(current.text)) {
@@ -797,8 +809,18 @@ export class RunDir {
         continue;
       }
       if (!wait) throw new RunLockedError(this.lockPath, current.info);
+      if (options.stopSignal?.stopped) {
+        throw new LockWaitInterrupted(`stopped while waiting for ${this.lockPath}; nothing was started`);
+      }
       if (Date.now() - startedWaiting + pollMs > timeoutMs) {
         throw new RunLockedError(this.lockPath, current.info, `; gave up after ${timeoutMs} ms`);
+      }
+      if (options.onWait && Date.now() - lastTold > 180_000) {
+        lastTold = Date.now();
+        const who = current.info
+          ? `pid ${current.info.pid} on ${current.info.hostname}, heartbeat ${current.info.heartbeatAt}`
+          : "an unreadable lock file, stale after the heartbeat interval";
+        options.onWait(`waiting for run ${this.hash}: another process is training it (${who})`);
       }
       await new Promise((resolve) => setTimeout(resolve, pollMs));
     }

@@ -580,3 +580,36 @@ Deno.test("cacheSummary counts runs, finished runs, bytes and quarantined files"
     await lock.release();
   });
 });
+
+Deno.test("lock: a garbage lock file is stale after one heartbeat interval; a wait honours signals and says why", async () => {
+  await withCache(async (cache) => {
+    const run = await cache.openRun({ ...CONFIG, lock: "garbage" });
+    await Deno.writeTextFile(run.lockPath, "");
+    // Fresh garbage: another process may be writing it; waiting ends at once when a signal arrives.
+    const stop = { stopped: false };
+    const told: string[] = [];
+    setTimeout(() => (stop.stopped = true), 150);
+    const t0 = Date.now();
+    await assert.rejects(
+      () =>
+        run.acquireLock({
+          wait: true,
+          pollMs: 20,
+          heartbeatMs: 0,
+          stopSignal: stop,
+          onWait: (m) => told.push(m),
+        }),
+      (e: Error) => e.name === "InterruptedError",
+    );
+    assert.ok(Date.now() - t0 < 5000, "no 10-minute silent wait");
+    assert.match(
+      told[0],
+      /waiting for run [0-9a-f]{16}: another process is training it \(an unreadable lock file/,
+    );
+    // Older than the heartbeat interval (staleMs / 4): nobody keeps it fresh, so it is taken over.
+    const old = new Date(Date.now() - 20_000);
+    await Deno.utime(run.lockPath, old, old);
+    const lock = await run.acquireLock({ staleMs: 60_000, heartbeatMs: 0 });
+    await lock.release();
+  });
+});

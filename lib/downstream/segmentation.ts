@@ -649,6 +649,7 @@ export async function segment(
     kind: "segmentation",
     identity: segmentationIdentity(spec),
     cache: env.cache,
+    stopSignal: env.stopSignal,
     log,
     fromFinal: async (final, run) => {
       const miou = Number(final.metrics.miou);

@@ -22,6 +22,8 @@ export interface CachedRunStage<T> {
   fromFinal(final: LoadedFinal, run: RunDir): Promise<T>;
   /** One line for a cache hit (after the hash). */
   describeHit?(outcome: T): string;
+  /** Set by a signal handler: waiting for another process's lock then ends at once. */
+  stopSignal?: { stopped: boolean };
   /** Trains the run (its lock held, its config written) and saves its final files; returns the outcome. */
   train(run: RunDir, heartbeat: () => Promise<void>): Promise<T>;
 }
@@ -56,7 +58,7 @@ export async function cachedRun<T>(
       return { ...hit, hash, cacheHit: true };
     }
   }
-  const lock = await run.acquireLock({ wait: true });
+  const lock = await run.acquireLock({ wait: true, stopSignal: stage.stopSignal, onWait: stage.log });
   try {
     // Another process may have finished it while we waited for the lock: then it is not trained again.
     const done = await finished();

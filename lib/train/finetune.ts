@@ -207,6 +207,7 @@ export async function finetune(
     kind: "finetune",
     identity: finetuneIdentity(spec),
     cache: env.cache,
+    stopSignal: env.stopSignal,
     log,
     fromFinal: async (final, run) => {
       const top1 = Number(final.metrics.top1);

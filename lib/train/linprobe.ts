@@ -72,6 +72,7 @@ export async function linprobe(
     kind: "linprobe",
     identity: { kind: "linprobe", formatVersion: MODEL_FORMAT_VERSION, ...spec },
     cache: env.cache,
+    stopSignal: env.stopSignal,
     log,
     fromFinal: (final) => {
       const top1 = Number(final.metrics.top1);

@@ -182,6 +182,7 @@ export async function pretrain(spec: PretrainSpec, train: ImageSplit, env: RunEn
     kind: "pretrain",
     identity: pretrainIdentity(spec),
     cache: env.cache,
+    stopSignal: env.stopSignal,
     log,
     fromFinal: async (final, run) => {
       loadInto(final.tensors, params);

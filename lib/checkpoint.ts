@@ -621,6 +621,9 @@ export class RunDir {
         "final.safetensors": { sha256: await sha256Hex(weights), size: weights.length },
         "metrics.json": { sha256: await sha256Hex(metricsBytes), size: metricsBytes.length },
       };
+      // The log is complete now; reports read it (learning curves), so it is checksummed like the rest.
+      const logBytes = await Deno.readFile(this.logPath).catch(() => null);
+      if (logBytes) changes["log.jsonl"] = { sha256: await sha256Hex(logBytes), size: logBytes.length };
       if (pruneCheckpoints) {
         for (const epoch of await this.listCheckpoints()) changes[`ckpt-${epoch}.safetensors`] = null;
       }
@@ -714,6 +717,8 @@ export class RunDir {
   appendLog(record: Record<string, unknown>): Promise<void> {
     return this.#serial(async () => {
       await ensureDir(this.path);
+      // A run trained again (its final files rejected) grows its log: the finished run's checksum goes.
+      if ((await this.#readManifest()).files["log.jsonl"]) await this.#recordFiles({ "log.jsonl": null });
       const file = await Deno.open(this.logPath, { read: true, append: true, create: true });
       try {
         const size = (await file.stat()).size;
@@ -738,13 +743,26 @@ export class RunDir {
    * unreadable lines are skipped with a warning.
    */
   async readLog(): Promise<Record<string, unknown>[]> {
-    let text: string;
+    let bytes: Uint8Array;
     try {
-      text = await Deno.readTextFile(this.logPath);
+      bytes = await Deno.readFile(this.logPath);
     } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return [];
+      if (error instanceof Deno.errors.NotFound) {
+        if ((await this.#readManifest()).files["log.jsonl"]) {
+          this.#warn(`${this.logPath}: missing although the finished run recorded it; no learning curve`);
+        }
+        return [];
+      }
       throw error;
     }
+    // A finished run's log is in the manifest: a log changed since (emptied, edited) is moved aside rather
+    // than drawn as a learning curve.
+    const recorded = (await this.#readManifest()).files["log.jsonl"];
+    if (recorded && (bytes.length !== recorded.size || (await sha256Hex(bytes)) !== recorded.sha256)) {
+      await this.#quarantine("log.jsonl", "does not match the checksum recorded when the run finished");
+      return [];
+    }
+    const text = new TextDecoder().decode(bytes);
     const lines = text.split("\n");
     const records: Record<string, unknown>[] = [];
     for (let i = 0; i < lines.length; i++) {

@@ -613,3 +613,20 @@ Deno.test("lock: a garbage lock file is stale after one heartbeat interval; a wa
     await lock.release();
   });
 });
+
+Deno.test("log.jsonl of a finished run is checksummed: an emptied log is moved aside, not drawn", async () => {
+  await withCache(async (cache, warnings) => {
+    const run = await cache.openRun({ ...CONFIG, log: "checksum" });
+    await run.appendLog({ type: "epoch", epoch: 1, loss: 2 });
+    await run.appendLog({ type: "epoch", epoch: 2, loss: 1 });
+    await run.saveFinal({ w: { shape: [1], data: new Float32Array([1]) } }, { loss: 1 });
+    assert.equal((await run.readLog()).length, 2);
+    await Deno.writeTextFile(run.logPath, "");
+    assert.deepEqual(await run.readLog(), [], "a changed log gives no curve");
+    assert.match(warnings.at(-1)!, /log\.jsonl: does not match the checksum .* moved aside/);
+    assert.deepEqual(await run.readLog(), [], "and stays without one");
+    // Appending again (a run trained anew) is legitimate: the old checksum no longer applies.
+    await run.appendLog({ type: "epoch", epoch: 1, loss: 3 });
+    assert.equal((await run.readLog()).length, 1);
+  });
+});

@@ -411,6 +411,11 @@ async function cmdDownstream(kind: "finetune" | "linprobe" | "segment", args: st
     );
   }
   applyOverrides(ctx, values, kind === "segment" ? "none" : kind);
+  if (kind === "segment") {
+    // The recipe is checked against sane ranges before the encoder is pre-trained.
+    const { segmentationSpecFor } = await import("./experiments/segmentation.ts");
+    segmentationSpecFor(ctx.profile, { seed: 0, from: null, recipe });
+  }
   const req = strategyRequest(values, ctx);
   installSignalHandlers(ctx.stopSignal);
   const runner = await import("./lib/runner.ts");

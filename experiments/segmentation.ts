@@ -6,7 +6,11 @@
  * @module
  */
 import type { DatasetSpec } from "../lib/data/types.ts";
-import type { SegmentationRecipe, SegmentationSpec } from "../lib/downstream/segmentation.ts";
+import {
+  type SegmentationRecipe,
+  type SegmentationSpec,
+  validateSegmentationRecipe,
+} from "../lib/downstream/segmentation.ts";
 import { type Profile, UnknownProfileError } from "./profiles.ts";
 
 /** The segmentation setting of one profile. */
@@ -131,6 +135,8 @@ export function segmentationSpecFor(
     throw new Error(`profile '${profile.name}' has no runnable segmentation data: ${setup.description}`);
   }
   const m = profile.model;
+  const recipe = { ...setup.recipe, ...options.recipe };
+  validateSegmentationRecipe(recipe);
   return {
     profile: profile.name,
     dataset: setup.dataset,
@@ -142,7 +148,7 @@ export function segmentationSpecFor(
       heads: m.heads,
       mlpRatio: m.mlpRatio,
     },
-    recipe: { ...setup.recipe, ...options.recipe },
+    recipe,
     seed: options.seed,
     from: options.from,
   };

@@ -306,6 +306,10 @@ Deno.test("bad command lines exit 2 with one stderr line naming the problem and 
     [["segment", "--recipe", "colour=1", ...common], /--recipe.*'colour=1'/],
     [["segment", "--recipe", "epochs=1.5", ...common], /--recipe epochs.*1\.5/],
     [["finetune", "--recipe", "lr=1", ...common], /--recipe/],
+    [
+      ["segment", "--recipe", "channels=100000000,epochs=1", ...common],
+      /recipe channels must be an integer in \[1, 4096\]/,
+    ],
     [["gpa-recall", "--mask-ratio", "1", ...common], /--mask-ratio/],
     [["pretrain", "--soft", ",", ...common], /--soft must be two shares.*','/],
     [["pretrain", "--soft", "0.5,", ...common], /--soft must be two shares.*'0\.5,'/],

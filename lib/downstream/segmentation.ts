@@ -72,6 +72,40 @@ export interface SegmentationRecipe {
   evalEvery?: number;
 }
 
+/**
+ * Checks a recipe against sane ranges before anything is allocated (a head of 10⁸ channels would exhaust the
+ * wasm heap minutes later): throws a RangeError naming the field, its range and the value.
+ */
+export function validateSegmentationRecipe(r: SegmentationRecipe): void {
+  const ranges: [keyof SegmentationRecipe, number, number, boolean][] = [
+    ["channels", 1, 4096, true],
+    ["cropSize", 8, 2048, true],
+    ["epochs", 1, 100000, true],
+    ["batchSize", 1, 4096, true],
+    ["lr", 1e-8, 1, false],
+    ["minLr", 0, 1, false],
+    ["warmupEpochs", 0, 100000, false],
+    ["polyPower", 0.01, 10, false],
+    ["weightDecay", 0, 1, false],
+    ["layerDecay", 0.01, 1, false],
+    ["dropPath", 0, 0.99, false],
+  ];
+  for (const [key, lo, hi, integer] of ranges) {
+    const v = r[key] as number;
+    if (!(typeof v === "number" && v >= lo && v <= hi && (!integer || Number.isInteger(v)))) {
+      throw new RangeError(
+        `segmentation recipe ${key} must be ${
+          integer ? "an integer" : "a number"
+        } in [${lo}, ${hi}], got ${v}`,
+      );
+    }
+  }
+  if (r.minLr > r.lr) throw new RangeError(`segmentation recipe minLr ${r.minLr} exceeds lr ${r.lr}`);
+  if (r.warmupEpochs > r.epochs) {
+    throw new RangeError(`segmentation recipe warmupEpochs ${r.warmupEpochs} exceeds epochs ${r.epochs}`);
+  }
+}
+
 /** Shape of a segmentation model. */
 export interface SegmenterConfig {
   /** The encoder at the segmentation input size (`imageSize` = crop size). */

@@ -588,7 +588,19 @@ async function cmdTables(ids: string[] | null, args: string[]) {
     const { renderFigures } = await import("./lib/figures.ts");
     out.figures = await renderFigures(ctx, reportsDir);
   }
-  print(values, out, Object.entries(out).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join("\n"));
+  // Human mode ends with sentences, not JSON.
+  const lines = Object.entries(out).map(([k, v]) => {
+    const r = v as { markdown?: string; units?: number; shard?: unknown };
+    if (k === "figures") {
+      const figs = Object.entries(v as Record<string, string>);
+      return `figures: ${figs.filter(([, p]) => !p.startsWith("not rendered")).length} written under ` +
+        `${reportsDir}/${ctx.profile.name}/figures` +
+        figs.filter(([, p]) => p.startsWith("not rendered")).map(([n, p]) => `; ${n} ${p}`).join("");
+    }
+    if (r.markdown) return `${k}: wrote ${r.markdown} and its .json (${r.units} row × seed units)`;
+    return `${k}: this shard's runs are done; a call without --shard writes the report`;
+  });
+  print(values, out, lines.join("\n"));
 }
 
 /** Starts this CLI as a `--jobs` worker of a table (units claimed dynamically); resolves to its exit code. */
@@ -637,11 +649,23 @@ async function cmdPlan(args: string[]) {
   if (!TABLE_IDS.includes(id)) throw new UsageError(`unknown table '${t}'; valid: ${TABLE_IDS.join(", ")}`);
   const nSeeds = int(values, "seeds", undefined, 1, 100);
   const seeds = nSeeds ? Array.from({ length: nSeeds }, (_, i) => i) : ctx.profile.seeds;
-  const { planTable } = await import("./lib/tables/plan.ts");
+  const { planTable, planEstimate } = await import("./lib/tables/plan.ts");
+  const { formatEstimate } = await import("./lib/tables/estimate.ts");
   const rows = await planTable(ctx, allPlans(ctx.profile)[id], seeds, shard(values));
+  const est = planEstimate(ctx.profile, rows);
+  const summary = est.pending === 0
+    ? "every unit is cached: the report is a cache hit"
+    : est.estimated === 0
+    ? `${est.pending} units to run; no measured throughput for profile ${ctx.profile.name}, so no estimate`
+    : `${est.pending} units to run${
+      est.estimated < est.pending ? ` (${est.estimated} with an estimate)` : ""
+    }: ` +
+      `≈ ${formatEstimate(est.computeSeconds)} of compute${
+        est.teacherSeconds ? ` (teacher ${formatEstimate(est.teacherSeconds)})` : ""
+      }, ≈ ${formatEstimate(est.computeSeconds / 2)} with --jobs 2 (throughput measured on ${est.measured})`;
   print(
     values,
-    { table: id, profile: ctx.profile.name, units: rows },
+    { table: id, profile: ctx.profile.name, units: rows, estimate: est },
     rows.map((r) =>
       `${r.row.padEnd(22)} seed ${r.seed}  ${r.status.padEnd(9)} pretrain ${
         r.pretrainHash ?? "(after teacher)"
@@ -651,7 +675,7 @@ async function cmdPlan(args: string[]) {
           `${r.shares.t1.soft}/${r.shares.t1.hard}/${r.shares.t1.random}`
         : "") +
       (r.notRun ? `  not run: ${r.notRun}` : "")
-    ).join("\n"),
+    ).join("\n") + `\n${summary}`,
   );
 }
 

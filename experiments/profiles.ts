@@ -102,6 +102,25 @@ export interface Profile {
   /** Evaluate (fine-tune top-1, k-NN) every N epochs. */
   evalEvery: number;
   gpa: GpaDefaults;
+  /**
+   * Measured training speed on a reference machine, for `plan`'s compute estimates and a table's ETA:
+   * images per second per process while two processes train side by side (as with `--jobs 2`).
+   */
+  throughput?: ThroughputModel;
+}
+
+/** Measured images per second per process, by pre-training strategy and evaluation. */
+export interface ThroughputModel {
+  /** Where and how it was measured. */
+  measured: string;
+  /** Train images per epoch. */
+  trainImages: number;
+  /** Pre-training, keyed by strategy name, with "+mam" for GPA with MAM. */
+  pretrain: Record<string, number>;
+  finetune: number;
+  linprobe?: number;
+  /** Seconds per segmentation run. */
+  segmentSeconds?: number;
 }
 
 const GPA_DEFAULTS: GpaDefaults = {
@@ -238,6 +257,14 @@ const cpu: Profile = {
   // its recall against object boxes and a centre prior). Without the file the suite trains it through the
   // cache (`deno task teacher`).
   gpa: { ...GPA_DEFAULTS, teacher: { ...GPA_DEFAULTS.teacher, teacherEpochs: 80 } },
+  throughput: {
+    measured:
+      "2-core x86-64 (AVX-512), wasm + OpenBLAS matMuls, two runs side by side (experiments/README.md)",
+    trainImages: 12_500,
+    pretrain: { random: 110, block: 110, uniform: 110, gpa: 74, "gpa+mam": 57, "cls-attention": 74, hpm: 60 },
+    finetune: 95,
+    linprobe: 300,
+  },
 };
 
 const paper: Profile = {

@@ -166,7 +166,7 @@ Deno.test("verdict: rows sharing seeds are compared per seed (paired), others by
     seeds: { a: [0, 1, 2], b: [0, 1] },
     paired: true,
   });
-  assert.equal(partial.n, "2 pairs");
+  assert.equal(partial.n, "2 pairs (1 unpaired seed value(s) left out)");
   const apart = judgeClaim(greater, results, { seeds: { a: [0, 1, 2], b: [3, 4, 5] }, paired: true });
   assert.equal(apart.method, "welch");
 });
@@ -212,4 +212,57 @@ Deno.test("verdict: Holm's correction over a table's claims can turn marginal wi
   near(m1.holm!.adjustedP, 2 * m1.pValue);
   assert.equal(m1.holm!.outcome, "inconclusive");
   assert.equal(m2.holm!.outcome, "inconclusive");
+});
+
+Deno.test("verdict edge cases (independent review): zero spread, NaN, seed lists, malformed claims", () => {
+  const equal: ClaimInput = {
+    kind: "equal",
+    id: "e",
+    text: "a equals b",
+    metric: "acc",
+    a: "a",
+    b: "b",
+    tolerance: 0.5,
+  };
+  // 1. A collapsed interval inside ±tol is a sure equivalence: p 0, and Holm keeps it.
+  const [zero] = judgeClaims([equal], { acc: { a: [1, 1, 1], b: [1.2, 1.2, 1.2] } });
+  assert.equal(zero.outcome, "reproduced");
+  assert.equal(zero.pValue, 0);
+  assert.equal(zero.holm!.outcome, "reproduced");
+  // 2. A non-finite deterministic value is inconclusive, not "not reproduced".
+  assert.equal(judgeClaim(greater, { a: [NaN], b: [1] }, { exact: true }).outcome, "inconclusive");
+  assert.equal(judgeClaim(best, { x: [1], y: [NaN], z: [2] }, { exact: true }).outcome, "inconclusive");
+  // 3. A paired comparison without an interval says so; seed lists must match their values and not repeat.
+  const nan = judgeClaim(greater, { a: [5, NaN, 6], b: [1, 2, 3] }, {
+    seeds: { a: [0, 1, 2], b: [0, 1, 2] },
+    paired: true,
+  });
+  assert.equal(nan.method, "none");
+  assert.throws(
+    () =>
+      judgeClaim(greater, { a: [10, 11], b: [1, 2, 3] }, {
+        seeds: { a: [0, 1, 2], b: [0, 1, 2] },
+        paired: true,
+      }),
+    /3 seeds for 2 values/,
+  );
+  assert.throws(
+    () =>
+      judgeClaim(greater, { a: [1, 2, 3], b: [1, 2] }, { seeds: { a: [0, 0, 1], b: [0, 1] }, paired: true }),
+    /a seed appears twice/,
+  );
+  const partial = judgeClaim(greater, { a: [1, 2, 3, 4], b: [1, 2, 3, 4] }, {
+    seeds: { a: [0, 1, 2, 3], b: [0, 1, 7, 8] },
+    paired: true,
+  });
+  assert.match(partial.n, /2 pairs \(4 unpaired seed value\(s\) left out\)/);
+  // 4. Malformed claims are rejected.
+  assert.throws(() => judgeClaim({ ...best, rows: ["x"] } as ClaimInput, { x: [1, 2] }), /needs ≥ 2 rows/);
+  assert.throws(() => judgeClaim({ ...best, best: "w" } as ClaimInput, { x: [1, 2] }), /including 'w'/);
+  assert.throws(
+    () => judgeClaim({ ...equal, tolerance: -1 } as ClaimInput, { a: [1, 2], b: [1, 2] }),
+    /tolerance/,
+  );
+  // 5. No spread: no number of seeds to suggest.
+  assert.equal(judgeClaim(greater, { a: [1, 1], b: [1, 1] }, { paperEffect: 0.5 }).seedsNeeded, null);
 });

@@ -28,7 +28,9 @@ Deno.test("a 3-task job array on one cache trains every unit once; the final cal
     for (const t of tasks) assert.equal(t.code, 0, t.stderr.slice(-800));
     // Each training start logs "<kind> <hash>: …"; no hash may be trained twice across the array.
     const trained = tasks.flatMap((t) =>
-      [...t.stderr.matchAll(/^(pretrain|finetune) ([0-9a-f]{16}): (?:from|\S+ on) /gm)].map((m) => m[2])
+      [...t.stderr.matchAll(/^(?:\[[^\]]*\] )?(pretrain|finetune) ([0-9a-f]{16}): (?:from|\S+ on) /gm)].map((
+        m,
+      ) => m[2])
     );
     assert.ok(trained.length >= 6, `units trained: ${trained.length}`);
     assert.equal(new Set(trained).size, trained.length, `a run was trained twice: ${trained.join(" ")}`);

@@ -242,7 +242,8 @@ export function twoSidedPValue(estimate: number, standardError: number, df: numb
   if (!(df > 0) || !Number.isFinite(estimate)) return NaN;
   if (standardError === 0) return estimate === 0 ? 1 : 0;
   const t = Math.abs(estimate / standardError);
-  return Math.min(1, 2 * (1 - studentTCdf(t, df)));
+  // The two-sided tail directly, I_{df/(df+t²)}(df/2, 1/2): no cancellation in 1 − cdf for tiny p.
+  return Math.min(1, regularizedIncompleteBeta(df / (df + t * t), df / 2, 0.5));
 }
 
 /**
@@ -282,8 +283,8 @@ export function seedsForPower(o: {
   const level = o.level ?? 0.95;
   const power = o.power ?? 0.8;
   const max = o.max ?? 1000;
-  if (!(Number.isFinite(o.sd) && o.sd >= 0 && Number.isFinite(o.effect) && o.effect !== 0)) return NaN;
-  if (o.sd === 0) return 2;
+  // With no spread there is nothing more seeds could resolve: no number (NaN), as documented.
+  if (!(Number.isFinite(o.sd) && o.sd > 0 && Number.isFinite(o.effect) && o.effect !== 0)) return NaN;
   for (let n = 2; n <= max; n++) {
     const df = o.paired ? n - 1 : 2 * n - 2;
     const se = o.paired ? o.sd / Math.sqrt(n) : o.sd * Math.sqrt(2 / n);

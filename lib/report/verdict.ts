@@ -154,10 +154,19 @@ interface Comparison {
   sd: number;
 }
 
+function checkSeeds(row: string, values: readonly number[], seeds: readonly number[]): void {
+  if (seeds.length !== values.length) {
+    throw new RangeError(`row ${row}: ${seeds.length} seeds for ${values.length} values`);
+  }
+  if (new Set(seeds).size !== seeds.length) throw new RangeError(`row ${row}: a seed appears twice`);
+}
+
 function compare(a: string, b: string, results: SeedResults, level: number, o: VerdictOptions): Comparison {
   const va = results[a] ?? [];
   const vb = results[b] ?? [];
   if (o.paired && o.seeds?.[a] && o.seeds?.[b]) {
+    checkSeeds(a, va, o.seeds[a]);
+    checkSeeds(b, vb, o.seeds[b]);
     const sb = new Map(o.seeds[b].map((s, i) => [s, vb[i]]));
     const xa: number[] = [];
     const xb: number[] = [];
@@ -168,12 +177,14 @@ function compare(a: string, b: string, results: SeedResults, level: number, o: V
       }
     });
     if (xa.length >= 2) {
+      const interval = pairedDifferenceInterval(xa, xb, level);
+      const dropped = va.length - xa.length + vb.length - xb.length;
       return {
         a,
         b,
-        method: "paired",
-        interval: pairedDifferenceInterval(xa, xb, level),
-        n: `${xa.length} pairs`,
+        method: Number.isNaN(interval.lower) ? "none" : "paired",
+        interval,
+        n: `${xa.length} pairs` + (dropped > 0 ? ` (${dropped} unpaired seed value(s) left out)` : ""),
         sd: sampleStd(xa.map((v, i) => v - xb[i])),
       };
     }
@@ -251,6 +262,12 @@ function seedsNeeded(c: Comparison, paperEffect: number | null, level: number): 
 /** Tests one claim on per-seed results of its metric. */
 export function judgeClaim(claim: ClaimInput, results: SeedResults, options: VerdictOptions = {}): Verdict {
   const level = options.level ?? 0.95;
+  if (claim.kind === "best-in-group" && (claim.rows.length < 2 || !claim.rows.includes(claim.best))) {
+    throw new RangeError(`claim ${claim.id}: best-in-group needs ≥ 2 rows including '${claim.best}'`);
+  }
+  if (claim.kind === "equal" && !(claim.tolerance >= 0)) {
+    throw new RangeError(`claim ${claim.id}: tolerance must be ≥ 0, got ${claim.tolerance}`);
+  }
   const keys = claim.kind === "best-in-group" ? [...claim.rows] : [claim.a, claim.b];
   const base: VerdictBase = {
     claimId: claim.id,
@@ -290,6 +307,20 @@ export function judgeClaim(claim: ClaimInput, results: SeedResults, options: Ver
 function judgeExact(claim: ClaimInput, results: SeedResults, base: VerdictBase): Verdict {
   const exact = { method: "exact" as const, n: "1 measurement per row", mde: 0, pValue: NaN };
   const m = (k: string) => mean(results[k]);
+  const keys = claim.kind === "best-in-group" ? claim.rows : [claim.a, claim.b];
+  const bad = keys.filter((k) => !Number.isFinite(m(k)));
+  if (bad.length > 0) {
+    return {
+      ...base,
+      ...exact,
+      outcome: "inconclusive",
+      rule: "A deterministic comparison needs a finite value for every row.",
+      compared: claim.kind === "best-in-group" ? { a: claim.best, b: bad[0] } : { a: claim.a, b: claim.b },
+      delta: NaN,
+      ci: null,
+      detail: `no finite value for ${bad.join(", ")}`,
+    };
+  }
   if (claim.kind === "best-in-group") {
     const others = claim.rows.filter((r) => r !== claim.best);
     const runnerUp = others.reduce((best, r) => (m(r) > m(best) ? r : best), others[0]);
@@ -351,8 +382,15 @@ function judgeGreater(
     rule,
     detail: ci
       ? `Δ = ${fmt(c.interval.estimate)}, ${testName(c, level)} [${fmt(ci[0])}, ${fmt(ci[1])}]`
-      : `${testName(c, level)}; point difference ${fmt(c.interval.estimate)} ` +
-        `(${c.interval.estimate > 0 ? "in" : "against"} the claimed direction)`,
+      : `${testName(c, level)}; point difference ${fmt(c.interval.estimate)} (${
+        !Number.isFinite(c.interval.estimate)
+          ? "not available"
+          : c.interval.estimate > 0
+          ? "in the claimed direction"
+          : c.interval.estimate < 0
+          ? "against the claimed direction"
+          : "a tie"
+      })`,
   };
 }
 
@@ -375,7 +413,8 @@ function judgeEqual(
   // p of the decision the interval supports: equivalence (two one-sided tests) or a difference beyond ±tol.
   const { estimate: d, standardError: se, df } = c.interval;
   let p = NaN;
-  if (ci && se > 0) {
+  if (ci && se === 0) p = outcome === "inconclusive" ? 1 : 0; // a collapsed interval decides (or not) surely
+  else if (ci && se > 0) {
     const inside = 2 * Math.max(1 - studentTCdf((d + tol) / se, df), studentTCdf((d - tol) / se, df));
     const outside = 2 * Math.min(1 - studentTCdf((d - tol) / se, df), studentTCdf((d + tol) / se, df));
     p = Math.min(1, outcome === "not reproduced" ? outside : inside);

@@ -25,6 +25,7 @@ import {
 } from "../runner.ts";
 import type { PretrainOutcome } from "../train/pretrain.ts";
 import { InterruptedError } from "../train/loop.ts";
+import { formatEstimate, unitSeconds } from "./estimate.ts";
 
 /** Result of one (row, seed) unit. */
 export interface UnitResult {
@@ -183,8 +184,13 @@ export async function runTable(
   }
   const results: UnitResult[] = [];
   const failures: Record<string, string> = {};
-  for (const unit of shardUnits(units, opts.shard)) {
+  const mine = shardUnits(units, opts.shard);
+  const estimates = mine.map((u) => unitSeconds(ctx.profile, u.row, plan.metric.evaluation));
+  for (const [k, unit] of mine.entries()) {
     if (ctx.stopSignal.stopped) break;
+    // Every line a unit logs names it, so the output of several --jobs workers can be told apart.
+    const tag = `[${id} ${unit.row.key} s${unit.seed}]`;
+    const unitCtx: RunContext = { ...ctx, log: (l: string) => ctx.log(`${tag} ${l}`) };
     // --jobs workers share the units dynamically: each takes the next one nobody holds (a lock per unit).
     let claim: Awaited<ReturnType<RunDir["acquireLock"]>> | null = null;
     if (opts.claim) {
@@ -197,7 +203,15 @@ export async function runTable(
       }
     }
     try {
-      results.push(await runUnit(ctx, plan, unit));
+      const r = await runUnit(unitCtx, plan, unit);
+      results.push(r);
+      if (r.cacheHits < r.runs) {
+        const left = estimates.slice(k + 1).reduce((a: number, b) => a + (b ?? 0), 0) / (opts.claim ? 2 : 1);
+        ctx.log(
+          `${tag} done (${k + 1}/${mine.length}): ${plan.metric.label} ${r.value.toFixed(2)}` +
+            (left > 0 ? `; ≈ ${formatEstimate(left)} of the table left (estimate)` : ""),
+        );
+      }
     } catch (e) {
       if (e instanceof NotImplementedError) {
         failures[unit.row.key] = e.message;

@@ -5,6 +5,8 @@
  */
 import type { TablePlan } from "../../experiments/tables.ts";
 import { GpaMasking } from "../masking/gpa.ts";
+import type { Profile } from "../../experiments/profiles.ts";
+import { teacherSeconds, unitSeconds } from "./estimate.ts";
 import {
   pretrainSpec,
   profileData,
@@ -29,6 +31,8 @@ export interface PlannedUnit {
    * the profile's defaults fill what the row leaves unstated and any clipping — what the row means.
    */
   shares?: { t0: GpaShares; t1: GpaShares };
+  /** Estimated seconds of one process for this unit from the profile's measured throughput (missing units). */
+  estimateSeconds?: number;
 }
 
 /** Soft, hard and random shares of the masked patches. */
@@ -55,6 +59,34 @@ export function requestShares(ctx: RunContext, req: StrategyRequest): { t0: GpaS
   return { t0: at(0), t1: at(1) };
 }
 
+/** What the units still to run cost, from the profile's measured throughput. */
+export interface PlanEstimate {
+  /** Units with an estimate / units still to run. */
+  estimated: number;
+  pending: number;
+  /** Seconds of one process, summed over the pending units (and the teacher when it is not cached). */
+  computeSeconds: number;
+  /** The teacher's share of that, when it is still to be trained. */
+  teacherSeconds: number;
+  /** Where the throughput was measured. */
+  measured: string | null;
+}
+
+/** Sums the estimates of a plan's pending units (and the teacher, when some unit waits for it). */
+export function planEstimate(profile: Profile, units: PlannedUnit[]): PlanEstimate {
+  const pending = units.filter((u) => u.status === "missing" || u.status === "waiting");
+  const teacher = pending.some((u) => u.status === "waiting") && !profile.gpa.teacher.weightsPath
+    ? teacherSeconds(profile) ?? 0
+    : 0;
+  return {
+    estimated: pending.filter((u) => u.estimateSeconds !== undefined).length,
+    pending: pending.length,
+    computeSeconds: teacher + pending.reduce((s, u) => s + (u.estimateSeconds ?? 0), 0),
+    teacherSeconds: teacher,
+    measured: profile.throughput?.measured ?? null,
+  };
+}
+
 /** Plans a table (optionally only one shard's share of the runnable units). */
 export async function planTable(
   ctx: RunContext,
@@ -78,7 +110,14 @@ export async function planTable(
     const needsTeacher = ["gpa", "cls-attention"].includes(unit.row.request!.name);
     const shares = unit.row.request!.name === "gpa" ? { shares: requestShares(ctx, unit.row.request!) } : {};
     if (needsTeacher && !teacherReady) {
-      out.push({ row: unit.row.key, seed: unit.seed, status: "waiting", ...shares });
+      const est = unitSeconds(ctx.profile, unit.row, plan.metric.evaluation);
+      out.push({
+        row: unit.row.key,
+        seed: unit.seed,
+        status: "waiting",
+        ...shares,
+        ...(est !== null ? { estimateSeconds: Math.round(est) } : {}),
+      });
       continue;
     }
     const choice = await strategyChoice(ctx, unit.row.request!, unit.seed);
@@ -86,12 +125,14 @@ export async function planTable(
     p.pretrain.epochs = Math.max(1, Math.round(p.pretrain.epochs * (unit.row.epochsScale ?? 1)));
     const hash = pretrainHash(pretrainSpec({ ...ctx, profile: p }, choice, data));
     const done = await cache.runDir(hash).isComplete();
+    const est = done ? null : unitSeconds(ctx.profile, unit.row, plan.metric.evaluation);
     out.push({
       row: unit.row.key,
       seed: unit.seed,
       status: done ? "cached" : "missing",
       pretrainHash: hash,
       ...shares,
+      ...(est !== null ? { estimateSeconds: Math.round(est) } : {}),
     });
   }
   return out;

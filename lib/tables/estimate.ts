@@ -1,0 +1,47 @@
+/**
+ * Compute estimates from a profile's measured throughput: seconds per (row × seed) unit, so that `plan` can
+ * say what a table costs and a running table can give an ETA.
+ * @module
+ */
+import type { ThroughputModel } from "../../experiments/profiles.ts";
+import type { Profile } from "../../experiments/profiles.ts";
+import type { Evaluation, TableRowPlan } from "../../experiments/tables.ts";
+
+/** The throughput key of a row's pre-training: its strategy, with "+mam" for GPA with MAM. */
+export function strategyKey(row: TableRowPlan): string {
+  const r = row.request!;
+  return r.name === "gpa" && r.mam ? "gpa+mam" : r.name;
+}
+
+/**
+ * Estimated seconds of one process for a unit (pre-training + evaluation), or null where the profile has no
+ * measured throughput for it.
+ */
+export function unitSeconds(profile: Profile, row: TableRowPlan, evaluation: Evaluation): number | null {
+  const t: ThroughputModel | undefined = profile.throughput;
+  if (!t || !row.request) return null;
+  const rate = t.pretrain[strategyKey(row)];
+  if (!rate) return null;
+  const epochs = Math.max(1, Math.round(profile.pretrain.epochs * (row.epochsScale ?? 1)));
+  const pre = (t.trainImages * epochs) / rate;
+  const ev = evaluation === "finetune"
+    ? (t.trainImages * profile.finetune.epochs) / t.finetune
+    : evaluation === "linprobe"
+    ? t.linprobe ? (t.trainImages * profile.linprobe.epochs) / t.linprobe : null
+    : t.segmentSeconds ?? null;
+  return ev === null ? null : pre + ev;
+}
+
+/** Estimated seconds to pre-train the profile's teacher when it is not cached yet (null: no estimate). */
+export function teacherSeconds(profile: Profile): number | null {
+  const t = profile.throughput;
+  const epochs = profile.gpa.teacher.teacherEpochs ?? profile.pretrain.epochs;
+  return t?.pretrain.random ? (t.trainImages * epochs) / t.pretrain.random : null;
+}
+
+/** "2.5 h" / "14 min" / "40 s". */
+export function formatEstimate(seconds: number): string {
+  if (seconds >= 5400) return `${(seconds / 3600).toFixed(1)} h`;
+  if (seconds >= 90) return `${Math.round(seconds / 60)} min`;
+  return `${Math.round(seconds)} s`;
+}

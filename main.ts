@@ -17,7 +17,7 @@ import {
 } from "./lib/cli.ts";
 import { getProfile, PROFILES, UnknownProfileError } from "./experiments/profiles.ts";
 import { VIT_PRESETS } from "./lib/vit.ts";
-import type { RunContext } from "./lib/runner.ts";
+import type { RunContext } from "./app/runner.ts";
 
 const HELP =
   `gpa-repro — reproduces "Global Patch-wise Attention is Masterful Facilitator for Masked Image Modeling"
@@ -315,7 +315,7 @@ function teacherHead(values: Values, depth: number, heads: number) {
 }
 
 /** The teacher from `--teacher-head`, `--teacher-weights`, `--teacher-epochs`, `--gpa-variant` over the profile's. */
-function teacherFlags(values: Values, ctx: RunContext): import("./lib/runner.ts").TeacherChoice & {
+function teacherFlags(values: Values, ctx: RunContext): import("./app/runner.ts").TeacherChoice & {
   variant: "paper" | "official";
 } {
   const head = teacherHead(values, ctx.profile.model.depth, ctx.profile.model.heads);
@@ -330,7 +330,7 @@ function teacherFlags(values: Values, ctx: RunContext): import("./lib/runner.ts"
 }
 
 /** The strategy request of pretrain/finetune/linprobe from CLI flags. */
-function strategyRequest(values: Values, ctx: RunContext): import("./lib/runner.ts").StrategyRequest {
+function strategyRequest(values: Values, ctx: RunContext): import("./app/runner.ts").StrategyRequest {
   const name = oneOf(values, "strategy", STRATEGIES, "random");
   const soft = sharePair(values, "soft") ?? ctx.profile.gpa.soft;
   const hard = sharePair(values, "hard") ?? ctx.profile.gpa.hard;
@@ -384,7 +384,7 @@ async function cmdPretrain(args: string[]) {
   applyOverrides(ctx, values);
   const req = strategyRequest(values, ctx);
   installSignalHandlers(ctx.stopSignal);
-  const { ensurePretrain, strategyChoice } = await import("./lib/runner.ts");
+  const { ensurePretrain, strategyChoice } = await import("./app/runner.ts");
   const out = await ensurePretrain(ctx, await strategyChoice(ctx, req, ctx.profile.seeds[0]));
   const summary = { hash: out.hash, cacheHit: out.cacheHit, metrics: out.metrics, history: out.history };
   print(
@@ -418,7 +418,7 @@ async function cmdDownstream(kind: "finetune" | "linprobe" | "segment", args: st
   }
   const req = strategyRequest(values, ctx);
   installSignalHandlers(ctx.stopSignal);
-  const runner = await import("./lib/runner.ts");
+  const runner = await import("./app/runner.ts");
   const seed = ctx.profile.seeds[0];
   // The encoder's seed may differ from the downstream run's (several downstream seeds on one encoder).
   const pretrainSeed = int(values, "pretrain-seed", seed, 0, 2 ** 31 - 1)!;
@@ -426,7 +426,7 @@ async function cmdDownstream(kind: "finetune" | "linprobe" | "segment", args: st
     ? null
     : await runner.ensurePretrain(ctx, await runner.strategyChoice(ctx, req, pretrainSeed));
   if (kind === "segment") {
-    const { ensureSegment } = await import("./lib/downstream/mod.ts");
+    const { ensureSegment } = await import("./app/segment.ts");
     const seg = await ensureSegment(ctx, pre, seed, recipe);
     const miou = seg.miou; // percent
     const summary = {
@@ -562,7 +562,7 @@ async function cmdTables(ids: string[] | null, args: string[]) {
   const seeds = nSeeds ? Array.from({ length: nSeeds }, (_, i) => i) : ctx.profile.seeds;
   const reportsDir = dirOption(values, "reports-dir") ?? `${PROJECT_ROOT}/reports`;
   installSignalHandlers(ctx.stopSignal);
-  const { runTable } = await import("./lib/tables/mod.ts");
+  const { runTable } = await import("./app/tables/mod.ts");
   const out: Record<string, unknown> = {};
   for (const id of wanted) {
     const r = await runTable(ctx, id, {
@@ -585,7 +585,7 @@ async function cmdTables(ids: string[] | null, args: string[]) {
   if (
     !sh && values.worker !== true && (ids !== null || wanted.some((id) => id === "table1" || id === "table5"))
   ) {
-    const { renderFigures } = await import("./lib/figures.ts");
+    const { renderFigures } = await import("./app/figures.ts");
     out.figures = await renderFigures(ctx, reportsDir);
   }
   // Human mode ends with sentences, not JSON.
@@ -649,8 +649,8 @@ async function cmdPlan(args: string[]) {
   if (!TABLE_IDS.includes(id)) throw new UsageError(`unknown table '${t}'; valid: ${TABLE_IDS.join(", ")}`);
   const nSeeds = int(values, "seeds", undefined, 1, 100);
   const seeds = nSeeds ? Array.from({ length: nSeeds }, (_, i) => i) : ctx.profile.seeds;
-  const { planTable, planEstimate } = await import("./lib/tables/plan.ts");
-  const { formatEstimate } = await import("./lib/tables/estimate.ts");
+  const { planTable, planEstimate } = await import("./app/tables/plan.ts");
+  const { formatEstimate } = await import("./app/tables/estimate.ts");
   const rows = await planTable(ctx, allPlans(ctx.profile)[id], seeds, shard(values));
   const est = planEstimate(ctx.profile, rows);
   const summary = est.pending === 0
@@ -723,7 +723,7 @@ async function cmdExport(args: string[]) {
   if (!out) throw new UsageError("export: give --out FILE.safetensors");
   const ctx = await context(values);
   const { exportEncoder } = await import("./lib/export.ts");
-  const { runCache } = await import("./lib/runner.ts");
+  const { runCache } = await import("./app/runner.ts");
   const r = await exportEncoder(runCache(ctx), hash, out);
   print(
     values,
@@ -742,7 +742,7 @@ async function cmdTeacher(args: string[]) {
   installSignalHandlers(ctx.stopSignal);
   const out = str(values, "out", `${PROJECT_ROOT}/zoo/${ctx.profile.name}_teacher.safetensors`)!;
   const images = int(values, "images", 2500, 1, 100000)!;
-  const { buildTeacher } = await import("./lib/zoo.ts");
+  const { buildTeacher } = await import("./app/zoo.ts");
   const card = await buildTeacher(ctx, out, images);
   const lines = [
     `teacher of profile ${card.profile}: run ${card.run}, ${card.epochs} epochs -> ${out} (sha256 ${card.file.sha256})`,
@@ -762,7 +762,7 @@ async function cmdFigures(args: string[]) {
   const { values } = parseCommandArgs("figures", args, { "reports-dir": { type: "string" } });
   const ctx = await context(values);
   installSignalHandlers(ctx.stopSignal);
-  const { renderFigures } = await import("./lib/figures.ts");
+  const { renderFigures } = await import("./app/figures.ts");
   const out = await renderFigures(ctx, dirOption(values, "reports-dir") ?? `${PROJECT_ROOT}/reports`);
   print(values, out, Object.entries(out).map(([k, v]) => `${k}: ${v}`).join("\n"));
 }
@@ -785,7 +785,7 @@ async function cmdKnn(args: string[]) {
   applyOverrides(ctx, values, "none");
   const req = strategyRequest(values, ctx);
   installSignalHandlers(ctx.stopSignal);
-  const runner = await import("./lib/runner.ts");
+  const runner = await import("./app/runner.ts");
   const seed = ctx.profile.seeds[0];
   const pre = from === "random"
     ? null
@@ -822,8 +822,8 @@ async function cmdGpaRecall(args: string[]) {
   installSignalHandlers(ctx.stopSignal);
   const choice = teacherFlags(values, ctx);
   const images = int(values, "images", 200, 1, 100000)!;
-  const { ensureTeacher } = await import("./lib/runner.ts");
-  const { gpaRecall } = await import("./lib/figures.ts");
+  const { ensureTeacher } = await import("./app/runner.ts");
+  const { gpaRecall } = await import("./app/figures.ts");
   const teacher = await ensureTeacher(ctx, choice);
   const { png, ...result } = await gpaRecall(ctx, teacher, images);
   const outDir = str(values, "out", `${PROJECT_ROOT}/reports/${ctx.profile.name}/figures`)!;

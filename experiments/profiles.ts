@@ -6,59 +6,8 @@
 import type { DatasetSpec } from "../lib/data/types.ts";
 import type { MaeConfig } from "../lib/mae.ts";
 
-/** MAE-style pre-training recipe. */
-export interface PretrainRecipe {
-  epochs: number;
-  batchSize: number;
-  /** Base lr; absolute lr = blr × batch / 256. */
-  blr: number;
-  minLr: number;
-  warmupEpochs: number;
-  weightDecay: number;
-  /** Gradient clipping by global norm (MAE pre-training uses none). */
-  clipGrad?: number;
-  maskRatio: number;
-  /** RandomResizedCrop scale range. */
-  cropScale: [number, number];
-}
-
-/** MAE-style fine-tuning recipe. */
-export interface FinetuneRecipe {
-  epochs: number;
-  batchSize: number;
-  blr: number;
-  minLr: number;
-  warmupEpochs: number;
-  weightDecay: number;
-  layerDecay: number;
-  dropPath: number;
-  labelSmoothing: number;
-  mixup: number;
-  cutmix: number;
-  /** Probability of applying mixup or cutmix to a batch. */
-  mixupProb: number;
-  /** Random-erasing probability. */
-  reprob: number;
-  cropScale: [number, number];
-}
-
-/** Linear-probing recipe (frozen encoder; BatchNorm without affine + linear head). */
-export interface LinprobeRecipe {
-  epochs: number;
-  batchSize: number;
-  blr: number;
-  warmupEpochs: number;
-  weightDecay: number;
-  momentum: number;
-  optimizer: "sgd" | "lars";
-  /** Features: the CLS token after the final norm (MAE) or mean-pooled patch tokens. */
-  features: "cls" | "mean";
-  /**
-   * Train on augmented views every epoch (MAE) or on features of un-augmented images computed once (fast,
-   * a documented simplification at small scale).
-   */
-  augment: boolean;
-}
+import type { FinetuneRecipe, LinprobeRecipe, PretrainRecipe } from "../lib/train/recipes.ts";
+export type { FinetuneRecipe, LinprobeRecipe, PretrainRecipe } from "../lib/train/recipes.ts";
 
 /** GPA defaults of a profile (the paper's ablation winners; teacher choice scaled to the model). */
 export interface GpaDefaults {

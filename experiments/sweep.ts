@@ -11,7 +11,7 @@
  */
 import { parseArgs } from "node:util";
 import { engineLabel, selectBackend } from "../lib/backend.ts";
-import { ensureFinetune, ensurePretrain, type RunContext } from "../lib/runner.ts";
+import { ensureFinetune, ensurePretrain, type RunContext } from "../app/runner.ts";
 import { getProfile } from "./profiles.ts";
 
 const { values } = parseArgs({

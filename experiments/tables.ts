@@ -4,7 +4,7 @@
  * reproduced. Rows map onto the paper module's row keys (experiments/paper.ts).
  * @module
  */
-import type { StrategyRequest } from "../lib/runner.ts";
+import type { StrategyRequest } from "../app/runner.ts";
 import type { Claim } from "./paper.ts";
 import { type Profile, PROFILES } from "./profiles.ts";
 import { SEGMENTATION_SETUPS } from "./segmentation.ts";

@@ -18,7 +18,7 @@ import { HpmMasking } from "./masking/hpm.ts";
 import type { MaskStrategy } from "./masking/types.ts";
 import { detach, layerNorm, linear } from "./ops.ts";
 import type { Rng } from "./rng.ts";
-import type { ExtensionLossArgs, PretrainExtension } from "./train/pretrain.ts";
+import type { ExtensionLossArgs, PretrainExtension } from "./train/extension.ts";
 import { blockForward, encoderBlocks, gridOf, param, type Params } from "./vit.ts";
 
 /** Names of the student parameters the EMA teacher mirrors. */

@@ -11,7 +11,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { decoderStack, initDecoderStack, type MaeConfig } from "./mae.ts";
-import type { ExtensionLossArgs, PretrainExtension } from "./train/pretrain.ts";
+import type { ExtensionLossArgs, PretrainExtension } from "./train/extension.ts";
 import type { Params } from "./vit.ts";
 import type { Rng } from "./rng.ts";
 import { zNormalize } from "./gpa_math.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { centerPriorMaps } from "../lib/figures.ts";
+import { centerPriorMaps } from "../app/figures.ts";
 import { topKRecall } from "../lib/head_selection.ts";
 import { topKPerRow } from "../lib/masking/select.ts";
 

@@ -289,7 +289,7 @@ Deno.test("headLabel / parseHeadSelector", () => {
 });
 
 Deno.test("compareWithCentre: paired difference to the centre prior, its 95 % CI and the verdict (hand-computed)", async () => {
-  const { compareWithCentre } = await import("../lib/figures.ts");
+  const { compareWithCentre } = await import("../app/figures.ts");
   // Differences 0.1, 0.2, 0.3: mean 0.2, sd 0.1, half width t(0.975, 2)·0.1/√3 = 0.24841.
   const r = compareWithCentre(0.25, 16, 64, [0.6, 0.7, 0.8], [0.5, 0.5, 0.5]);
   assert.equal(r.randomRecall, 0.25);

@@ -1,6 +1,6 @@
 /** Table reports name the engines behind their runs; every run records the engine that finished it. */
 import assert from "node:assert/strict";
-import { describeEngines } from "../lib/tables/mod.ts";
+import { describeEngines } from "../app/tables/mod.ts";
 
 Deno.test("describeEngines: this invocation's engine, then the runs' engines when they differ", () => {
   const blas = "wasm (matMul: OpenBLAS 0.3.21)";
@@ -62,7 +62,7 @@ Deno.test("Table 3's α_s 1 → 1 rows keep the hard share 0 → 0.5 and clip th
 });
 
 Deno.test("Table 9: each cost claim is measured on the row it names", async () => {
-  const { assembleReport } = await import("../lib/tables/mod.ts");
+  const { assembleReport } = await import("../app/tables/mod.ts");
   const { tablePlans } = await import("../experiments/tables.ts");
   const { getProfile } = await import("../experiments/profiles.ts");
   const profile = getProfile("smoke");
@@ -122,7 +122,7 @@ Deno.test("rows that share a seed share the encoder's initialisation and data or
 });
 
 Deno.test("plan: GPA rows print the shares at t = 0 and t = 1 (Table 4's 0 → 1 rows reach all-hard)", async () => {
-  const { requestShares } = await import("../lib/tables/plan.ts");
+  const { requestShares } = await import("../app/tables/plan.ts");
   const { tablePlans } = await import("../experiments/tables.ts");
   const { getProfile } = await import("../experiments/profiles.ts");
   const profile = getProfile("cpu");
@@ -145,7 +145,7 @@ Deno.test("plan: GPA rows print the shares at t = 0 and t = 1 (Table 4's 0 → 1
 });
 
 Deno.test("a table stopped before its units ran throws InterruptedError and writes no report", async () => {
-  const { runTable } = await import("../lib/tables/mod.ts");
+  const { runTable } = await import("../app/tables/mod.ts");
   const { getProfile } = await import("../experiments/profiles.ts");
   const dir = await Deno.makeTempDir();
   try {

@@ -1,5 +1,5 @@
 /**
- * The training stack end to end through `lib/runner.ts` on the smoke profile (synthetic data, wasm): a
+ * The training stack end to end through `app/runner.ts` on the smoke profile (synthetic data, wasm): a
  * pre-training run finishes with a falling loss and is a cache hit the second time; an interrupted run resumes
  * to bit-identical weights; a NaN loss stops with a NumericError that names the step and keeps the last
  * checkpoint; fine-tuning the pre-trained encoder beats chance.
@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { selectBackend } from "../lib/backend.ts";
 import { RunCache } from "../lib/checkpoint.ts";
-import { ensureFinetune, ensurePretrain, profileData, type RunContext } from "../lib/runner.ts";
+import { ensureFinetune, ensurePretrain, profileData, type RunContext } from "../app/runner.ts";
 import type { PretrainOutcome } from "../lib/train/pretrain.ts";
 import type { Params } from "../lib/vit.ts";
 import { getProfile } from "../experiments/profiles.ts";

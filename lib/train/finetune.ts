@@ -16,7 +16,7 @@ import { addParam, initEncoder, param, type Params, type VitConfig } from "../vi
 import { absoluteLr, AdamW, cosineLr, layerDecayScale } from "./optim.ts";
 import { epochRecords, loadNamedInto, namedTensorsOf, trainLoop } from "./loop.ts";
 import { accumulateGradients, MODEL_FORMAT_VERSION, resolveMicroBatch, type RunEnv } from "./pretrain.ts";
-import type { FinetuneRecipe } from "../../experiments/profiles.ts";
+import type { FinetuneRecipe } from "./recipes.ts";
 
 /** A fine-tuning run: which encoder (a pre-training hash, or null = random init), data, recipe, seed. */
 export interface FinetuneSpec {

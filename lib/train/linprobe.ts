@@ -17,7 +17,7 @@ import { addParam, initEncoder, param, type Params, type VitConfig } from "../vi
 import { absoluteLr, cosineLr, SgdMomentum } from "./optim.ts";
 import { loadNamedInto, namedTensorsOf, trainLoop } from "./loop.ts";
 import { MODEL_FORMAT_VERSION, type RunEnv } from "./pretrain.ts";
-import type { LinprobeRecipe } from "../../experiments/profiles.ts";
+import type { LinprobeRecipe } from "./recipes.ts";
 
 /** A linear-probing run. */
 export interface LinprobeSpec {

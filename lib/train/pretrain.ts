@@ -16,7 +16,6 @@ import {
   forwardEncoder,
   forwardLoss,
   initMae,
-  type MaeBatch,
   type MaeConfig,
   prepareMaeBatch,
 } from "../mae.ts";
@@ -35,50 +34,12 @@ import {
   type TrainResult,
   WeightsMismatchError,
 } from "./loop.ts";
-import type { PretrainRecipe } from "../../experiments/profiles.ts";
+import type { PretrainRecipe } from "./recipes.ts";
+import type { PretrainExtension } from "./extension.ts";
+export type { ExtensionLossArgs, PretrainExtension } from "./extension.ts";
 
 /** Version of the model/checkpoint format; part of every run's identity. */
 export const MODEL_FORMAT_VERSION = 1;
-
-/** What an extension's loss sees inside the gradient tape. */
-export interface ExtensionLossArgs {
-  params: Params;
-  cfg: MaeConfig;
-  mb: MaeBatch;
-  mask: MaskBatch;
-  /** Encoder output `[B·(1+Lk), D]`. */
-  latent: tf.Tensor2D;
-  /** Shared decoder input `[B·(1+L), Dd]`. */
-  decoderIn: tf.Tensor2D;
-  /** Per-pixel-decoder loss of this step. */
-  pixelLoss: tf.Scalar;
-  /** The pixel decoder's predictions of the masked patches `[B·Lm, p·p·3]`. */
-  pixelPred?: tf.Tensor2D;
-  /** Class labels of the micro-batch, when the loop has them. */
-  labels?: Int32Array;
-  progress: number;
-}
-
-/** A pre-training add-on: extra parameters, an extra loss term, per-step state updates. */
-export interface PretrainExtension {
-  readonly name: string;
-  /** Adds trainable parameters (e.g. a second decoder). */
-  initParams?(params: Params, cfg: MaeConfig, rng: Rng): void;
-  /** Extra loss terms (summed into the objective) and scalar diagnostics. */
-  loss?(args: ExtensionLossArgs): { loss: tf.Scalar; metrics?: Record<string, tf.Scalar> };
-  /** After the optimiser step (e.g. EMA teacher update). */
-  afterStep?(params: Params, progress: number): void;
-  /** Non-trainable state to checkpoint. */
-  state?(): Map<string, tf.Variable>;
-  /** Trainable variables of its own (not the student's; updated by `applyGradients`). */
-  trainable?(): Params;
-  /** Applies the gradients of its own variables. */
-  applyGradients?(grads: Map<string, tf.Tensor>): Promise<void>;
-  /** False for observers that cannot change the student (not part of the run's identity). */
-  readonly affectsIdentity?: boolean;
-  /** Identity and metadata. */
-  describe(): Record<string, unknown>;
-}
 
 /** How schedules measure training progress (see `PretrainSpec.progressUnit`). */
 export type ProgressUnit = "step" | "epoch";

@@ -4,7 +4,7 @@
  * @module
  */
 import type { TablePlan } from "../../experiments/tables.ts";
-import { GpaMasking } from "../masking/gpa.ts";
+import { GpaMasking } from "../../lib/masking/gpa.ts";
 import type { Profile } from "../../experiments/profiles.ts";
 import { teacherSeconds, unitSeconds } from "./estimate.ts";
 import {
@@ -15,7 +15,7 @@ import {
   strategyChoice,
   type StrategyRequest,
 } from "../runner.ts";
-import { pretrainHash } from "../train/pretrain.ts";
+import { pretrainHash } from "../../lib/train/pretrain.ts";
 import { shardUnits, tableUnits } from "./mod.ts";
 
 /** One planned unit. */

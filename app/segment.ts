@@ -4,13 +4,17 @@
  * detector is out of reach for TF.js at this suite's scales, and a proxy would not test the paper's claim.
  * @module
  */
-import { segmentationSpecFor } from "../../experiments/segmentation.ts";
-import { loadDataset } from "../data/mod.ts";
-import { type RunContext, runEnv } from "../runner.ts";
-import type { PretrainOutcome } from "../train/pretrain.ts";
-import { segment, type SegmentationOutcome, type SegmentationRecipe } from "./segmentation.ts";
+import { segmentationSpecFor } from "../experiments/segmentation.ts";
+import { loadDataset } from "../lib/data/mod.ts";
+import { type RunContext, runEnv } from "./runner.ts";
+import type { PretrainOutcome } from "../lib/train/pretrain.ts";
+import {
+  segment,
+  type SegmentationOutcome,
+  type SegmentationRecipe,
+} from "../lib/downstream/segmentation.ts";
 
-export { segment } from "./segmentation.ts";
+export { segment } from "../lib/downstream/segmentation.ts";
 
 /** Fine-tunes a segmentation model on the profile's segmentation data from a pre-training run (or random init). */
 export async function ensureSegment(

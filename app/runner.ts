@@ -3,13 +3,13 @@
  * linear probing on top, all through the run cache. The CLI and every table task go through here.
  * @module
  */
-import { RunCache } from "./checkpoint.ts";
-import { loadDataset } from "./data/mod.ts";
-import type { ImageSplit } from "./data/types.ts";
-import { createMaskStrategy } from "./masking/mod.ts";
-import type { MaskStrategy } from "./masking/types.ts";
-import { finetune, type FinetuneOutcome } from "./train/finetune.ts";
-import { linprobe, type LinprobeOutcome } from "./train/linprobe.ts";
+import { RunCache } from "../lib/checkpoint.ts";
+import { loadDataset } from "../lib/data/mod.ts";
+import type { ImageSplit } from "../lib/data/types.ts";
+import { createMaskStrategy } from "../lib/masking/mod.ts";
+import type { MaskStrategy } from "../lib/masking/types.ts";
+import { finetune, type FinetuneOutcome } from "../lib/train/finetune.ts";
+import { linprobe, type LinprobeOutcome } from "../lib/train/linprobe.ts";
 import {
   pretrain,
   type PretrainExtension,
@@ -17,10 +17,10 @@ import {
   type PretrainSpec,
   type ProgressUnit,
   type RunEnv,
-} from "./train/pretrain.ts";
+} from "../lib/train/pretrain.ts";
 import type { Profile } from "../experiments/profiles.ts";
-import { centerBatch } from "./data/augment.ts";
-import { isEncoderParam } from "./encode.ts";
+import { centerBatch } from "../lib/data/augment.ts";
+import { isEncoderParam } from "../lib/encode.ts";
 import {
   GpaMapCache,
   gpaStrategy,
@@ -28,15 +28,15 @@ import {
   type HeadChoice,
   loadTimmTeacherWeights,
   Teacher,
-} from "./gpa.ts";
-export { gpaStrategy, type GpaStrategyOptions } from "./gpa.ts";
-import { groundTruthPatches, headLabel, recallMatrix } from "./head_selection.ts";
-import type { MaskContext } from "./masking/types.ts";
-import { MaskedAttentionModeling } from "./mam.ts";
-import { HardPatchesMining } from "./hpm.ts";
-import { Rng } from "./rng.ts";
-import { sha256File } from "./fsutil.ts";
-import type { Params } from "./vit.ts";
+} from "../lib/gpa.ts";
+export { gpaStrategy, type GpaStrategyOptions } from "../lib/gpa.ts";
+import { groundTruthPatches, headLabel, recallMatrix } from "../lib/head_selection.ts";
+import type { MaskContext } from "../lib/masking/types.ts";
+import { MaskedAttentionModeling } from "../lib/mam.ts";
+import { HardPatchesMining } from "../lib/hpm.ts";
+import { Rng } from "../lib/rng.ts";
+import { sha256File } from "../lib/fsutil.ts";
+import type { Params } from "../lib/vit.ts";
 
 /** Where and how runs execute. */
 export interface RunContext {

@@ -4,19 +4,19 @@
  * CamVid scenes, the unseen-dataset stand-in for COCO). PNGs rendered with sharp.
  * @module
  */
-import { centerBatch } from "./data/augment.ts";
-import { loadDataset } from "./data/mod.ts";
-import type { ImageSplit } from "./data/types.ts";
-import { atomicWriteFile, ensureDir } from "./fsutil.ts";
-import { headLabel, recallMatrix, topKRecall } from "./head_selection.ts";
-import { maskedCount } from "./masking/types.ts";
-import { topKPerRow } from "./masking/select.ts";
-import { heatmapPng, imageGridPng, maskOverlay } from "./plot/mod.ts";
+import { centerBatch } from "../lib/data/augment.ts";
+import { loadDataset } from "../lib/data/mod.ts";
+import type { ImageSplit } from "../lib/data/types.ts";
+import { atomicWriteFile, ensureDir } from "../lib/fsutil.ts";
+import { headLabel, recallMatrix, topKRecall } from "../lib/head_selection.ts";
+import { maskedCount } from "../lib/masking/types.ts";
+import { topKPerRow } from "../lib/masking/select.ts";
+import { heatmapPng, imageGridPng, maskOverlay } from "../lib/plot/mod.ts";
 import { annotatedSample, ensureTeacher, profileData, type RunContext } from "./runner.ts";
-import { GpaMapCache, type Teacher } from "./gpa.ts";
-import { mean, meanConfidenceInterval, sampleStd } from "./report/stats.ts";
-import { Rng } from "./rng.ts";
-import { gridOf } from "./vit.ts";
+import { GpaMapCache, type Teacher } from "../lib/gpa.ts";
+import { mean, meanConfidenceInterval, sampleStd } from "../lib/report/stats.ts";
+import { Rng } from "../lib/rng.ts";
+import { gridOf } from "../lib/vit.ts";
 
 function rgbOf(split: ImageSplit, index: number, size: number): Uint8Array {
   // Nearest resize of the stored image to the model's input size (figures only).

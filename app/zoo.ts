@@ -5,10 +5,10 @@
  * boxes on held-out images next to random patches and a centre prior — into a JSON card and a loss curve.
  * @module
  */
-import { atomicWriteFile, atomicWriteJson, ensureDir } from "./fsutil.ts";
-import { type ExportedEncoder, exportEncoder } from "./export.ts";
+import { atomicWriteFile, atomicWriteJson, ensureDir } from "../lib/fsutil.ts";
+import { type ExportedEncoder, exportEncoder } from "../lib/export.ts";
 import { gpaRecall, type GpaRecallResult } from "./figures.ts";
-import { linePlotPng } from "./plot/mod.ts";
+import { linePlotPng } from "../lib/plot/mod.ts";
 import { ensurePretrain, ensureTeacher, runCache, type RunContext } from "./runner.ts";
 
 /** The card written next to a shipped teacher. */

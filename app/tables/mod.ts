@@ -4,15 +4,20 @@
  * numbers, ours (mean ± std over seeds) and a verdict per claim.
  * @module
  */
-import { costTable } from "../cost.ts";
-import { RunDir, runHash, RunLockedError } from "../checkpoint.ts";
+import { costTable } from "../../lib/cost.ts";
+import { RunDir, runHash, RunLockedError } from "../../lib/checkpoint.ts";
 import { paperTable, paperValue, type TableId } from "../../experiments/paper.ts";
 import { SEGMENTATION_SETUPS } from "../../experiments/segmentation.ts";
 import { allPlans, type Evaluation, type TablePlan, type TableRowPlan } from "../../experiments/tables.ts";
-import { type ClaimInput, judgeClaims } from "../report/verdict.ts";
-import { atomicWriteFile, ensureDir } from "../fsutil.ts";
-import { linePlotPng } from "../plot/mod.ts";
-import { type MetricBlock, type ReportRow, type TableReportInput, writeReport } from "../report/markdown.ts";
+import { type ClaimInput, judgeClaims } from "../../lib/report/verdict.ts";
+import { atomicWriteFile, ensureDir } from "../../lib/fsutil.ts";
+import { linePlotPng } from "../../lib/plot/mod.ts";
+import {
+  type MetricBlock,
+  type ReportRow,
+  type TableReportInput,
+  writeReport,
+} from "../../lib/report/markdown.ts";
 import {
   checkTeacherWeights,
   ensureFinetune,
@@ -23,8 +28,8 @@ import {
   type RunContext,
   strategyChoice,
 } from "../runner.ts";
-import type { PretrainOutcome } from "../train/pretrain.ts";
-import { InterruptedError } from "../train/loop.ts";
+import type { PretrainOutcome } from "../../lib/train/pretrain.ts";
+import { InterruptedError } from "../../lib/train/loop.ts";
 import { formatEstimate, unitSeconds } from "./estimate.ts";
 
 /** Result of one (row, seed) unit. */
@@ -96,7 +101,7 @@ export async function runUnit(ctx: RunContext, plan: TablePlan, unit: Unit): Pro
     evalHit = lp.cacheHit;
     evalMetrics = lp.metrics;
   } else {
-    const seg = await import("../downstream/mod.ts").catch(() => null);
+    const seg = await import("../segment.ts").catch(() => null);
     if (!seg) throw new NotImplementedError("segmentation evaluation is not available");
     const out = await seg.ensureSegment(ctx, pre, unit.seed);
     value = out.miou; // percent, as the paper reports mIoU

@@ -1,0 +1,76 @@
+/**
+ * The architecture's rules, checked on the source: the library (`lib/`) points down only — it never imports
+ * the app (`app/`, `cli/`, `main.ts`), the profiles and tables (`experiments/`) or the task scripts — and
+ * no module imports itself back through a cycle of static imports.
+ */
+import assert from "node:assert/strict";
+import { dirname, join, normalize, relative } from "node:path";
+
+const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+// `import … from "./x.ts"` and `export … from`, over several lines too (statements end at the specifier).
+const SPEC = /(?:^|\n)\s*(?:import|export)\b[^"';]*?from\s*["'](\.{1,2}\/[^"']+)["']/g;
+
+async function sources(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(join(ROOT, dir))) {
+    const rel = join(dir, e.name);
+    if (e.isDirectory) out.push(...(await sources(rel)));
+    else if (e.name.endsWith(".ts")) out.push(rel);
+  }
+  return out;
+}
+
+/** Static relative imports of every project module (type-only imports included: they couple modules too). */
+async function importGraph(): Promise<Map<string, string[]>> {
+  const files = [
+    "main.ts",
+    ...(await sources("lib")),
+    ...(await sources("app")),
+    ...(await sources("cli")),
+    ...(await sources("experiments")),
+    ...(await sources("tasks")),
+  ];
+  const graph = new Map<string, string[]>();
+  for (const f of files) {
+    const text = await Deno.readTextFile(join(ROOT, f));
+    graph.set(f, [...text.matchAll(SPEC)].map((m) => normalize(join(dirname(f), m[1]))));
+  }
+  return graph;
+}
+
+Deno.test("layers: no lib/ module imports the app, the CLI, the profiles and tables, or the tasks", async () => {
+  const graph = await importGraph();
+  const offenders: string[] = [];
+  for (const [f, deps] of graph) {
+    if (!f.startsWith("lib/")) continue;
+    for (const d of deps) {
+      if (!d.startsWith("lib/")) offenders.push(`${f} → ${relative(ROOT, join(ROOT, d))}`);
+    }
+  }
+  assert.deepEqual(offenders, [], `lib/ must point down only:\n${offenders.join("\n")}`);
+});
+
+Deno.test("layers: no import cycles among the project's modules", async () => {
+  const graph = await importGraph();
+  // Tarjan's strongly connected components; any component with more than one module is a cycle.
+  let index = 0;
+  const idx = new Map<string, number>(), low = new Map<string, number>(), on = new Set<string>();
+  const stack: string[] = [];
+  const cycles: string[][] = [];
+  const visit = (v: string) => {
+    idx.set(v, index), low.set(v, index++), stack.push(v), on.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!graph.has(w)) continue;
+      if (!idx.has(w)) (visit(w), low.set(v, Math.min(low.get(v)!, low.get(w)!)));
+      else if (on.has(w)) low.set(v, Math.min(low.get(v)!, idx.get(w)!));
+    }
+    if (low.get(v) === idx.get(v)) {
+      const comp: string[] = [];
+      let w: string;
+      do (w = stack.pop()!, on.delete(w), comp.push(w)); while (w !== v);
+      if (comp.length > 1) cycles.push(comp);
+    }
+  };
+  for (const v of graph.keys()) if (!idx.has(v)) visit(v);
+  assert.deepEqual(cycles, [], `import cycles:\n${cycles.map((c) => c.join(" ↔ ")).join("\n")}`);
+});

@@ -1,0 +1,44 @@
+/**
+ * Refactors keep run identities: the pre-training hash of every (row × seed) unit of every table on the smoke
+ * profile is pinned here (tests/fixtures/plan_hashes_smoke.json). A deliberate change of a run's meaning
+ * updates the fixture in its own commit, saying so (`GPA_PIN_HASHES=write deno test -A tests/plan_hashes_test.ts`).
+ */
+import assert from "node:assert/strict";
+import { selectBackend } from "../lib/backend.ts";
+import { TABLE_IDS, allPlans } from "../experiments/tables.ts";
+import { getProfile } from "../experiments/profiles.ts";
+import { ensureTeacher, type RunContext } from "../app/runner.ts";
+import { planTable } from "../app/tables/plan.ts";
+
+const FIXTURE = new URL("./fixtures/plan_hashes_smoke.json", import.meta.url).pathname;
+
+Deno.test("plan hashes of every table on the smoke profile are as pinned", async () => {
+  await selectBackend("wasm", { blas: "off" });
+  const dir = await Deno.makeTempDir();
+  try {
+    const profile = getProfile("smoke");
+    const ctx: RunContext = {
+      profile,
+      cacheDir: dir,
+      backend: "wasm",
+      log: () => {},
+      stopSignal: { stopped: false },
+      progress: false,
+    };
+    (await ensureTeacher(ctx, profile.gpa.teacher)).dispose(); // GPA rows' hashes include the teacher's
+    const got: Record<string, string> = {};
+    for (const id of TABLE_IDS) {
+      for (const u of await planTable(ctx, allPlans(profile)[id], [0, 1])) {
+        if (u.pretrainHash) got[`${id}/${u.row}/s${u.seed}`] = u.pretrainHash;
+      }
+    }
+    // @ts-ignore: GPA_PIN_HASHES is read only to regenerate the fixture deliberately
+    if (Deno.env.get("GPA_PIN_HASHES") === "write") {
+      await Deno.writeTextFile(FIXTURE, JSON.stringify(got, null, 2) + "\n");
+    }
+    const pinned = JSON.parse(await Deno.readTextFile(FIXTURE));
+    assert.deepEqual(got, pinned);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

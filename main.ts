@@ -759,7 +759,10 @@ async function cmdTeacher(args: string[]) {
 
 /** `figures`: Figures 2, 4 and 5 of the paper from the profile's teacher. */
 async function cmdFigures(args: string[]) {
-  const { values } = parseCommandArgs("figures", args, { "reports-dir": { type: "string" } });
+  const { values } = parseCommandArgs("figures", args, {
+    "reports-dir": { type: "string" },
+    "teacher-weights": { type: "string" },
+  });
   const ctx = await context(values);
   installSignalHandlers(ctx.stopSignal);
   const { renderFigures } = await import("./app/figures.ts");
@@ -936,7 +939,10 @@ export async function main(argv: string[]): Promise<number> {
 export function reportError(e: unknown): number {
   const name = e instanceof Error ? e.name : "Error";
   const msg = e instanceof Error ? e.message : String(e);
-  if (e instanceof UsageError || e instanceof RangeError || name === "TeacherWeightsError") {
+  if (
+    e instanceof UsageError || e instanceof RangeError || name === "TeacherWeightsError" ||
+    name === "ConfigError"
+  ) {
     console.error(`error: ${msg}`);
     return 2;
   }

@@ -30,7 +30,8 @@ const GPA = `mask strategy (pre-training):
   --progress UNIT      step | epoch: t of every schedule per optimiser step, reaching 1 on the last
                        (default step) or per epoch (the authors' code)
 GPA (--strategy gpa):
-  --teacher-head H     b<block>h<head> (h-1: all heads) or <k>-shot selection (default 10-shot)
+  --teacher-head H     b<block>h<head> (h-1: all heads) or <k>-shot selection (default: the
+                       profile's — 10-shot on smoke and cpu, b9h11 on paper)
   --teacher-weights F  a timm/MAE ViT safetensors file as teacher (default: the profile's)
   --teacher-epochs N   epochs of the profile's MAE teacher when it is trained here
   --gpa-variant V      paper | official: GPA over patch queries without the diagonal, or all queries
@@ -79,6 +80,8 @@ Linear probe (BatchNorm without affine + linear head) on the frozen encoder of a
 
 ${ENCODER}
 
+${GPA.replace("mask strategy (pre-training):", "the encoder's pre-training (as for pretrain):")}
+
 ${RECIPE}
 
 ${GLOBAL}
@@ -90,17 +93,22 @@ Semantic segmentation (CamVid on cpu; UperNet-style head on four encoder blocks;
 ${ENCODER}
   --recipe K=V,...     overrides of the segmentation recipe, e.g. lr=5e-4,epochs=16
 
+${GPA.replace("mask strategy (pre-training):", "the encoder's pre-training (as for pretrain):")}
+
 ${GLOBAL}
 
 example: deno run -A main.ts segment --profile cpu --recipe epochs=8`,
   knn: `usage: main.ts knn [options]
 k-NN top-1 of the frozen encoder's features (train split as memory bank, val split as queries).
 
-${ENCODER.replace("--pretrain-epochs N  epochs of that pre-training run (default: the profile's)\n", "")}
+which encoder:
+  --from SRC           pretrain | random (default pretrain: the run the flags below describe)
   --epochs N           epochs of that pre-training run (default: the profile's)
   --pooling P          cls | mean (default cls)
   --k N                neighbours (default 20)
   --temperature T      vote temperature (default 0.07)
+
+${GPA.replace("mask strategy (pre-training):", "the encoder's pre-training (as for pretrain):")}
 
 ${GLOBAL}
 
@@ -140,6 +148,7 @@ example: deno task plan -- --table 4 --profile cpu --json`,
 Figures 2 (images, GPA maps, top-75 % masks), 4 (recall per block × head) and 5 (GPA on CamVid) as PNG.
 
   --reports-dir DIR    where figures go (default reports/)
+  --teacher-weights F  the teacher (default: the profile's; env GPA_TEACHER_WEIGHTS)
 
 ${GLOBAL}
 
@@ -150,6 +159,7 @@ random patches and a centre prior at the profile's share and at top-25 %; JSON a
 
   --teacher-head H     as for pretrain (default: the profile's, 10-shot)
   --teacher-weights F  a timm/MAE ViT safetensors file
+  --gpa-variant V      paper | official
   --teacher-epochs N   epochs of the profile's MAE teacher
   --mask-ratio R       the top-k share (default the profile's, 0.75)
   --images N           held-out images (default 200)
@@ -192,13 +202,16 @@ example: deno task doctor`,
   bench: `usage: main.ts bench [options]   (or: deno task bench)
 Engine throughput per backend; see bench/README.md.
 
-  --backends LIST      wasm,cpu,webgpu (default wasm)
-  --only STEPS         a subset of the timed steps
+  --backends LIST      wasm,cpu,webgpu,tensorflow (default wasm,cpu)
+  --only STEPS         a subset of mae-pretrain, gpa-pretrain, gpa-cached-pretrain, gpa-mam-pretrain,
+                       mae-gemms, finetune, data
+  --batch N            batch size (default 128)
   --matmul LIST        openblas,xnnpack: wasm's matMul engines, one pass each
   --threads N          threads on both sides (ours and PyTorch's)
   --peer               time the same step in PyTorch on this machine
   --scaling            two parallel processes against one
-  --steps N, --warmup N
+  --steps N            timed steps (default 5)
+  --warmup N           untimed steps first (default 2)
 
 ${GLOBAL}
 

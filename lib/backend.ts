@@ -45,14 +45,17 @@ export interface SelectBackendOptions {
 }
 
 function blasOptions(o: SelectBackendOptions): { mode: BlasMode; threads: number } {
-  const mode = (o.blas ?? Deno.env.get("GPA_BLAS") ?? "auto") as BlasMode;
+  // An empty variable counts as unset.
+  const mode = (o.blas ?? (Deno.env.get("GPA_BLAS") || "auto")) as BlasMode;
   if (!["auto", "on", "off"].includes(mode)) {
-    throw new BackendError(`GPA_BLAS must be auto, on or off, got '${mode}'`);
+    throw new ConfigError(`GPA_BLAS must be auto, on or off, got '${mode}'`);
   }
   const envThreads = Deno.env.get("GPA_BLAS_THREADS");
   const threads = o.blasThreads ?? (envThreads ? Number(envThreads) : 1);
   if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
-    throw new BackendError(`GPA_BLAS_THREADS must be an integer from 1 to 256, got '${envThreads}'`);
+    throw new ConfigError(
+      `GPA_BLAS_THREADS must be an integer from 1 to 256, got '${o.blasThreads ?? envThreads}'`,
+    );
   }
   return { mode, threads };
 }
@@ -75,6 +78,11 @@ function configureWasmMatMul(o: SelectBackendOptions, reasons: string[]): string
   uninstallBlasMatMul();
   reasons.push(`wasm matMul: XNNPACK (OpenBLAS unavailable: ${r.reason})`);
   return "XNNPACK";
+}
+
+/** A malformed setting (an environment variable out of its range): a usage error, exit code 2. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
 }
 
 /** Error raised when an explicitly requested backend cannot be used. */

@@ -9,7 +9,8 @@
  * - `ckpt-<epoch>.safetensors` — periodic checkpoints (weights, optimizer moments, and the training state
  *   such as step and RNG states as JSON in the metadata); the newest K are kept;
  * - `final.safetensors` + `metrics.json` — the finished run;
- * - `log.jsonl` — append-only per-epoch records (not in the manifest; a torn last line is skipped);
+ * - `log.jsonl` — append-only per-epoch records (a torn last line is skipped); recorded in the manifest when the
+ *   run finishes, so a log changed afterwards is detected and moved aside;
  * - `lock` — who is running this run (pid, host, heartbeat), so two processes never train the same run.
  *
  * Every file is written with temp-file + rename; a file that fails verification is moved aside (renamed to

@@ -169,3 +169,14 @@ Deno.test("cli: the paper profile reads its image folder from --data-dir", async
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("cli: an empty GPA_CACHE_DIR counts as unset (never the filesystem root)", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "doctor", "--json"],
+    env: { NO_COLOR: "1", GPA_CACHE_DIR: "" },
+    stdin: "null",
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const dir = JSON.parse(new TextDecoder().decode(out.stdout)).cache.dir as string;
+  assert.ok(dir.endsWith("/data/cache"), dir);
+});

@@ -339,7 +339,7 @@ Deno.test("bad command lines exit 2 with one stderr line naming the problem and 
   });
   assert.deepEqual(await treeDigest(dir), before, "the cache directory is unchanged");
 
-  // `deno task pretrain -- --profile smoke` forwards a literal `--`: both call styles work.
+  // `deno task table1 -- --flag` forwards a literal `--`: both call styles work.
   for (
     const args of [["pretrain", "--", ...pretrainArgs(dir, LONG_EPOCHS).slice(1)], [
       "--",

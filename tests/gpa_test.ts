@@ -243,3 +243,42 @@ Deno.test("MAM before activation (authors' code): the channel mean of the decode
   const got = (await mam.loss(args).loss.data())[0];
   assert.ok(Math.abs(got - mse) < 1e-5 * (1 + mse), `${got} vs ${mse}`);
 });
+
+Deno.test("teacher weights enter the identity by their content: two files with one name and size differ", async () => {
+  await selectBackend("cpu");
+  const { ensureTeacher } = await import("../app/runner.ts");
+  const { toTimmVit } = await import("../lib/timm.ts");
+  const { getProfile } = await import("../experiments/profiles.ts");
+  const profile = getProfile("smoke");
+  const dir = await Deno.makeTempDir();
+  try {
+    const describe = [];
+    for (const seed of [1, 2]) {
+      const params: Params = new Map();
+      initEncoder(params, profile.model, new Rng(seed));
+      const named: Record<string, { shape: number[]; data: Float32Array }> = {};
+      for (const [n, v] of params) named[n] = { shape: v.shape, data: (await v.data()) as Float32Array };
+      await Deno.mkdir(`${dir}/${seed}`);
+      await writeSafetensors(`${dir}/${seed}/vit.safetensors`, toTimmVit(named, profile.model));
+      const ctx = {
+        profile,
+        cacheDir: `${dir}/cache`,
+        backend: "cpu",
+        log: () => {},
+        stopSignal: { stopped: false },
+      };
+      const t = await ensureTeacher(ctx, {
+        head: { block: 1, head: 0 },
+        weightsPath: `${dir}/${seed}/vit.safetensors`,
+      });
+      describe.push(t.describe());
+      t.dispose();
+    }
+    const [a, b] = await Promise.all([1, 2].map((s) => Deno.stat(`${dir}/${s}/vit.safetensors`)));
+    assert.equal(a.size, b.size, "same name, same size");
+    assert.notDeepEqual(describe[0], describe[1]);
+    assert.match(String(describe[0].weightsSha256), /^[0-9a-f]{64}$/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -61,12 +61,19 @@ async function mapsFigure(
     });
     labels.push("image", "GPA", `top ${Math.round(maskRatio * 100)}%`);
   }
-  void title;
+  const head = headLabel(teacher.head);
   return await imageGridPng({
     tiles,
     columns: 6,
     scale: Math.max(1, Math.round(96 / cfg.imageSize)),
     labels,
+    title: `${title}: ${split.name}, the teacher's GPA (${head}) and its top-${Math.round(maskRatio * 100)}% mask`,
+    colorbar: {
+      colormap: "viridis",
+      low: "low",
+      high: "high",
+      label: `GPA, min–max scaled per image; grey = the top-${Math.round(maskRatio * 100)}% patches (hard mask)`,
+    },
   });
 }
 
@@ -93,7 +100,7 @@ export async function renderFigures(ctx: RunContext, reportsDir: string): Promis
     const camvid = await loadDataset({
       name: "camvid",
       resolution: ctx.profile.model.imageSize,
-      valLimit: 8,
+      // All val scenes, so that the figure spreads over the sequences instead of showing consecutive frames.
       trainLimit: 1,
     }, {
       cacheDir: ctx.cacheDir,
@@ -228,7 +235,11 @@ export async function gpaRecall(ctx: RunContext, teacher: Teacher, count = 200):
     rowTitle: "block",
     colTitle: "head",
     highlight: [head.block, col],
-    width: Math.max(560, 90 * rm!.columns + 220),
+    // One fixed scale for every teacher and profile: from the random-patch level (k / L) to perfect recall,
+    // with random and the centre prior marked on the bar.
+    range: [randomRecall, 1],
+    marks: [{ value: randomRecall, label: "random" }, { value: main.centerRecall, label: "centre prior" }],
+    width: Math.max(640, 90 * rm!.columns + 300),
     height: Math.max(240, 44 * cfg.depth + 110),
   });
   const views = Math.min(200, split.count);

@@ -130,7 +130,8 @@ export async function runUnit(ctx: RunContext, plan: TablePlan, unit: Unit): Pro
       engines: [pre.metrics.engine, evalMetrics.engine],
     },
     curves: {
-      pretrainLoss: pre.history.map((r) => Number(r.loss)),
+      // The pixel reconstruction loss: the same quantity on every row (MAM's and HPM's totals add terms).
+      pretrainLoss: pre.history.map((r) => Number(r.pixelLoss ?? r.loss)),
       evalMetric: evalHistory.map((r) => Number(r.top1 ?? NaN)),
     },
   };
@@ -497,17 +498,24 @@ async function renderCurves(
 ): Promise<{ title: string; path: string }[]> {
   const byRow = new Map<string, UnitResult[]>();
   for (const r of results) byRow.set(r.row, [...(byRow.get(r.row) ?? []), r]);
-  const meanCurve = (curves: number[][]) => {
-    const n = Math.max(0, ...curves.map((c) => c.length));
-    return Array.from({ length: n }, (_, i) => {
-      const v = curves.map((c) => c[i]).filter(Number.isFinite);
-      return v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN;
+  const at = (curves: number[][], i: number) => curves.map((c) => c[i]).filter(Number.isFinite);
+  const stat = (curves: number[][], f: (v: number[]) => number) =>
+    Array.from({ length: Math.max(0, ...curves.map((c) => c.length)) }, (_, i) => {
+      const v = at(curves, i);
+      return v.length ? f(v) : NaN;
     });
-  };
   const series = (pick: (r: UnitResult) => number[]) =>
     [...byRow.entries()].map(([row, rs]) => {
-      const y = meanCurve(rs.map(pick));
-      return { name: plan.rows.find((p) => p.key === row)?.label ?? row, x: y.map((_, i) => i + 1), y };
+      const curves = rs.map(pick);
+      const y = stat(curves, (v) => v.reduce((a, b) => a + b, 0) / v.length);
+      return {
+        name: `${plan.rows.find((p) => p.key === row)?.label ?? row} (n=${rs.length})`,
+        x: y.map((_, i) => i + 1),
+        y,
+        ...(rs.length > 1
+          ? { band: { lo: stat(curves, (v) => Math.min(...v)), hi: stat(curves, (v) => Math.max(...v)) } }
+          : {}),
+      };
     }).filter((s) => s.y.some(Number.isFinite));
   const out: { title: string; path: string }[] = [];
   await ensureDir(dir);
@@ -516,10 +524,12 @@ async function renderCurves(
     await atomicWriteFile(
       `${dir}/${plan.id}_pretrain_loss.png`,
       await linePlotPng({
-        title: `${plan.id}: pre-training loss (mean over seeds)`,
+        title: `${plan.id}: pre-training pixel loss (mean over seeds)`,
         xLabel: "epoch",
-        yLabel: "loss",
+        yLabel: "pixel reconstruction loss (norm-pix MSE)",
         series: loss,
+        integerX: true,
+        height: 400 + 16 * loss.length,
       }),
     );
     out.push({ title: "Learning curves: pre-training loss", path: `figures/${plan.id}_pretrain_loss.png` });
@@ -533,6 +543,8 @@ async function renderCurves(
         xLabel: "epoch",
         yLabel: `${plan.metric.label} (%)`,
         series: evals,
+        integerX: true,
+        height: 400 + 16 * evals.length,
       }),
     );
     out.push({ title: `Learning curves: ${plan.metric.label}`, path: `figures/${plan.id}_eval.png` });

@@ -24,6 +24,8 @@ export interface HeatmapOptions {
   colormap?: ColormapName;
   /** Print each value in its cell (default: when cells are at least 30 px wide). */
   showValues?: boolean;
+  /** Reference levels marked on the colour bar (e.g. random patches, a centre prior). */
+  marks?: readonly { value: number; label: string }[];
   /** Image size in pixels; defaults leave 32 px per cell. */
   width?: number;
   height?: number;
@@ -35,7 +37,7 @@ export function heatmapSvg(options: HeatmapOptions): string {
   if (!(rows > 0 && cols > 0) || values.length !== rows * cols) {
     throw new RangeError(`heatmap needs rows·cols = ${rows * cols} values, got ${values.length}`);
   }
-  const margin = { left: 56, right: 70, top: 34, bottom: 44 };
+  const margin = { left: 56, right: options.marks?.length ? 150 : 70, top: 34, bottom: 44 };
   const width = options.width ?? margin.left + margin.right + cols * 32;
   const height = options.height ?? margin.top + margin.bottom + rows * 32;
   const plotW = Math.max(cols, width - margin.left - margin.right);
@@ -138,8 +140,19 @@ export function heatmapSvg(options: HeatmapOptions): string {
     `<text x="${barX + 16}" y="${margin.top + plotH}" font-size="10" fill="#333">${
       escapeXml(formatTick(Number(range[0].toPrecision(3))))
     }</text>`,
-    "</svg>",
   );
+  for (const m of options.marks ?? []) {
+    if (!(m.value >= range[0] && m.value <= range[1])) continue;
+    const y = margin.top + plotH * (1 - normalise(m.value, range));
+    parts.push(
+      `<line x1="${barX - 3}" x2="${barX + 15}" y1="${y.toFixed(1)}" y2="${y.toFixed(1)}" stroke="#d00000" ` +
+        `stroke-width="2"/>`,
+      `<text x="${barX + 18}" y="${(y + 12).toFixed(1)}" font-size="10" fill="#d00000">${
+        escapeXml(`${m.label} ${formatCellValue(m.value)}`)
+      }</text>`,
+    );
+  }
+  parts.push("</svg>");
   return parts.join("\n");
 }
 

@@ -43,6 +43,10 @@ export interface ImageGridOptions {
   labels?: readonly string[];
   /** Space between tiles in pixels (default 4). */
   gap?: number;
+  /** A title above the grid. */
+  title?: string;
+  /** A colour bar below the grid for the map tiles: the colormap from low to high, with end labels. */
+  colorbar?: { colormap: ColormapName; low: string; high: string; label: string };
 }
 
 const LABEL_HEIGHT = 16;
@@ -116,8 +120,11 @@ export async function imageGridPng(options: ImageGridOptions): Promise<Uint8Arra
   const cellW = Math.max(1, Math.round(Math.max(...tiles.map((t) => t.width)) * scale));
   const gridCols = Math.min(columns, tiles.length);
   const gridRows = Math.ceil(tiles.length / columns);
-  const width = gridCols * cellW + (gridCols + 1) * gap;
-  const height = gridRows * (cellH + labelH) + (gridRows + 1) * gap;
+  const width = Math.max(gridCols * cellW + (gridCols + 1) * gap, options.title ? 420 : 0);
+  const titleH = options.title ? 26 : 0;
+  const barH = options.colorbar ? 40 : 0;
+  const gridH = gridRows * (cellH + labelH) + (gridRows + 1) * gap;
+  const height = titleH + gridH + barH;
   const canvas = new Uint8Array(width * height * 3).fill(255);
 
   tiles.forEach((tile, index) => {
@@ -130,7 +137,7 @@ export async function imageGridPng(options: ImageGridOptions): Promise<Uint8Arra
       pixels = tile.rgb;
     }
     const left = gap + (index % columns) * (cellW + gap);
-    const top = gap + Math.floor(index / columns) * (cellH + labelH + gap);
+    const top = titleH + gap + Math.floor(index / columns) * (cellH + labelH + gap);
     // Nearest-neighbour resize of the tile to the cell.
     for (let y = 0; y < cellH; y++) {
       const sy = Math.min(tile.height - 1, Math.floor((y * tile.height) / cellH));
@@ -148,14 +155,49 @@ export async function imageGridPng(options: ImageGridOptions): Promise<Uint8Arra
   let image = sharp(Buffer.from(canvas.buffer, canvas.byteOffset, canvas.byteLength), {
     raw: { width, height, channels: 3 },
   });
-  if (labelH > 0 && options.labels) {
-    const texts = options.labels.slice(0, tiles.length).map((label, index) => {
+  // The colour bar's pixels go straight into the canvas; its labels join the captions below.
+  const cb = options.colorbar;
+  const barX0 = Math.round(width * 0.25), barW = Math.round(width * 0.5), barY = titleH + gridH + 4;
+  if (cb) {
+    for (let x = 0; x < barW; x++) {
+      const rgb = colormap(x / Math.max(1, barW - 1), cb.colormap);
+      for (let y = barY; y < barY + 12; y++) {
+        const o = (y * width + barX0 + x) * 3;
+        canvas[o] = rgb[0], canvas[o + 1] = rgb[1], canvas[o + 2] = rgb[2];
+      }
+    }
+    image = sharp(Buffer.from(canvas.buffer, canvas.byteOffset, canvas.byteLength), {
+      raw: { width, height, channels: 3 },
+    });
+  }
+  if ((labelH > 0 && options.labels) || options.title || cb) {
+    const texts = (options.labels ?? []).slice(0, tiles.length).map((label, index) => {
       const cx = gap + (index % columns) * (cellW + gap) + cellW / 2;
-      const y = gap + Math.floor(index / columns) * (cellH + labelH + gap) + cellH + labelH - 4;
+      const y = titleH + gap + Math.floor(index / columns) * (cellH + labelH + gap) + cellH + labelH - 4;
       return `<text x="${cx}" y="${y}" font-size="11" text-anchor="middle" fill="#111">${
         escapeXml(label)
       }</text>`;
     });
+    if (options.title) {
+      texts.push(
+        `<text x="${width / 2}" y="18" font-size="13" text-anchor="middle" fill="#111">${
+          escapeXml(options.title)
+        }</text>`,
+      );
+    }
+    if (cb) {
+      texts.push(
+        `<text x="${barX0 - 6}" y="${barY + 10}" font-size="10" text-anchor="end" fill="#333">${
+          escapeXml(cb.low)
+        }</text>`,
+        `<text x="${barX0 + barW + 6}" y="${barY + 10}" font-size="10" fill="#333">${
+          escapeXml(cb.high)
+        }</text>`,
+        `<text x="${width / 2}" y="${barY + 28}" font-size="11" text-anchor="middle" fill="#111">${
+          escapeXml(cb.label)
+        }</text>`,
+      );
+    }
     const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
       `font-family="${FONT_FAMILY}">${texts.join("")}</svg>`;
     try {

@@ -11,6 +11,8 @@ export interface LineSeries {
   y: readonly number[];
   /** CSS colour; defaults to the palette colour of the series' index. */
   color?: string;
+  /** A shaded band around the curve (e.g. the min–max over seeds), same length as `x`. */
+  band?: { lo: readonly number[]; hi: readonly number[] };
 }
 
 /** Options of {@link linePlotPng} and {@link linePlotSvg}. */
@@ -26,6 +28,8 @@ export interface LinePlotOptions {
   yRange?: readonly [number, number];
   /** Logarithmic y axis (values ≤ 0 are dropped). */
   logY?: boolean;
+  /** Only whole-number x ticks (epochs). */
+  integerX?: boolean;
 }
 
 function dataRange(values: number[], pad: number): [number, number] {
@@ -47,7 +51,9 @@ function dataRange(values: number[], pad: number): [number, number] {
 export function linePlotSvg(options: LinePlotOptions): string {
   const width = options.width ?? 640;
   const height = options.height ?? 400;
-  const margin = { left: 68, right: 16, top: 34, bottom: 50 };
+  // The legend sits below the plot, one row per series, so it never covers data.
+  const legendRows = options.series.length;
+  const margin = { left: 68, right: 16, top: 34, bottom: 50 + (legendRows > 0 ? 8 + legendRows * 16 : 0) };
   const plotW = Math.max(10, width - margin.left - margin.right);
   const plotH = Math.max(10, height - margin.top - margin.bottom);
   for (const s of options.series) {
@@ -55,7 +61,10 @@ export function linePlotSvg(options: LinePlotOptions): string {
   }
   const transformY = (v: number) => (options.logY ? (v > 0 ? Math.log10(v) : NaN) : v);
   const xs = options.series.flatMap((s) => [...s.x]);
-  const ys = options.series.flatMap((s) => s.y.map(transformY));
+  const ys = options.series.flatMap((s) => [
+    ...s.y.map(transformY),
+    ...(s.band ? [...s.band.lo, ...s.band.hi].map(transformY) : []),
+  ]);
   const [x0, x1] = dataRange(xs, 0);
   const [y0, y1] = options.yRange ? options.yRange.map(transformY) as [number, number] : dataRange(ys, 0.05);
   const px = (x: number) => margin.left + ((x - x0) / (x1 - x0)) * plotW;
@@ -79,7 +88,11 @@ export function linePlotSvg(options: LinePlotOptions): string {
         `fill="#333">${escapeXml(label)}</text>`,
     );
   }
-  for (const t of niceTicks(x0, x1, 6)) {
+  const xTicks = niceTicks(x0, x1, 6).filter((t) => !options.integerX || Number.isInteger(t));
+  if (options.integerX && xTicks.length < 2) {
+    for (let t = Math.ceil(x0); t <= x1; t++) if (!xTicks.includes(t)) xTicks.push(t);
+  }
+  for (const t of xTicks) {
     const x = px(t).toFixed(1);
     parts.push(
       `<line x1="${x}" x2="${x}" y1="${margin.top}" y2="${margin.top + plotH}" stroke="#eeeeee"/>`,
@@ -91,7 +104,7 @@ export function linePlotSvg(options: LinePlotOptions): string {
   parts.push(
     `<rect x="${margin.left}" y="${margin.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#444"/>`,
     `<text x="${margin.left + plotW / 2}" y="${
-      height - 10
+      margin.top + plotH + 36
     }" font-size="12" text-anchor="middle" fill="#111">${escapeXml(options.xLabel)}</text>`,
     `<text x="16" y="${margin.top + plotH / 2}" font-size="12" text-anchor="middle" fill="#111" ` +
       `transform="rotate(-90 16 ${margin.top + plotH / 2})">${escapeXml(options.yLabel)}</text>`,
@@ -101,6 +114,26 @@ export function linePlotSvg(options: LinePlotOptions): string {
     `<clipPath id="plot"><rect x="${margin.left}" y="${margin.top}" width="${plotW}" height="${plotH}"/></clipPath>`,
     `<g clip-path="url(#plot)">`,
   );
+  // Bands first, under every curve.
+  options.series.forEach((s, index) => {
+    if (!s.band) return;
+    const color = s.color ?? PALETTE[index % PALETTE.length];
+    const pts: string[] = [];
+    const back: string[] = [];
+    for (let i = 0; i < s.x.length; i++) {
+      const lo = transformY(s.band.lo[i]), hi = transformY(s.band.hi[i]);
+      if (!Number.isFinite(lo) || !Number.isFinite(hi) || !Number.isFinite(s.x[i])) continue;
+      pts.push(`${px(s.x[i]).toFixed(2)},${py(hi).toFixed(2)}`);
+      back.unshift(`${px(s.x[i]).toFixed(2)},${py(lo).toFixed(2)}`);
+    }
+    if (pts.length > 1) {
+      parts.push(
+        `<polygon points="${
+          [...pts, ...back].join(" ")
+        }" fill="${color}" fill-opacity="0.15" stroke="none"/>`,
+      );
+    }
+  });
   options.series.forEach((s, index) => {
     const color = s.color ?? PALETTE[index % PALETTE.length];
     const segments: string[][] = [[]];
@@ -122,27 +155,19 @@ export function linePlotSvg(options: LinePlotOptions): string {
     }
   });
   parts.push("</g>");
-  // Legend in the top-right corner of the plot area.
-  if (options.series.length > 0) {
-    const rowH = 16;
-    const legendW = Math.min(plotW - 8, 24 + 7 * Math.max(...options.series.map((s) => s.name.length)));
-    const lx = margin.left + plotW - legendW - 6;
-    const ly = margin.top + 6;
+  // Legend below the plot area.
+  options.series.forEach((s, index) => {
+    const color = s.color ?? PALETTE[index % PALETTE.length];
+    const y = margin.top + plotH + 52 + index * 16;
     parts.push(
-      `<rect x="${lx}" y="${ly}" width="${legendW}" height="${options.series.length * rowH + 6}" ` +
-        `fill="#ffffff" fill-opacity="0.85" stroke="#bbb"/>`,
+      `<line x1="${margin.left}" x2="${
+        margin.left + 14
+      }" y1="${y}" y2="${y}" stroke="${color}" stroke-width="3"/>`,
+      `<text x="${margin.left + 20}" y="${y}" font-size="11" dominant-baseline="middle" fill="#111">${
+        escapeXml(s.name + (s.band ? " (band: min–max over seeds)" : ""))
+      }</text>`,
     );
-    options.series.forEach((s, index) => {
-      const color = s.color ?? PALETTE[index % PALETTE.length];
-      const y = ly + 4 + index * rowH + rowH / 2;
-      parts.push(
-        `<line x1="${lx + 5}" x2="${lx + 19}" y1="${y}" y2="${y}" stroke="${color}" stroke-width="3"/>`,
-        `<text x="${lx + 23}" y="${y}" font-size="11" dominant-baseline="middle" fill="#111">${
-          escapeXml(s.name)
-        }</text>`,
-      );
-    });
-  }
+  });
   parts.push("</svg>");
   return parts.join("\n");
 }

@@ -67,12 +67,16 @@ async function mapsFigure(
     columns: 6,
     scale: Math.max(1, Math.round(96 / cfg.imageSize)),
     labels,
-    title: `${title}: ${split.name}, the teacher's GPA (${head}) and its top-${Math.round(maskRatio * 100)}% mask`,
+    title: `${title}: ${split.name}, the teacher's GPA (${head}) and its top-${
+      Math.round(maskRatio * 100)
+    }% mask`,
     colorbar: {
       colormap: "viridis",
       low: "low",
       high: "high",
-      label: `GPA, min–max scaled per image; grey = the top-${Math.round(maskRatio * 100)}% patches (hard mask)`,
+      label: `GPA, min–max scaled per image; grey = the top-${
+        Math.round(maskRatio * 100)
+      }% patches (hard mask)`,
     },
   });
 }

@@ -135,28 +135,29 @@ export function runEnv(ctx: RunContext): RunEnv {
   };
 }
 
+/** The spec fields every downstream run of a context shares: profile, data, model, seed, encoder, data source. */
+async function downstreamSpec(ctx: RunContext, from: PretrainOutcome | null, seed: number) {
+  const data = await profileData(ctx);
+  const p = ctx.profile;
+  const spec = {
+    profile: p.name,
+    dataset: p.dataset,
+    model: p.model,
+    seed,
+    from: from?.hash ?? null,
+    ...(data.train.fingerprint ? { data: data.train.fingerprint } : {}),
+  };
+  return { spec, data };
+}
+
 /** Fine-tunes the encoder of a pre-training outcome (or a random init when `from` is null). */
 export async function ensureFinetune(
   ctx: RunContext,
   from: PretrainOutcome | null,
   seed: number,
 ): Promise<FinetuneOutcome> {
-  const data = await profileData(ctx);
-  const p = ctx.profile;
-  return finetune(
-    {
-      profile: p.name,
-      dataset: p.dataset,
-      model: p.model,
-      recipe: p.finetune,
-      seed,
-      from: from?.hash ?? null,
-      ...(data.train.fingerprint ? { data: data.train.fingerprint } : {}),
-    },
-    from?.params ?? null,
-    data,
-    runEnv(ctx),
-  );
+  const { spec, data } = await downstreamSpec(ctx, from, seed);
+  return finetune({ ...spec, recipe: ctx.profile.finetune }, from?.params ?? null, data, runEnv(ctx));
 }
 
 /** Linear-probes the encoder of a pre-training outcome (or a random init). */
@@ -165,22 +166,8 @@ export async function ensureLinprobe(
   from: PretrainOutcome | null,
   seed: number,
 ): Promise<LinprobeOutcome> {
-  const data = await profileData(ctx);
-  const p = ctx.profile;
-  return linprobe(
-    {
-      profile: p.name,
-      dataset: p.dataset,
-      model: p.model,
-      recipe: p.linprobe,
-      seed,
-      from: from?.hash ?? null,
-      ...(data.train.fingerprint ? { data: data.train.fingerprint } : {}),
-    },
-    from?.params ?? null,
-    data,
-    runEnv(ctx),
-  );
+  const { spec, data } = await downstreamSpec(ctx, from, seed);
+  return linprobe({ ...spec, recipe: ctx.profile.linprobe }, from?.params ?? null, data, runEnv(ctx));
 }
 
 /** How a GPA run picks its teacher. */

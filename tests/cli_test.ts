@@ -1,19 +1,8 @@
 /** The command line a person meets first: per-command help, flag hints, MAE-style recipe flags, `runs`. */
 import assert from "node:assert/strict";
+import { cli } from "./cli_run.ts";
 import { COMMAND_HELP } from "../cli/help.ts";
 import { nearestFlag } from "../lib/cli.ts";
-
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-async function cli(args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
 
 Deno.test("cli: every command's --help prints its usage, flags and an example, exits 0 and does no work", async () => {
   const cache = await Deno.makeTempDir();
@@ -121,13 +110,9 @@ Deno.test("cli: --jobs workers get every global and table option; empty director
 
 Deno.test("cli: a malformed GPA_MICRO_BATCH is a usage error before any work", async () => {
   for (const bad of ["0", "-3", "abc"]) {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, "plan", "--table", "9"],
-      env: { NO_COLOR: "1", GPA_MICRO_BATCH: bad },
-      stdin: "null",
-    }).output();
+    const out = await cli(["plan", "--table", "9"], { GPA_MICRO_BATCH: bad });
     assert.equal(out.code, 2, bad);
-    assert.match(new TextDecoder().decode(out.stderr), /GPA_MICRO_BATCH must be a positive integer/);
+    assert.match(out.stderr, /GPA_MICRO_BATCH must be a positive integer/);
   }
 });
 
@@ -171,12 +156,8 @@ Deno.test("cli: the paper profile reads its image folder from --data-dir", async
 });
 
 Deno.test("cli: an empty GPA_CACHE_DIR counts as unset (never the filesystem root)", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "doctor", "--json"],
-    env: { NO_COLOR: "1", GPA_CACHE_DIR: "" },
-    stdin: "null",
-  }).output();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  const dir = JSON.parse(new TextDecoder().decode(out.stdout)).cache.dir as string;
+  const out = await cli(["doctor", "--json"], { GPA_CACHE_DIR: "" });
+  assert.equal(out.code, 0, out.stderr);
+  const dir = JSON.parse(out.stdout).cache.dir as string;
   assert.ok(dir.endsWith("/data/cache"), dir);
 });

@@ -4,18 +4,7 @@
  * need — the GPA teacher — included), and the report must find every run in the cache.
  */
 import assert from "node:assert/strict";
-
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-async function cli(args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+import { cli } from "./cli_run.ts";
 
 Deno.test("a 3-task job array on one cache trains every unit once; the final call writes the report", async () => {
   const dir = await Deno.makeTempDir();

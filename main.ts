@@ -547,7 +547,7 @@ async function cmdTables(ids: string[] | null, args: string[]) {
   const { values, positionals } = parseCommandArgs(ids ? "all" : "table", args, TABLE_OPTIONS, {
     positionals: ids ? 0 : 1,
   });
-  const { TABLE_IDS } = await import("./experiments/tables.ts");
+  const { TABLE_IDS } = await import("./experiments/tables/mod.ts");
   const wanted = ids ?? positionals.map((p) => (/^\d+$/.test(p) ? `table${p}` : p));
   if (wanted.length === 0) throw new UsageError(`table: which table? one of ${TABLE_IDS.join(", ")}`);
   for (const id of wanted) {
@@ -580,11 +580,11 @@ async function cmdTables(ids: string[] | null, args: string[]) {
       out[id] = { shard: sh, done: true };
     }
   }
-  // Reports of tables 1 and 5 link Figures 2 and 4, rendered from the same teacher.
-  // Workers (--worker) and shards write neither reports nor figures: the coordinating call does.
-  if (
-    !sh && values.worker !== true && (ids !== null || wanted.some((id) => id === "table1" || id === "table5"))
-  ) {
+  // Tables whose reports link the paper's figures (their modules say which) get them rendered from the same
+  // teacher. Workers (--worker) and shards write neither reports nor figures: the coordinating call does.
+  const { allPlans } = await import("./experiments/tables/mod.ts");
+  const plans = allPlans(ctx.profile);
+  if (!sh && values.worker !== true && wanted.some((id) => (plans[id].figures ?? []).length > 0)) {
     const { renderFigures } = await import("./app/figures.ts");
     out.figures = await renderFigures(ctx, reportsDir);
   }
@@ -642,7 +642,7 @@ async function cmdPlan(args: string[]) {
     positionals: 1,
   });
   const ctx = await context(values);
-  const { TABLE_IDS, allPlans } = await import("./experiments/tables.ts");
+  const { TABLE_IDS, allPlans } = await import("./experiments/tables/mod.ts");
   const t = str(values, "table") ?? positionals[0];
   if (!t) throw new UsageError(`plan: give --table N (one of ${TABLE_IDS.join(", ")})`);
   const id = /^\d+$/.test(t) ? `table${t}` : t;
@@ -902,7 +902,7 @@ export async function main(argv: string[]): Promise<number> {
         await cmdTables(null, rest);
         return 0;
       case "all": {
-        const { TABLE_IDS } = await import("./experiments/tables.ts");
+        const { TABLE_IDS } = await import("./experiments/tables/mod.ts");
         await cmdTables(TABLE_IDS, rest);
         return 0;
       }

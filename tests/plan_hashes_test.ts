@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { selectBackend } from "../lib/backend.ts";
-import { allPlans, TABLE_IDS } from "../experiments/tables.ts";
+import { allPlans, TABLE_IDS } from "../experiments/tables/mod.ts";
 import { getProfile } from "../experiments/profiles.ts";
 import { ensureTeacher, type RunContext } from "../app/runner.ts";
 import { planTable } from "../app/tables/plan.ts";

@@ -45,7 +45,7 @@ Deno.test("a pre-training run records its engine in metrics.json", async () => {
 });
 
 Deno.test("Table 3's α_s 1 → 1 rows keep the hard share 0 → 0.5 and clip the soft share (authors' code)", async () => {
-  const { tablePlans } = await import("../experiments/tables.ts");
+  const { tablePlans } = await import("../experiments/tables/mod.ts");
   const { getProfile } = await import("../experiments/profiles.ts");
   const plans = tablePlans(getProfile("cpu"));
   for (const a of ["0.75", "0.5", "0.9"]) {
@@ -63,7 +63,7 @@ Deno.test("Table 3's α_s 1 → 1 rows keep the hard share 0 → 0.5 and clip th
 
 Deno.test("Table 9: each cost claim is measured on the row it names", async () => {
   const { assembleReport } = await import("../app/tables/mod.ts");
-  const { tablePlans } = await import("../experiments/tables.ts");
+  const { tablePlans } = await import("../experiments/tables/mod.ts");
   const { getProfile } = await import("../experiments/profiles.ts");
   const profile = getProfile("smoke");
   const ctx = {
@@ -123,7 +123,7 @@ Deno.test("rows that share a seed share the encoder's initialisation and data or
 
 Deno.test("plan: GPA rows print the shares at t = 0 and t = 1 (Table 4's 0 → 1 rows reach all-hard)", async () => {
   const { requestShares } = await import("../app/tables/plan.ts");
-  const { tablePlans } = await import("../experiments/tables.ts");
+  const { tablePlans } = await import("../experiments/tables/mod.ts");
   const { getProfile } = await import("../experiments/profiles.ts");
   const profile = getProfile("cpu");
   const ctx = {

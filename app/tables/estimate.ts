@@ -5,7 +5,7 @@
  */
 import type { ThroughputModel } from "../../experiments/profiles.ts";
 import type { Profile } from "../../experiments/profiles.ts";
-import type { Evaluation, TableRowPlan } from "../../experiments/tables.ts";
+import type { Evaluation, TableRowPlan } from "../../experiments/tables/mod.ts";
 
 /** The throughput key of a row's pre-training: its strategy, with "+mam" for GPA with MAM. */
 export function strategyKey(row: TableRowPlan): string {

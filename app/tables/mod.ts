@@ -4,11 +4,15 @@
  * numbers, ours (mean ± std over seeds) and a verdict per claim.
  * @module
  */
-import { costTable } from "../../lib/cost.ts";
 import { RunDir, runHash, RunLockedError } from "../../lib/checkpoint.ts";
 import { paperTable, paperValue, type TableId } from "../../experiments/paper.ts";
 import { SEGMENTATION_SETUPS } from "../../experiments/segmentation.ts";
-import { allPlans, type Evaluation, type TablePlan, type TableRowPlan } from "../../experiments/tables.ts";
+import {
+  allPlans,
+  type Evaluation,
+  type TablePlan,
+  type TableRowPlan,
+} from "../../experiments/tables/mod.ts";
 import { type ClaimInput, judgeClaims } from "../../lib/report/verdict.ts";
 import { atomicWriteFile, ensureDir } from "../../lib/fsutil.ts";
 import { linePlotPng } from "../../lib/plot/mod.ts";
@@ -282,45 +286,20 @@ export function assembleReport(
   const resultsByMetric: Record<string, Record<string, number[]>> = { [plan.metric.key]: byRow };
   const additional: MetricBlock[] = [];
   const exactMetrics: string[] = [];
-  if (plan.id === "table9") {
-    // FLOPs and learnable parameters: the analytic cost model at ViT-B/16 (exact, one value). Each claim is
-    // measured on the row it names: FLOPs of GPA's full framework (teacher + MAM, the row the paper's
-    // accuracies come from); learnable parameters of GPA as a teacher (no extra decoder: the claim "GPA adds
-    // no learnable parameters") — GPA + MAM's attention decoder is shown as its own row.
-    const cost = new Map(costTable().map((c) => [c.method, c]));
-    const flops: Record<string, number[]> = {
-      mae: [cost.get("mae")!.flopsRatio],
-      hpm: [cost.get("hpm")!.flopsRatio],
-      gpa: [cost.get("gpa-mam")!.flopsRatio],
-    };
-    const params: Record<string, number[]> = {
-      mae: [cost.get("mae")!.paramsRatio],
-      hpm: [cost.get("hpm")!.paramsRatio],
-      gpa: [cost.get("gpa")!.paramsRatio],
-      "gpa-mam": [cost.get("gpa-mam")!.paramsRatio],
-    };
-    resultsByMetric.flops = flops;
-    resultsByMetric.params = params;
-    exactMetrics.push("flops", "params");
-    const blocks = [
-      ["flops", flops, "FLOPs per training step", { gpa: "GPA (teacher + MAM)" }],
-      ["params", params, "learnable parameters", {
-        gpa: "GPA as teacher",
-        "gpa-mam": "GPA + MAM (with its decoder)",
-      }],
-    ] as const;
-    for (const [metric, data, what, labels] of blocks) {
-      additional.push({
-        metric: { key: metric, label: `${what}, ratio to MAE (analytic, ViT-B/16)`, unit: "×", digits: 3 },
-        rows: Object.keys(data).map((k) => ({
-          key: k,
-          label: (labels as Record<string, string>)[k] ?? k.toUpperCase(),
-          paper: safePaperValue(plan.id, k, metric),
-          perSeed: data[k] ?? [],
-        })),
-        baseline: "mae",
-      });
-    }
+  // Deterministic metrics (Table 9's cost model): one value per row, compared exactly.
+  for (const m of plan.exactMetrics ?? []) {
+    resultsByMetric[m.key] = Object.fromEntries(Object.entries(m.values).map(([k, v]) => [k, [v]]));
+    exactMetrics.push(m.key);
+    additional.push({
+      metric: { key: m.key, label: m.label, unit: m.unit, digits: 3 },
+      rows: Object.entries(m.values).map(([k, v]) => ({
+        key: k,
+        label: m.rowLabels?.[k] ?? plan.rows.find((r) => r.key === k)?.label ?? k,
+        paper: safePaperValue(plan.id, k, m.key),
+        perSeed: [v],
+      })),
+      baseline: paper.baseline,
+    });
   }
   for (const [metric, why] of Object.entries(plan.unreproducedMetrics ?? {})) {
     additional.push({
@@ -406,7 +385,7 @@ export function assembleReport(
     verdicts,
     deviations: plan.deviations,
     notes,
-    figures: figureLinks(ctx, plan.id),
+    figures: plan.figures ?? [],
   };
 }
 
@@ -476,18 +455,6 @@ function safePaperValue(id: string, row: string, metric: string): number | null 
   } catch {
     return null;
   }
-}
-
-function figureLinks(ctx: RunContext, id: string): { title: string; path: string }[] {
-  const figs: Record<string, { title: string; path: string }[]> = {
-    table1: [
-      { title: "Figure 2: images, teacher GPA maps and top-75 % hard masks", path: "figures/figure2.png" },
-      { title: "Figure 4: few-shot recall per block × head", path: "figures/figure4.png" },
-    ],
-    table5: [{ title: "Figure 4: few-shot recall per block × head", path: "figures/figure4.png" }],
-  };
-  void ctx;
-  return figs[id] ?? [];
 }
 
 /** Learning curves of a table's runs (mean over seeds per row), as PNGs next to the report. */

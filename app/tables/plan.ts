@@ -3,7 +3,7 @@
  * depend on a teacher that is not trained yet are listed as waiting for it).
  * @module
  */
-import type { TablePlan } from "../../experiments/tables.ts";
+import type { TablePlan } from "../../experiments/tables/mod.ts";
 import { GpaMasking } from "../../lib/masking/gpa.ts";
 import type { Profile } from "../../experiments/profiles.ts";
 import { teacherSeconds, unitSeconds } from "./estimate.ts";

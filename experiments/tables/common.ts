@@ -1,0 +1,187 @@
+/**
+ * What every table module shares: the shape of a table's plan (for every paper row, the pre-training it stands
+ * for — strategy, teacher head, shares, mask ratio, schedule — and how it is evaluated, or why it is not run),
+ * the helpers that build rows, and the deviations every report lists.
+ * @module
+ */
+import type { StrategyRequest } from "../../app/runner.ts";
+import type { Claim, PaperRow, PaperTable, RowGroup } from "../paper_types.ts";
+import { type Profile, PROFILES } from "../profiles.ts";
+import { SEGMENTATION_SETUPS } from "../segmentation.ts";
+
+/** How a row's encoder is evaluated. */
+export type Evaluation = "finetune" | "linprobe" | "segment";
+
+/** One row: a run recipe, or the reason it is not run. */
+export interface TableRowPlan {
+  key: string;
+  label: string;
+  /** Pre-training strategy of the row. */
+  request?: StrategyRequest;
+  /** Multiplies the profile's pre-training epochs (e.g. 300 vs 200 epochs → 1.5). */
+  epochsScale?: number;
+  /** Why the row is not run (method not implemented here, or out of reach at this scale). */
+  notRun?: string;
+}
+
+/** A table's plan. */
+export interface TablePlan {
+  id: string;
+  title: string;
+  /**
+   * Tables of this suite's own (not in the paper): their claims and baseline row. Paper tables take both from
+   * experiments/paper.ts.
+   */
+  own?: { claims: Claim[]; baseline: string; note: string };
+  /**
+   * Metric key of the paper module that our runs fill, and how it is produced; `measuredAs` says what stands
+   * in for the paper's metric when the data differ (shown beside every claim on it).
+   */
+  metric: { key: string; label: string; evaluation: Evaluation; measuredAs?: string };
+  rows: TableRowPlan[];
+  /** Paper metrics of this table that are not reproduced, with the reason. */
+  unreproducedMetrics?: Record<string, string>;
+  deviations: string[];
+  /**
+   * Metrics the table measures without seed noise (Table 9: FLOPs and parameters from the cost model), with
+   * how each is shown: one value per row, compared exactly.
+   */
+  exactMetrics?: ExactMetric[];
+  /** The paper's figures this table's report links (rendered by `figures` from the profile's teacher). */
+  figures?: { title: string; path: string }[];
+}
+
+/** A deterministic metric of a table: one value per row, its label, and labels of rows it adds. */
+export interface ExactMetric {
+  key: string;
+  label: string;
+  unit?: string;
+  /** Row key → the measured value. */
+  values: Record<string, number>;
+  /** Labels of rows (defaults: the plan's labels). */
+  rowLabels?: Record<string, string>;
+}
+
+export const GPA = (o: Partial<StrategyRequest> = {}): StrategyRequest => ({ name: "gpa", ...o });
+export const NI = (what: string) => `${what} is not implemented in this suite`;
+
+/** Shares "start to end" from a paper row key such as `s0.5to0`. */
+export function pair(text: string): [number, number] {
+  const [a, b] = text.split("to").map(Number);
+  return [a, b];
+}
+
+/**
+ * A GPA row of Tables 3 and 4: the varied share as printed, the other at the profile's default. Where the two
+ * sum above 1 the soft share is clipped to 1 − hard at every t, as the authors' code does (their hard
+ * schedule is fixed; the soft draw fills what is left) — so the α_s 1 → 1 rows keep hard masking 0 → 0.5.
+ */
+export function sharesRow(
+  maskRatio: number,
+  soft: [number, number],
+  hard: [number, number],
+): StrategyRequest {
+  const over = soft[0] + hard[0] > 1 + 1e-9 || soft[1] + hard[1] > 1 + 1e-9;
+  return GPA({ maskRatio, soft, hard, ...(over ? { clipSoft: true } : {}) });
+}
+
+/**
+ * The recipe differences from the paper's that can move results, in words: schedule lengths, batch sizes,
+ * learning rates, warm-up, and fine-tuning's regularisers (mixup, cutmix, random erasing, drop path).
+ */
+export function recipeDeviations(profile: Profile): string[] {
+  const p = PROFILES.paper;
+  if (profile.name === p.name) return [];
+  const pre = profile.pretrain, ft = profile.finetune;
+  const out = [
+    `pre-training ${pre.epochs} epochs (paper: ${p.pretrain.epochs}), batch ${pre.batchSize} ` +
+    `(paper: ${p.pretrain.batchSize}), base lr ${pre.blr} (paper: ${p.pretrain.blr}), warm-up ` +
+    `${pre.warmupEpochs} epoch(s) (paper: ${p.pretrain.warmupEpochs})`,
+    `fine-tuning ${ft.epochs} epochs (paper: ${p.finetune.epochs}), batch ${ft.batchSize} (paper: ` +
+    `${p.finetune.batchSize}), base lr ${ft.blr} (paper: ${p.finetune.blr}), layer decay ${ft.layerDecay} ` +
+    `(paper: ${p.finetune.layerDecay}), crop scale ${ft.cropScale[0]}–${ft.cropScale[1]} (paper: ` +
+    `${p.finetune.cropScale[0]}–${p.finetune.cropScale[1]})`,
+  ];
+  const off = [
+    ["mixup", ft.mixup, p.finetune.mixup],
+    ["cutmix", ft.cutmix, p.finetune.cutmix],
+    ["random erasing", ft.reprob, p.finetune.reprob],
+    ["drop path", ft.dropPath, p.finetune.dropPath],
+  ].filter(([, ours, paper]) => ours !== paper).map(([name, ours, paper]) =>
+    `${name} ${ours} (paper: ${paper})`
+  );
+  if (off.length > 0) out.push(`fine-tuning regularisers: ${off.join(", ")}`);
+  return out;
+}
+
+/** One table: the paper's numbers and claims, and the runs that reproduce its rows at a profile's scale. */
+export interface TableModule {
+  id: string;
+  /** The paper's rows, columns and claims (absent for the suite's own tables, whose plan carries claims). */
+  paper?: PaperTable;
+  plan(profile: Profile): TablePlan;
+}
+
+/** What the plans of one profile share: its model's shape, GPA defaults, segmentation data, deviations. */
+export function planContext(profile: Profile) {
+  const { depth, heads } = profile.model;
+  const def = profile.gpa;
+  const segSet = SEGMENTATION_SETUPS[profile.name]?.dataset?.name;
+  const segData = segSet === "camvid"
+    ? "CamVid"
+    : segSet === "synthetic"
+    ? "synthetic shapes"
+    : "no segmentation data";
+  const scaleNote =
+    `${profile.dataset.name}${
+      profile.dataset.classes ? ` (first ${profile.dataset.classes} classes)` : ""
+    } at ` +
+    `${profile.dataset.resolution} px with ViT ${profile.model.dim}-d × ${depth} (patch ` +
+    `${profile.model.patchSize}) instead of ImageNet-1K at 224 px with ViT-B/16`;
+  const t = def.teacher;
+  const teacherNote = t.weightsPath
+    ? `teacher: the timm/MAE weights file ${t.weightsPath.split("/").pop()} (identified by its SHA-256)` +
+      (t.weightsHint
+        ? ""
+        : ` — this profile's own MAE trained ${t.teacherEpochs ?? "?"} epochs, shipped in zoo/`) +
+      `; head by ${"shots" in t.head ? `${t.head.shots}-shot selection` : "explicit choice"}`
+    : `teacher: this profile's MAE baseline (seed ${t.teacherSeed}, ${
+      t.teacherEpochs === undefined || t.teacherEpochs === profile.pretrain.epochs
+        ? "same schedule"
+        : `${t.teacherEpochs} epochs`
+    }) instead of the MAE authors' 1600-epoch ViT-B/16; head by ${
+      "shots" in t.head ? `${t.head.shots}-shot selection` : "explicit choice"
+    }`;
+  const common = [scaleNote, ...recipeDeviations(profile), teacherNote];
+  const withTeacherHead = (head: { block: number; head: number } | { shots: number }) =>
+    GPA({ teacher: { ...def.teacher, head } });
+  return { depth, heads, def, segData, common, withTeacherHead };
+}
+
+/** Row of Tables 3 and 4: hardness label, mask ratio, schedule start/end, fine-tune top-1, printed delta. */
+type ScheduleRow = [string, number, number, number, number, number | null | undefined];
+
+export function scheduleRows(
+  prefix: "s" | "h",
+  entries: ScheduleRow[],
+  isDefault: (start: number, end: number, alpha: number) => boolean,
+): PaperRow[] {
+  return entries.map(([hardness, alpha, start, end, finetune, delta]) => {
+    const row: PaperRow = {
+      key: `a${alpha}-${prefix}${start}to${end}`,
+      label: `α=${alpha}, α${prefix}: ${start}→${end}`,
+      cells: { hardness, alpha, start, end, finetune },
+    };
+    if (delta !== undefined) row.printedDelta = { finetune: delta };
+    if (isDefault(start, end, alpha)) row.paperDefault = true;
+    return row;
+  });
+}
+
+export function groupsByAlpha(rows: PaperRow[]): RowGroup[] {
+  const alphas = [...new Set(rows.map((r) => r.cells.alpha as number))];
+  return alphas.map((alpha) => {
+    const members = rows.filter((r) => r.cells.alpha === alpha).map((r) => r.key);
+    return { key: `a${alpha}`, label: `α = ${alpha}`, rows: members, baseline: members[0] };
+  });
+}

@@ -1,0 +1,106 @@
+/**
+ * Table 5 — which teacher attention head.
+ *
+ * The paper's numbers and claims (transcribed from the extracted paper text) next to the runs that
+ * reproduce each row at a profile's scale.
+ * @module
+ */
+import type { PaperTable } from "../paper_types.ts";
+import type { Profile } from "../profiles.ts";
+import { planContext, type TableModule, type TablePlan } from "./common.ts";
+
+export const paper: PaperTable = {
+  id: "table5",
+  number: 5,
+  caption:
+    "How the teacher's block/head is chosen: fixed first or last head, the sum over all heads of the " +
+    "last block, or few-shot recall selection with 1, 10 or 50 labelled images; fine-tune top-1.",
+  paperColumns: ["method", "first", "last", "all", "1 shot", "10 shots", "50 shots"],
+  layout:
+    "Printed transposed (methods as columns, rows 'head' and 'acc(%)'); stored with one row per method.",
+  columns: [
+    { key: "method", label: "method", type: "text" },
+    { key: "head", label: "head", type: "text" },
+    {
+      key: "finetune",
+      label: "fine-tune top-1",
+      type: "number",
+      metric: true,
+      unit: "%",
+      higherIsBetter: true,
+    },
+  ],
+  rows: [
+    { key: "first", label: "first head", cells: { method: "first", head: "b0h0", finetune: 82.31 } },
+    { key: "last", label: "last head", cells: { method: "last", head: "b11h11", finetune: 82.7 } },
+    {
+      key: "all",
+      label: "all heads (last block)",
+      cells: { method: "all", head: "b11h-1", finetune: 82.34 },
+    },
+    { key: "shots1", label: "1 shot", cells: { method: "1 shot", head: "b10h10", finetune: 82.68 } },
+    {
+      key: "shots10",
+      label: "10 shots",
+      cells: { method: "10 shots", head: "b9h11", finetune: 82.73 },
+      paperDefault: true,
+    },
+    { key: "shots50", label: "50 shots", cells: { method: "50 shots", head: "b9h11", finetune: 82.73 } },
+  ],
+  baseline: "first",
+  groups: [{
+    key: "all",
+    label: "all",
+    rows: ["first", "last", "all", "shots1", "shots10", "shots50"],
+    baseline: "first",
+  }],
+  claims: [
+    {
+      kind: "best-in-group",
+      id: "t5-ten-shots-best",
+      text:
+        "Few-shot head selection with 10 images reaches the best fine-tune top-1 (50 shots pick the same " +
+        "head and tie, so they are left out of the comparison)",
+      metric: "finetune",
+      best: "shots10",
+      rows: ["first", "last", "all", "shots1", "shots10"],
+      source: "§4.1.3, Table 5",
+    },
+  ],
+  notes: [
+    "No row is marked as a baseline; 'first' (the uninformed choice b0h0) is used as the reference for deltas.",
+    "10 and 50 shots select the same head (b9h11) and print the same accuracy (82.73).",
+    "The 'all' head (b11h-1) is the sum over the heads of the last block.",
+  ],
+};
+
+/** The runs behind the rows, at a profile's scale. */
+export function plan(profile: Profile): TablePlan {
+  const { depth, heads, common, withTeacherHead } = planContext(profile);
+  return {
+    id: "table5",
+    title: "Table 5 — which teacher attention head",
+    metric: { key: "finetune", label: "fine-tune top-1", evaluation: "finetune" },
+    rows: [
+      { key: "first", label: "first head (b0h0)", request: withTeacherHead({ block: 0, head: 0 }) },
+      {
+        key: "last",
+        label: `last head (b${depth - 1}h${heads - 1})`,
+        request: withTeacherHead({ block: depth - 1, head: heads - 1 }),
+      },
+      {
+        key: "all",
+        label: `all heads of the last block (b${depth - 1}h-1)`,
+        request: withTeacherHead({ block: depth - 1, head: -1 }),
+      },
+      { key: "shots1", label: "1-shot selection", request: withTeacherHead({ shots: 1 }) },
+      { key: "shots10", label: "10-shot selection", request: withTeacherHead({ shots: 10 }) },
+      { key: "shots50", label: "50-shot selection", request: withTeacherHead({ shots: 50 }) },
+    ],
+    deviations: [...common, "annotations: the dataset's object boxes (Tiny-ImageNet) or masks (synthetic)"],
+    figures: [{ title: "Figure 4: few-shot recall per block × head", path: "figures/figure4.png" }],
+  };
+}
+
+/** Table 5. */
+export const table5: TableModule = { id: "table5", paper, plan };

@@ -1,0 +1,30 @@
+/** Each table module's runs line up with the paper's rows: a mismatched row key cannot go unnoticed. */
+import assert from "node:assert/strict";
+import { PAPER_TABLE_MODULES, TABLES } from "../experiments/tables/mod.ts";
+import { getProfile, PROFILES } from "../experiments/profiles.ts";
+
+Deno.test("table modules: every planned row is a row of the paper's table; every claimed row is planned", () => {
+  for (const name of Object.keys(PROFILES)) {
+    const profile = getProfile(name);
+    for (const m of PAPER_TABLE_MODULES) {
+      const plan = m.plan(profile);
+      const paperRows = new Set(m.paper!.rows.map((r) => r.key));
+      const planned = new Set(plan.rows.map((r) => r.key));
+      for (const key of planned) {
+        assert.ok(paperRows.has(key), `${name}/${m.id}: row ${key} is not in the paper`);
+      }
+      for (const c of m.paper!.claims) {
+        const rows = c.kind === "best-in-group" ? c.rows : [c.a, c.b];
+        const metricRows = plan.exactMetrics?.find((x) => x.key === c.metric)?.values;
+        for (const r of rows) {
+          assert.ok(
+            planned.has(r) || (metricRows && r in metricRows),
+            `${name}/${m.id}: claim ${c.id} row ${r}`,
+          );
+        }
+      }
+      assert.equal(plan.id, m.id);
+    }
+  }
+  assert.deepEqual(Object.keys(TABLES), [...PAPER_TABLE_MODULES.map((m) => m.id), "codevspaper"]);
+});

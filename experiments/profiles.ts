@@ -205,7 +205,17 @@ const cpu: Profile = {
   // MAE guiding 200-epoch runs), shipped as zoo/cpu_teacher.safetensors (zoo/README.md: how it was made,
   // its recall against object boxes and a centre prior). Without the file the suite trains it through the
   // cache (`deno task teacher`).
-  gpa: { ...GPA_DEFAULTS, teacher: { ...GPA_DEFAULTS.teacher, teacherEpochs: 80 } },
+  gpa: {
+    ...GPA_DEFAULTS,
+    teacher: {
+      ...GPA_DEFAULTS.teacher,
+      teacherEpochs: 80,
+      weightsPath: new URL("../zoo/cpu_teacher.safetensors", import.meta.url).pathname,
+      weightsHint:
+        "it ships in zoo/ (restore it with git) or is rebuilt by `deno task teacher --profile cpu` " +
+        "(80 epochs, ≈ 2.5 h on 2 cores)",
+    },
+  },
   throughput: {
     measured:
       "2-core x86-64 (AVX-512), wasm + OpenBLAS matMuls, two runs side by side (experiments/README.md)",

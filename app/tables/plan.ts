@@ -104,8 +104,11 @@ export async function planTable(
   const baselineHash = pretrainHash(
     pretrainSpec(ctx, { seed: teacherSeed, strategy: { name: "random" }, epochs: teacherEpochs }, data),
   );
-  const teacherReady = ctx.profile.gpa.teacher.weightsPath !== undefined ||
-    await cache.runDir(baselineHash).isComplete();
+  // A teacher from a weights file is ready when the file is there; the profile's own MAE when it is cached.
+  const weights = ctx.profile.gpa.teacher.weightsPath;
+  const teacherReady = weights !== undefined
+    ? await Deno.stat(weights).then((st) => st.isFile, () => false)
+    : await cache.runDir(baselineHash).isComplete();
   for (const unit of shardUnits(tableUnits(plan, seeds), shard)) {
     const needsTeacher = ["gpa", "cls-attention"].includes(unit.row.request!.name);
     const shares = unit.row.request!.name === "gpa" ? { shares: requestShares(ctx, unit.row.request!) } : {};

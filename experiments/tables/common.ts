@@ -141,9 +141,12 @@ export function planContext(profile: Profile) {
   const t = def.teacher;
   const teacherNote = t.weightsPath
     ? `teacher: the timm/MAE weights file ${t.weightsPath.split("/").pop()} (identified by its SHA-256)` +
-      (t.weightsHint
-        ? ""
-        : ` — this profile's own MAE trained ${t.teacherEpochs ?? "?"} epochs, shipped in zoo/`) +
+      (t.weightsPath.includes("/zoo/")
+        ? ` — this profile's own MAE trained ${
+          t.teacherEpochs ?? "?"
+        } epochs, shipped in zoo/ (the paper's is the ` +
+          "MAE authors' 1600-epoch ViT-B/16)"
+        : "") +
       `; head by ${"shots" in t.head ? `${t.head.shots}-shot selection` : "explicit choice"}`
     : `teacher: this profile's MAE baseline (seed ${t.teacherSeed}, ${
       t.teacherEpochs === undefined || t.teacherEpochs === profile.pretrain.epochs

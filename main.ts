@@ -499,7 +499,7 @@ function segmentRecipeOverrides(spec: string | undefined): Record<string, number
 async function cmdDoctor(args: string[]) {
   const { values } = parseCommandArgs("doctor", args);
   const ctx = await context(values);
-  const { cacheSummary } = await import("./lib/checkpoint.ts");
+  const { cacheSummary } = await import("./lib/cache/mod.ts");
   const denoJson = JSON.parse(await Deno.readTextFile(`${PROJECT_ROOT}/deno.json`));
   const report = {
     deno: Deno.version,

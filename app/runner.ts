@@ -3,7 +3,7 @@
  * linear probing on top, all through the run cache. The CLI and every table task go through here.
  * @module
  */
-import { RunCache } from "../lib/checkpoint.ts";
+import { RunCache } from "../lib/cache/mod.ts";
 import { loadDataset } from "../lib/data/mod.ts";
 import type { ImageSplit } from "../lib/data/types.ts";
 import { createMaskStrategy } from "../lib/masking/mod.ts";

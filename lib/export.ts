@@ -3,7 +3,7 @@
  * and by timm in PyTorch), with the run's identity in the file's metadata.
  * @module
  */
-import type { RunCache } from "./checkpoint.ts";
+import type { RunCache } from "./cache/mod.ts";
 import { isEncoderParam } from "./encode.ts";
 import type { NamedTensors } from "./safetensors.ts";
 import { writeSafetensors } from "./safetensors.ts";

@@ -4,7 +4,7 @@
  * verified beyond the manifest's sizes.
  * @module
  */
-import { RunCache } from "./checkpoint.ts";
+import { RunCache } from "./cache/mod.ts";
 
 /** One cached run. */
 export interface RunSummary {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { selectBackend } from "../lib/backend.ts";
-import { RunCache } from "../lib/checkpoint.ts";
+import { RunCache } from "../lib/cache/mod.ts";
 import { exportEncoder } from "../lib/export.ts";
 import { loadTimmTeacherWeights } from "../lib/gpa.ts";
 import { initMae, type MaeConfig } from "../lib/mae.ts";

@@ -6,7 +6,7 @@
  * on stderr naming the problem and leave the cache untouched.
  */
 import assert from "node:assert/strict";
-import { RunCache } from "../lib/checkpoint.ts";
+import { RunCache } from "../lib/cache/mod.ts";
 import { sha256Hex } from "../lib/fsutil.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");

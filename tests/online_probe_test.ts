@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { getProfile } from "../experiments/profiles.ts";
 import { selectBackend } from "../lib/backend.ts";
-import { RunCache } from "../lib/checkpoint.ts";
+import { RunCache } from "../lib/cache/mod.ts";
 import { loadDataset } from "../lib/data/mod.ts";
 import { createMaskStrategy } from "../lib/masking/mod.ts";
 import { pretrain, type PretrainSpec } from "../lib/train/pretrain.ts";

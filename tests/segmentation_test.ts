@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../lib/backend.ts";
-import { RunCache } from "../lib/checkpoint.ts";
+import { RunCache } from "../lib/cache/mod.ts";
 import { loadDataset } from "../lib/data/mod.ts";
 import {
   buildSegmenter,

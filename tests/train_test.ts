@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { selectBackend } from "../lib/backend.ts";
-import { RunCache } from "../lib/checkpoint.ts";
+import { RunCache } from "../lib/cache/mod.ts";
 import { ensureFinetune, ensurePretrain, profileData, type RunContext } from "../app/runner.ts";
 import type { PretrainOutcome } from "../lib/train/pretrain.ts";
 import type { Params } from "../lib/vit.ts";

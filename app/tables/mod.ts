@@ -4,7 +4,7 @@
  * numbers, ours (mean ± std over seeds) and a verdict per claim.
  * @module
  */
-import { RunDir, runHash, RunLockedError } from "../../lib/checkpoint.ts";
+import { RunDir, runHash, RunLockedError } from "../../lib/cache/mod.ts";
 import { paperTable, paperValue, type TableId } from "../../experiments/paper.ts";
 import { SEGMENTATION_SETUPS } from "../../experiments/segmentation.ts";
 import {

@@ -19,7 +19,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { engineLabel } from "../backend.ts";
-import type { RunDir } from "../checkpoint.ts";
+import type { RunDir } from "../cache/mod.ts";
 import { cachedRun, UnusableRunError } from "../train/cached_run.ts";
 import { centerBatch, DEFAULT_IGNORE_LABEL, randomScaleCropFlipSeg } from "../data/augment.ts";
 import type { DatasetSpec, ImageSplit } from "../data/types.ts";

@@ -9,7 +9,7 @@
  * checksum) is treated like a corrupt one: its final file is moved aside and the run is recomputed.
  * @module
  */
-import { type LoadedFinal, type RunCache, type RunDir, runHash } from "../checkpoint.ts";
+import { type LoadedFinal, type RunCache, type RunDir, runHash } from "../cache/mod.ts";
 
 /** How a stage reads a finished run and trains a missing one. */
 export interface CachedRunStage<T> {

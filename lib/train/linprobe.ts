@@ -7,7 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { engineLabel } from "../backend.ts";
-import type { RunDir } from "../checkpoint.ts";
+import type { RunDir } from "../cache/mod.ts";
 import { cachedRun, UnusableRunError } from "./cached_run.ts";
 import { centerBatch, randomResizedCropFlip } from "../data/augment.ts";
 import type { DatasetSpec, ImageSplit } from "../data/types.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { NamedTensors, RunDir } from "../checkpoint.ts";
+import type { NamedTensors, RunDir } from "../cache/mod.ts";
 import { Rng } from "../rng.ts";
 import type { Params } from "../vit.ts";
 

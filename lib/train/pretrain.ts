@@ -4,8 +4,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { engineLabel } from "../backend.ts";
-import type { RunCache } from "../checkpoint.ts";
-import { runHash } from "../checkpoint.ts";
+import type { RunCache } from "../cache/mod.ts";
+import { runHash } from "../cache/mod.ts";
 import { type CropParams, randomResizedCropFlip } from "../data/augment.ts";
 import { knnEvaluate } from "../eval/knn.ts";
 import { OnlineProbe } from "../eval/online_probe.ts";
@@ -193,7 +193,7 @@ async function runPretrainLoop(
   spec: PretrainSpec,
   train: ImageSplit,
   params: Params,
-  run: import("../checkpoint.ts").RunDir,
+  run: import("../cache/mod.ts").RunDir,
   env: RunEnv,
 ): Promise<TrainResult> {
   const { recipe, model: cfg } = spec;

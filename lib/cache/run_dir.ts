@@ -1,9 +1,5 @@
 /**
- * The run cache: every run (pretraining, fine-tuning, probing…) lives in `<cache>/runs/<hash>/`, where the
- * hash is derived from the run's full config, so an identical config finds its earlier results and a changed
- * one never does.
- *
- * A run directory holds:
+ * One run directory, `<cache>/runs/<hash>/`, and the files in it:
  * - `config.json` — the config that hashes to the directory name (written once);
  * - `manifest.json` — SHA-256 and size of every file below, rewritten atomically after each change;
  * - `ckpt-<epoch>.safetensors` — periodic checkpoints (weights, optimizer moments, and the training state
@@ -11,14 +7,15 @@
  * - `final.safetensors` + `metrics.json` — the finished run;
  * - `log.jsonl` — append-only per-epoch records (a torn last line is skipped); recorded in the manifest when the
  *   run finishes, so a log changed afterwards is detected and moved aside;
- * - `lock` — who is running this run (pid, host, heartbeat), so two processes never train the same run.
+ * - `lock` — who is running this run (pid, host, heartbeat); the lock protocol itself lives in `lock.ts`.
  *
  * Every file is written with temp-file + rename; a file that fails verification is moved aside (renamed to
  * `*.corrupt-<time>`, with a warning naming it) and the run falls back to the next older checkpoint or is
- * recomputed. This layer knows nothing about TensorFlow.js: tensors are plain typed arrays.
+ * recomputed. The manifest, quarantine and all the file kinds share one class because they share one
+ * serialised read-modify-write queue on the manifest. This layer knows nothing about TensorFlow.js: tensors
+ * are plain typed arrays.
  * @module
  */
-import { createHash } from "node:crypto";
 import {
   atomicWriteFile,
   atomicWriteJson,
@@ -28,126 +25,18 @@ import {
   isTempName,
   moveAside,
   sha256Hex,
-} from "./fsutil.ts";
-import { encodeSafetensors, type NamedTensors, readSafetensors } from "./safetensors.ts";
-
-export type { NamedTensors, TensorData } from "./safetensors.ts";
+} from "../fsutil.ts";
+import { encodeSafetensors, type NamedTensors, readSafetensors } from "../safetensors.ts";
+import { canonicalJson, runHash } from "./hash.ts";
+import { type AcquireLockOptions, acquireRunLock, type RunLock } from "./lock.ts";
 
 /** Written into every checkpoint's metadata; a file without it is foreign. */
 export const CHECKPOINT_FORMAT = "gpa-repro-checkpoint";
 /** Bumped when the checkpoint layout changes incompatibly. */
 export const CHECKPOINT_FORMAT_VERSION = 1;
 
-// ---------------------------------------------------------------------------------------------------------
-// Hashing configs
-// ---------------------------------------------------------------------------------------------------------
-
-/**
- * Deterministic JSON: object keys sorted (recursively), properties whose value is `undefined` dropped,
- * numbers in JSON's shortest round-trip form, no whitespace. Throws `TypeError` for anything that JSON would
- * silently lose or alter (NaN / ±Infinity, `undefined` in arrays, functions, bigint, Map / Set / typed
- * arrays and other non-plain objects, cycles); objects with `toJSON` (e.g. `Date`) are encoded through it.
- */
-export function canonicalJson(value: unknown): string {
-  return encodeCanonical(value, "$", []);
-}
-
-function encodeCanonical(value: unknown, where: string, ancestors: object[]): string {
-  if (value === null) return "null";
-  switch (typeof value) {
-    case "boolean":
-      return value ? "true" : "false";
-    case "string":
-      return JSON.stringify(value);
-    case "number":
-      if (!Number.isFinite(value)) throw new TypeError(`canonicalJson: ${where} is ${value}, not valid JSON`);
-      return JSON.stringify(value);
-    case "object": {
-      if (ancestors.includes(value)) throw new TypeError(`canonicalJson: ${where} is a circular reference`);
-      const toJSON = (value as { toJSON?: unknown }).toJSON;
-      if (typeof toJSON === "function") return encodeCanonical(toJSON.call(value), where, ancestors);
-      const inner = [...ancestors, value];
-      if (Array.isArray(value)) {
-        const parts: string[] = [];
-        for (let i = 0; i < value.length; i++) {
-          if (value[i] === undefined) throw new TypeError(`canonicalJson: ${where}[${i}] is undefined`);
-          parts.push(encodeCanonical(value[i], `${where}[${i}]`, inner));
-        }
-        return `[${parts.join(",")}]`;
-      }
-      const proto = Object.getPrototypeOf(value);
-      if (proto !== Object.prototype && proto !== null) {
-        throw new TypeError(`canonicalJson: ${where} is a ${value.constructor?.name ?? "non-plain object"}`);
-      }
-      const record = value as Record<string, unknown>;
-      const keys = Object.keys(record).filter((key) => record[key] !== undefined).sort();
-      const parts = keys.map((key) =>
-        `${JSON.stringify(key)}:${encodeCanonical(record[key], `${where}.${key}`, inner)}`
-      );
-      return `{${parts.join(",")}}`;
-    }
-    default:
-      throw new TypeError(`canonicalJson: ${where} is a ${typeof value}, not JSON data`);
-  }
-}
-
-/**
- * The cache key of a run: the first 16 hex characters (64 bits) of SHA-256 over `canonicalJson(config)`.
- * Synchronous (via `node:crypto`), so it can be used anywhere; equals `sha256Hex` of the same text.
- */
-export function runHash(config: unknown): string {
-  return createHash("sha256").update(canonicalJson(config), "utf8").digest("hex").slice(0, 16);
-}
-
-const RUN_HASH_PATTERN = /^[0-9a-f]{16}$/;
+/** Names of the periodic checkpoint files; the group is the epoch. */
 const CHECKPOINT_NAME = /^ckpt-(\d+)\.safetensors$/;
-
-// ---------------------------------------------------------------------------------------------------------
-// Errors and shared types
-// ---------------------------------------------------------------------------------------------------------
-
-/** Who holds (or held) a run's lock; the JSON content of the `lock` file. */
-export interface LockInfo {
-  pid: number;
-  hostname: string;
-  /** ISO time the lock was taken. */
-  startedAt: string;
-  /** ISO time of the holder's latest heartbeat. */
-  heartbeatAt: string;
-  /** Random id of this acquisition, so a holder can tell its lock from a successor's. */
-  token: string;
-}
-
-/** The run is locked by a live holder (and `wait` was false or the wait timed out). */
-export class RunLockedError extends Error {
-  /** The lock file. */
-  readonly path: string;
-  /** Its content, or null if it could not be read. */
-  readonly holder: LockInfo | null;
-
-  /** Creates the error for the lock at `path`. */
-  constructor(path: string, holder: LockInfo | null, detail = "") {
-    super(
-      `${path}: run is locked by ${
-        holder
-          ? `pid ${holder.pid} on ${holder.hostname} (heartbeat ${holder.heartbeatAt})`
-          : "another process"
-      }${detail}`,
-    );
-    this.name = "RunLockedError";
-    this.path = path;
-    this.holder = holder;
-  }
-}
-
-/** This process's lock was taken over by another (it had been judged stale) or removed. */
-export class LockLostError extends Error {
-  /** Creates the error for the lock at `path`. */
-  constructor(readonly path: string, detail: string) {
-    super(`${path}: lock lost (${detail})`);
-    this.name = "LockLostError";
-  }
-}
 
 /** Options shared by {@linkcode RunCache} and {@linkcode RunDir}. */
 export interface RunCacheOptions {
@@ -189,129 +78,12 @@ export interface Manifest {
   files: Record<string, ManifestEntry>;
 }
 
-// ---------------------------------------------------------------------------------------------------------
-// The cache
-// ---------------------------------------------------------------------------------------------------------
-
-/** The root of the run cache: `<cacheDir>/runs/<hash>/`. */
-export class RunCache {
-  /** The cache root. */
-  readonly cacheDir: string;
-  /** `<cacheDir>/runs`. */
-  readonly runsDir: string;
-  readonly #options: RunCacheOptions;
-
-  /** Opens (lazily; nothing is created until written) the cache rooted at `cacheDir`. */
-  constructor(cacheDir: string, options: RunCacheOptions = {}) {
-    this.cacheDir = cacheDir.replace(/\/+$/, "") || "/";
-    this.runsDir = `${this.cacheDir}/runs`;
-    this.#options = options;
-  }
-
-  /** The directory of the run with this hash (see {@linkcode runHash}); nothing is created yet. */
-  runDir(hash: string): RunDir {
-    if (!RUN_HASH_PATTERN.test(hash)) throw new TypeError(`invalid run hash "${hash}" (want 16 hex digits)`);
-    return new RunDir(`${this.runsDir}/${hash}`, hash, this.#options);
-  }
-
-  /** Hashes `config`, creates its run directory if needed and records `config.json` there. */
-  async openRun(config: unknown): Promise<RunDir> {
-    const run = this.runDir(runHash(config));
-    await run.writeConfig(config);
-    return run;
-  }
-
-  /** Hashes of the runs present in the cache, sorted. */
-  async listRuns(): Promise<string[]> {
-    const hashes: string[] = [];
-    try {
-      for await (const entry of Deno.readDir(this.runsDir)) {
-        if (entry.isDirectory && RUN_HASH_PATTERN.test(entry.name)) hashes.push(entry.name);
-      }
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-    }
-    return hashes.sort();
-  }
-}
-
-/** What {@linkcode cacheSummary} reports. */
-export interface CacheSummary {
-  /** Run directories. */
-  runs: number;
-  /** Runs whose final weights and metrics are present (sizes checked against the manifest). */
-  completeRuns: number;
-  /** Bytes of all files under `<cacheDir>/runs`. */
-  bytes: number;
-  /** Files that were moved aside as corrupt (`*.corrupt-*`, not counting their reason notes). */
-  corruptFiles: number;
-  /** Runs that currently have a lock file (running, or left by a crashed process). */
-  lockedRuns: number;
-}
-
-/** Counts runs, finished runs and bytes of a cache, for `doctor`. Reads no file contents beyond manifests. */
-export async function cacheSummary(cacheDir: string): Promise<CacheSummary> {
-  const cache = new RunCache(cacheDir, { warn: () => {} });
-  const summary: CacheSummary = { runs: 0, completeRuns: 0, bytes: 0, corruptFiles: 0, lockedRuns: 0 };
-  for (const hash of await cache.listRuns()) {
-    const run = cache.runDir(hash);
-    summary.runs++;
-    if (await run.isComplete()) summary.completeRuns++;
-    if (await exists(run.lockPath)) summary.lockedRuns++;
-  }
-  const walk = async (dir: string): Promise<void> => {
-    for await (const entry of Deno.readDir(dir)) {
-      const path = `${dir}/${entry.name}`;
-      if (entry.isDirectory) await walk(path);
-      else if (entry.isFile) {
-        summary.bytes += (await Deno.lstat(path)).size;
-        if (/\.corrupt-[^/]*$/.test(entry.name) && !entry.name.endsWith(".reason.txt")) {
-          summary.corruptFiles++;
-        }
-      }
-    }
-  };
-  if (await exists(cache.runsDir)) await walk(cache.runsDir);
-  return summary;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// One run
-// ---------------------------------------------------------------------------------------------------------
-
 /** Options of {@linkcode RunDir.saveFinal}. */
 export interface SaveFinalOptions {
   /** Extra string metadata for `final.safetensors`. */
   metadata?: Record<string, string>;
   /** Delete the periodic checkpoints once the final files are recorded (default true). */
   pruneCheckpoints?: boolean;
-}
-
-/** Options of {@linkcode RunDir.acquireLock}. */
-export interface AcquireLockOptions {
-  /** A lock whose heartbeat is older than this is stale and may be taken over (default 10 min). */
-  staleMs?: number;
-  /** Wait for a live lock to go away instead of throwing {@linkcode RunLockedError} (default false). */
-  wait?: boolean;
-  /** Poll interval while waiting (default 1000 ms). */
-  pollMs?: number;
-  /** Give up waiting after this long and throw {@linkcode RunLockedError} (default: wait forever). */
-  timeoutMs?: number;
-  /**
-   * Refresh the heartbeat on a timer every this many ms (default `staleMs / 4`; 0 = only on explicit
-   * `heartbeat()` calls). Long synchronous computations block timers, so trainers should also call
-   * `heartbeat()` between steps.
-   */
-  heartbeatMs?: number;
-  /** While waiting: set by a signal handler; the wait ends with {@linkcode LockWaitInterrupted}. */
-  stopSignal?: { stopped: boolean };
-  /** Told once what is waited for (and again every few minutes), e.g. the run's log. */
-  onWait?: (message: string) => void;
-}
-
-/** Waiting for a lock was interrupted (SIGINT/SIGTERM); nothing was started. Exit code 130. */
-export class LockWaitInterrupted extends Error {
-  override name = "InterruptedError";
 }
 
 /** Manages one run directory `<cache>/runs/<hash>/`. Obtain from {@linkcode RunCache.runDir}. */
@@ -793,75 +565,14 @@ export class RunDir {
    * {@linkcode RunLockedError}. Leftover temp files of crashed writers are removed once the lock is held.
    */
   async acquireLock(options: AcquireLockOptions = {}): Promise<RunLock> {
-    const { staleMs = 600_000, wait = false, pollMs = 1000, timeoutMs = Infinity } = options;
-    const heartbeatMs = options.heartbeatMs ?? staleMs / 4;
     await ensureDir(this.path);
-    const startedWaiting = Date.now();
-    let lastTold = -Infinity;
-    const hostname = Deno.hostname();
-    for (;;) {
-      const now = new Date().toISOString();
-      const info: LockInfo = {
-        pid: Deno.pid,
-        hostname,
-        startedAt: now,
-        heartbeatAt: now,
-        token: crypto.randomUUID(),
-      };
-      if (await createLockFile(this.lockPath, info)) {
-        await this.#removeTempFiles();
-        return new RunLock(this.lockPath, info, { heartbeatMs, warn: this.#warn });
-      }
-      const current = await readLockFile(this.lockPath);
-      if (current === "missing") continue; // released between our attempt and the read
-      // An unreadable (empty, garbled) lock file cannot be heartbeated by its holder: once it is older than
-      // one heartbeat interval, nobody is keeping it fresh.
-      const staleReason = current.info
-        ? lockStaleness(current.info, { staleMs, hostname })
-        : Date.now() - current.mtimeMs > staleMs / 4
-        ? `unreadable lock file older than the heartbeat interval (${Math.round(staleMs / 4000)} s)`
-        : null;
-      if (staleReason !== null) {
-        if (await this.#takeOver(current.text)) {
-          this.#warn(`${this.lockPath}: took over a stale lock (${staleReason}): ${current.text.trim()}`);
-        }
-        continue;
-      }
-      if (!wait) throw new RunLockedError(this.lockPath, current.info);
-      if (options.stopSignal?.stopped) {
-        throw new LockWaitInterrupted(`stopped while waiting for ${this.lockPath}; nothing was started`);
-      }
-      if (Date.now() - startedWaiting + pollMs > timeoutMs) {
-        throw new RunLockedError(this.lockPath, current.info, `; gave up after ${timeoutMs} ms`);
-      }
-      if (options.onWait && Date.now() - lastTold > 180_000) {
-        lastTold = Date.now();
-        const who = current.info
-          ? `pid ${current.info.pid} on ${current.info.hostname}, heartbeat ${current.info.heartbeatAt}`
-          : "an unreadable lock file, stale after the heartbeat interval";
-        options.onWait(`waiting for run ${this.hash}: another process is training it (${who})`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, pollMs));
-    }
-  }
-
-  /**
-   * Removes a stale lock whose content is `staleText`. The lock is renamed to a unique name first (only one
-   * contender's rename succeeds); if what was renamed is not the stale lock — another process took over in
-   * the meantime — it is put back (link fails if yet another lock appeared, which then wins).
-   */
-  async #takeOver(staleText: string): Promise<boolean> {
-    const aside = `${this.lockPath}.stale-${crypto.randomUUID()}`;
-    try {
-      await Deno.rename(this.lockPath, aside);
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return false;
-      throw error;
-    }
-    const movedText = await Deno.readTextFile(aside).catch(() => "");
-    if (movedText !== staleText) await Deno.link(aside, this.lockPath).catch(() => {});
-    await Deno.remove(aside).catch(() => {});
-    return movedText === staleText;
+    return await acquireRunLock(this.lockPath, options, {
+      hash: this.hash,
+      warn: this.#warn,
+      // Only the holder may tidy: with the lock held nobody else trains this run, so another pid's temp file
+      // is a crashed writer's leftover (this process's own may still be in flight).
+      whenTaken: () => this.#removeTempFiles(),
+    });
   }
 
   async #removeTempFiles(): Promise<void> {
@@ -870,195 +581,5 @@ export class RunDir {
         await Deno.remove(`${this.path}/${entry.name}`).catch(() => {});
       }
     }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Locks
-// ---------------------------------------------------------------------------------------------------------
-
-/** True if a process with this pid exists on this host (Linux: `/proc`; elsewhere: signal 0). */
-export function isProcessAlive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound && hasProcFs()) return false;
-  }
-  try {
-    Deno.kill(pid, "SIGCONT"); // harmless for a running process; only used where /proc is absent
-    return true;
-  } catch (error) {
-    return !(error instanceof Deno.errors.NotFound);
-  }
-}
-
-let procFs: boolean | undefined;
-function hasProcFs(): boolean {
-  if (procFs === undefined) {
-    try {
-      Deno.statSync("/proc/self");
-      procFs = true;
-    } catch {
-      procFs = false;
-    }
-  }
-  return procFs;
-}
-
-/**
- * Why a lock is stale, or null if it is live: its holder's pid is dead on this host, or its heartbeat is
- * older than `staleMs` (also covers holders on other hosts and reused pids).
- */
-export function lockStaleness(
-  info: LockInfo,
-  options: { staleMs: number; hostname?: string; now?: number },
-): string | null {
-  const { staleMs, hostname = Deno.hostname(), now = Date.now() } = options;
-  if (info.hostname === hostname && info.pid !== Deno.pid && !isProcessAlive(info.pid)) {
-    return `pid ${info.pid} is not running on ${hostname}`;
-  }
-  const heartbeat = Date.parse(info.heartbeatAt);
-  if (!Number.isFinite(heartbeat)) return "heartbeat time is unreadable";
-  if (now - heartbeat > staleMs) return `last heartbeat ${info.heartbeatAt} is older than ${staleMs} ms`;
-  return null;
-}
-
-/** Creates the lock file exclusively with `info`; false if a lock file exists already. */
-async function createLockFile(path: string, info: LockInfo): Promise<boolean> {
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path, { write: true, createNew: true });
-  } catch (error) {
-    if (error instanceof Deno.errors.AlreadyExists) return false;
-    throw error;
-  }
-  try {
-    const bytes = new TextEncoder().encode(JSON.stringify(info) + "\n");
-    let written = 0;
-    while (written < bytes.length) written += await file.write(bytes.subarray(written));
-    await file.sync();
-  } catch (error) {
-    file.close();
-    await Deno.remove(path).catch(() => {});
-    throw error;
-  }
-  file.close();
-  return true;
-}
-
-function parseLockInfo(text: string): LockInfo | null {
-  try {
-    const value = JSON.parse(text) as LockInfo;
-    const valid = typeof value === "object" && value !== null && Number.isSafeInteger(value.pid) &&
-      typeof value.hostname === "string" && typeof value.heartbeatAt === "string" &&
-      typeof value.token === "string";
-    return valid ? value : null;
-  } catch {
-    return null;
-  }
-}
-
-/** Reads a lock file: its text, parsed content (null if unreadable, e.g. mid-creation) and mtime. */
-async function readLockFile(
-  path: string,
-): Promise<{ text: string; info: LockInfo | null; mtimeMs: number } | "missing"> {
-  try {
-    const [text, stat] = await Promise.all([Deno.readTextFile(path), Deno.stat(path)]);
-    return { text, info: parseLockInfo(text), mtimeMs: stat.mtime?.getTime() ?? 0 };
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return "missing";
-    throw error;
-  }
-}
-
-/** A held run lock. Release it with `release()` (or `await using`). */
-export class RunLock {
-  /** The lock file. */
-  readonly path: string;
-  #info: LockInfo;
-  #timer: ReturnType<typeof setInterval> | undefined;
-  #pending: Promise<void> = Promise.resolve();
-  #released = false;
-  #lost = false;
-  readonly #warn: (message: string) => void;
-
-  /** Created by {@linkcode RunDir.acquireLock}. */
-  constructor(
-    path: string,
-    info: LockInfo,
-    options: { heartbeatMs: number; warn: (message: string) => void },
-  ) {
-    this.path = path;
-    this.#info = info;
-    this.#warn = options.warn;
-    if (options.heartbeatMs > 0) {
-      const timer = setInterval(() => {
-        this.heartbeat().catch((error) =>
-          this.#warn(`${path}: heartbeat failed: ${(error as Error).message}`)
-        );
-      }, options.heartbeatMs);
-      Deno.unrefTimer(timer); // the lock must not keep the process alive
-      this.#timer = timer;
-    }
-  }
-
-  /** The lock file's current content as written by this holder. */
-  get info(): LockInfo {
-    return { ...this.#info };
-  }
-
-  /** True once another process took the lock over (see {@linkcode LockLostError}). */
-  get lost(): boolean {
-    return this.#lost;
-  }
-
-  /**
-   * Refreshes the heartbeat time (atomic rewrite). Throws {@linkcode LockLostError} if the lock file no
-   * longer holds this acquisition's token.
-   */
-  heartbeat(): Promise<void> {
-    const run = this.#pending.then(async () => {
-      if (this.#released) return;
-      const current = await readLockFile(this.path);
-      if (current === "missing" || current.info?.token !== this.#info.token) {
-        this.#lost = true;
-        this.#stopTimer();
-        throw new LockLostError(
-          this.path,
-          current === "missing" ? "lock file removed" : `now held by pid ${current.info?.pid ?? "?"}`,
-        );
-      }
-      const next = { ...this.#info, heartbeatAt: new Date().toISOString() };
-      await atomicWriteFile(this.path, JSON.stringify(next) + "\n");
-      this.#info = next;
-    });
-    this.#pending = run.catch(() => {});
-    return run;
-  }
-
-  /** Removes the lock file if it is still this holder's (idempotent). */
-  async release(): Promise<void> {
-    this.#stopTimer();
-    await this.#pending;
-    if (this.#released) return;
-    this.#released = true;
-    const current = await readLockFile(this.path);
-    if (current !== "missing" && current.info?.token === this.#info.token) {
-      await Deno.remove(this.path).catch(() => {});
-    } else if (!this.#lost) {
-      this.#warn(`${this.path}: at release the lock was no longer held by this process`);
-    }
-  }
-
-  /** Releases the lock (for `await using lock = await run.acquireLock()`). */
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.release();
-  }
-
-  #stopTimer(): void {
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    this.#timer = undefined;
   }
 }

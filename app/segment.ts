@@ -8,13 +8,9 @@ import { segmentationSpecFor } from "../experiments/segmentation.ts";
 import { loadDataset } from "../lib/data/mod.ts";
 import { type RunContext, runEnv } from "./runner.ts";
 import type { PretrainOutcome } from "../lib/train/pretrain.ts";
-import {
-  segment,
-  type SegmentationOutcome,
-  type SegmentationRecipe,
-} from "../lib/downstream/segmentation.ts";
+import { segment, type SegmentationOutcome, type SegmentationRecipe } from "../lib/downstream/mod.ts";
 
-export { segment } from "../lib/downstream/segmentation.ts";
+export { segment } from "../lib/downstream/mod.ts";
 
 /** Fine-tunes a segmentation model on the profile's segmentation data from a pre-training run (or random init). */
 export async function ensureSegment(

@@ -10,7 +10,7 @@ import {
   type SegmentationRecipe,
   type SegmentationSpec,
   validateSegmentationRecipe,
-} from "../lib/downstream/segmentation.ts";
+} from "../lib/downstream/mod.ts";
 import { type Profile, UnknownProfileError } from "./profiles.ts";
 
 /** The segmentation setting of one profile. */

@@ -284,6 +284,22 @@ export interface EncoderOptions {
   logitsOf?: number[];
   /** Drop-path rate (stochastic depth, linearly increasing over blocks) and its random stream. */
   dropPath?: { rate: number; rng: Rng };
+  /**
+   * Blocks whose outputs to return, each in `[0, blocks)`, as timm's `forward_intermediates`: the patch
+   * tokens `[B·(T−1), D]` right after that block, CLS token dropped (timm's default) and no final norm.
+   * Dense heads (segmentation) read several depths of one pass; `blocks` plays timm's `stop_early`.
+   */
+  intermediatesOf?: number[];
+}
+
+/** What an encoder pass returns. */
+export interface EncoderOutput {
+  /** Tokens `[B·T, D]` after the last block run (and the final norm when all blocks ran and it is not skipped). */
+  x: tf.Tensor2D;
+  /** Pre-softmax attention logits of the blocks in `logitsOf`. */
+  logits: Map<number, tf.Tensor3D>;
+  /** Patch-token outputs `[B·(T−1), D]` of the blocks in `intermediatesOf` (empty when none were asked for). */
+  intermediates: Map<number, tf.Tensor2D>;
 }
 
 /** Runs encoder blocks (and the final norm) on tokens `[B·T, D]`. */
@@ -293,9 +309,17 @@ export function encoderBlocks(
   tokens: tf.Tensor2D,
   batch: number,
   opts: EncoderOptions = {},
-): { x: tf.Tensor2D; logits: Map<number, tf.Tensor3D> } {
+): EncoderOutput {
   const n = opts.blocks ?? cfg.depth;
+  const wanted = opts.intermediatesOf ?? [];
+  // An index past the blocks run would silently come back missing: refuse it before any work.
+  for (const i of wanted) {
+    if (!(Number.isInteger(i) && i >= 0 && i < n)) {
+      throw new RangeError(`intermediate block ${i} is outside the ${n} blocks run`);
+    }
+  }
   const logits = new Map<number, tf.Tensor3D>();
+  const intermediates = new Map<number, tf.Tensor2D>();
   let x = tokens;
   for (let i = 0; i < n; i++) {
     let dropPath: BlockOptions["dropPath"];
@@ -314,11 +338,22 @@ export function encoderBlocks(
     });
     x = out.x;
     if (out.logits) logits.set(i, out.logits);
+    // Sliced here, between blocks, rather than after the pass: where the slice sits on the autodiff tape
+    // fixes the order in which a block output's gradients are summed (tfjs sums in reverse tape order), and
+    // cached segmentation runs were trained with this order, so they stay reproducible bit for bit.
+    if (wanted.includes(i)) intermediates.set(i, withoutCls(x, batch));
   }
   if (n === cfg.depth && !opts.skipNorm) {
     x = layerNorm(x, param(params, "norm.weight"), param(params, "norm.bias"));
   }
-  return { x, logits };
+  return { x, logits, intermediates };
+}
+
+/** Tokens `[B·T, D]` without each sample's first (CLS) token: `[B·(T−1), D]`. */
+function withoutCls(x: tf.Tensor2D, batch: number): tf.Tensor2D {
+  const [bt, d] = x.shape;
+  const n = bt / batch - 1;
+  return tf.reshape(tf.slice(tf.reshape(x, [batch, 1 + n, d]), [0, 1, 0], [batch, n, d]), [batch * n, d]);
 }
 
 function keepMask(batch: number, rate: number, rng: Rng): tf.Tensor2D {

@@ -16,7 +16,7 @@ import {
   segmentationClasses,
   segmentationLogits,
   type SegmenterConfig,
-} from "../lib/downstream/segmentation.ts";
+} from "../lib/downstream/mod.ts";
 import { confusionMatrix, miou } from "../lib/eval/miou.ts";
 import { Rng } from "../lib/rng.ts";
 import { getProfile } from "../experiments/profiles.ts";

@@ -1,6 +1,6 @@
 /**
  * ViT pieces: MAE's patchify pixel order on a hand example and its inverse, the fixed 2-D sin-cos positional
- * embedding against hand values, and the encoder's output shapes.
+ * embedding against hand values, the encoder's output shapes, and its intermediate block outputs.
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
@@ -136,6 +136,48 @@ Deno.test("encoder: parameter count and output shapes (tokens, logits, partial d
     const clsToken = Array.from(params.get("cls_token")!.dataSync());
     assert.deepEqual(out.cls, [...clsToken, ...clsToken]);
     assert.ok(out.finite);
+  } finally {
+    for (const v of params.values()) v.dispose();
+  }
+});
+
+Deno.test("encoder: intermediate block outputs (timm's forward_intermediates) are the blocks' patch tokens", async () => {
+  await selectBackend("cpu");
+  const cfg: VitConfig = { imageSize: 8, patchSize: 4, dim: 16, depth: 3, heads: 4, mlpRatio: 2 };
+  const params: Params = new Map();
+  initEncoder(params, cfg, new Rng(1));
+  try {
+    const B = 2, L = gridOf(cfg).count, D = cfg.dim, P = 4 * 4 * 3;
+    const rng = new Rng(3);
+    const patchValues = Float32Array.from({ length: B * L * P }, () => rng.normal());
+    tf.tidy(() => {
+      const tokens = embedTokens(params, tf.tensor2d(patchValues, [B * L, P]), tf.zeros([B * L, D]), B);
+      /** Patch tokens (CLS dropped) of `[B·(1+L), D]` tokens, as plain numbers. */
+      const patchesOf = (x: tf.Tensor2D) =>
+        Array.from(tf.reshape(x, [B, 1 + L, D]).slice([0, 1, 0], [B, L, D]).dataSync());
+      const out = encoderBlocks(params, cfg, tokens, B, { intermediatesOf: [2, 0], skipNorm: true });
+      assert.deepEqual([...out.intermediates.keys()].sort(), [0, 2]);
+      assert.deepEqual(out.intermediates.get(0)!.shape, [B * L, D]);
+      // Block 0's output is what a one-block pass ends with; the last block's is the un-normed final output.
+      const one = encoderBlocks(params, cfg, tokens, B, { blocks: 1 }).x;
+      assert.deepEqual(Array.from(out.intermediates.get(0)!.dataSync()), patchesOf(one));
+      assert.deepEqual(Array.from(out.intermediates.get(2)!.dataSync()), patchesOf(out.x));
+      // Asking for intermediates changes nothing else: same final tokens, none when not asked for.
+      const plain = encoderBlocks(params, cfg, tokens, B);
+      const normed = encoderBlocks(params, cfg, tokens, B, { intermediatesOf: [1] });
+      assert.deepEqual(Array.from(normed.x.dataSync()), Array.from(plain.x.dataSync()));
+      assert.equal(plain.intermediates.size, 0);
+      // Drop path draws the same masks with or without intermediates (same stream, same order).
+      const drop = (intermediatesOf?: number[]) =>
+        encoderBlocks(params, cfg, tokens, B, { dropPath: { rate: 0.5, rng: new Rng(7) }, intermediatesOf });
+      assert.deepEqual(Array.from(drop([0, 1]).x.dataSync()), Array.from(drop().x.dataSync()));
+      // An index outside the blocks run is refused, not silently missing.
+      assert.throws(() => encoderBlocks(params, cfg, tokens, B, { intermediatesOf: [3] }), RangeError);
+      assert.throws(
+        () => encoderBlocks(params, cfg, tokens, B, { blocks: 1, intermediatesOf: [1] }),
+        RangeError,
+      );
+    });
   } finally {
     for (const v of params.values()) v.dispose();
   }

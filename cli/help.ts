@@ -3,6 +3,8 @@
  * defaults and one example, and exits 0 without doing any work.
  * @module
  */
+import { BACKEND_NAMES } from "../lib/backend.ts";
+import { PROFILES } from "../experiments/profiles.ts";
 
 const GLOBAL = `global options (every command):
   --profile NAME       smoke | cpu | paper (default smoke)
@@ -217,3 +219,55 @@ ${GLOBAL}
 
 example: deno task bench -- --backends wasm --only mae-pretrain --peer --json`,
 };
+
+/** The overview `main.ts help` prints. */
+export const HELP =
+  `gpa-repro — reproduces "Global Patch-wise Attention is Masterful Facilitator for Masked Image Modeling"
+
+usage: deno run -A main.ts <command> [options]
+
+commands:
+  pretrain     pre-train one MAE run: --strategy ${
+    ["random", "block", "uniform", "gpa", "cls-attention", "hpm"].join("|")
+  },
+               --mask-ratio r, --epochs n, --progress step|epoch (schedules' t); GPA: --mam,
+               --teacher-head b<block>h<head>|<k>-shot, --teacher-weights file.safetensors,
+               --teacher-epochs n, --gpa-variant paper|official, --gpa-maps per-step|cached,
+               --overlap paper|official, --soft s0,sT, --hard h0,hT, --clip-soft, --rounding nearest|floor,
+               --mam-loss-on masked|all, --mam-active-from t
+  finetune     fine-tune the encoder of a pre-training run (--from pretrain|random; --pretrain-seed n: the
+               encoder's seed when it differs from --seed; also for linprobe and segment)
+  linprobe     linear-probe the encoder of a pre-training run (--from pretrain|random)
+  segment      semantic segmentation (CamVid; UperNet-style head) from a pre-training run (--from pretrain|random);
+               --recipe key=value,... overrides the profile's recipe (e.g. lr=5e-4,epochs=16)
+  knn          k-NN accuracy (k 20, T 0.07, cosine) of the frozen encoder (--from pretrain|random, --pooling cls|mean)
+  doctor       backend chosen and why, package versions, datasets found, cache location and size
+  table N      run table N (1–10) through the cache, write reports/<profile>/tableN.{md,json};
+               --seeds n, --jobs n (worker processes that claim runs), --shard i/n (one share of the runs)
+  all          every table and the figures
+  plan         the runs a table needs, with hashes and cache status (--table N, --json, --shard i/n)
+  figures      Figures 2, 4 and 5 (PNG) under reports/<profile>/figures/
+  gpa-recall   recall of the teacher's top-GPA patches vs object boxes on held-out images, per block × head
+               (--teacher-head, --teacher-weights, --teacher-epochs n (the MAE teacher's epochs),
+               --mask-ratio r (top-k share), --images n, --json); JSON + PNG heatmap
+  bench        engine throughput (deno task bench); --json, --peer (PyTorch on the same machine),
+               --scaling (two parallel runs vs one), --backends wasm,cpu,webgpu, --only <steps>,
+               --matmul openblas,xnnpack (wasm's matMul engines, one pass each), --threads n (both sides)
+  export HASH  write a cached run's encoder as timm/MAE safetensors (--out FILE); loads with --teacher-weights
+  teacher      train (or resume) the profile's GPA teacher and ship it: zoo/<profile>_teacher.safetensors,
+               its card (.json: run, loss, k-NN, recall vs random and a centre prior) and plots (--images n)
+  help         this text
+
+options (every command):
+  --profile NAME     ${Object.keys(PROFILES).join(" | ")} (default smoke)
+  --backend NAME     ${BACKEND_NAMES.join(" | ")} (default auto)
+  --data-dir DIR     datasets (directories or archives); env GPA_DATA_DIR
+  --cache-dir DIR    run and dataset cache (default data/cache; env GPA_CACHE_DIR)
+  --seed N           seed of the run (default: the profile's first seed)
+  --json             print the result as JSON on stdout
+  -q, --quiet        only errors on stderr
+
+environment: GPA_BLAS=auto|on|off (wasm's matrix products on a system OpenBLAS through FFI; default auto),
+  GPA_BLAS_THREADS=n (default 1), GPA_BLAS_LIB=path (the library to open), GPA_MICRO_BATCH=n
+
+exit codes: 0 ok, 1 runtime error, 2 usage error, 130 interrupted (resumable)`;

@@ -1,0 +1,101 @@
+/**
+ * Run context, output and signals shared by every command: global options → profile, cache, data and backend; one result printer; SIGINT/SIGTERM handling that --jobs workers share.
+ * @module
+ */
+import { BACKEND_NAMES, type BackendName, engineLabel, selectBackend } from "../lib/backend.ts";
+import { int, oneOf, str, UsageError, type Values } from "../lib/cli.ts";
+import { getProfile, UnknownProfileError } from "../experiments/profiles.ts";
+import type { RunContext } from "../app/runner.ts";
+
+export const PROJECT_ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+/** GPA_MICRO_BATCH, when set, must be a positive integer (checked before any work). */
+export function checkMicroBatchEnv(): void {
+  const v = Deno.env.get("GPA_MICRO_BATCH");
+  if (v !== undefined && v !== "" && !/^[1-9]\d*$/.test(v.trim())) {
+    throw new UsageError(`GPA_MICRO_BATCH must be a positive integer, got '${v}'`);
+  }
+}
+
+/** A directory from `--name` (empty: usage error) or the environment variable `env` (empty: unset). */
+export function dirOption(values: Values, name: string, env?: string): string | undefined {
+  const flag = str(values, name);
+  if (flag !== undefined) {
+    if (flag.trim() === "") throw new UsageError(`--${name} must not be empty`);
+    return flag;
+  }
+  const fromEnv = env ? Deno.env.get(env) : undefined;
+  return fromEnv && fromEnv.trim() !== "" ? fromEnv : undefined;
+}
+
+/** Builds the run context from the global options (validating them) and activates the backend. */
+export async function context(values: Values): Promise<RunContext & { backendReasons: string[] }> {
+  const profileName = str(values, "profile", "smoke")!;
+  let profile;
+  try {
+    profile = getProfile(profileName);
+  } catch (e) {
+    if (e instanceof UnknownProfileError) throw new UsageError(e.message);
+    throw e;
+  }
+  // The profile's teacher weights: --teacher-weights (table, pretrain, figures, ...) or GPA_TEACHER_WEIGHTS.
+  const teacherWeights = str(values, "teacher-weights") ?? (Deno.env.get("GPA_TEACHER_WEIGHTS") || undefined);
+  checkMicroBatchEnv();
+  if (teacherWeights !== undefined) profile.gpa.teacher.weightsPath = teacherWeights;
+  const backend = oneOf(values, "backend", BACKEND_NAMES, "auto") as BackendName;
+  const seed = int(values, "seed", undefined, 0, 2 ** 31 - 1);
+  if (seed !== undefined) profile.seeds = [seed];
+  // An empty flag is a usage error; an empty environment variable counts as unset (never "the root").
+  const cacheDir = dirOption(values, "cache-dir", "GPA_CACHE_DIR") ?? `${PROJECT_ROOT}/data/cache`;
+  const dataDir = dirOption(values, "data-dir", "GPA_DATA_DIR");
+  // An image-folder profile (paper: ImageNet-1K) reads its train/ and val/ class folders from --data-dir.
+  if (profile.dataset.name === "imagefolder" && dataDir !== undefined) profile.dataset.root = dataDir;
+  const quiet = values.quiet === true;
+  const choice = await selectBackend(backend);
+  const stopSignal = { stopped: false };
+  return {
+    profile,
+    cacheDir,
+    dataDir,
+    // Reports name what ran the matrix products on wasm (OpenBLAS or XNNPACK).
+    backend: engineLabel(),
+    backendReasons: choice.reasons,
+    log: quiet ? () => {} : (l: string) => console.error(l),
+    stopSignal,
+  };
+}
+
+/** `--jobs` worker processes of this invocation; a stop signal is passed on to them. */
+export const workers = new Set<Deno.ChildProcess>();
+
+export function installSignalHandlers(stop: { stopped: boolean }): void {
+  let first = 0;
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    try {
+      Deno.addSignalListener(sig, () => {
+        // A Ctrl-C reaches the workers directly and again through us: signals within 2 s count as one.
+        if (stop.stopped && performance.now() - first > 2000) Deno.exit(130); // a second signal: leave now
+        if (stop.stopped) return;
+        stop.stopped = true;
+        first = performance.now();
+        for (const w of workers) {
+          try {
+            w.kill("SIGTERM");
+          } catch {
+            // already gone
+          }
+        }
+        console.error(
+          `\n${sig}: finishing the current step and writing a checkpoint (again to quit at once)`,
+        );
+      });
+    } catch {
+      // Signals are not available on every platform.
+    }
+  }
+}
+
+export function print(values: Values, data: unknown, text: string): void {
+  if (values.json) console.log(JSON.stringify(data, null, 2));
+  else console.log(text);
+}

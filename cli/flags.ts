@@ -1,0 +1,222 @@
+/**
+ * The flags of the training commands: MAE/timm-style recipe flags, mask strategy and GPA flags, and how they change a profile (validated before any work).
+ * @module
+ */
+import { floatIn, floatOpen, int, oneOf, str, UsageError, type Values } from "../lib/cli.ts";
+import { PROFILES } from "../experiments/profiles.ts";
+import { VIT_PRESETS } from "../lib/vit.ts";
+import type { RunContext } from "../app/runner.ts";
+
+/** MAE/timm-style recipe flags (every value enters the run's identity through the recipe or model). */
+export const RECIPE_OPTIONS = {
+  epochs: { type: "string" },
+  "batch-size": { type: "string" },
+  blr: { type: "string" },
+  "warmup-epochs": { type: "string" },
+  "weight-decay": { type: "string" },
+  model: { type: "string" },
+  "input-size": { type: "string" },
+  "patch-size": { type: "string" },
+  "pretrain-epochs": { type: "string" },
+} as const;
+
+export const PRETRAIN_OPTIONS = {
+  ...RECIPE_OPTIONS,
+  strategy: { type: "string" },
+  mam: { type: "boolean" },
+  "mam-loss-on": { type: "string" },
+  "teacher-head": { type: "string" },
+  "teacher-weights": { type: "string" },
+  "teacher-epochs": { type: "string" },
+  "gpa-variant": { type: "string" },
+  overlap: { type: "string" },
+  "gpa-maps": { type: "string" },
+  soft: { type: "string" },
+  hard: { type: "string" },
+  "mask-ratio": { type: "string" },
+  rounding: { type: "string" },
+  progress: { type: "string" },
+  "clip-soft": { type: "boolean" },
+  "mam-active-from": { type: "string" },
+} as const;
+
+/** Which recipe a command's --epochs, --batch-size, --blr, --warmup-epochs and --weight-decay change. */
+export type Stage = "pretrain" | "finetune" | "linprobe" | "none";
+
+/**
+ * Applies the recipe flags to the context's profile: the model (--model, --input-size, --patch-size), the
+ * stage's recipe, --pretrain-epochs (the encoder's pre-training, for downstream commands) and --mask-ratio.
+ */
+export function applyOverrides(ctx: RunContext, values: Values, stage: Stage = "pretrain"): void {
+  const p = ctx.profile;
+  const modelName = str(values, "model");
+  if (modelName !== undefined) {
+    const preset = modelName === p.name ? PROFILES[p.name].model : VIT_PRESETS[modelName];
+    if (!preset) {
+      throw new UsageError(
+        `--model must be one of ${[p.name, ...Object.keys(VIT_PRESETS)].join(", ")}, got '${modelName}'`,
+      );
+    }
+    Object.assign(p.model, {
+      dim: preset.dim,
+      depth: preset.depth,
+      heads: preset.heads,
+      mlpRatio: preset.mlpRatio,
+    });
+  }
+  const input = int(values, "input-size", undefined, 8, 4096);
+  if (input !== undefined) {
+    p.model.imageSize = input;
+    p.dataset.resolution = input;
+  }
+  const patch = int(values, "patch-size", undefined, 1, 4096);
+  if (patch !== undefined) p.model.patchSize = patch;
+  if (p.model.imageSize % p.model.patchSize !== 0) {
+    throw new UsageError(
+      `--input-size ${p.model.imageSize} is not a multiple of --patch-size ${p.model.patchSize}`,
+    );
+  }
+  const recipe = stage === "pretrain"
+    ? p.pretrain
+    : stage === "finetune"
+    ? p.finetune
+    : stage === "linprobe"
+    ? p.linprobe
+    : undefined;
+  if (recipe) {
+    const epochs = int(values, "epochs", undefined, 1, 100000);
+    if (epochs !== undefined) recipe.epochs = epochs;
+    const batch = int(values, "batch-size", undefined, 1, 1 << 20);
+    if (batch !== undefined) recipe.batchSize = batch;
+    const blr = floatOpen(values, "blr", undefined, 0, 100);
+    if (blr !== undefined) recipe.blr = blr;
+    const warm = floatIn(values, "warmup-epochs", 0, 100000);
+    if (warm !== undefined) recipe.warmupEpochs = warm;
+    const wd = floatIn(values, "weight-decay", 0, 10);
+    if (wd !== undefined) recipe.weightDecay = wd;
+    if (recipe.warmupEpochs > recipe.epochs) {
+      throw new UsageError(`--warmup-epochs ${recipe.warmupEpochs} exceeds the ${recipe.epochs} epochs`);
+    }
+  } else {
+    for (const k of ["batch-size", "blr", "warmup-epochs", "weight-decay"]) {
+      if (values[k] !== undefined) throw new UsageError(`--${k} does not apply to this command`);
+    }
+  }
+  const pre = int(values, "pretrain-epochs", undefined, 1, 100000);
+  if (pre !== undefined) p.pretrain.epochs = pre;
+  // knn and gpa-recall train nothing: their --epochs names the encoder's pre-training.
+  if (stage === "none") {
+    const epochs = int(values, "epochs", undefined, 1, 100000);
+    if (epochs !== undefined) p.pretrain.epochs = epochs;
+  }
+  const ratio = floatOpen(values, "mask-ratio", undefined, 0, 1);
+  if (ratio !== undefined) {
+    const L = (p.model.imageSize / p.model.patchSize) ** 2;
+    const kept = Math.floor(L * (1 - ratio) + 1e-9);
+    if (kept < 1 || kept >= L) {
+      throw new UsageError(
+        `--mask-ratio ${ratio} keeps ${kept} of ${L} patches; choose a ratio that keeps 1..${L - 1}`,
+      );
+    }
+    p.pretrain.maskRatio = ratio;
+  }
+}
+
+export function sharePair(values: Values, name: string): [number, number] | undefined {
+  const v = str(values, name);
+  if (v === undefined) return undefined;
+  const texts = v.split(/[,:]|->/).map((x) => x.trim());
+  const parts = texts.map(Number);
+  // Number("") is 0: an empty side ("," or "0.5,") must not pass as a share of 0.
+  if (parts.length !== 2 || texts.some((t) => t === "") || parts.some((x) => !(x >= 0 && x <= 1))) {
+    throw new UsageError(`--${name} must be two shares in [0, 1] as start,end (e.g. 0,0.5); got '${v}'`);
+  }
+  return [parts[0], parts[1]];
+}
+
+/** `b{block}h{head}` or `{k}-shot` → a teacher head choice, validated against the model. */
+export function teacherHead(values: Values, depth: number, heads: number) {
+  const v = str(values, "teacher-head");
+  if (v === undefined) return undefined;
+  const shot = /^(\d+)-shot$/.exec(v);
+  if (shot) {
+    const shots = Number(shot[1]);
+    // Checked here, before any teacher is trained: selection needs at least one annotated image.
+    if (shots < 1 || shots > 100000) {
+      throw new UsageError(`--teacher-head: k-shot needs k in 1..100000, got ${shots}`);
+    }
+    return { shots };
+  }
+  const m = /^b(\d+)h(-1|\d+)$/.exec(v);
+  if (!m) {
+    throw new UsageError(`--teacher-head must be b<block>h<head> (h-1 = all heads) or <k>-shot; got '${v}'`);
+  }
+  const block = Number(m[1]);
+  const head = Number(m[2]);
+  if (block >= depth) throw new UsageError(`--teacher-head: block ${block} out of range 0..${depth - 1}`);
+  if (head >= heads) throw new UsageError(`--teacher-head: head ${head} out of range -1..${heads - 1}`);
+  return { block, head };
+}
+
+/** The teacher from `--teacher-head`, `--teacher-weights`, `--teacher-epochs`, `--gpa-variant` over the profile's. */
+export function teacherFlags(values: Values, ctx: RunContext): import("../app/runner.ts").TeacherChoice & {
+  variant: "paper" | "official";
+} {
+  const head = teacherHead(values, ctx.profile.model.depth, ctx.profile.model.heads);
+  const defaults = ctx.profile.gpa.teacher;
+  return {
+    ...defaults,
+    ...(head ? { head } : {}),
+    variant: oneOf(values, "gpa-variant", ["paper", "official"] as const, defaults.variant),
+    weightsPath: str(values, "teacher-weights") ?? defaults.weightsPath,
+    teacherEpochs: int(values, "teacher-epochs", defaults.teacherEpochs, 1, 100000),
+  };
+}
+
+/** The strategy request of pretrain/finetune/linprobe from CLI flags. */
+export function strategyRequest(values: Values, ctx: RunContext): import("../app/runner.ts").StrategyRequest {
+  const name = oneOf(values, "strategy", STRATEGIES, "random");
+  const soft = sharePair(values, "soft") ?? ctx.profile.gpa.soft;
+  const hard = sharePair(values, "hard") ?? ctx.profile.gpa.hard;
+  const clipSoft = values["clip-soft"] === true;
+  for (const t of clipSoft ? [] : [0, 1]) {
+    if (soft[t] + hard[t] > 1 + 1e-9) {
+      throw new UsageError(
+        `soft + hard shares exceed 1 at ${t === 0 ? "the start" : "the end"} (${soft[t]} + ${hard[t]}); ` +
+          "--clip-soft clips the soft share to 1 − hard instead (the authors' code)",
+      );
+    }
+  }
+  const teacher = teacherFlags(values, ctx);
+  const mamLossOn = oneOf(
+    values,
+    "mam-loss-on",
+    ["masked", "all"] as const,
+    teacher.variant === "official" ? "all" : "masked",
+  );
+  return {
+    name,
+    soft,
+    hard,
+    overlap: oneOf(values, "overlap", ["paper", "official"] as const, "paper"),
+    maps: oneOf(values, "gpa-maps", ["per-step", "cached"] as const, "per-step"),
+    teacher,
+    mam: values.mam === true
+      ? {
+        lossOn: mamLossOn,
+        ...(values["mam-active-from"] !== undefined
+          ? { activeFrom: floatIn(values, "mam-active-from", 0, 1) }
+          : {}),
+      }
+      : false,
+    ...(values.rounding !== undefined
+      ? { rounding: oneOf(values, "rounding", ["nearest", "floor"] as const, "nearest") }
+      : {}),
+    ...(values.progress !== undefined
+      ? { progress: oneOf(values, "progress", ["step", "epoch"] as const, "step") }
+      : {}),
+    ...(clipSoft ? { clipSoft } : {}),
+  };
+}
+
+export const STRATEGIES = ["random", "block", "uniform", "gpa", "cls-attention", "hpm"] as const;

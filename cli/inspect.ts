@@ -1,0 +1,101 @@
+/**
+ * Commands that look at the machine and the cache: doctor, runs, export, bench.
+ * @module
+ */
+import { parseCommandArgs, str, UsageError } from "../lib/cli.ts";
+import { context, print, PROJECT_ROOT } from "./context.ts";
+
+export async function cmdDoctor(args: string[]) {
+  const { values } = parseCommandArgs("doctor", args);
+  const ctx = await context(values);
+  const { cacheSummary } = await import("../lib/cache/mod.ts");
+  const denoJson = JSON.parse(await Deno.readTextFile(`${PROJECT_ROOT}/deno.json`));
+  const report = {
+    deno: Deno.version,
+    backend: { active: ctx.backend, reasons: ctx.backendReasons },
+    packages: denoJson.imports,
+    cache: { dir: ctx.cacheDir, ...(await cacheSummary(ctx.cacheDir)) },
+    datasets: await findDatasets(ctx.dataDir),
+  };
+  const lines = [
+    `deno ${report.deno.deno} (v8 ${report.deno.v8}, typescript ${report.deno.typescript})`,
+    `backend: ${ctx.backend}`,
+    ...ctx.backendReasons.map((r) => `  - ${r}`),
+    `packages:`,
+    ...Object.entries(report.packages).map(([k, v]) => `  ${k}: ${v}`),
+    `cache: ${report.cache.dir} — ${report.cache.runs} runs (${report.cache.completeRuns} complete), ` +
+    `${(report.cache.bytes / 2 ** 20).toFixed(1)} MiB`,
+    `datasets:`,
+    ...Object.entries(report.datasets).map(([k, v]) => `  ${k}: ${v ?? "not found"}`),
+  ];
+  print(values, report, lines.join("\n"));
+}
+
+/** Which dataset archives or extracted folders the data layer would read, per dataset. */
+export async function findDatasets(dataDir?: string): Promise<Record<string, string | null>> {
+  const { locateDataset } = await import("../lib/data/mod.ts");
+  const out: Record<string, string | null> = {};
+  for (const ds of ["tiny-imagenet", "cifar10", "camvid"] as const) {
+    out[ds] = (await locateDataset(ds, { dataDir, projectRoot: PROJECT_ROOT }))?.path ?? null;
+  }
+  out.synthetic = "built in";
+  return out;
+}
+
+/** `runs` / `runs show HASH`: the cached runs. */
+export async function cmdRuns(args: string[]) {
+  const { values, positionals } = parseCommandArgs("runs", args, {}, { positionals: 2 });
+  const ctx = await context(values);
+  const { listRuns } = await import("../lib/runs.ts");
+  const runs = await listRuns(ctx.cacheDir);
+  if (positionals[0] === "show") {
+    const hash = positionals[1];
+    const run = runs.find((r) => r.hash === hash);
+    if (!hash || !run) throw new UsageError(`runs show: no run '${hash ?? ""}' in ${ctx.cacheDir}`);
+    print(values, run, JSON.stringify(run, null, 2));
+    return;
+  }
+  if (positionals.length > 0) {
+    throw new UsageError(`runs: unexpected '${positionals[0]}' (runs | runs show HASH)`);
+  }
+  print(
+    values,
+    runs,
+    runs.length === 0 ? `no runs in ${ctx.cacheDir}` : runs.map((r) =>
+      [
+        r.hash,
+        r.kind.padEnd(9),
+        (r.strategy ?? "").padEnd(14),
+        `seed ${r.seed ?? "?"}`.padEnd(8),
+        `${r.epochs ?? "?"} ep`.padEnd(7),
+        r.status.padEnd(8),
+        Object.entries(r.keyMetrics).map(([k, v]) => `${k} ${v}`).join(", "),
+      ].join("  ")
+    ).join("\n"),
+  );
+}
+
+/** `export HASH --out FILE`: a cached run's encoder as a timm/MAE safetensors file. */
+export async function cmdExport(args: string[]) {
+  const { values, positionals } = parseCommandArgs("export", args, { out: { type: "string" } }, {
+    positionals: 1,
+  });
+  const hash = positionals[0];
+  if (!hash || !/^[0-9a-f]{16}$/.test(hash)) throw new UsageError("export: give a run hash (16 hex digits)");
+  const out = str(values, "out");
+  if (!out) throw new UsageError("export: give --out FILE.safetensors");
+  const ctx = await context(values);
+  const { exportEncoder } = await import("../lib/export.ts");
+  const { runCache } = await import("../app/runner.ts");
+  const r = await exportEncoder(runCache(ctx), hash, out);
+  print(
+    values,
+    r,
+    `wrote ${r.path}: encoder of run ${r.run} in timm layout (${r.tensors} tensors, ${r.bytes} bytes, sha256 ${r.sha256})`,
+  );
+}
+
+export async function cmdBench(args: string[]) {
+  const { runBenchCommand } = await import("../bench/mod.ts");
+  await runBenchCommand(args, { context });
+}

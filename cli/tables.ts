@@ -1,0 +1,152 @@
+/**
+ * The table commands: table / all (with --jobs workers and --shard), plan.
+ * @module
+ */
+import { GLOBAL_OPTIONS, int, parseCommandArgs, shard, str, UsageError, type Values } from "../lib/cli.ts";
+import { context, dirOption, installSignalHandlers, print, PROJECT_ROOT, workers } from "./context.ts";
+
+export const TABLE_OPTIONS = {
+  seeds: { type: "string" },
+  "teacher-weights": { type: "string" },
+  worker: { type: "boolean" },
+  jobs: { type: "string" },
+  shard: { type: "string" },
+  "reports-dir": { type: "string" },
+} as const;
+
+/** `table <id>` / `all`: runs tables through the cache and writes their reports. */
+export async function cmdTables(ids: string[] | null, args: string[]) {
+  const { values, positionals } = parseCommandArgs(ids ? "all" : "table", args, TABLE_OPTIONS, {
+    positionals: ids ? 0 : 1,
+  });
+  const { TABLE_IDS } = await import("../experiments/tables/mod.ts");
+  const wanted = ids ?? positionals.map((p) => (/^\d+$/.test(p) ? `table${p}` : p));
+  if (wanted.length === 0) throw new UsageError(`table: which table? one of ${TABLE_IDS.join(", ")}`);
+  for (const id of wanted) {
+    if (!TABLE_IDS.includes(id)) {
+      throw new UsageError(`unknown table '${id}'; valid: ${TABLE_IDS.join(", ")}`);
+    }
+  }
+  const nSeeds = int(values, "seeds", undefined, 1, 100);
+  const jobs = int(values, "jobs", 1, 1, 64)!;
+  const sh = shard(values);
+  const ctx = await context(values);
+  const seeds = nSeeds ? Array.from({ length: nSeeds }, (_, i) => i) : ctx.profile.seeds;
+  const reportsDir = dirOption(values, "reports-dir") ?? `${PROJECT_ROOT}/reports`;
+  installSignalHandlers(ctx.stopSignal);
+  const { runTable } = await import("../app/tables/mod.ts");
+  const out: Record<string, unknown> = {};
+  for (const id of wanted) {
+    const r = await runTable(ctx, id, {
+      seeds,
+      jobs,
+      shard: sh,
+      reportsDir,
+      claim: values.worker === true,
+      spawnWorker: (w) => spawnWorker(id, values, seeds.length, w),
+    });
+    if (r) {
+      ctx.log(`${id}: wrote ${r.markdown}`);
+      out[id] = { markdown: r.markdown, json: r.json, units: r.results.length };
+    } else {
+      out[id] = { shard: sh, done: true };
+    }
+  }
+  // Tables whose reports link the paper's figures (their modules say which) get them rendered from the same
+  // teacher. Workers (--worker) and shards write neither reports nor figures: the coordinating call does.
+  const { allPlans } = await import("../experiments/tables/mod.ts");
+  const plans = allPlans(ctx.profile);
+  if (!sh && values.worker !== true && wanted.some((id) => (plans[id].figures ?? []).length > 0)) {
+    const { renderFigures } = await import("../app/figures.ts");
+    out.figures = await renderFigures(ctx, reportsDir);
+  }
+  // Human mode ends with sentences, not JSON.
+  const lines = Object.entries(out).map(([k, v]) => {
+    const r = v as { markdown?: string; units?: number; shard?: unknown };
+    if (k === "figures") {
+      const figs = Object.entries(v as Record<string, string>);
+      return `figures: ${figs.filter(([, p]) => !p.startsWith("not rendered")).length} written under ` +
+        `${reportsDir}/${ctx.profile.name}/figures` +
+        figs.filter(([, p]) => p.startsWith("not rendered")).map(([n, p]) => `; ${n} ${p}`).join("");
+    }
+    if (r.markdown) return `${k}: wrote ${r.markdown} and its .json (${r.units} row × seed units)`;
+    return `${k}: this shard's runs are done; a call without --shard writes the report`;
+  });
+  print(values, out, lines.join("\n"));
+}
+
+/** Starts this CLI as a `--jobs` worker of a table (units claimed dynamically); resolves to its exit code. */
+/**
+ * The command line of a `--jobs` worker: the table, worker mode, the seeds, and every global and table option
+ * of this invocation (profile, backend, directories, teacher weights, quiet, …) — a worker must run exactly
+ * the runs its coordinator would, and write where it would.
+ */
+export function workerArgs(id: string, values: Values, seeds: number): string[] {
+  const args = ["run", "-A", `${PROJECT_ROOT}/main.ts`, "table", id, "--worker", "--seeds", String(seeds)];
+  const skip = new Set(["seeds", "worker", "jobs", "shard", "json", "help"]);
+  for (const k of Object.keys({ ...GLOBAL_OPTIONS, ...TABLE_OPTIONS })) {
+    const v = values[k];
+    if (skip.has(k) || v === undefined || v === false) continue;
+    if (v === true) args.push(`--${k}`);
+    else args.push(`--${k}`, String(v));
+  }
+  return args;
+}
+
+export async function spawnWorker(id: string, values: Values, seeds: number, _worker: number) {
+  const args = workerArgs(id, values, seeds);
+  const child = new Deno.Command(Deno.execPath(), { args, stdin: "null", stdout: "null", stderr: "inherit" })
+    .spawn();
+  workers.add(child);
+  try {
+    return (await child.status).code;
+  } finally {
+    workers.delete(child);
+  }
+}
+
+/** `plan`: every run a table needs, with its hash and cache status. */
+export async function cmdPlan(args: string[]) {
+  const { values, positionals } = parseCommandArgs("plan", args, {
+    ...TABLE_OPTIONS,
+    table: { type: "string" },
+  }, {
+    positionals: 1,
+  });
+  const ctx = await context(values);
+  const { TABLE_IDS, allPlans } = await import("../experiments/tables/mod.ts");
+  const t = str(values, "table") ?? positionals[0];
+  if (!t) throw new UsageError(`plan: give --table N (one of ${TABLE_IDS.join(", ")})`);
+  const id = /^\d+$/.test(t) ? `table${t}` : t;
+  if (!TABLE_IDS.includes(id)) throw new UsageError(`unknown table '${t}'; valid: ${TABLE_IDS.join(", ")}`);
+  const nSeeds = int(values, "seeds", undefined, 1, 100);
+  const seeds = nSeeds ? Array.from({ length: nSeeds }, (_, i) => i) : ctx.profile.seeds;
+  const { planTable, planEstimate } = await import("../app/tables/plan.ts");
+  const { formatEstimate } = await import("../app/tables/estimate.ts");
+  const rows = await planTable(ctx, allPlans(ctx.profile)[id], seeds, shard(values));
+  const est = planEstimate(ctx.profile, rows);
+  const summary = est.pending === 0
+    ? "every unit is cached: the report is a cache hit"
+    : est.estimated === 0
+    ? `${est.pending} units to run; no measured throughput for profile ${ctx.profile.name}, so no estimate`
+    : `${est.pending} units to run${
+      est.estimated < est.pending ? ` (${est.estimated} with an estimate)` : ""
+    }: ` +
+      `≈ ${formatEstimate(est.computeSeconds)} of compute${
+        est.teacherSeconds ? ` (teacher ${formatEstimate(est.teacherSeconds)})` : ""
+      }, ≈ ${formatEstimate(est.computeSeconds / 2)} with --jobs 2 (throughput measured on ${est.measured})`;
+  print(
+    values,
+    { table: id, profile: ctx.profile.name, units: rows, estimate: est },
+    rows.map((r) =>
+      `${r.row.padEnd(22)} seed ${r.seed}  ${r.status.padEnd(9)} pretrain ${
+        r.pretrainHash ?? "(after teacher)"
+      }` +
+      (r.shares
+        ? `  soft/hard/random ${r.shares.t0.soft}/${r.shares.t0.hard}/${r.shares.t0.random} → ` +
+          `${r.shares.t1.soft}/${r.shares.t1.hard}/${r.shares.t1.random}`
+        : "") +
+      (r.notRun ? `  not run: ${r.notRun}` : "")
+    ).join("\n") + `\n${summary}`,
+  );
+}

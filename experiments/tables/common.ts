@@ -5,7 +5,7 @@
  * @module
  */
 import type { StrategyRequest } from "../../app/runner.ts";
-import type { Claim, PaperRow, PaperTable, RowGroup } from "../paper_types.ts";
+import type { Claim, PaperColumn, PaperRow, PaperTable, RowGroup } from "../paper_types.ts";
 import { type Profile, PROFILES } from "../profiles.ts";
 import { SEGMENTATION_SETUPS } from "../segmentation.ts";
 
@@ -113,6 +113,56 @@ export function recipeDeviations(profile: Profile): string[] {
   if (off.length > 0) out.push(`fine-tuning regularisers: ${off.join(", ")}`);
   return out;
 }
+
+/** The paper's fine-tune top-1 column (a metric, %, higher is better): most tables report it. */
+export const FINETUNE_COLUMN: PaperColumn = {
+  key: "finetune",
+  label: "fine-tune top-1",
+  type: "number",
+  metric: true,
+  unit: "%",
+  higherIsBetter: true,
+};
+
+/** The paper's linear-probe top-1 column. */
+export const LINPROBE_COLUMN: PaperColumn = {
+  ...FINETUNE_COLUMN,
+  key: "linprobe",
+  label: "linear-probe top-1",
+};
+
+/** The columns of Tables 3 and 4: hardness label, mask ratio, the varied share's start and end, fine-tune. */
+export function scheduleColumns(share: "s" | "h"): PaperColumn[] {
+  return [
+    { key: "hardness", label: "hardness", type: "text" },
+    { key: "alpha", label: "mask ratio α", type: "number" },
+    { key: "start", label: `α_${share} start`, type: "number" },
+    { key: "end", label: `α_${share} end`, type: "number" },
+    FINETUNE_COLUMN,
+  ];
+}
+
+/** A single group spanning every row, with one baseline (the tables without sub-groups). */
+export function oneGroup(rows: string[], baseline: string): RowGroup[] {
+  return [{ key: "all", label: "all", rows, baseline }];
+}
+
+/** A plan's segmentation metric: the paper's ADE20K mIoU, measured on the profile's segmentation data. */
+export function segmentationMetric(segData: string): TablePlan["metric"] {
+  return {
+    key: "miou",
+    label: `segmentation mIoU (${segData} for ADE20K)`,
+    evaluation: "segment",
+    measuredAs: `measured here as ${segData} mIoU`,
+  };
+}
+
+/** A plan's fine-tuning metric: the paper's fine-tune top-1, produced by fine-tuning each encoder. */
+export const FINETUNE_METRIC: TablePlan["metric"] = {
+  key: "finetune",
+  label: "fine-tune top-1",
+  evaluation: "finetune",
+};
 
 /** One table: the paper's numbers and claims, and the runs that reproduce its rows at a profile's scale. */
 export interface TableModule {

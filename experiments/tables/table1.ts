@@ -7,7 +7,15 @@
  */
 import type { PaperTable } from "../paper_types.ts";
 import type { Profile } from "../profiles.ts";
-import { GPA, planContext, type TableModule, type TablePlan } from "./common.ts";
+import {
+  FINETUNE_COLUMN,
+  FINETUNE_METRIC,
+  GPA,
+  oneGroup,
+  planContext,
+  type TableModule,
+  type TablePlan,
+} from "./common.ts";
 
 export const paper: PaperTable = {
   id: "table1",
@@ -19,14 +27,7 @@ export const paper: PaperTable = {
     { key: "model", label: "Model", type: "text" },
     { key: "teacher", label: "as teacher", type: "flag" },
     { key: "feature", label: "as feature", type: "flag" },
-    {
-      key: "finetune",
-      label: "fine-tune top-1",
-      type: "number",
-      metric: true,
-      unit: "%",
-      higherIsBetter: true,
-    },
+    FINETUNE_COLUMN,
   ],
   rows: [
     { key: "mae", label: "MAE", cells: { model: "MAE", teacher: false, feature: false, finetune: 82.23 } },
@@ -45,12 +46,7 @@ export const paper: PaperTable = {
     },
   ],
   baseline: "mae",
-  groups: [{
-    key: "all",
-    label: "all",
-    rows: ["mae", "gpa-teacher", "gpa-teacher-feature"],
-    baseline: "mae",
-  }],
+  groups: oneGroup(["mae", "gpa-teacher", "gpa-teacher-feature"], "mae"),
   claims: [
     {
       kind: "greater",
@@ -91,7 +87,7 @@ export function plan(profile: Profile): TablePlan {
   return {
     id: "table1",
     title: "Table 1 — roles of GPA (mask teacher, reconstruction target)",
-    metric: { key: "finetune", label: "fine-tune top-1", evaluation: "finetune" },
+    metric: FINETUNE_METRIC,
     rows: [
       { key: "mae", label: "MAE (random masking)", request: { name: "random" } },
       { key: "gpa-teacher", label: "GPA as teacher", request: GPA() },

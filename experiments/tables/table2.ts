@@ -8,7 +8,14 @@
 import type { Claim, PaperTable } from "../paper_types.ts";
 import type { Profile } from "../profiles.ts";
 import { SEGMENTATION_SETUPS } from "../segmentation.ts";
-import { GPA, planContext, type TableModule, type TablePlan } from "./common.ts";
+import {
+  GPA,
+  oneGroup,
+  planContext,
+  segmentationMetric,
+  type TableModule,
+  type TablePlan,
+} from "./common.ts";
 
 export const paper: PaperTable = {
   id: "table2",
@@ -45,12 +52,7 @@ export const paper: PaperTable = {
     },
   ],
   baseline: "mae",
-  groups: [{
-    key: "all",
-    label: "all",
-    rows: ["mae", "gpa-teacher", "gpa-teacher-feature"],
-    baseline: "mae",
-  }],
+  groups: oneGroup(["mae", "gpa-teacher", "gpa-teacher-feature"], "mae"),
   claims: [
     ...([["apBox", "COCO AP box"], ["apMask", "COCO AP mask"], ["miou", "ADE20K mIoU"]] as const).flatMap((
       [metric, metricLabel],
@@ -84,12 +86,7 @@ export function plan(profile: Profile): TablePlan {
   return {
     id: "table2",
     title: "Table 2 — downstream transfer of the Table 1 encoders",
-    metric: {
-      key: "miou",
-      label: `segmentation mIoU (${segData} for ADE20K)`,
-      evaluation: "segment",
-      measuredAs: `measured here as ${segData} mIoU`,
-    },
+    metric: segmentationMetric(segData),
     rows: [
       { key: "mae", label: "MAE", request: { name: "random" } },
       { key: "gpa-teacher", label: "GPA as teacher", request: GPA() },

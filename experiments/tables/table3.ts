@@ -8,9 +8,11 @@
 import type { Claim, PaperTable } from "../paper_types.ts";
 import type { Profile } from "../profiles.ts";
 import {
+  FINETUNE_METRIC,
   groupsByAlpha,
   pair,
   planContext,
+  scheduleColumns,
   scheduleRows,
   sharesRow,
   type TableModule,
@@ -40,20 +42,7 @@ export const paper: PaperTable = {
     "Ablation of the sampled (soft) share schedule α_s from start to end of pre-training, at overall " +
     "mask ratios 0.75, 0.5 and 0.9; fine-tune top-1.",
   paperColumns: ["hardness", "α", "α_0^s", "α_T^s", "finetune(%)"],
-  columns: [
-    { key: "hardness", label: "hardness", type: "text" },
-    { key: "alpha", label: "mask ratio α", type: "number" },
-    { key: "start", label: "α_s start", type: "number" },
-    { key: "end", label: "α_s end", type: "number" },
-    {
-      key: "finetune",
-      label: "fine-tune top-1",
-      type: "number",
-      metric: true,
-      unit: "%",
-      higherIsBetter: true,
-    },
-  ],
+  columns: scheduleColumns("s"),
   rows: table3Rows,
   baseline: "a0.75-s0to0",
   groups: table3Groups,
@@ -95,7 +84,7 @@ export function plan(profile: Profile): TablePlan {
   return {
     id: "table3",
     title: "Table 3 — soft masking share α_s (start → end)",
-    metric: { key: "finetune", label: "fine-tune top-1", evaluation: "finetune" },
+    metric: FINETUNE_METRIC,
     rows: t3rows.filter((r) => r.key !== "a0.5-s1to0" && r.key !== "a0.9-s1to0"),
     deviations: [
       ...common,

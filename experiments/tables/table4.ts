@@ -8,9 +8,11 @@
 import type { Claim, PaperTable } from "../paper_types.ts";
 import type { Profile } from "../profiles.ts";
 import {
+  FINETUNE_METRIC,
   groupsByAlpha,
   pair,
   planContext,
+  scheduleColumns,
   scheduleRows,
   sharesRow,
   type TableModule,
@@ -40,20 +42,7 @@ export const paper: PaperTable = {
     "Ablation of the top-GPA (hard) share schedule α_h from start to end of pre-training, at overall " +
     "mask ratios 0.75, 0.5 and 0.9; fine-tune top-1.",
   paperColumns: ["hardness", "α", "α_0^h", "α_T^h", "finetune(%)"],
-  columns: [
-    { key: "hardness", label: "hardness", type: "text" },
-    { key: "alpha", label: "mask ratio α", type: "number" },
-    { key: "start", label: "α_h start", type: "number" },
-    { key: "end", label: "α_h end", type: "number" },
-    {
-      key: "finetune",
-      label: "fine-tune top-1",
-      type: "number",
-      metric: true,
-      unit: "%",
-      higherIsBetter: true,
-    },
-  ],
+  columns: scheduleColumns("h"),
   rows: table4Rows,
   baseline: "a0.75-h0to0",
   groups: table4Groups,
@@ -103,7 +92,7 @@ export function plan(profile: Profile): TablePlan {
   return {
     id: "table4",
     title: "Table 4 — hard masking share α_h (start → end)",
-    metric: { key: "finetune", label: "fine-tune top-1", evaluation: "finetune" },
+    metric: FINETUNE_METRIC,
     rows: t4rows.filter((r) => r.key !== "a0.5-h1to1" && r.key !== "a0.9-h1to1"),
     deviations: [
       ...common,

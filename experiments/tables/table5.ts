@@ -7,7 +7,14 @@
  */
 import type { PaperTable } from "../paper_types.ts";
 import type { Profile } from "../profiles.ts";
-import { planContext, type TableModule, type TablePlan } from "./common.ts";
+import {
+  FINETUNE_COLUMN,
+  FINETUNE_METRIC,
+  oneGroup,
+  planContext,
+  type TableModule,
+  type TablePlan,
+} from "./common.ts";
 
 export const paper: PaperTable = {
   id: "table5",
@@ -21,14 +28,7 @@ export const paper: PaperTable = {
   columns: [
     { key: "method", label: "method", type: "text" },
     { key: "head", label: "head", type: "text" },
-    {
-      key: "finetune",
-      label: "fine-tune top-1",
-      type: "number",
-      metric: true,
-      unit: "%",
-      higherIsBetter: true,
-    },
+    FINETUNE_COLUMN,
   ],
   rows: [
     { key: "first", label: "first head", cells: { method: "first", head: "b0h0", finetune: 82.31 } },
@@ -48,12 +48,7 @@ export const paper: PaperTable = {
     { key: "shots50", label: "50 shots", cells: { method: "50 shots", head: "b9h11", finetune: 82.73 } },
   ],
   baseline: "first",
-  groups: [{
-    key: "all",
-    label: "all",
-    rows: ["first", "last", "all", "shots1", "shots10", "shots50"],
-    baseline: "first",
-  }],
+  groups: oneGroup(["first", "last", "all", "shots1", "shots10", "shots50"], "first"),
   claims: [
     {
       kind: "best-in-group",
@@ -80,7 +75,7 @@ export function plan(profile: Profile): TablePlan {
   return {
     id: "table5",
     title: "Table 5 — which teacher attention head",
-    metric: { key: "finetune", label: "fine-tune top-1", evaluation: "finetune" },
+    metric: FINETUNE_METRIC,
     rows: [
       { key: "first", label: "first head (b0h0)", request: withTeacherHead({ block: 0, head: 0 }) },
       {

@@ -7,7 +7,15 @@
  */
 import type { PaperTable } from "../paper_types.ts";
 import type { Profile } from "../profiles.ts";
-import { GPA, NI, planContext, type TableModule, type TablePlan } from "./common.ts";
+import {
+  FINETUNE_COLUMN,
+  FINETUNE_METRIC,
+  GPA,
+  NI,
+  planContext,
+  type TableModule,
+  type TablePlan,
+} from "./common.ts";
 
 const table6Entries: Array<[string, string, string, number, number]> = [
   ["mae", "MAE", "random", 200, 82.2],
@@ -33,14 +41,7 @@ export const paper: PaperTable = {
     { key: "method", label: "method", type: "text" },
     { key: "stream", label: "masked by", type: "text" },
     { key: "epochs", label: "pre-train epochs", type: "number" },
-    {
-      key: "finetune",
-      label: "fine-tune top-1",
-      type: "number",
-      metric: true,
-      unit: "%",
-      higherIsBetter: true,
-    },
+    FINETUNE_COLUMN,
   ],
   rows: table6Entries.map(([key, label, stream, epochs, finetune]) => ({
     key,
@@ -90,7 +91,7 @@ export function plan(profile: Profile): TablePlan {
   return {
     id: "table6",
     title: "Table 6 — mask strategies compared (same backbone and budget)",
-    metric: { key: "finetune", label: "fine-tune top-1", evaluation: "finetune" },
+    metric: FINETUNE_METRIC,
     rows: [
       { key: "mae", label: "MAE (random)", request: { name: "random" } },
       {

@@ -7,7 +7,15 @@
  */
 import type { PaperTable } from "../paper_types.ts";
 import type { Profile } from "../profiles.ts";
-import { GPA, NI, planContext, type TableModule, type TablePlan } from "./common.ts";
+import {
+  GPA,
+  LINPROBE_COLUMN,
+  NI,
+  oneGroup,
+  planContext,
+  type TableModule,
+  type TablePlan,
+} from "./common.ts";
 
 export const paper: PaperTable = {
   id: "table7",
@@ -17,14 +25,7 @@ export const paper: PaperTable = {
   layout: "Printed transposed (methods as columns, one row 'Acc(%)'); stored with one row per method.",
   columns: [
     { key: "method", label: "method", type: "text" },
-    {
-      key: "linprobe",
-      label: "linear-probe top-1",
-      type: "number",
-      metric: true,
-      unit: "%",
-      higherIsBetter: true,
-    },
+    LINPROBE_COLUMN,
   ],
   rows: [
     { key: "mae", label: "MAE", cells: { method: "MAE", linprobe: 50.8 } },
@@ -33,7 +34,7 @@ export const paper: PaperTable = {
     { key: "gpa", label: "GPA", cells: { method: "GPA", linprobe: 64.9 } },
   ],
   baseline: "mae",
-  groups: [{ key: "all", label: "all", rows: ["mae", "hpm", "cae", "gpa"], baseline: "mae" }],
+  groups: oneGroup(["mae", "hpm", "cae", "gpa"], "mae"),
   claims: [
     {
       kind: "greater",

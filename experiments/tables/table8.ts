@@ -7,7 +7,15 @@
  */
 import type { PaperTable } from "../paper_types.ts";
 import type { Profile } from "../profiles.ts";
-import { GPA, NI, planContext, type TableModule, type TablePlan } from "./common.ts";
+import {
+  GPA,
+  NI,
+  oneGroup,
+  planContext,
+  segmentationMetric,
+  type TableModule,
+  type TablePlan,
+} from "./common.ts";
 
 export const paper: PaperTable = {
   id: "table8",
@@ -29,12 +37,7 @@ export const paper: PaperTable = {
     { key: "gpa", label: "GPA", cells: { method: "GPA", venue: "Ours", miou: 48.9 } },
   ],
   baseline: "mae",
-  groups: [{
-    key: "all",
-    label: "all",
-    rows: ["mocov3", "beit", "mae", "semmae", "hpm", "gpa"],
-    baseline: "mae",
-  }],
+  groups: oneGroup(["mocov3", "beit", "mae", "semmae", "hpm", "gpa"], "mae"),
   claims: [
     {
       kind: "greater",
@@ -68,12 +71,7 @@ export function plan(profile: Profile): TablePlan {
   return {
     id: "table8",
     title: "Table 8 — semantic segmentation of the strategies' encoders",
-    metric: {
-      key: "miou",
-      label: `segmentation mIoU (${segData} for ADE20K)`,
-      evaluation: "segment",
-      measuredAs: `measured here as ${segData} mIoU`,
-    },
+    metric: segmentationMetric(segData),
     rows: [
       { key: "mocov3", label: "MoCo v3", notRun: NI("MoCo v3") },
       { key: "beit", label: "BEiT (block-wise masking)", request: { name: "block" } },

@@ -8,7 +8,16 @@
 import type { PaperTable } from "../paper_types.ts";
 import type { Profile } from "../profiles.ts";
 import { type CostMethod, costTable } from "../../lib/cost.ts";
-import { GPA, planContext, type TableModule, type TablePlan } from "./common.ts";
+import {
+  FINETUNE_COLUMN,
+  FINETUNE_METRIC,
+  GPA,
+  LINPROBE_COLUMN,
+  oneGroup,
+  planContext,
+  type TableModule,
+  type TablePlan,
+} from "./common.ts";
 
 export const paper: PaperTable = {
   id: "table9",
@@ -18,22 +27,8 @@ export const paper: PaperTable = {
   paperColumns: ["method", "fine-tune(%)", "lin. prob.(%)", "FLOPs", "learn. para."],
   columns: [
     { key: "method", label: "method", type: "text" },
-    {
-      key: "finetune",
-      label: "fine-tune top-1",
-      type: "number",
-      metric: true,
-      unit: "%",
-      higherIsBetter: true,
-    },
-    {
-      key: "linprobe",
-      label: "linear-probe top-1",
-      type: "number",
-      metric: true,
-      unit: "%",
-      higherIsBetter: true,
-    },
+    FINETUNE_COLUMN,
+    LINPROBE_COLUMN,
     {
       key: "flops",
       label: "FLOPs (× MAE)",
@@ -71,7 +66,7 @@ export const paper: PaperTable = {
     },
   ],
   baseline: "mae",
-  groups: [{ key: "all", label: "all", rows: ["mae", "hpm", "gpa"], baseline: "mae" }],
+  groups: oneGroup(["mae", "hpm", "gpa"], "mae"),
   claims: [
     {
       kind: "greater",
@@ -150,7 +145,7 @@ export function plan(profile: Profile): TablePlan {
   return {
     id: "table9",
     title: "Table 9 — efficiency: accuracy vs cost",
-    metric: { key: "finetune", label: "fine-tune top-1", evaluation: "finetune" },
+    metric: FINETUNE_METRIC,
     rows: [
       { key: "mae", label: "MAE", request: { name: "random" } },
       { key: "hpm", label: "HPM", request: { name: "hpm" } },

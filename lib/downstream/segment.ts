@@ -7,11 +7,10 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { engineLabel } from "../backend.ts";
-import type { RunDir } from "../cache/mod.ts";
 import { randomScaleCropFlipSeg } from "../data/augment.ts";
 import type { DatasetSpec, ImageSplit } from "../data/types.ts";
 import { isEncoderParam } from "../encode.ts";
-import { cachedRun, UnusableRunError } from "../train/cached_run.ts";
+import { downstreamRun, type DownstreamTrainArgs, UnusableRunError } from "../train/cached_run.ts";
 import { loadNamedInto, namedTensorsOf, trainLoop } from "../train/loop.ts";
 import { AdamW, layerDecayScale } from "../train/optim.ts";
 import { MODEL_FORMAT_VERSION, type RunEnv } from "../train/pretrain.ts";
@@ -97,18 +96,18 @@ export async function segment(
   data: { train: ImageSplit; val: ImageSplit },
   env: RunEnv,
 ): Promise<SegmentationOutcome> {
-  const log = env.log ?? ((l: string) => console.error(l));
   if ((encoder === null) !== (spec.from === null)) {
     throw new Error(
       `segmentation spec.from is ${spec.from} but an encoder was ${encoder ? "" : "not "}given`,
     );
   }
-  return await cachedRun<Omit<SegmentationOutcome, "hash" | "cacheHit">>({
+  return await downstreamRun({
     kind: "segmentation",
     identity: segmentationIdentity(spec),
-    cache: env.cache,
-    stopSignal: env.stopSignal,
-    log,
+    spec,
+    encoder,
+    data,
+    env,
     fromFinal: async (final, run) => {
       const miou = Number(final.metrics.miou);
       if (!Number.isFinite(miou)) throw new UnusableRunError("metrics.json has no mIoU");
@@ -120,19 +119,13 @@ export async function segment(
       };
     },
     describeHit: (o) => `mIoU ${o.miou.toFixed(2)}%`,
-    train: (run, heartbeat) => trainSegmenter(spec, encoder, data, env, run, heartbeat),
+    train: trainSegmenter,
   });
 }
 
 async function trainSegmenter(
-  spec: SegmentationSpec,
-  encoder: Params | null,
-  data: { train: ImageSplit; val: ImageSplit },
-  env: RunEnv,
-  run: RunDir,
-  heartbeat: () => Promise<void>,
+  { spec, encoder, data, env, run, heartbeat, log }: DownstreamTrainArgs<SegmentationSpec, RunEnv>,
 ): Promise<Omit<SegmentationOutcome, "hash" | "cacheHit">> {
-  const log = env.log ?? ((l: string) => console.error(l));
   const classes = segmentationClasses(data.train);
   const sc = segmenterConfig(spec, classes.count);
   const cfg = sc.backbone;

@@ -10,6 +10,8 @@
  * @module
  */
 import { type LoadedFinal, type RunCache, type RunDir, runHash } from "../cache/mod.ts";
+import type { ImageSplit } from "../data/types.ts";
+import type { Params } from "../vit.ts";
 
 /** How a stage reads a finished run and trains a missing one. */
 export interface CachedRunStage<T> {
@@ -72,4 +74,52 @@ export async function cachedRun<T>(
   } finally {
     await lock.release();
   }
+}
+
+/** Where a downstream run executes (a subset of the pre-training environment). */
+export interface StageEnv {
+  cache: RunCache;
+  log?: (line: string) => void;
+  stopSignal?: { stopped: boolean };
+}
+
+/** What a downstream trainer (fine-tuning, linear probing, segmentation) receives. */
+export interface DownstreamTrainArgs<S, E extends StageEnv> {
+  spec: S;
+  /** The pre-trained encoder's weights, or null for a random initialisation. */
+  encoder: Params | null;
+  data: { train: ImageSplit; val: ImageSplit };
+  env: E;
+  run: RunDir;
+  heartbeat: () => Promise<void>;
+  log: (line: string) => void;
+}
+
+/**
+ * A downstream stage through the cache: `cachedRun` with the stage's spec, encoder and data handed to its
+ * trainer in one object.
+ */
+export function downstreamRun<S, E extends StageEnv, T>(o: {
+  kind: string;
+  identity: Record<string, unknown>;
+  spec: S;
+  encoder: Params | null;
+  data: { train: ImageSplit; val: ImageSplit };
+  env: E;
+  fromFinal(final: LoadedFinal, run: RunDir): Promise<T>;
+  describeHit?(outcome: T): string;
+  train(args: DownstreamTrainArgs<S, E>): Promise<T>;
+}): Promise<T & { hash: string; cacheHit: boolean }> {
+  const log = o.env.log ?? ((l: string) => console.error(l));
+  return cachedRun<T>({
+    kind: o.kind,
+    identity: o.identity,
+    cache: o.env.cache,
+    stopSignal: o.env.stopSignal,
+    log,
+    fromFinal: o.fromFinal,
+    describeHit: o.describeHit,
+    train: (run, heartbeat) =>
+      o.train({ spec: o.spec, encoder: o.encoder, data: o.data, env: o.env, run, heartbeat, log }),
+  });
 }

@@ -5,8 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { engineLabel } from "../backend.ts";
-import type { RunDir } from "../cache/mod.ts";
-import { cachedRun, UnusableRunError } from "./cached_run.ts";
+import { downstreamRun, type DownstreamTrainArgs, UnusableRunError } from "./cached_run.ts";
 import { centerBatch, randomErasing, randomResizedCropFlip } from "../data/augment.ts";
 import type { DatasetSpec, ImageSplit } from "../data/types.ts";
 import { encodeImages, isEncoderParam } from "../encode.ts";
@@ -202,32 +201,26 @@ export async function finetune(
   data: { train: ImageSplit; val: ImageSplit },
   env: RunEnv,
 ): Promise<FinetuneOutcome> {
-  const log = env.log ?? ((l: string) => console.error(l));
-  return await cachedRun<Omit<FinetuneOutcome, "hash" | "cacheHit">>({
+  return await downstreamRun({
     kind: "finetune",
     identity: finetuneIdentity(spec),
-    cache: env.cache,
-    stopSignal: env.stopSignal,
-    log,
+    spec,
+    encoder,
+    data,
+    env,
     fromFinal: async (final, run) => {
       const top1 = Number(final.metrics.top1);
       if (!Number.isFinite(top1)) throw new UnusableRunError("metrics.json has no top-1");
       return { top1, metrics: final.metrics, history: epochRecords(await run.readLog()) };
     },
     describeHit: (o) => `top-1 ${o.top1.toFixed(2)}%`,
-    train: (run, heartbeat) => trainFinetune(spec, encoder, data, env, run, heartbeat),
+    train: trainFinetune,
   });
 }
 
 async function trainFinetune(
-  spec: FinetuneSpec,
-  encoder: Params | null,
-  data: { train: ImageSplit; val: ImageSplit },
-  env: RunEnv,
-  run: RunDir,
-  heartbeat: () => Promise<void>,
+  { spec, encoder, data, env, run, heartbeat, log }: DownstreamTrainArgs<FinetuneSpec, RunEnv>,
 ): Promise<Omit<FinetuneOutcome, "hash" | "cacheHit">> {
-  const log = env.log ?? ((l: string) => console.error(l));
   const cfg = spec.model;
   const C = data.train.numClasses;
   const params = buildClassifier(cfg, C, spec.seed);

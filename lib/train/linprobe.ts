@@ -7,8 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { engineLabel } from "../backend.ts";
-import type { RunDir } from "../cache/mod.ts";
-import { cachedRun, UnusableRunError } from "./cached_run.ts";
+import { downstreamRun, type DownstreamTrainArgs, UnusableRunError } from "./cached_run.ts";
 import { centerBatch, randomResizedCropFlip } from "../data/augment.ts";
 import type { DatasetSpec, ImageSplit } from "../data/types.ts";
 import { encodeImages, featuresOf, isEncoderParam } from "../encode.ts";
@@ -67,32 +66,26 @@ export async function linprobe(
   data: { train: ImageSplit; val: ImageSplit },
   env: RunEnv,
 ): Promise<LinprobeOutcome> {
-  const log = env.log ?? ((l: string) => console.error(l));
-  return await cachedRun<Omit<LinprobeOutcome, "hash" | "cacheHit">>({
+  return await downstreamRun({
     kind: "linprobe",
     identity: { kind: "linprobe", formatVersion: MODEL_FORMAT_VERSION, ...spec },
-    cache: env.cache,
-    stopSignal: env.stopSignal,
-    log,
+    spec,
+    encoder,
+    data,
+    env,
     fromFinal: (final) => {
       const top1 = Number(final.metrics.top1);
       if (!Number.isFinite(top1)) return Promise.reject(new UnusableRunError("metrics.json has no top-1"));
       return Promise.resolve({ top1, metrics: final.metrics });
     },
     describeHit: (o) => `top-1 ${o.top1.toFixed(2)}%`,
-    train: (run, heartbeat) => trainProbe(spec, encoder, data, env, run, heartbeat),
+    train: trainProbe,
   });
 }
 
 async function trainProbe(
-  spec: LinprobeSpec,
-  encoder: Params | null,
-  data: { train: ImageSplit; val: ImageSplit },
-  env: RunEnv,
-  run: RunDir,
-  heartbeat: () => Promise<void>,
+  { spec, encoder, data, env, run, heartbeat, log }: DownstreamTrainArgs<LinprobeSpec, RunEnv>,
 ): Promise<Omit<LinprobeOutcome, "hash" | "cacheHit">> {
-  const log = env.log ?? ((l: string) => console.error(l));
   const cfg = spec.model;
   const r = spec.recipe;
   const C = data.train.numClasses;

@@ -12,6 +12,7 @@ import {
   validateSegmentationRecipe,
 } from "../lib/downstream/mod.ts";
 import { type Profile, UnknownProfileError } from "./profiles.ts";
+import { encoderConfig } from "../lib/vit.ts";
 
 /** The segmentation setting of one profile. */
 export interface SegmentationSetup {
@@ -142,14 +143,7 @@ export function segmentationSpecFor(
   return {
     profile: profile.name,
     dataset: setup.dataset,
-    model: {
-      imageSize: m.imageSize,
-      patchSize: m.patchSize,
-      dim: m.dim,
-      depth: m.depth,
-      heads: m.heads,
-      mlpRatio: m.mlpRatio,
-    },
+    model: encoderConfig(m),
     recipe,
     seed: options.seed,
     from: options.from,

@@ -38,6 +38,7 @@
  * @module
  */
 import { maskedCount } from "./masking/types.ts";
+import { encoderConfig } from "./vit.ts";
 
 /** Architecture of an MAE-style ViT autoencoder (encoder + lightweight decoder). */
 export interface MaeCostConfig {
@@ -445,12 +446,7 @@ export function maeCostConfig(
   maskRatio: number,
 ): MaeCostConfig {
   return {
-    imageSize: m.imageSize,
-    patchSize: m.patchSize,
-    dim: m.dim,
-    depth: m.depth,
-    heads: m.heads,
-    mlpRatio: m.mlpRatio,
+    ...encoderConfig(m),
     decDim: m.decoderDim,
     decDepth: m.decoderDepth,
     decHeads: m.decoderHeads,

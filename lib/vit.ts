@@ -22,6 +22,18 @@ export interface VitConfig {
   mlpRatio: number;
 }
 
+/** The encoder's shape alone out of a larger config (e.g. an MAE config with decoder fields). */
+export function encoderConfig(m: VitConfig): VitConfig {
+  return {
+    imageSize: m.imageSize,
+    patchSize: m.patchSize,
+    dim: m.dim,
+    depth: m.depth,
+    heads: m.heads,
+    mlpRatio: m.mlpRatio,
+  };
+}
+
 /** Named presets; ViT-B/16 is the paper's backbone. */
 export const VIT_PRESETS: Record<string, Omit<VitConfig, "imageSize" | "patchSize">> = {
   "vit-base": { dim: 768, depth: 12, heads: 12, mlpRatio: 4 },

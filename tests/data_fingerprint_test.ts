@@ -3,6 +3,7 @@ import sharp from "sharp";
 import { sourceFingerprint } from "../lib/data/fingerprint.ts";
 import { loadDataset } from "../lib/data/mod.ts";
 import { sha256File } from "../lib/data/archive.ts";
+import { smokePretrainSpec } from "./fixtures.ts";
 
 async function png(path: string, value: number) {
   const px = new Uint8Array(8 * 8 * 3).fill(value);
@@ -61,17 +62,7 @@ Deno.test("dataset cache and runs follow the source: a changed folder is re-read
 
 Deno.test("run identity carries the data fingerprint (absent for generated data)", async () => {
   const { pretrainIdentity } = await import("../lib/train/pretrain.ts");
-  const { createMaskStrategy } = await import("../lib/masking/mod.ts");
-  const { getProfile } = await import("../experiments/profiles.ts");
-  const p = getProfile("smoke");
-  const spec = {
-    profile: p.name,
-    dataset: p.dataset,
-    model: p.model,
-    recipe: p.pretrain,
-    seed: 0,
-    strategy: createMaskStrategy("random", { maskRatio: 0.75 }),
-  };
+  const spec = smokePretrainSpec();
   assert.equal("data" in pretrainIdentity(spec), false);
   assert.equal(pretrainIdentity({ ...spec, data: "sha256:ab" }).data, "sha256:ab");
 });

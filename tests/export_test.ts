@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { TINY_MAE } from "./fixtures.ts";
 import { selectBackend } from "../lib/backend.ts";
 import { RunCache } from "../lib/cache/mod.ts";
 import { exportEncoder } from "../lib/export.ts";
@@ -8,18 +9,7 @@ import { Rng } from "../lib/rng.ts";
 import { readSafetensorsFile } from "../lib/safetensors.ts";
 import { isEncoderParam } from "../lib/encode.ts";
 
-const CFG: MaeConfig = {
-  imageSize: 16,
-  patchSize: 4,
-  dim: 8,
-  depth: 2,
-  heads: 2,
-  mlpRatio: 2,
-  decoderDim: 8,
-  decoderDepth: 1,
-  decoderHeads: 2,
-  normPixLoss: true,
-};
+const CFG: MaeConfig = TINY_MAE;
 
 Deno.test("export: a finished run's encoder goes out in timm layout and loads back as the same teacher", async () => {
   await selectBackend("cpu");

@@ -4,6 +4,7 @@
  * the GPA step with cached maps — on the wasm backend, with micro-batching, at a tiny model size.
  */
 import assert from "node:assert/strict";
+import { TINY_MAE } from "./fixtures.ts";
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../lib/backend.ts";
 import { openBlas } from "../lib/blas.ts";
@@ -19,18 +20,7 @@ import { AdamW } from "../lib/train/optim.ts";
 import { makePretrainStep } from "../lib/train/pretrain.ts";
 import { gridOf } from "../lib/vit.ts";
 
-const CFG: MaeConfig = {
-  imageSize: 8,
-  patchSize: 2,
-  dim: 8,
-  depth: 2,
-  heads: 2,
-  mlpRatio: 2,
-  decoderDim: 8,
-  decoderDepth: 1,
-  decoderHeads: 2,
-  normPixLoss: true,
-};
+const CFG: MaeConfig = { ...TINY_MAE, imageSize: 8, patchSize: 2 };
 const BATCH = 4;
 const STEPS = 1000;
 

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { pretrainIdentity, trainingProgress } from "../lib/train/pretrain.ts";
-import { createMaskStrategy } from "../lib/masking/mod.ts";
-import { getProfile } from "../experiments/profiles.ts";
+import { smokePretrainSpec } from "./fixtures.ts";
 
 Deno.test("progress: per step it runs from 0 on the first step to exactly 1 on the last (Eq. 6 ends at t = 1)", () => {
   const epochs = 4, spe = 10;
@@ -22,15 +21,7 @@ Deno.test("progress: per epoch (the authors' code) is epoch / epochs and never r
 });
 
 Deno.test("progress: the unit is part of a run's identity (per step by default)", () => {
-  const p = getProfile("smoke");
-  const spec = {
-    profile: p.name,
-    dataset: p.dataset,
-    model: p.model,
-    recipe: p.pretrain,
-    seed: 0,
-    strategy: createMaskStrategy("random", { maskRatio: 0.75 }),
-  };
+  const spec = smokePretrainSpec();
   assert.equal(pretrainIdentity(spec).progressUnit, "step");
   assert.equal(pretrainIdentity({ ...spec, progressUnit: "epoch" }).progressUnit, "epoch");
 });

@@ -1,5 +1,6 @@
 /** Table reports name the engines behind their runs; every run records the engine that finished it. */
 import assert from "node:assert/strict";
+import { planContext } from "./fixtures.ts";
 import { describeEngines } from "../app/tables/mod.ts";
 
 Deno.test("describeEngines: this invocation's engine, then the runs' engines when they differ", () => {
@@ -64,15 +65,8 @@ Deno.test("Table 3's α_s 1 → 1 rows keep the hard share 0 → 0.5 and clip th
 Deno.test("Table 9: each cost claim is measured on the row it names", async () => {
   const { assembleReport } = await import("../app/tables/mod.ts");
   const { tablePlans } = await import("../experiments/tables/mod.ts");
-  const { getProfile } = await import("../experiments/profiles.ts");
-  const profile = getProfile("smoke");
-  const ctx = {
-    profile,
-    cacheDir: "/unused",
-    backend: "wasm",
-    log: () => {},
-    stopSignal: { stopped: false },
-  };
+  const ctx = planContext("smoke");
+  const profile = ctx.profile;
   const report = assembleReport(ctx, tablePlans(profile).table9, [], {}, [0], 0);
   const v = Object.fromEntries(report.verdicts.map((x) => [x.claimId, x]));
   // GPA as a teacher adds no learnable parameters; HPM's loss predictor does (1.0× vs > 1×).
@@ -124,15 +118,8 @@ Deno.test("rows that share a seed share the encoder's initialisation and data or
 Deno.test("plan: GPA rows print the shares at t = 0 and t = 1 (Table 4's 0 → 1 rows reach all-hard)", async () => {
   const { requestShares } = await import("../app/tables/plan.ts");
   const { tablePlans } = await import("../experiments/tables/mod.ts");
-  const { getProfile } = await import("../experiments/profiles.ts");
-  const profile = getProfile("cpu");
-  const ctx = {
-    profile,
-    cacheDir: "/unused",
-    backend: "wasm",
-    log: () => {},
-    stopSignal: { stopped: false },
-  };
+  const ctx = planContext("cpu");
+  const profile = ctx.profile;
   const t4 = tablePlans(profile).table4.rows;
   const s = (key: string) => requestShares(ctx, t4.find((r) => r.key === key)!.request!);
   assert.deepEqual(s("a0.75-h0to1"), {

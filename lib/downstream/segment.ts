@@ -20,6 +20,7 @@ import { buildSegmenter, defaultOutIndices, segmentationLogits, type SegmenterCo
 import { pixelCrossEntropy } from "./loss.ts";
 import type { SegmentationRecipe } from "./recipe.ts";
 import { segmentationLr } from "./schedule.ts";
+import { encoderConfig } from "../vit.ts";
 
 /** Version of the segmentation model/head format; part of every segmentation run's identity. */
 export const SEGMENTATION_FORMAT_VERSION = 1;
@@ -47,14 +48,7 @@ export function segmentationIdentity(spec: SegmentationSpec): Record<string, unk
     segmentationFormatVersion: SEGMENTATION_FORMAT_VERSION,
     ...spec,
     // Only the encoder's shape matters (profiles' model configs also carry decoder fields).
-    model: {
-      imageSize: m.imageSize,
-      patchSize: m.patchSize,
-      dim: m.dim,
-      depth: m.depth,
-      heads: m.heads,
-      mlpRatio: m.mlpRatio,
-    },
+    model: encoderConfig(m),
   };
 }
 

@@ -21,6 +21,25 @@ const CFG_MAM: MaeConfig = {
   normPixLoss: true,
 };
 
+/** A 16-px MAE with random masks on two images and random GPA scores, for the MAM tests. */
+function mamFixture(seed: number) {
+  const cfg = { ...CFG_MAM };
+  const rng = new Rng(seed);
+  const params = initMae(cfg, rng);
+  const B = 2, L = 16;
+  const mask = new RandomMasking(0.75).generate({
+    batchSize: B,
+    grid: { rows: 4, cols: 4 },
+    progress: 0,
+    epoch: 0,
+    step: 0,
+    rng,
+  });
+  const scores = Float32Array.from({ length: B * L }, () => rng.next());
+  const mb = prepareMaeBatch(cfg, images(rng, B, 16), mask);
+  return { cfg, rng, params, B, L, mask, scores, mb };
+}
+
 function images(rng: Rng, n: number, size: number): Float32Array {
   return Float32Array.from({ length: n * size * size * 3 }, () => rng.normal());
 }
@@ -137,27 +156,7 @@ Deno.test("timm/MAE safetensors (fused qkv, [out, in] weights, conv patch embedd
 
 Deno.test("MAM: targets are the z-normalised GPA in token order; loss = MSE of the attention decoder", async () => {
   await selectBackend("cpu");
-  const cfg: MaeConfig = {
-    ...CFG,
-    imageSize: 16,
-    decoderDim: 8,
-    decoderDepth: 1,
-    decoderHeads: 2,
-    normPixLoss: true,
-  };
-  const rng = new Rng(8);
-  const params = initMae(cfg, rng);
-  const B = 2, L = 16;
-  const mask = new RandomMasking(0.75).generate({
-    batchSize: B,
-    grid: { rows: 4, cols: 4 },
-    progress: 0,
-    epoch: 0,
-    step: 0,
-    rng,
-  });
-  const scores = Float32Array.from({ length: B * L }, () => rng.next());
-  const mb = prepareMaeBatch(cfg, images(rng, B, 16), mask);
+  const { cfg, params, B, L, mask, scores, mb } = mamFixture(8);
   const z = zNormalize(scores, B, L);
   for (const lossOn of ["masked", "all"] as const) {
     const mam = new MaskedAttentionModeling({ lossOn });
@@ -195,20 +194,7 @@ Deno.test("MAM: targets are the z-normalised GPA in token order; loss = MSE of t
 
 Deno.test("MAM before activation (authors' code): the channel mean of the decoder input, switched when t > 0.75", async () => {
   await selectBackend("cpu");
-  const cfg = { ...CFG_MAM };
-  const rng = new Rng(11);
-  const params = initMae(cfg, rng);
-  const B = 2, L = 16;
-  const mask = new RandomMasking(0.75).generate({
-    batchSize: B,
-    grid: { rows: 4, cols: 4 },
-    progress: 0,
-    epoch: 0,
-    step: 0,
-    rng,
-  });
-  const scores = Float32Array.from({ length: B * L }, () => rng.next());
-  const mb = prepareMaeBatch(cfg, images(rng, B, 16), mask);
+  const { cfg, params, B, L, mask, scores, mb } = mamFixture(11);
   const mam = new MaskedAttentionModeling({ lossOn: "all", activeFrom: 0.75 });
   mam.initParams(params, cfg, new Rng(12));
   assert.equal(mam.isActive(0.75), false, "the switch is strict, as the authors' `> 0.75`");

@@ -7,7 +7,8 @@
  */
 import type { Claim, PaperRow, PaperTable } from "../paper_types.ts";
 import type { Profile } from "../profiles.ts";
-import { GPA, NI, planContext, type TableModule, type TablePlan } from "./common.ts";
+import type { TableModule, TablePlan } from "./common.ts";
+import { GPA, NI, planContext } from "./common.ts";
 
 const table10Entries: Array<[string, string, string, number, number, number, number]> = [
   // key, label, evaluation, epochs, baseline, with GPA teacher, printed delta

@@ -8,14 +8,8 @@
 import type { Claim, PaperTable } from "../paper_types.ts";
 import type { Profile } from "../profiles.ts";
 import { SEGMENTATION_SETUPS } from "../segmentation.ts";
-import {
-  GPA,
-  oneGroup,
-  planContext,
-  segmentationMetric,
-  type TableModule,
-  type TablePlan,
-} from "./common.ts";
+import type { TableModule, TablePlan } from "./common.ts";
+import { GPA, oneGroup, planContext, segmentationMetric } from "./common.ts";
 
 export const paper: PaperTable = {
   id: "table2",

@@ -7,6 +7,7 @@
  */
 import type { Claim, PaperTable } from "../paper_types.ts";
 import type { Profile } from "../profiles.ts";
+import type { TableModule, TablePlan, TableRowPlan } from "./common.ts";
 import {
   FINETUNE_METRIC,
   groupsByAlpha,
@@ -15,9 +16,6 @@ import {
   scheduleColumns,
   scheduleRows,
   sharesRow,
-  type TableModule,
-  type TablePlan,
-  type TableRowPlan,
 } from "./common.ts";
 
 const table3Rows = scheduleRows("s", [

@@ -7,14 +7,8 @@
  */
 import type { PaperTable } from "../paper_types.ts";
 import type { Profile } from "../profiles.ts";
-import {
-  FINETUNE_COLUMN,
-  FINETUNE_METRIC,
-  oneGroup,
-  planContext,
-  type TableModule,
-  type TablePlan,
-} from "./common.ts";
+import type { TableModule, TablePlan } from "./common.ts";
+import { FINETUNE_COLUMN, FINETUNE_METRIC, oneGroup, planContext } from "./common.ts";
 
 export const paper: PaperTable = {
   id: "table5",

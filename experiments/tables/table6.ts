@@ -7,15 +7,8 @@
  */
 import type { PaperTable } from "../paper_types.ts";
 import type { Profile } from "../profiles.ts";
-import {
-  FINETUNE_COLUMN,
-  FINETUNE_METRIC,
-  GPA,
-  NI,
-  planContext,
-  type TableModule,
-  type TablePlan,
-} from "./common.ts";
+import type { TableModule, TablePlan } from "./common.ts";
+import { FINETUNE_COLUMN, FINETUNE_METRIC, GPA, NI, planContext } from "./common.ts";
 
 const table6Entries: Array<[string, string, string, number, number]> = [
   ["mae", "MAE", "random", 200, 82.2],

@@ -7,15 +7,8 @@
  */
 import type { PaperTable } from "../paper_types.ts";
 import type { Profile } from "../profiles.ts";
-import {
-  GPA,
-  NI,
-  oneGroup,
-  planContext,
-  segmentationMetric,
-  type TableModule,
-  type TablePlan,
-} from "./common.ts";
+import type { TableModule, TablePlan } from "./common.ts";
+import { GPA, NI, oneGroup, planContext, segmentationMetric } from "./common.ts";
 
 export const paper: PaperTable = {
   id: "table8",

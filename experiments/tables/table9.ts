@@ -8,16 +8,8 @@
 import type { PaperTable } from "../paper_types.ts";
 import type { Profile } from "../profiles.ts";
 import { type CostMethod, costTable } from "../../lib/cost.ts";
-import {
-  FINETUNE_COLUMN,
-  FINETUNE_METRIC,
-  GPA,
-  LINPROBE_COLUMN,
-  oneGroup,
-  planContext,
-  type TableModule,
-  type TablePlan,
-} from "./common.ts";
+import type { TableModule, TablePlan } from "./common.ts";
+import { FINETUNE_COLUMN, FINETUNE_METRIC, GPA, LINPROBE_COLUMN, oneGroup, planContext } from "./common.ts";
 
 export const paper: PaperTable = {
   id: "table9",

@@ -1,4 +1,4 @@
-import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
+import { deepStrictEqual, notDeepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
 import sharp from "sharp";
 import { CIFAR10_CLASS_NAMES, CIFAR_RECORD_BYTES, parseCifarBatch } from "../lib/data/cifar10.ts";
 import { DataError, decodeStats, loadDataset } from "../lib/data/mod.ts";
@@ -122,6 +122,51 @@ Deno.test({
       .removeAlpha().raw().toBuffer();
     strictEqual(train.labels[13], 3);
     deepStrictEqual(train.images.subarray(13 * 3072, 14 * 3072), new Uint8Array(raw));
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("an archive replaced under the same name is extracted again, never read from the old folder", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "gpa-cifar-replaced-" });
+  try {
+    const archive = `${tmp}/data/cifar-10-binary.tar.gz`;
+    const build = async (offset: number) => {
+      const dir = `${tmp}/src${offset}/cifar-10-batches-bin`;
+      await Deno.mkdir(dir, { recursive: true });
+      for (let batch = 1; batch <= 5; batch++) {
+        await Deno.writeFile(
+          `${dir}/data_batch_${batch}.bin`,
+          concat(Array.from({ length: 10 }, (_, r) => record(r, offset + batch * 10 + r))),
+        );
+      }
+      await Deno.writeFile(
+        `${dir}/test_batch.bin`,
+        concat(Array.from({ length: 10 }, (_, r) => record(r, offset + r))),
+      );
+      await Deno.mkdir(`${tmp}/data`, { recursive: true });
+      const tar = await new Deno.Command("tar", {
+        args: ["-czf", archive, "-C", `${tmp}/src${offset}`, "cifar-10-batches-bin"],
+      }).output();
+      ok(tar.success);
+    };
+    const options = {
+      cacheDir: `${tmp}/cache`,
+      dataDir: `${tmp}/data`,
+      projectRoot: `${tmp}/project`,
+      log: () => {},
+    };
+    const spec = { name: "cifar10", resolution: 32 } as const;
+    await build(0);
+    const first = await loadDataset(spec, options);
+    await build(1000); // same name, other pixels
+    const second = await loadDataset(spec, options);
+    ok(first.train.fingerprint !== second.train.fingerprint, "another fingerprint");
+    notDeepStrictEqual(
+      second.train.images,
+      first.train.images,
+      "the new archive's pixels, not the old extraction's",
+    );
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }

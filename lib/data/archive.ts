@@ -20,6 +20,15 @@ export const KNOWN_ARCHIVE_SHA256: Readonly<Record<string, string>> = {
   "tiny-imagenet-200-train250.tar.gz": "26bc162193b52061314b148c0d53b245156603401e16b930ef4cbe1d26b83fd4",
 };
 
+/** The marker of a finished extraction in `dir`, or null when there is none (or it cannot be read). */
+async function readMarker(dir: string): Promise<{ sha256?: string } | null> {
+  try {
+    return JSON.parse(await Deno.readTextFile(`${dir}/${EXTRACTION_MARKER}`));
+  } catch {
+    return null;
+  }
+}
+
 /** Name of the marker file written into a finished extraction. */
 export const EXTRACTION_MARKER = ".gpa-extracted.json";
 
@@ -128,7 +137,7 @@ async function exists(path: string): Promise<boolean> {
  * first; returns that directory. With `partial` (tar formats only) just the chosen members go into
  * `<rawRoot>/<stem>@<tag>/`, unless a full extraction already exists. The archive is unpacked into a
  * temporary sibling directory, marked as complete and renamed into place, so an interrupted extraction
- * never looks finished. A finished extraction (marker present) is reused without reading the archive.
+ * never looks finished. A finished extraction is reused when its marker records the archive's SHA-256.
  */
 export async function extractArchive(
   archivePath: string,
@@ -139,17 +148,25 @@ export async function extractArchive(
   const name = baseName(archivePath);
   const isZip = /\.zip$/i.test(name);
   const full = `${rawRoot}/${archiveStem(name)}`;
-  if (await exists(`${full}/${EXTRACTION_MARKER}`)) return full;
   const subset = partial && !isZip ? partial : undefined;
   const target = subset ? `${full}@${subset.tag}` : full;
-  if (await exists(`${target}/${EXTRACTION_MARKER}`)) return target;
+  // An extraction is reused only when its marker names this archive's content: an archive replaced under the
+  // same name (another subset, a fixed mirror) is extracted again, never read from the old folder.
+  const digest = await verifyArchive(archivePath, log);
+  for (const dir of [full, target]) {
+    const marker = await readMarker(dir);
+    if (marker === null) continue;
+    if (marker.sha256 === digest) return dir;
+    const aside = `${dir}.stale-${Date.now()}`;
+    log(`warning: ${dir} was extracted from another ${name} (sha256 ${marker.sha256}); moved to ${aside}`);
+    await Deno.rename(dir, aside);
+  }
   if (await exists(target)) {
     // A directory without the marker is not ours or half-made: keep it aside rather than trust it.
     const aside = `${target}.incomplete-${Date.now()}`;
     log(`warning: ${target} has no extraction marker; moved to ${aside}`);
     await Deno.rename(target, aside);
   }
-  const digest = await verifyArchive(archivePath, log);
   await Deno.mkdir(rawRoot, { recursive: true });
   const temp = await Deno.makeTempDir({ dir: rawRoot, prefix: `.tmp-${archiveStem(name)}-` });
   // The tool ran but could not read the file: the archive is damaged or not an archive at all. Only a

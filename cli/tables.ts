@@ -7,6 +7,7 @@ import { context, dirOption, installSignalHandlers, print, PROJECT_ROOT, workers
 
 export const TABLE_OPTIONS = {
   seeds: { type: "string" },
+  "seed-list": { type: "string" },
   "teacher-weights": { type: "string" },
   worker: { type: "boolean" },
   jobs: { type: "string" },
@@ -27,11 +28,11 @@ export async function cmdTables(ids: string[] | null, args: string[]) {
       throw new UsageError(`unknown table '${id}'; valid: ${TABLE_IDS.join(", ")}`);
     }
   }
-  const nSeeds = int(values, "seeds", undefined, 1, 100);
+
   const jobs = int(values, "jobs", 1, 1, 64)!;
   const sh = shard(values);
   const ctx = await context(values);
-  const seeds = nSeeds ? Array.from({ length: nSeeds }, (_, i) => i) : ctx.profile.seeds;
+  const seeds = tableSeeds(values, ctx.profile.seeds);
   const reportsDir = dirOption(values, "reports-dir") ?? `${PROJECT_ROOT}/reports`;
   installSignalHandlers(ctx.stopSignal);
   const { runTable } = await import("../app/tables/mod.ts");
@@ -43,7 +44,7 @@ export async function cmdTables(ids: string[] | null, args: string[]) {
       shard: sh,
       reportsDir,
       claim: values.worker === true,
-      spawnWorker: (w) => spawnWorker(id, values, seeds.length, w),
+      spawnWorker: (w) => spawnWorker(id, values, seeds, w),
     });
     if (r) {
       ctx.log(`${id}: wrote ${r.markdown}`);
@@ -77,13 +78,40 @@ export async function cmdTables(ids: string[] | null, args: string[]) {
 
 /** Starts this CLI as a `--jobs` worker of a table (units claimed dynamically); resolves to its exit code. */
 /**
+ * The seeds of a table call: `--seed-list 3,7` (as given), `--seeds N` (0..N−1), `--seed S` (the profile's
+ * seeds were set to [S]), or the profile's.
+ */
+export function tableSeeds(values: Values, profileSeeds: readonly number[]): number[] {
+  const list = str(values, "seed-list");
+  if (list !== undefined) {
+    const seeds = list.split(",").map((x) => x.trim());
+    if (seeds.length === 0 || seeds.some((x) => !/^\d+$/.test(x)) || new Set(seeds).size !== seeds.length) {
+      throw new UsageError(`--seed-list must be distinct non-negative integers like 0,3,7; got '${list}'`);
+    }
+    return seeds.map(Number);
+  }
+  const n = int(values, "seeds", undefined, 1, 100);
+  return n ? Array.from({ length: n }, (_, i) => i) : [...profileSeeds];
+}
+
+/**
  * The command line of a `--jobs` worker: the table, worker mode, the seeds, and every global and table option
  * of this invocation (profile, backend, directories, teacher weights, quiet, …) — a worker must run exactly
  * the runs its coordinator would, and write where it would.
  */
-export function workerArgs(id: string, values: Values, seeds: number): string[] {
-  const args = ["run", "-A", `${PROJECT_ROOT}/main.ts`, "table", id, "--worker", "--seeds", String(seeds)];
-  const skip = new Set(["seeds", "worker", "jobs", "shard", "json", "help"]);
+export function workerArgs(id: string, values: Values, seeds: readonly number[]): string[] {
+  // The exact seed list, so that a worker runs the coordinator's units whatever --seed/--seeds said.
+  const args = [
+    "run",
+    "-A",
+    `${PROJECT_ROOT}/main.ts`,
+    "table",
+    id,
+    "--worker",
+    "--seed-list",
+    seeds.join(","),
+  ];
+  const skip = new Set(["seeds", "seed-list", "seed", "worker", "jobs", "shard", "json", "help"]);
   for (const k of Object.keys({ ...GLOBAL_OPTIONS, ...TABLE_OPTIONS })) {
     const v = values[k];
     if (skip.has(k) || v === undefined || v === false) continue;
@@ -93,7 +121,7 @@ export function workerArgs(id: string, values: Values, seeds: number): string[] 
   return args;
 }
 
-export async function spawnWorker(id: string, values: Values, seeds: number, _worker: number) {
+export async function spawnWorker(id: string, values: Values, seeds: readonly number[], _worker: number) {
   const args = workerArgs(id, values, seeds);
   const child = new Deno.Command(Deno.execPath(), { args, stdin: "null", stdout: "null", stderr: "inherit" })
     .spawn();
@@ -119,8 +147,7 @@ export async function cmdPlan(args: string[]) {
   if (!t) throw new UsageError(`plan: give --table N (one of ${TABLE_IDS.join(", ")})`);
   const id = /^\d+$/.test(t) ? `table${t}` : t;
   if (!TABLE_IDS.includes(id)) throw new UsageError(`unknown table '${t}'; valid: ${TABLE_IDS.join(", ")}`);
-  const nSeeds = int(values, "seeds", undefined, 1, 100);
-  const seeds = nSeeds ? Array.from({ length: nSeeds }, (_, i) => i) : ctx.profile.seeds;
+  const seeds = tableSeeds(values, ctx.profile.seeds);
   const { planTable, planEstimate } = await import("../app/tables/plan.ts");
   const { formatEstimate } = await import("../app/tables/estimate.ts");
   const rows = await planTable(ctx, allPlans(ctx.profile)[id], seeds, shard(values));

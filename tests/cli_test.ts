@@ -94,14 +94,26 @@ Deno.test("cli: --jobs workers get every global and table option; empty director
     "teacher-weights": "/t.safetensors",
     jobs: "2",
   };
-  const args = workerArgs("table1", values, 5);
+  const args = workerArgs("table1", values, [3]);
   for (const k of Object.keys(GLOBAL_OPTIONS)) {
-    if (k === "json" || k === "help") continue;
+    if (k === "json" || k === "help" || k === "seed") continue;
     assert.ok(args.includes(`--${k}`), `--${k} forwarded: ${args.join(" ")}`);
   }
   for (const [k, v] of [["reports-dir", "/r"], ["teacher-weights", "/t.safetensors"], ["cache-dir", "/c"]]) {
     assert.equal(args[args.indexOf(`--${k}`) + 1], v);
   }
+  // The worker runs exactly the coordinator's seeds: `table --seed 3 --jobs 2` must not train seed 0.
+  const { tableSeeds } = await import("../cli/tables.ts");
+  const { parseArgs } = await import("node:util");
+  const parsed = parseArgs({
+    args: args.slice(args.indexOf("table1") + 1),
+    options: { "seed-list": { type: "string" }, seeds: { type: "string" } },
+    strict: false,
+  }).values as Record<string, string>;
+  assert.deepEqual(tableSeeds(parsed, [0, 1, 2]), [3]);
+  assert.deepEqual(tableSeeds({ seeds: "3" }, [9]), [0, 1, 2]);
+  assert.deepEqual(tableSeeds({}, [4, 5]), [4, 5]);
+  assert.throws(() => tableSeeds({ "seed-list": "1,1" }, []), /distinct/);
   assert.ok(!args.includes("--jobs"), "a worker does not spawn workers");
   const empty = await cli(["plan", "--table", "1", "--cache-dir", ""]);
   assert.equal(empty.code, 2);

@@ -376,7 +376,8 @@ export function assembleReport(
       wallTimeSeconds: wall,
       invocationSeconds: elapsedSeconds,
       cacheHits: { hits, total },
-      command: `deno task ${plan.id} --profile ${ctx.profile.name} --seeds ${seeds.length}`,
+      command: `deno task ${plan.id} --profile ${ctx.profile.name} ` +
+        (seeds.every((s, i) => s === i) ? `--seeds ${seeds.length}` : `--seed-list ${seeds.join(",")}`),
     },
     metric: { key: plan.metric.key, label: plan.metric.label, unit: "%", digits: 2 },
     rows,

@@ -85,8 +85,9 @@ export function reportError(e: unknown): number {
   const name = e instanceof Error ? e.name : "Error";
   const msg = e instanceof Error ? e.message : String(e);
   if (
-    e instanceof UsageError || e instanceof RangeError || name === "TeacherWeightsError" ||
-    name === "ConfigError"
+    // Only mistakes in what was asked exit 2; a RangeError raised while working (a teacher map outside
+    // [0, 1], a duplicate seed at report time) is a failure of the run, exit 1 like any other.
+    e instanceof UsageError || name === "TeacherWeightsError" || name === "ConfigError"
   ) {
     console.error(`error: ${msg}`);
     return 2;

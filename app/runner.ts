@@ -4,12 +4,12 @@
  * @module
  */
 import { RunCache } from "../lib/cache/mod.ts";
-import { loadDataset } from "../lib/data/mod.ts";
+import { datasetFingerprint, loadDataset } from "../lib/data/mod.ts";
 import type { ImageSplit } from "../lib/data/types.ts";
 import { createMaskStrategy } from "../lib/masking/mod.ts";
 import type { MaskStrategy } from "../lib/masking/types.ts";
-import { finetune, type FinetuneOutcome } from "../lib/train/finetune.ts";
-import { linprobe, type LinprobeOutcome } from "../lib/train/linprobe.ts";
+import { finetune, finetuneIdentity, type FinetuneOutcome } from "../lib/train/finetune.ts";
+import { linprobe, linprobeIdentity, type LinprobeOutcome } from "../lib/train/linprobe.ts";
 import {
   pretrain,
   type PretrainExtension,
@@ -59,15 +59,25 @@ export function profileData(ctx: RunContext): Promise<{ train: ImageSplit; val: 
   let p = dataMemo.get(key);
   if (!p) {
     p = loadDataset(ctx.profile.dataset, {
-      cacheDir: ctx.cacheDir,
-      dataDir: ctx.dataDir,
-      log: ctx.log,
+      ...dataOptions(ctx),
       download: { enabled: Deno.env.get("GPA_OFFLINE") !== "1", mirror: Deno.env.get("GPA_DATASET_MIRROR") },
     });
     dataMemo.set(key, p);
     p.catch(() => dataMemo.delete(key));
   }
   return p;
+}
+
+function dataOptions(ctx: RunContext) {
+  return { cacheDir: ctx.cacheDir, dataDir: ctx.dataDir, log: ctx.log };
+}
+
+/**
+ * The fingerprint the profile's data will have, read from its source without decoding it (for `plan`);
+ * undefined for generated data or when the source is not there yet.
+ */
+export function profileFingerprint(ctx: RunContext): Promise<string | undefined> {
+  return datasetFingerprint(ctx.profile.dataset, dataOptions(ctx));
 }
 
 /** The run cache of a context. */
@@ -136,18 +146,43 @@ export function runEnv(ctx: RunContext): RunEnv {
 }
 
 /** The spec fields every downstream run of a context shares: profile, data, model, seed, encoder, data source. */
-async function downstreamSpec(ctx: RunContext, from: PretrainOutcome | null, seed: number) {
-  const data = await profileData(ctx);
+function downstreamSpecOf(
+  ctx: RunContext,
+  from: string | null,
+  seed: number,
+  fingerprint: string | undefined,
+) {
   const p = ctx.profile;
-  const spec = {
+  return {
     profile: p.name,
     dataset: p.dataset,
     model: p.model,
     seed,
-    from: from?.hash ?? null,
-    ...(data.train.fingerprint ? { data: data.train.fingerprint } : {}),
+    from,
+    ...(fingerprint ? { data: fingerprint } : {}),
   };
-  return { spec, data };
+}
+
+async function downstreamSpec(ctx: RunContext, from: PretrainOutcome | null, seed: number) {
+  const data = await profileData(ctx);
+  return { spec: downstreamSpecOf(ctx, from?.hash ?? null, seed, data.train.fingerprint), data };
+}
+
+/**
+ * The run identity of a unit's fine-tuning or linear probe of the pre-training run `from` (null: random
+ * init), from the data's fingerprint alone — what `plan` checks without loading data or weights.
+ */
+export function evaluationIdentity(
+  ctx: RunContext,
+  evaluation: "finetune" | "linprobe",
+  from: string | null,
+  seed: number,
+  fingerprint: string | undefined,
+): Record<string, unknown> {
+  const spec = downstreamSpecOf(ctx, from, seed, fingerprint);
+  return evaluation === "finetune"
+    ? finetuneIdentity({ ...spec, recipe: ctx.profile.finetune })
+    : linprobeIdentity({ ...spec, recipe: ctx.profile.linprobe });
 }
 
 /** Fine-tunes the encoder of a pre-training outcome (or a random init when `from` is null). */

@@ -5,10 +5,15 @@
  * @module
  */
 import { segmentationSpecFor } from "../experiments/segmentation.ts";
-import { loadDataset } from "../lib/data/mod.ts";
+import { datasetFingerprint, loadDataset } from "../lib/data/mod.ts";
 import { type RunContext, runEnv } from "./runner.ts";
 import type { PretrainOutcome } from "../lib/train/pretrain.ts";
-import { segment, type SegmentationOutcome, type SegmentationRecipe } from "../lib/downstream/mod.ts";
+import {
+  segment,
+  segmentationIdentity,
+  type SegmentationOutcome,
+  type SegmentationRecipe,
+} from "../lib/downstream/mod.ts";
 
 export { segment } from "../lib/downstream/mod.ts";
 
@@ -32,4 +37,22 @@ export async function ensureSegment(
     data,
     runEnv(ctx),
   );
+}
+
+/**
+ * The run identity {@linkcode ensureSegment} would use, from the segmentation data's fingerprint alone (no
+ * decoding; for `plan`). Null when that data is not there yet, so its fingerprint is unknown.
+ */
+export async function segmentIdentity(
+  ctx: RunContext,
+  from: string | null,
+  seed: number,
+): Promise<Record<string, unknown> | null> {
+  const spec = segmentationSpecFor(ctx.profile, { seed, from });
+  const fingerprint = await datasetFingerprint(spec.dataset, {
+    cacheDir: ctx.cacheDir,
+    dataDir: ctx.dataDir,
+  });
+  if (!fingerprint && spec.dataset.name !== "synthetic") return null;
+  return segmentationIdentity(fingerprint ? { ...spec, data: fingerprint } : spec);
 }

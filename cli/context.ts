@@ -2,12 +2,14 @@
  * Run context, output and signals shared by every command: global options → profile, cache, data and backend; one result printer; SIGINT/SIGTERM handling that --jobs workers share.
  * @module
  */
+import { fileURLToPath } from "node:url";
 import { BACKEND_NAMES, type BackendName, engineLabel, selectBackend } from "../lib/backend.ts";
 import { int, oneOf, str, UsageError, type Values } from "../lib/cli.ts";
 import { getProfile, UnknownProfileError } from "../experiments/profiles.ts";
 import type { RunContext } from "../app/runner.ts";
 
-export const PROJECT_ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+// fileURLToPath, not URL.pathname: a checkout under a path with a space must not become "%20".
+export const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
 
 /** GPA_MICRO_BATCH, when set, must be a positive integer (checked before any work). */
 export function checkMicroBatchEnv(): void {
@@ -39,7 +41,11 @@ export async function context(values: Values): Promise<RunContext & { backendRea
     throw e;
   }
   // The profile's teacher weights: --teacher-weights (table, pretrain, figures, ...) or GPA_TEACHER_WEIGHTS.
-  const teacherWeights = str(values, "teacher-weights") ?? (Deno.env.get("GPA_TEACHER_WEIGHTS") || undefined);
+  const weightsFlag = str(values, "teacher-weights");
+  if (weightsFlag !== undefined && weightsFlag.trim() === "") {
+    throw new UsageError("--teacher-weights must not be empty");
+  }
+  const teacherWeights = weightsFlag ?? (Deno.env.get("GPA_TEACHER_WEIGHTS") || undefined);
   checkMicroBatchEnv();
   if (teacherWeights !== undefined) profile.gpa.teacher.weightsPath = teacherWeights;
   const backend = oneOf(values, "backend", BACKEND_NAMES, "auto") as BackendName;

@@ -188,6 +188,11 @@ export function strategyRequest(values: Values, ctx: RunContext): import("../app
     }
   }
   const teacher = teacherFlags(values, ctx);
+  if (values.mam !== true) {
+    for (const k of ["mam-loss-on", "mam-active-from"]) {
+      if (values[k] !== undefined) throw new UsageError(`--${k} applies only with --mam`);
+    }
+  }
   const mamLossOn = oneOf(
     values,
     "mam-loss-on",

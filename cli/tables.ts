@@ -156,6 +156,8 @@ export async function cmdPlan(args: string[]) {
     ? "every unit is cached: the report is a cache hit"
     : est.estimated === 0
     ? `${est.pending} units to run; no measured throughput for profile ${ctx.profile.name}, so no estimate`
+    : rows.some((r) => r.waitingFor === "data")
+    ? `${est.pending} units to run once the data is there (${ctx.profile.dataset.name}: see docs/datasets.md)`
     : `${est.pending} units to run${
       est.estimated < est.pending ? ` (${est.estimated} with an estimate)` : ""
     }: ` +
@@ -167,8 +169,8 @@ export async function cmdPlan(args: string[]) {
     { table: id, profile: ctx.profile.name, units: rows, estimate: est },
     rows.map((r) =>
       `${r.row.padEnd(22)} seed ${r.seed}  ${r.status.padEnd(9)} pretrain ${
-        r.pretrainHash ?? "(after teacher)"
-      }` +
+        r.pretrainHash ?? `(after ${r.waitingFor ?? "teacher"})`
+      }${r.evalHash ? ` eval ${r.evalHash}` : ""}` +
       (r.shares
         ? `  soft/hard/random ${r.shares.t0.soft}/${r.shares.t0.hard}/${r.shares.t0.random} → ` +
           `${r.shares.t1.soft}/${r.shares.t1.hard}/${r.shares.t1.random}`

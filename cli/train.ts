@@ -2,7 +2,7 @@
  * The training commands: pretrain, finetune, linprobe, segment, knn.
  * @module
  */
-import { floatOpen, int, oneOf, parseCommandArgs, str, UsageError } from "../lib/cli.ts";
+import { asUsage, floatOpen, int, oneOf, parseCommandArgs, str, UsageError } from "../lib/cli.ts";
 import { context, installSignalHandlers, print } from "./context.ts";
 import { applyOverrides, PRETRAIN_OPTIONS, STRATEGIES, strategyRequest } from "./flags.ts";
 
@@ -43,7 +43,7 @@ export async function cmdDownstream(kind: "finetune" | "linprobe" | "segment", a
   if (kind === "segment") {
     // The recipe is checked against sane ranges before the encoder is pre-trained.
     const { segmentationSpecFor } = await import("../experiments/segmentation.ts");
-    segmentationSpecFor(ctx.profile, { seed: 0, from: null, recipe });
+    asUsage(() => segmentationSpecFor(ctx.profile, { seed: 0, from: null, recipe }));
   }
   const req = strategyRequest(values, ctx);
   installSignalHandlers(ctx.stopSignal);

@@ -3,6 +3,7 @@
  * the seeds; tasks and the CLI only read it.
  * @module
  */
+import { fileURLToPath } from "node:url";
 import type { DatasetSpec } from "../lib/data/types.ts";
 import type { MaeConfig } from "../lib/mae.ts";
 
@@ -203,14 +204,14 @@ const cpu: Profile = {
   evalEvery: 1,
   // The teacher: this profile's MAE trained 80 epochs (20× a table run; the paper's teacher is a 1600-epoch
   // MAE guiding 200-epoch runs), shipped as zoo/cpu_teacher.safetensors (zoo/README.md: how it was made,
-  // its recall against object boxes and a centre prior). Without the file the suite trains it through the
-  // cache (`deno task teacher`).
+  // its recall against object boxes and a centre prior). Without the file, GPA rows stop before any training
+  // and say how to get it: `deno task teacher --profile cpu` trains it through the cache and writes it.
   gpa: {
     ...GPA_DEFAULTS,
     teacher: {
       ...GPA_DEFAULTS.teacher,
       teacherEpochs: 80,
-      weightsPath: new URL("../zoo/cpu_teacher.safetensors", import.meta.url).pathname,
+      weightsPath: fileURLToPath(new URL("../zoo/cpu_teacher.safetensors", import.meta.url)),
       weightsHint:
         "it ships in zoo/ (restore it with git) or is rebuilt by `deno task teacher --profile cpu` " +
         "(80 epochs, ≈ 2.5 h on 2 cores)",

@@ -10,6 +10,19 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
+/**
+ * Runs a validation of what was asked (a recipe, a spec) before any work, so that its `RangeError` is
+ * reported as the usage error it is (exit 2); RangeErrors raised later are failures of the run (exit 1).
+ */
+export function asUsage<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    if (e instanceof RangeError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
 /** `--help` / `-h` was given: print the command's help and exit 0, doing nothing else. */
 export class HelpRequested extends Error {
   override name = "HelpRequested";

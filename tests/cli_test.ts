@@ -173,3 +173,23 @@ Deno.test("cli: an empty GPA_CACHE_DIR counts as unset (never the filesystem roo
   const dir = JSON.parse(out.stdout).cache.dir as string;
   assert.ok(dir.endsWith("/data/cache"), dir);
 });
+
+Deno.test("cli: exit codes — usage mistakes 2, a RangeError raised while working 1, interruption 130", async () => {
+  const { reportError } = await import("../main.ts");
+  const { UsageError, asUsage } = await import("../lib/cli.ts");
+  const quiet = console.error;
+  console.error = () => {};
+  try {
+    assert.equal(reportError(new UsageError("bad flag")), 2);
+    assert.equal(reportError(new RangeError("GPA map value 1.5 outside [0, 1]")), 1);
+    assert.throws(() =>
+      asUsage(() => {
+        throw new RangeError("recipe lr out of range");
+      }), UsageError);
+    const interrupted = new Error("stopped");
+    interrupted.name = "InterruptedError";
+    assert.equal(reportError(interrupted), 130);
+  } finally {
+    console.error = quiet;
+  }
+});

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import sharp from "sharp";
 import { sourceFingerprint } from "../lib/data/fingerprint.ts";
-import { loadDataset } from "../lib/data/mod.ts";
+import { datasetFingerprint, loadDataset } from "../lib/data/mod.ts";
 import { sha256File } from "../lib/data/archive.ts";
 import { smokePretrainSpec } from "./fixtures.ts";
 
@@ -55,6 +55,35 @@ Deno.test("dataset cache and runs follow the source: a changed folder is re-read
     const changed = await loadDataset(spec, opts);
     assert.equal(changed.train.count, 3);
     assert.notEqual(changed.train.fingerprint, first.train.fingerprint, "runs on it get another identity");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("datasetFingerprint: what loadDataset will record, without decoding or caching anything", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const root = `${dir}/data`;
+    await folder(root);
+    const spec = { name: "imagefolder", resolution: 8, root } as const;
+    const opts = { cacheDir: `${dir}/cache`, log: () => {} };
+    const predicted = await datasetFingerprint(spec, opts);
+    assert.match(predicted!, /^files:/);
+    assert.equal(await Deno.stat(`${dir}/cache`).catch(() => null), null, "nothing was built");
+    assert.equal(
+      await datasetFingerprint({ ...spec, classes: 1 }, opts),
+      predicted,
+      "a subset is cut from it",
+    );
+    assert.equal((await loadDataset(spec, opts)).train.fingerprint, predicted);
+    const synthetic = {
+      name: "synthetic",
+      resolution: 8,
+      numClasses: 2,
+      trainLimit: 2,
+      valLimit: 2,
+    } as const;
+    assert.equal(await datasetFingerprint(synthetic, opts), undefined);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -316,6 +316,11 @@ Deno.test("bad command lines exit 2 with one stderr line naming the problem and 
     [["pretrain", "--epochs", "-1", ...common], /--epochs must be in \[1, 100000\], got -1/],
     [["pretrain", "--strategy", "gpa", "--teacher-head", "0-shot", ...common], /k-shot needs k in 1/],
     [["bench", "--only", "nope"], /--only: unknown step 'nope'/],
+    [["pretrain", "--mam-active-from", "0.5", ...common], /--mam-active-from applies only with --mam/],
+    [
+      ["pretrain", "--strategy", "gpa", "--teacher-weights", "", ...common],
+      /--teacher-weights must not be empty/,
+    ],
     [["plan", "--table", "1", "--cache-dir", ""], /--cache-dir must not be empty/],
     // The paper profile's teacher is the MAE authors' checkpoint: without it, fail before any training.
     [["table", "1", "--profile", "paper", ...common], /needs teacher weights: .*mae_pretrain_vit_base/],

@@ -1,6 +1,7 @@
 /**
- * Refactors keep run identities: the pre-training hash of every (row × seed) unit of every table on the smoke
- * profile is pinned here (tests/fixtures/plan_hashes_smoke.json). A deliberate change of a run's meaning
+ * Refactors keep run identities: the pre-training and evaluation hashes of every (row × seed) unit of every
+ * table on the smoke profile are pinned here (tests/fixtures/plan_hashes_smoke.json), and the hashes `plan`
+ * predicts are those the runs get. A deliberate change of a run's meaning
  * updates the fixture in its own commit, saying so (`GPA_PIN_HASHES=write deno test -A tests/plan_hashes_test.ts`).
  */
 import assert from "node:assert/strict";
@@ -9,6 +10,7 @@ import { allPlans, TABLE_IDS } from "../experiments/tables/mod.ts";
 import { getProfile } from "../experiments/profiles.ts";
 import { ensureTeacher, type RunContext } from "../app/runner.ts";
 import { planTable } from "../app/tables/plan.ts";
+import { runUnit, tableUnits } from "../app/tables/mod.ts";
 
 const FIXTURE = new URL("./fixtures/plan_hashes_smoke.json", import.meta.url).pathname;
 
@@ -30,7 +32,16 @@ Deno.test("plan hashes of every table on the smoke profile are as pinned", async
     for (const id of TABLE_IDS) {
       for (const u of await planTable(ctx, allPlans(profile)[id], [0, 1])) {
         if (u.pretrainHash) got[`${id}/${u.row}/s${u.seed}`] = u.pretrainHash;
+        if (u.evalHash) got[`${id}/${u.row}/s${u.seed}/eval`] = u.evalHash;
       }
+    }
+    // What plan predicts is what a run gets: a fine-tuned, a linear-probed and a segmentation unit, run for real.
+    for (const id of ["table1", "table7", "table2"]) {
+      const plan = allPlans(profile)[id];
+      const unit = tableUnits(plan, [0])[0];
+      const ran = await runUnit(ctx, plan, unit);
+      assert.equal(ran.pretrainHash, got[`${id}/${unit.row.key}/s0`], `${id} pre-training hash`);
+      assert.equal(ran.evalHash, got[`${id}/${unit.row.key}/s0/eval`], `${id} evaluation hash`);
     }
     // @ts-ignore: GPA_PIN_HASHES is read only to regenerate the fixture deliberately
     if (Deno.env.get("GPA_PIN_HASHES") === "write") {

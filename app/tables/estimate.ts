@@ -14,10 +14,15 @@ export function strategyKey(row: TableRowPlan): string {
 }
 
 /**
- * Estimated seconds of one process for a unit (pre-training + evaluation), or null where the profile has no
- * measured throughput for it.
+ * Estimated seconds of one process for a unit (pre-training + evaluation; the evaluation alone when
+ * `pretrained`), or null where the profile has no measured throughput for it.
  */
-export function unitSeconds(profile: Profile, row: TableRowPlan, evaluation: Evaluation): number | null {
+export function unitSeconds(
+  profile: Profile,
+  row: TableRowPlan,
+  evaluation: Evaluation,
+  options: { pretrained?: boolean } = {},
+): number | null {
   const t: ThroughputModel | undefined = profile.throughput;
   if (!t || !row.request) return null;
   const rate = t.pretrain[strategyKey(row)];
@@ -29,7 +34,7 @@ export function unitSeconds(profile: Profile, row: TableRowPlan, evaluation: Eva
     : evaluation === "linprobe"
     ? t.linprobe ? (t.trainImages * profile.linprobe.epochs) / t.linprobe : null
     : t.segmentSeconds ?? null;
-  return ev === null ? null : pre + ev;
+  return ev === null ? null : (options.pretrained ? 0 : pre) + ev;
 }
 
 /** Estimated seconds to pre-train the profile's teacher when it is not cached yet (null: no estimate). */

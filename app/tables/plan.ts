@@ -8,23 +8,33 @@ import { GpaMasking } from "../../lib/masking/gpa.ts";
 import type { Profile } from "../../experiments/profiles.ts";
 import { teacherSeconds, unitSeconds } from "./estimate.ts";
 import {
+  evaluationIdentity,
   pretrainSpec,
-  profileData,
+  profileFingerprint,
   runCache,
   type RunContext,
   strategyChoice,
   type StrategyRequest,
 } from "../runner.ts";
 import { pretrainHash } from "../../lib/train/pretrain.ts";
+import { runHash } from "../../lib/cache/mod.ts";
 import { shardUnits, tableUnits } from "./mod.ts";
+import { segmentIdentity } from "../segment.ts";
 
 /** One planned unit. */
 export interface PlannedUnit {
   row: string;
   seed: number;
-  /** "cached", "missing", "waiting" (teacher not trained) or "not-run". */
+  /**
+   * "cached" (pre-training and evaluation both complete), "missing", "waiting" (for the teacher, or for the
+   * data: see `waitingFor`) or "not-run".
+   */
   status: "cached" | "missing" | "waiting" | "not-run";
+  /** What a waiting unit waits for. */
+  waitingFor?: "teacher" | "data";
   pretrainHash?: string;
+  /** The hash of the unit's evaluation run (fine-tuning, linear probe or segmentation), when it can be known. */
+  evalHash?: string;
   notRun?: string;
   /**
    * GPA rows: the shares of the masked patches at the start and the end of training (t = 0 and t = 1), after
@@ -100,7 +110,10 @@ export async function planTable(
     if (row.notRun) out.push({ row: row.key, seed: -1, status: "not-run", notRun: row.notRun });
   }
   const { teacherSeed, teacherEpochs } = ctx.profile.gpa.teacher;
-  const data = (await profileData(ctx)).train.fingerprint; // run hashes include the data's fingerprint
+  // Run hashes include the data's fingerprint, read from the source without decoding it; a source that is
+  // not there yet (it would be downloaded) leaves every unit waiting for the data.
+  const data = await profileFingerprint(ctx);
+  const dataReady = data !== undefined || ctx.profile.dataset.name === "synthetic";
   const baselineHash = pretrainHash(
     pretrainSpec(ctx, { seed: teacherSeed, strategy: { name: "random" }, epochs: teacherEpochs }, data),
   );
@@ -109,33 +122,38 @@ export async function planTable(
   const teacherReady = weights !== undefined
     ? await Deno.stat(weights).then((st) => st.isFile, () => false)
     : await cache.runDir(baselineHash).isComplete();
+  const evaluation = plan.metric.evaluation;
   for (const unit of shardUnits(tableUnits(plan, seeds), shard)) {
     const needsTeacher = ["gpa", "cls-attention"].includes(unit.row.request!.name);
     const shares = unit.row.request!.name === "gpa" ? { shares: requestShares(ctx, unit.row.request!) } : {};
-    if (needsTeacher && !teacherReady) {
-      const est = unitSeconds(ctx.profile, unit.row, plan.metric.evaluation);
-      out.push({
-        row: unit.row.key,
-        seed: unit.seed,
-        status: "waiting",
-        ...shares,
-        ...(est !== null ? { estimateSeconds: Math.round(est) } : {}),
-      });
+    const est = unitSeconds(ctx.profile, unit.row, evaluation);
+    const estimate = est !== null ? { estimateSeconds: Math.round(est) } : {};
+    if (!dataReady || (needsTeacher && !teacherReady)) {
+      const waitingFor = dataReady ? "teacher" : "data";
+      out.push({ row: unit.row.key, seed: unit.seed, status: "waiting", waitingFor, ...shares, ...estimate });
       continue;
     }
     const choice = await strategyChoice(ctx, unit.row.request!, unit.seed);
     const p = structuredClone(ctx.profile);
     p.pretrain.epochs = Math.max(1, Math.round(p.pretrain.epochs * (unit.row.epochsScale ?? 1)));
     const hash = pretrainHash(pretrainSpec({ ...ctx, profile: p }, choice, data));
-    const done = await cache.runDir(hash).isComplete();
-    const est = done ? null : unitSeconds(ctx.profile, unit.row, plan.metric.evaluation);
+    const identity = evaluation === "segment"
+      ? await segmentIdentity(ctx, hash, unit.seed)
+      : evaluationIdentity(ctx, evaluation, hash, unit.seed, data);
+    const evalHash = identity ? runHash(identity) : undefined;
+    // The report is a cache hit only when the evaluation is there too (a changed fine-tuning recipe keeps the
+    // pre-training hashes).
+    const pretrained = await cache.runDir(hash).isComplete();
+    const done = pretrained && evalHash !== undefined && await cache.runDir(evalHash).isComplete();
+    const left = pretrained ? unitSeconds(ctx.profile, unit.row, evaluation, { pretrained }) : est;
     out.push({
       row: unit.row.key,
       seed: unit.seed,
       status: done ? "cached" : "missing",
       pretrainHash: hash,
+      ...(evalHash ? { evalHash } : {}),
       ...shares,
-      ...(est !== null ? { estimateSeconds: Math.round(est) } : {}),
+      ...(done || left === null ? {} : { estimateSeconds: Math.round(left) }),
     });
   }
   return out;

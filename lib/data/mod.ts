@@ -100,10 +100,7 @@ async function buildFromSource(
   const limits = { resolution: spec.resolution, trainLimit: spec.trainLimit, valLimit: spec.valLimit };
   if (spec.name === "imagefolder") {
     if (!spec.root) {
-      throw new DataError(
-        "this profile reads an image folder (ImageNet-1K for the paper profile): pass --data-dir DIR or set " +
-          "GPA_DATA_DIR to a folder with train/<class>/ and val/<class>/ images",
-      );
+      throw new DataError(NO_IMAGE_FOLDER);
     }
     return {
       splits: await loadImageFolder(spec.root, { ...limits, datasetName: "imagefolder" }, ctx),
@@ -202,9 +199,40 @@ function withFingerprint(
   return { train: { ...splits.train, fingerprint }, val: { ...splits.val, fingerprint } };
 }
 
-/** The fingerprint of the source `loadDataset` would read (local or already downloaded), or undefined. */
+const NO_IMAGE_FOLDER =
+  "this profile reads an image folder (ImageNet-1K for the paper profile): pass --data-dir DIR or set " +
+  "GPA_DATA_DIR to a folder with train/<class>/ and val/<class>/ images";
+
+/** An image folder root must hold train/ and val/ folders; anything else is a bad --data-dir, said plainly. */
+async function checkImageFolderRoot(root: string): Promise<void> {
+  for (const split of ["train", "val"]) {
+    const st = await Deno.stat(`${root}/${split}`).catch(() => null);
+    if (!st?.isDirectory) {
+      throw new DataError(
+        `${root} is not an image folder: it needs train/<class>/ and val/<class>/ folders (${root}/${split} ` +
+          `${st ? "is not a folder" : "is missing"})`,
+      );
+    }
+  }
+}
+
+/**
+ * The fingerprint of the source {@linkcode loadDataset} would read for `spec` (local or already downloaded),
+ * without decoding anything; undefined for generated data or when no source is there yet (it would be
+ * downloaded). An image folder that is not given or not one throws `DataError`, as loading would.
+ */
+export function datasetFingerprint(spec: DatasetSpec, options: LoadOptions): Promise<string | undefined> {
+  if (spec.name === "synthetic") return Promise.resolve(undefined);
+  const { classes: _, ...full } = spec; // the subset is cut from the full source
+  return locateFingerprint(full, options);
+}
+
 async function locateFingerprint(spec: DatasetSpec, options: LoadOptions): Promise<string | undefined> {
-  if (spec.name === "imagefolder") return spec.root ? await sourceFingerprint(spec.root) : undefined;
+  if (spec.name === "imagefolder") {
+    if (!spec.root) throw new DataError(NO_IMAGE_FOLDER); // nothing would download it
+    await checkImageFolderRoot(spec.root);
+    return await sourceFingerprint(spec.root);
+  }
   const { formats } = formatsFor(spec);
   const locations = searchLocations(
     [spec.root, options.dataDir],

@@ -59,6 +59,11 @@ function batchNormEval(x: tf.Tensor2D, runMean: tf.Tensor, runVar: tf.Tensor): t
   return tf.div(tf.sub(x, runMean), tf.sqrt(tf.add(runVar, BN_EPS)));
 }
 
+/** Run identity of a linear-probing spec. */
+export function linprobeIdentity(spec: LinprobeSpec): Record<string, unknown> {
+  return { kind: "linprobe", formatVersion: MODEL_FORMAT_VERSION, ...spec };
+}
+
 /** Trains (or loads) a linear probe. */
 export async function linprobe(
   spec: LinprobeSpec,
@@ -68,7 +73,7 @@ export async function linprobe(
 ): Promise<LinprobeOutcome> {
   return await downstreamRun({
     kind: "linprobe",
-    identity: { kind: "linprobe", formatVersion: MODEL_FORMAT_VERSION, ...spec },
+    identity: linprobeIdentity(spec),
     spec,
     encoder,
     data,

@@ -7,7 +7,7 @@ import { BackendError } from "./lib/backend.ts";
 import { UsageError } from "./lib/cli.ts";
 import { cmdDownstream, cmdKnn, cmdPretrain } from "./cli/train.ts";
 import { cmdPlan, cmdTables } from "./cli/tables.ts";
-import { cmdBench, cmdDoctor, cmdExport, cmdRuns } from "./cli/inspect.ts";
+import { cmdBench, cmdData, cmdDoctor, cmdExport, cmdRuns } from "./cli/inspect.ts";
 import { cmdFigures, cmdGpaRecall, cmdTeacher } from "./cli/teacher.ts";
 import { COMMAND_HELP, HELP } from "./cli/help.ts";
 export { workerArgs } from "./cli/tables.ts";
@@ -39,6 +39,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case "doctor":
         await cmdDoctor(rest);
+        return 0;
+      case "data":
+        await cmdData(rest);
         return 0;
       case "bench":
         await cmdBench(rest);

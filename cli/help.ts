@@ -195,6 +195,14 @@ HASH' prints one run's identity and metrics.
 ${GLOBAL}
 
 example: deno run -A main.ts runs --cache-dir data/cache`,
+  data: `usage: main.ts data [options]
+Gets the profile's dataset ready: downloads it when no archive or folder is found (Tiny-ImageNet, CIFAR-10,
+CamVid; ImageNet comes from --data-dir), decodes and packs it into the cache, and prints its image counts,
+classes and fingerprint (part of every run's hash; 'plan' reads it without decoding).
+
+${GLOBAL}
+
+example: deno task data --profile cpu`,
   doctor: `usage: main.ts doctor [options]
 The backend chosen and why, package versions, the datasets found, the cache's location and size.
 
@@ -242,6 +250,7 @@ commands:
                --recipe key=value,... overrides the profile's recipe (e.g. lr=5e-4,epochs=16)
   knn          k-NN accuracy (k 20, T 0.07, cosine) of the frozen encoder (--from pretrain|random, --pooling cls|mean)
   doctor       backend chosen and why, package versions, datasets found, cache location and size
+  data         get the profile's dataset ready (download, decode, cache); its counts and fingerprint
   table N      run table N (1–10) through the cache, write reports/<profile>/tableN.{md,json};
                --seeds n, --jobs n (worker processes that claim runs), --shard i/n (one share of the runs)
   all          every table and the figures

@@ -1,5 +1,5 @@
 /**
- * Commands that look at the machine and the cache: doctor, runs, export, bench.
+ * Commands that look at the machine, the data and the cache: doctor, data, runs, export, bench.
  * @module
  */
 import { parseCommandArgs, str, UsageError } from "../lib/cli.ts";
@@ -29,6 +29,32 @@ export async function cmdDoctor(args: string[]) {
     ...Object.entries(report.datasets).map(([k, v]) => `  ${k}: ${v ?? "not found"}`),
   ];
   print(values, report, lines.join("\n"));
+}
+
+/**
+ * `data`: gets the profile's dataset ready — downloaded when it is not here, decoded and packed into the
+ * cache — and prints what the runs will read (counts, classes, fingerprint). `plan` reads only the
+ * fingerprint, so on a fresh machine this is the step that makes a plan's hashes known.
+ */
+export async function cmdData(args: string[]) {
+  const { values } = parseCommandArgs("data", args);
+  const ctx = await context(values);
+  const { profileData } = await import("../app/runner.ts");
+  const { train, val } = await profileData(ctx);
+  const report = {
+    profile: ctx.profile.name,
+    dataset: ctx.profile.dataset,
+    train: { count: train.count, classes: train.numClasses },
+    val: { count: val.count, classes: val.numClasses },
+    fingerprint: train.fingerprint ?? null,
+  };
+  print(
+    values,
+    report,
+    `${ctx.profile.dataset.name} for profile ${ctx.profile.name}: ${train.count} train + ${val.count} val ` +
+      `images, ${train.numClasses} classes, ${ctx.profile.dataset.resolution} px; fingerprint ` +
+      `${train.fingerprint ?? "(generated data)"}`,
+  );
 }
 
 /** Which dataset archives or extracted folders the data layer would read, per dataset. */

@@ -28,3 +28,15 @@ Deno.test("table modules: every planned row is a row of the paper's table; every
   }
   assert.deepEqual(Object.keys(TABLES), [...PAPER_TABLE_MODULES.map((m) => m.id), "codevspaper"]);
 });
+
+Deno.test("codevspaper says when per-epoch progress keeps MAM off and where the schedule stops", async () => {
+  const { perEpochDeviations } = await import("../experiments/tables/codevspaper.ts");
+  const [schedule, mam] = perEpochDeviations(4, [0, 0.5]);
+  assert.match(schedule, /t ends at 0\.75 after 4 epochs/);
+  assert.match(schedule, /hard share 0\.375 of the masked patches at the end instead of 0\.5/);
+  assert.match(mam, /never runs at 4 epochs/);
+  // t = 9/10 > 0.75 and 8/10 > 0.75: two of ten epochs.
+  assert.match(perEpochDeviations(10, [0, 0.5])[1], /runs in 2 of 10 epochs/);
+  const cpu = TABLES.codevspaper.plan(getProfile("cpu"));
+  assert.ok(cpu.deviations?.some((d) => /never runs at 4 epochs/.test(d)), "the cpu report says so");
+});

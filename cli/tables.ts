@@ -110,6 +110,8 @@ export function workerArgs(id: string, values: Values, seeds: readonly number[])
     "--worker",
     "--seed-list",
     seeds.join(","),
+    // A worker never spawns workers (worker mode claims units instead); --jobs tells it how many share them.
+    ...(values.jobs !== undefined ? ["--jobs", String(values.jobs)] : []),
   ];
   const skip = new Set(["seeds", "seed-list", "seed", "worker", "jobs", "shard", "json", "help"]);
   for (const k of Object.keys({ ...GLOBAL_OPTIONS, ...TABLE_OPTIONS })) {

@@ -114,7 +114,9 @@ Deno.test("cli: --jobs workers get every global and table option; empty director
   assert.deepEqual(tableSeeds({ seeds: "3" }, [9]), [0, 1, 2]);
   assert.deepEqual(tableSeeds({}, [4, 5]), [4, 5]);
   assert.throws(() => tableSeeds({ "seed-list": "1,1" }, []), /distinct/);
-  assert.ok(!args.includes("--jobs"), "a worker does not spawn workers");
+  // A worker is told how many share the units (for its estimates) but, in worker mode, spawns none.
+  assert.equal(args[args.indexOf("--jobs") + 1], "2");
+  assert.ok(args.includes("--worker"));
   const empty = await cli(["plan", "--table", "1", "--cache-dir", ""]);
   assert.equal(empty.code, 2);
   assert.match(empty.stderr, /--cache-dir must not be empty/);

@@ -144,7 +144,7 @@ export async function runUnit(ctx: RunContext, plan: TablePlan, unit: Unit): Pro
 /** Options of a table run. */
 export interface TableRunOptions {
   seeds: number[];
-  /** Parallel worker processes (each a shard); 1 = in this process. */
+  /** Parallel worker processes (each a shard); 1 = in this process. In worker mode: how many share the units. */
   jobs: number;
   /** Only this share of the units (job arrays); no report is written. */
   shard?: { index: number; count: number };
@@ -216,9 +216,12 @@ export async function runTable(
       const r = await runUnit(unitCtx, plan, unit);
       results.push(r);
       if (r.cacheHits < r.runs) {
-        const left = estimates.slice(k + 1).reduce((a: number, b) => a + (b ?? 0), 0) / (opts.claim ? 2 : 1);
+        // Workers share what is left; units before k that other workers took are done or under way.
+        const left = estimates.slice(k + 1).reduce((a: number, b) => a + (b ?? 0), 0) /
+          (opts.claim ? Math.max(1, opts.jobs) : 1);
         ctx.log(
-          `${tag} done (${k + 1}/${mine.length}): ${plan.metric.label} ${r.value.toFixed(2)}` +
+          `${tag} done (${k + 1}/${mine.length}${opts.claim ? ", counting other workers' units" : ""}): ` +
+            `${plan.metric.label} ${r.value.toFixed(2)}` +
             (left > 0 ? `; ≈ ${formatEstimate(left)} of the table left (estimate)` : ""),
         );
       }

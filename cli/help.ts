@@ -182,7 +182,7 @@ ${GLOBAL}
 
 example: deno task teacher --profile cpu`,
   export: `usage: main.ts export HASH --out FILE.safetensors
-Writes the encoder of a finished run in timm / MAE layout (fused qkv, [out, in] weights), with the run's
+Writes the encoder of a finished pre-training run in timm / MAE layout (fused qkv, [out, in] weights), with the run's
 identity in the file's metadata. The file loads with --teacher-weights here and with timm in PyTorch.
 
 ${GLOBAL}

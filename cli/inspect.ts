@@ -113,7 +113,10 @@ export async function cmdExport(args: string[]) {
   const ctx = await context(values);
   const { exportEncoder } = await import("../lib/export.ts");
   const { runCache } = await import("../app/runner.ts");
-  const r = await exportEncoder(runCache(ctx), hash, out);
+  // An unknown, unfinished or non-pre-training HASH is a mistake in what was asked: exit 2.
+  const r = await exportEncoder(runCache(ctx), hash, out).catch((e) => {
+    throw e instanceof RangeError ? new UsageError(e.message) : e;
+  });
   print(
     values,
     r,

@@ -20,8 +20,9 @@ export interface ExportedEncoder {
 }
 
 /**
- * Writes the encoder of finished run `hash` (pre-training or fine-tuning) to `out` in timm layout. Throws a
- * RangeError when the run is unknown or unfinished.
+ * Writes the encoder of finished pre-training run `hash` to `out` in timm layout. Throws a RangeError when
+ * the run is unknown, unfinished or not a pre-training run: a fine-tuned classifier pools with `fc_norm` and
+ * leaves `norm` untrained, so its encoder under timm's default token pooling would not be what was evaluated.
  */
 export async function exportEncoder(cache: RunCache, hash: string, out: string): Promise<ExportedEncoder> {
   const run = cache.runDir(hash);
@@ -30,6 +31,13 @@ export async function exportEncoder(cache: RunCache, hash: string, out: string):
   if (!config || !final) throw new RangeError(`run ${hash} is not a finished run in ${cache.runsDir}`);
   if (!config.model) {
     throw new RangeError(`run ${hash} (${config.kind ?? "unknown kind"}) has no ViT encoder`);
+  }
+  if (config.kind !== "pretrain") {
+    const from = (config as { from?: string | null }).from;
+    throw new RangeError(
+      `run ${hash} is a ${config.kind ?? "unknown"} run; export a pre-training run` +
+        (from ? ` (this one started from ${from})` : ""),
+    );
   }
   const encoder: NamedTensors = {};
   for (const [name, t] of Object.entries(final.tensors)) if (isEncoderParam(name)) encoder[name] = t;

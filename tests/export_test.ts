@@ -37,6 +37,15 @@ Deno.test("export: a finished run's encoder goes out in timm layout and loads ba
       if (isEncoderParam(n)) assert.deepEqual(await loaded.get(n)!.data(), await v.data(), n);
     }
     await assert.rejects(exportEncoder(cache, "0123456789abcdef", out), /not a finished run/);
+    // A fine-tuned classifier is not exported as an encoder (its norm is unused; it pools with fc_norm).
+    const ftIdentity = { kind: "finetune", model: CFG, seed: 1, from: run.hash };
+    const ft = await cache.openRun(ftIdentity);
+    await ft.writeConfig(ftIdentity);
+    await ft.saveFinal(tensors, { top1: 1 });
+    await assert.rejects(
+      exportEncoder(cache, ft.hash, out),
+      /finetune run; export a pre-training run \(this one started from/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

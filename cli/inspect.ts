@@ -3,6 +3,7 @@
  * @module
  */
 import { parseCommandArgs, str, UsageError } from "../lib/cli.ts";
+import { RUN_HASH_PATTERN } from "../lib/cache/hash.ts";
 import { context, print, PROJECT_ROOT } from "./context.ts";
 
 export async function cmdDoctor(args: string[]) {
@@ -107,7 +108,7 @@ export async function cmdExport(args: string[]) {
     positionals: 1,
   });
   const hash = positionals[0];
-  if (!hash || !/^[0-9a-f]{16}$/.test(hash)) throw new UsageError("export: give a run hash (16 hex digits)");
+  if (!hash || !RUN_HASH_PATTERN.test(hash)) throw new UsageError("export: give a run hash (16 hex digits)");
   const out = str(values, "out");
   if (!out) throw new UsageError("export: give --out FILE.safetensors");
   const ctx = await context(values);

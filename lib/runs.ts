@@ -4,7 +4,7 @@
  * verified beyond the manifest's sizes.
  * @module
  */
-import { RunCache } from "./cache/mod.ts";
+import { RUN_HASH_PATTERN, RunCache } from "./cache/mod.ts";
 
 /** One cached run. */
 export interface RunSummary {
@@ -33,7 +33,7 @@ export async function listRuns(cacheDir: string): Promise<RunSummary[]> {
   let entries: Deno.DirEntry[] = [];
   try {
     entries = [...Deno.readDirSync(cache.runsDir)].filter((e) =>
-      e.isDirectory && /^[0-9a-f]{16}$/.test(e.name)
+      e.isDirectory && RUN_HASH_PATTERN.test(e.name)
     );
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return [];

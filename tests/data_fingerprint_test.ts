@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import sharp from "sharp";
 import { sourceFingerprint } from "../lib/data/fingerprint.ts";
 import { datasetFingerprint, loadDataset } from "../lib/data/mod.ts";
-import { sha256File } from "../lib/data/archive.ts";
+import { sha256File } from "../lib/fsutil.ts";
 import { smokePretrainSpec } from "./fixtures.ts";
 
 async function png(path: string, value: number) {

@@ -18,7 +18,7 @@
  * @module
  */
 export type { NamedTensors, TensorData } from "../safetensors.ts";
-export { canonicalJson, runHash } from "./hash.ts";
+export { canonicalJson, RUN_HASH_PATTERN, runHash } from "./hash.ts";
 export {
   type AcquireLockOptions,
   isProcessAlive,

@@ -9,6 +9,7 @@
  */
 import { createHash } from "node:crypto";
 import { DataError } from "./types.ts";
+import { sha256File } from "../fsutil.ts";
 
 /**
  * SHA-256 of the archives this project knows by name (the ones in ../shared/datasets). A file with one of
@@ -41,19 +42,6 @@ export function baseName(path: string): string {
 /** Archive file name without its archive extension(s), e.g. "x.tar.gz" -> "x". */
 export function archiveStem(name: string): string {
   return name.replace(/\.(tar\.gz|tgz|tar|zip)$/i, "");
-}
-
-/** Lower-case hex SHA-256 of a file, streamed in 4 MiB chunks. */
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  using file = await Deno.open(path, { read: true });
-  const chunk = new Uint8Array(4 << 20);
-  while (true) {
-    const read = await file.read(chunk);
-    if (read === null) break;
-    hash.update(chunk.subarray(0, read));
-  }
-  return hash.digest("hex");
 }
 
 /** Lower-case hex SHA-256 of bytes. */

@@ -9,7 +9,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { sha256File } from "./archive.ts";
+import { sha256File } from "../fsutil.ts";
 
 /** The fingerprint of an archive file or a directory tree. */
 export async function sourceFingerprint(path: string): Promise<string> {

@@ -239,3 +239,21 @@ Deno.test("log.jsonl of a finished run is checksummed: an emptied log is moved a
     assert.equal((await run.readLog()).length, 1);
   });
 });
+
+Deno.test("rejectFinal moves the whole final pair aside: the run is unfinished, with no half left to warn about", async () => {
+  await withCache(async (cache, warnings) => {
+    const run = await cache.openRun(CONFIG);
+    await run.saveFinal(toyTensors(1), { loss: 1 }); // metrics without the value a stage would read
+    await run.rejectFinal("metrics.json has no top-1");
+    assert.equal(warnings.length, 2, warnings.join("\n"));
+    for (const [i, name] of ["final.safetensors", "metrics.json"].entries()) {
+      assert.match(
+        warnings[i],
+        new RegExp(`${name.replace(".", "\\.")}: metrics\\.json has no top-1; moved aside`),
+      );
+    }
+    assert.equal(await run.isComplete(), false);
+    assert.equal(await run.loadFinal(), null);
+    assert.equal(warnings.length, 2, "no 'missing although its partner exists' afterwards");
+  });
+});

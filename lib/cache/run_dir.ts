@@ -472,12 +472,15 @@ export class RunDir {
   }
 
   /**
-   * Marks a finished run's weights as unusable although their checksum holds (e.g. tensors that do not fit
-   * the model): `final.safetensors` is moved aside with the reason, so the run is recomputed.
+   * Marks a finished run's final files as unusable although their checksums hold (tensors that do not fit
+   * the model, metrics without the value a stage reads): the pair — `final.safetensors` and `metrics.json` —
+   * is moved aside with the reason, so the run is recomputed and no half of the pair is left to warn about.
    */
   rejectFinal(reason: string): Promise<void> {
     return this.#serial(async () => {
-      if (await exists(this.finalPath)) await this.#quarantine("final.safetensors", reason);
+      for (const name of ["final.safetensors", "metrics.json"]) {
+        if (await exists(`${this.path}/${name}`)) await this.#quarantine(name, reason);
+      }
     });
   }
 

@@ -161,6 +161,25 @@ Deno.test("cli: the paper profile reads its image folder from --data-dir", async
       2,
       "two seeds",
     );
+    // The same images under another path give the same runs (the content is in the fingerprint).
+    await Deno.rename(`${dir}/if`, `${dir}/moved`);
+    const moved = await cli([
+      "plan",
+      "--table",
+      "9",
+      "--profile",
+      "paper",
+      "--data-dir",
+      `${dir}/moved`,
+      "--cache-dir",
+      `${dir}/c`,
+      "--json",
+    ]);
+    assert.equal(moved.code, 0, moved.stderr);
+    const hashes = (out: string) =>
+      JSON.parse(out).units.map((u: { pretrainHash?: string }) => u.pretrainHash);
+    assert.deepEqual(hashes(moved.stdout), hashes(r.stdout));
+    assert.ok(hashes(r.stdout).some((h: string | undefined) => h), "some units have hashes");
     const missing = await cli(["plan", "--table", "9", "--profile", "paper", "--cache-dir", `${dir}/c`]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /pass --data-dir DIR or set GPA_DATA_DIR/);

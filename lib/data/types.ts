@@ -105,3 +105,14 @@ export class DataError extends Error {
     this.name = "DataError";
   }
 }
+
+/**
+ * What of a dataset spec enters a run's identity: all of it, except where an image folder sits — its content
+ * is in the run's data fingerprint, so the same ImageNet mounted at two paths gives the same runs (shared
+ * caches and job arrays across nodes).
+ */
+export function datasetIdentity(spec: DatasetSpec): DatasetSpec {
+  if (spec.name !== "imagefolder" || spec.root === undefined) return spec;
+  const { root: _, ...rest } = spec;
+  return rest;
+}

@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { engineLabel } from "../backend.ts";
 import { downstreamRun, type DownstreamTrainArgs, UnusableRunError } from "./cached_run.ts";
 import { centerBatch, randomErasing, randomResizedCropFlip } from "../data/augment.ts";
-import type { DatasetSpec, ImageSplit } from "../data/types.ts";
+import { datasetIdentity, type DatasetSpec, type ImageSplit } from "../data/types.ts";
 import { encodeImages, isEncoderParam } from "../encode.ts";
 import { linear } from "../ops.ts";
 import { Rng } from "../rng.ts";
@@ -32,7 +32,12 @@ export interface FinetuneSpec {
 
 /** Run identity of a fine-tuning spec. */
 export function finetuneIdentity(spec: FinetuneSpec): Record<string, unknown> {
-  return { kind: "finetune", formatVersion: MODEL_FORMAT_VERSION, ...spec };
+  return {
+    kind: "finetune",
+    formatVersion: MODEL_FORMAT_VERSION,
+    ...spec,
+    dataset: datasetIdentity(spec.dataset),
+  };
 }
 
 /** Standard normal truncated to ±2σ, scaled (timm's trunc_normal_). */

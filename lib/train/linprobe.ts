@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { engineLabel } from "../backend.ts";
 import { downstreamRun, type DownstreamTrainArgs, UnusableRunError } from "./cached_run.ts";
 import { centerBatch, randomResizedCropFlip } from "../data/augment.ts";
-import type { DatasetSpec, ImageSplit } from "../data/types.ts";
+import { datasetIdentity, type DatasetSpec, type ImageSplit } from "../data/types.ts";
 import { encodeImages, featuresOf, isEncoderParam } from "../encode.ts";
 import { Rng } from "../rng.ts";
 import { addParam, initEncoder, param, type Params, type VitConfig } from "../vit.ts";
@@ -61,7 +61,12 @@ function batchNormEval(x: tf.Tensor2D, runMean: tf.Tensor, runVar: tf.Tensor): t
 
 /** Run identity of a linear-probing spec. */
 export function linprobeIdentity(spec: LinprobeSpec): Record<string, unknown> {
-  return { kind: "linprobe", formatVersion: MODEL_FORMAT_VERSION, ...spec };
+  return {
+    kind: "linprobe",
+    formatVersion: MODEL_FORMAT_VERSION,
+    ...spec,
+    dataset: datasetIdentity(spec.dataset),
+  };
 }
 
 /** Trains (or loads) a linear probe. */

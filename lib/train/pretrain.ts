@@ -9,7 +9,7 @@ import { runHash } from "../cache/mod.ts";
 import { type CropParams, randomResizedCropFlip } from "../data/augment.ts";
 import { knnEvaluate } from "../eval/knn.ts";
 import { OnlineProbe } from "../eval/online_probe.ts";
-import type { DatasetSpec, ImageSplit } from "../data/types.ts";
+import { datasetIdentity, type DatasetSpec, type ImageSplit } from "../data/types.ts";
 import {
   decoderInput,
   decoderStack,
@@ -87,7 +87,7 @@ export function pretrainIdentity(spec: PretrainSpec): Record<string, unknown> {
     kind: "pretrain",
     formatVersion: MODEL_FORMAT_VERSION,
     profile: spec.profile,
-    dataset: spec.dataset,
+    dataset: datasetIdentity(spec.dataset),
     model: spec.model,
     recipe: spec.recipe,
     seed: spec.seed,

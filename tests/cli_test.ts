@@ -143,18 +143,20 @@ Deno.test("cli: the paper profile reads its image folder from --data-dir", async
           .png().toFile(`${dir}/if/${s}/${c}/0.png`);
       }
     }
-    const r = await cli([
-      "plan",
-      "--table",
-      "9",
-      "--profile",
-      "paper",
-      "--data-dir",
-      `${dir}/if`,
-      "--cache-dir",
-      `${dir}/c`,
-      "--json",
-    ]);
+    const plan9 = (dataDir: string) =>
+      cli([
+        "plan",
+        "--table",
+        "9",
+        "--profile",
+        "paper",
+        "--data-dir",
+        dataDir,
+        "--cache-dir",
+        `${dir}/c`,
+        "--json",
+      ]);
+    const r = await plan9(`${dir}/if`);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(
       JSON.parse(r.stdout).units.filter((u: { row: string }) => u.row === "mae").length,
@@ -163,18 +165,7 @@ Deno.test("cli: the paper profile reads its image folder from --data-dir", async
     );
     // The same images under another path give the same runs (the content is in the fingerprint).
     await Deno.rename(`${dir}/if`, `${dir}/moved`);
-    const moved = await cli([
-      "plan",
-      "--table",
-      "9",
-      "--profile",
-      "paper",
-      "--data-dir",
-      `${dir}/moved`,
-      "--cache-dir",
-      `${dir}/c`,
-      "--json",
-    ]);
+    const moved = await plan9(`${dir}/moved`);
     assert.equal(moved.code, 0, moved.stderr);
     const hashes = (out: string) =>
       JSON.parse(out).units.map((u: { pretrainHash?: string }) => u.pretrainHash);

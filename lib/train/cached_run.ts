@@ -35,6 +35,13 @@ export class UnusableRunError extends Error {
   override name = "UnusableRunError";
 }
 
+/** The top-1 a classification stage recorded in its metrics; a run without one is unusable. */
+export function recordedTop1(metrics: Record<string, unknown>): number {
+  const top1 = Number(metrics.top1);
+  if (!Number.isFinite(top1)) throw new UnusableRunError("metrics.json has no top-1");
+  return top1;
+}
+
 /** Runs `stage` through the cache: returns its outcome with the run's hash and whether it was cached. */
 export async function cachedRun<T>(
   stage: CachedRunStage<T>,

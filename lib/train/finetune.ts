@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { engineLabel } from "../backend.ts";
-import { downstreamRun, type DownstreamTrainArgs, UnusableRunError } from "./cached_run.ts";
+import { downstreamRun, type DownstreamTrainArgs, recordedTop1 } from "./cached_run.ts";
 import { centerBatch, randomErasing, randomResizedCropFlip } from "../data/augment.ts";
 import { datasetIdentity, type DatasetSpec, type ImageSplit } from "../data/types.ts";
 import { encodeImages, isEncoderParam } from "../encode.ts";
@@ -213,11 +213,11 @@ export async function finetune(
     encoder,
     data,
     env,
-    fromFinal: async (final, run) => {
-      const top1 = Number(final.metrics.top1);
-      if (!Number.isFinite(top1)) throw new UnusableRunError("metrics.json has no top-1");
-      return { top1, metrics: final.metrics, history: epochRecords(await run.readLog()) };
-    },
+    fromFinal: async (final, run) => ({
+      top1: recordedTop1(final.metrics),
+      metrics: final.metrics,
+      history: epochRecords(await run.readLog()),
+    }),
     describeHit: (o) => `top-1 ${o.top1.toFixed(2)}%`,
     train: trainFinetune,
   });

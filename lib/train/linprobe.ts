@@ -7,7 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { engineLabel } from "../backend.ts";
-import { downstreamRun, type DownstreamTrainArgs, UnusableRunError } from "./cached_run.ts";
+import { downstreamRun, type DownstreamTrainArgs, recordedTop1 } from "./cached_run.ts";
 import { centerBatch, randomResizedCropFlip } from "../data/augment.ts";
 import { datasetIdentity, type DatasetSpec, type ImageSplit } from "../data/types.ts";
 import { encodeImages, featuresOf, isEncoderParam } from "../encode.ts";
@@ -83,11 +83,7 @@ export async function linprobe(
     encoder,
     data,
     env,
-    fromFinal: (final) => {
-      const top1 = Number(final.metrics.top1);
-      if (!Number.isFinite(top1)) return Promise.reject(new UnusableRunError("metrics.json has no top-1"));
-      return Promise.resolve({ top1, metrics: final.metrics });
-    },
+    fromFinal: (final) => Promise.resolve({ top1: recordedTop1(final.metrics), metrics: final.metrics }),
     describeHit: (o) => `top-1 ${o.top1.toFixed(2)}%`,
     train: trainProbe,
   });

@@ -7,7 +7,7 @@ import { BackendError } from "./lib/backend.ts";
 import { UsageError } from "./lib/cli.ts";
 import { cmdDownstream, cmdKnn, cmdPretrain } from "./cli/train.ts";
 import { cmdPlan, cmdTables } from "./cli/tables.ts";
-import { cmdBench, cmdData, cmdDoctor, cmdExport, cmdRuns } from "./cli/inspect.ts";
+import { cmdBench, cmdData, cmdDoctor, cmdExport, cmdResults, cmdRuns } from "./cli/inspect.ts";
 import { cmdFigures, cmdGpaRecall, cmdTeacher } from "./cli/teacher.ts";
 import { COMMAND_HELP, HELP } from "./cli/help.ts";
 export { workerArgs } from "./cli/tables.ts";
@@ -42,6 +42,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case "data":
         await cmdData(rest);
+        return 0;
+      case "results":
+        await cmdResults(rest);
         return 0;
       case "bench":
         await cmdBench(rest);

@@ -203,6 +203,17 @@ classes and fingerprint (part of every run's hash; 'plan' reads it without decod
 ${GLOBAL}
 
 example: deno task data --profile cpu`,
+  results: `usage: main.ts results [--profile P] [--write FILE] [options]
+One line per claim of the profile's reports (reports/<profile>/table*.json and codevspaper.json): the paper's
+difference, ours with its paired 95 % interval, the verdict (Holm's where it differs), the seeds, and for
+inconclusive claims the seeds that would detect the paper's difference. --write FILE puts the table between
+the '<!-- results:start -->' and '<!-- results:end -->' lines of FILE (README.md's results section).
+
+  --profile P          whose reports (default cpu)
+  --reports-dir DIR    where the reports are (default reports/)
+  --write FILE         write into FILE between the markers instead of printing
+
+example: deno task results --write README.md`,
   doctor: `usage: main.ts doctor [options]
 The backend chosen and why, package versions, the datasets found, the cache's location and size.
 
@@ -251,6 +262,7 @@ commands:
   knn          k-NN accuracy (k 20, T 0.07, cosine) of the frozen encoder (--from pretrain|random, --pooling cls|mean)
   doctor       backend chosen and why, package versions, datasets found, cache location and size
   data         get the profile's dataset ready (download, decode, cache); its counts and fingerprint
+  results      one line per claim of a profile's reports (--write README.md: the front page's table)
   table N      run table N (1–10) through the cache, write reports/<profile>/tableN.{md,json};
                --seeds n, --jobs n (worker processes that claim runs), --shard i/n (one share of the runs)
   all          every table and the figures

@@ -1,5 +1,6 @@
 /**
- * Commands that look at the machine, the data and the cache: doctor, data, runs, export, bench.
+ * Commands that look at the machine, the data, the cache and the reports: doctor, data, runs, export, bench,
+ * results.
  * @module
  */
 import { parseCommandArgs, str, UsageError } from "../lib/cli.ts";
@@ -128,4 +129,50 @@ export async function cmdExport(args: string[]) {
 export async function cmdBench(args: string[]) {
   const { runBenchCommand } = await import("../bench/mod.ts");
   await runBenchCommand(args, { context });
+}
+
+/**
+ * `results`: one line per claim of a profile's reports (reports/<profile>/table*.json, codevspaper.json) —
+ * the front page's results table; `--write FILE` puts it between the results markers of FILE.
+ */
+export async function cmdResults(args: string[]) {
+  const { values } = parseCommandArgs("results", args, {
+    "reports-dir": { type: "string" },
+    write: { type: "string" },
+  });
+  const { getProfile, UnknownProfileError } = await import("../experiments/profiles.ts");
+  const profile = str(values, "profile", "cpu")!;
+  try {
+    getProfile(profile);
+  } catch (e) {
+    throw e instanceof UnknownProfileError ? new UsageError(e.message) : e;
+  }
+  const { dirOption } = await import("./context.ts");
+  const reportsDir = dirOption(values, "reports-dir") ?? `${PROJECT_ROOT}/reports`;
+  const { TABLE_IDS } = await import("../experiments/tables/mod.ts");
+  const { resultsSummary, replaceBetweenMarkers } = await import("../lib/report/summary.ts");
+  const write = str(values, "write");
+  const reports = [];
+  for (const id of TABLE_IDS) {
+    const path = `${reportsDir}/${profile}/${id}.json`;
+    const text = await Deno.readTextFile(path).catch((e) => {
+      if (e instanceof Deno.errors.NotFound) return null;
+      throw e;
+    });
+    if (text === null) continue;
+    // Links are relative to the file written into (else to the project root).
+    const { dirname, relative, resolve } = await import("node:path");
+    const base = write ? dirname(resolve(write)) : PROJECT_ROOT;
+    reports.push({ file: relative(base, resolve(path.replace(/\.json$/, ".md"))), report: JSON.parse(text) });
+  }
+  if (reports.length === 0) throw new UsageError(`no reports under ${reportsDir}/${profile}/`);
+  const table = resultsSummary(reports);
+  if (write) {
+    const { writeFilesAtomic } = await import("../lib/report/atomic_write.ts");
+    const current = await Deno.readTextFile(write);
+    await writeFilesAtomic([{ path: write, content: replaceBetweenMarkers(current, table) }]);
+    console.error(`results of ${reports.length} report(s) written into ${write}`);
+    return;
+  }
+  print(values, reports.map((r) => ({ file: r.file, verdicts: r.report.verdicts.length })), table);
 }

@@ -196,7 +196,8 @@ export function tableReportJson(input: TableReportInput): Record<string, unknown
   }) as Record<string, unknown>;
 }
 
-const escapeCell = (text: string): string => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+/** Text safe inside a markdown table cell (pipes escaped, one line). */
+export const escapeCell = (text: string): string => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
 function formatNumber(x: number | null, digits: number): string {
   return x === null ? "—" : x.toFixed(digits);
@@ -214,7 +215,8 @@ function formatPerSeed(row: RenderedRow, digits: number): string {
   return row.perSeed.map((v, i) => (row.seeds ? `s${row.seeds[i]}: ` : "") + v.toFixed(digits)).join(", ");
 }
 
-function formatSeedsNeeded(v: Verdict): string {
+/** Seeds per row for 80 % power on the paper's effect: "—", a count, or "> 1000". */
+export function formatSeedsNeeded(v: Verdict): string {
   if (v.seedsNeeded === null) return "—";
   return Number.isFinite(v.seedsNeeded) ? String(v.seedsNeeded) : "> 1000";
 }

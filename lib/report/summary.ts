@@ -1,0 +1,61 @@
+/**
+ * One line per claim across a profile's committed reports — the results table on the project's front page —
+ * built from the reports' JSON, so it always says what the reports say.
+ * @module
+ */
+import { escapeCell, formatDelta, formatSeedsNeeded } from "./markdown.ts";
+import type { Verdict } from "./verdict.ts";
+
+/** The parts of a table report's JSON the summary reads. */
+export interface ReportJson {
+  header: { tableId?: string; title: string; dataset: string; seeds: readonly number[]; command?: string };
+  verdicts: Verdict[];
+}
+
+/** Markers between which {@linkcode replaceBetweenMarkers} writes the table. */
+export const RESULTS_MARKERS = ["<!-- results:start -->", "<!-- results:end -->"] as const;
+
+const tableLabel = (id: string | undefined): string =>
+  id === undefined ? "?" : /^table\d+$/.test(id) ? `Table ${id.slice(5)}` : id;
+
+/**
+ * A markdown table: for each claim of each report (in the order given), the paper's difference, ours with its
+ * paired 95 % interval, the verdict (and Holm's, where it differs), the seeds behind it and, when
+ * inconclusive, the seeds per row that would detect the paper's difference at the measured spread.
+ */
+export function resultsSummary(reports: readonly { file: string; report: ReportJson }[]): string {
+  const lines = [
+    "| table | claim | paper Δ | ours Δ (95 % CI) | verdict | seeds (for paper Δ) |",
+    "| ----- | ----- | ------: | ---------------- | ------- | ------------------: |",
+  ];
+  for (const { file, report } of reports) {
+    const label = `[${tableLabel(report.header.tableId)}](${file})`;
+    for (const v of report.verdicts) {
+      const ours = Number.isFinite(v.delta)
+        ? `${formatDelta(v.delta, 2)}` +
+          (v.ci ? ` [${formatDelta(v.ci[0], 2)}, ${formatDelta(v.ci[1], 2)}]` : "")
+        : "—";
+      const holm = v.holm && v.holm.outcome !== v.outcome && v.method !== "exact"
+        ? ` (Holm: ${v.holm.outcome})`
+        : "";
+      const needed = v.outcome === "inconclusive" ? ` (${formatSeedsNeeded(v)})` : "";
+      lines.push(
+        `| ${label} | ${escapeCell(v.text)} | ${formatDelta(v.paperEffect, 2)} | ${ours} | ` +
+          `**${v.outcome}**${holm} | ${report.header.seeds.length}${needed} |`,
+      );
+    }
+  }
+  return lines.join("\n");
+}
+
+/** `text` with what lies between the two markers replaced by `inner`; throws when the markers are missing. */
+export function replaceBetweenMarkers(
+  text: string,
+  inner: string,
+  markers: readonly [string, string] = RESULTS_MARKERS,
+): string {
+  const start = text.indexOf(markers[0]);
+  const end = text.indexOf(markers[1], start + 1);
+  if (start < 0 || end < 0) throw new Error(`markers ${markers[0]} … ${markers[1]} not found`);
+  return `${text.slice(0, start + markers[0].length)}\n${inner}\n${text.slice(end)}`;
+}

@@ -55,7 +55,7 @@ Deno.test("replaceBetweenMarkers replaces only what lies between the markers", (
   const text = "a\n<!-- results:start -->\nold\n<!-- results:end -->\nb\n";
   assert.equal(
     replaceBetweenMarkers(text, "new"),
-    "a\n<!-- results:start -->\nnew\n<!-- results:end -->\nb\n",
+    "a\n<!-- results:start -->\n\nnew\n\n<!-- results:end -->\nb\n",
   );
   assert.throws(() => replaceBetweenMarkers("no markers", "x"), /markers/);
 });

@@ -57,5 +57,6 @@ export function replaceBetweenMarkers(
   const start = text.indexOf(markers[0]);
   const end = text.indexOf(markers[1], start + 1);
   if (start < 0 || end < 0) throw new Error(`markers ${markers[0]} … ${markers[1]} not found`);
-  return `${text.slice(0, start + markers[0].length)}\n${inner}\n${text.slice(end)}`;
+  // Blank lines around the table: it renders after an HTML comment, and deno fmt keeps it as written.
+  return `${text.slice(0, start + markers[0].length)}\n\n${inner}\n\n${text.slice(end)}`;
 }

@@ -20,8 +20,14 @@ async function sources(dir: string): Promise<string[]> {
   return out;
 }
 
-/** Static relative imports of every project module (type-only imports included: they couple modules too). */
-async function importGraph(): Promise<Map<string, string[]>> {
+// `import("./x.ts")`, as a lazy load or in a type position (`import("./x.ts").T`).
+const DYNAMIC = /\bimport\(\s*["'](\.{1,2}\/[^"']+)["']\s*\)/g;
+
+/**
+ * Relative imports of every project module (type-only imports included: they couple modules too); with
+ * `dynamic`, lazy `import("…")` loads and type expressions as well.
+ */
+async function importGraph(options: { dynamic?: boolean } = {}): Promise<Map<string, string[]>> {
   const files = [
     "main.ts",
     ...(await sources("lib")),
@@ -33,13 +39,14 @@ async function importGraph(): Promise<Map<string, string[]>> {
   const graph = new Map<string, string[]>();
   for (const f of files) {
     const text = await Deno.readTextFile(join(ROOT, f));
-    graph.set(f, [...text.matchAll(SPEC)].map((m) => normalize(join(dirname(f), m[1]))));
+    const specs = [...text.matchAll(SPEC), ...(options.dynamic ? text.matchAll(DYNAMIC) : [])];
+    graph.set(f, specs.map((m) => normalize(join(dirname(f), m[1]))));
   }
   return graph;
 }
 
 Deno.test("layers: no lib/ module imports the app, the CLI, the profiles and tables, or the tasks", async () => {
-  const graph = await importGraph();
+  const graph = await importGraph({ dynamic: true }); // a lazy import is a dependency too
   const offenders: string[] = [];
   for (const [f, deps] of graph) {
     if (!f.startsWith("lib/")) continue;
@@ -73,4 +80,12 @@ Deno.test("layers: no import cycles among the project's modules", async () => {
   };
   for (const v of graph.keys()) if (!idx.has(v)) visit(v);
   assert.deepEqual(cycles, [], `import cycles:\n${cycles.map((c) => c.join(" ↔ ")).join("\n")}`);
+});
+
+Deno.test("layers: the import scanner sees static, re-exported, lazy and type-position imports", () => {
+  const text =
+    `import { a } from "./a.ts";\nexport { b } from "../b.ts";\nconst c = await import("./c.ts");\n` +
+    `type D = import("../d.ts").D;`;
+  assert.deepEqual([...text.matchAll(SPEC)].map((m) => m[1]), ["./a.ts", "../b.ts"]);
+  assert.deepEqual([...text.matchAll(DYNAMIC)].map((m) => m[1]), ["./c.ts", "../d.ts"]);
 });

@@ -4,6 +4,7 @@
  * @module
  */
 import { RunCache } from "../lib/cache/mod.ts";
+import { UsageError } from "../lib/cli.ts";
 import { datasetFingerprint, loadDataset } from "../lib/data/mod.ts";
 import type { ImageSplit } from "../lib/data/types.ts";
 import { createMaskStrategy } from "../lib/masking/mod.ts";
@@ -120,9 +121,22 @@ export function pretrainSpec(ctx: RunContext, choice: PretrainChoice, data?: str
   };
 }
 
+/**
+ * A batch larger than the training set leaves no step to take: a mistake in what was asked (`--batch-size`
+ * or a profile's recipe), reported before any run directory is made.
+ */
+function checkBatch(stage: string, batchSize: number, train: ImageSplit): void {
+  if (batchSize > train.count) {
+    throw new UsageError(
+      `${stage} batch size ${batchSize} exceeds the ${train.count} training images of ${train.name}`,
+    );
+  }
+}
+
 /** Pre-trains (or loads) a run. */
 export async function ensurePretrain(ctx: RunContext, choice: PretrainChoice): Promise<PretrainOutcome> {
   const { train, val } = await profileData(ctx);
+  checkBatch("pre-training", ctx.profile.pretrain.batchSize, train);
   return pretrain(pretrainSpec(ctx, choice, train.fingerprint), train, {
     knnData: { train, val },
     onlineProbe: true,
@@ -192,6 +206,7 @@ export async function ensureFinetune(
   seed: number,
 ): Promise<FinetuneOutcome> {
   const { spec, data } = await downstreamSpec(ctx, from, seed);
+  checkBatch("fine-tuning", ctx.profile.finetune.batchSize, data.train);
   return finetune({ ...spec, recipe: ctx.profile.finetune }, from?.params ?? null, data, runEnv(ctx));
 }
 
@@ -202,6 +217,7 @@ export async function ensureLinprobe(
   seed: number,
 ): Promise<LinprobeOutcome> {
   const { spec, data } = await downstreamSpec(ctx, from, seed);
+  checkBatch("linear-probing", ctx.profile.linprobe.batchSize, data.train);
   return linprobe({ ...spec, recipe: ctx.profile.linprobe }, from?.params ?? null, data, runEnv(ctx));
 }
 

@@ -40,19 +40,25 @@ export async function ensureSegment(
 }
 
 /**
- * The run identity {@linkcode ensureSegment} would use, from the segmentation data's fingerprint alone (no
- * decoding; for `plan`). Null when that data is not there yet, so its fingerprint is unknown.
+ * The fingerprint of the profile's segmentation data, read from its source without decoding (for `plan`);
+ * undefined when it is generated data or not there yet.
  */
-export async function segmentIdentity(
+export function segmentFingerprint(ctx: RunContext): Promise<string | undefined> {
+  const spec = segmentationSpecFor(ctx.profile, { seed: 0, from: null });
+  return datasetFingerprint(spec.dataset, { cacheDir: ctx.cacheDir, dataDir: ctx.dataDir });
+}
+
+/**
+ * The run identity {@linkcode ensureSegment} would use, from the segmentation data's fingerprint (see
+ * {@linkcode segmentFingerprint}). Null when that data is not there yet, so the identity is unknown.
+ */
+export function segmentIdentity(
   ctx: RunContext,
   from: string | null,
   seed: number,
-): Promise<Record<string, unknown> | null> {
+  fingerprint: string | undefined,
+): Record<string, unknown> | null {
   const spec = segmentationSpecFor(ctx.profile, { seed, from });
-  const fingerprint = await datasetFingerprint(spec.dataset, {
-    cacheDir: ctx.cacheDir,
-    dataDir: ctx.dataDir,
-  });
   if (!fingerprint && spec.dataset.name !== "synthetic") return null;
   return segmentationIdentity(fingerprint ? { ...spec, data: fingerprint } : spec);
 }

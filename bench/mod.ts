@@ -7,6 +7,7 @@
  * `--peer` adds the same MAE step in PyTorch (CPU) and the ratio ours / PyTorch.
  * @module
  */
+import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
 import { type BackendName, type BlasMode, selectBackend } from "../lib/backend.ts";
 import { blasMatMulActive } from "../lib/blas.ts";
@@ -491,7 +492,7 @@ export async function jobsScaling(
   warmup: number,
   log: (l: string) => void,
 ): Promise<{ single: number; singleRuns: number[]; pair: number[]; speedup: number }> {
-  const main = new URL("../main.ts", import.meta.url).pathname;
+  const main = fileURLToPath(new URL("../main.ts", import.meta.url));
   const one = async () => {
     const out = await new Deno.Command(Deno.execPath(), {
       args: [

@@ -176,6 +176,13 @@ export function teacherFlags(values: Values, ctx: RunContext): import("../app/ru
 /** The strategy request of pretrain/finetune/linprobe from CLI flags. */
 export function strategyRequest(values: Values, ctx: RunContext): import("../app/runner.ts").StrategyRequest {
   const name = oneOf(values, "strategy", STRATEGIES, "random");
+  const grid = ctx.profile.model.imageSize / ctx.profile.model.patchSize;
+  if (name === "uniform" && grid % 2 !== 0) {
+    throw new UsageError(
+      `--strategy uniform masks in 2×2 windows and needs an even patch grid; ${ctx.profile.model.imageSize} px ` +
+        `with ${ctx.profile.model.patchSize}-px patches is ${grid}×${grid}`,
+    );
+  }
   const soft = sharePair(values, "soft") ?? ctx.profile.gpa.soft;
   const hard = sharePair(values, "hard") ?? ctx.profile.gpa.hard;
   const clipSoft = values["clip-soft"] === true;

@@ -120,6 +120,7 @@ Runs every (row × seed) of table N (1–10, or codevspaper) through the cache a
 reports/<profile>/tableN.{md,json}: the paper's numbers, ours per seed, paired verdicts per claim.
 
   --seeds N            seeds 0..N−1 (default: the profile's)
+  --seed-list L        exactly these seeds, e.g. 0,3,7 (instead of --seeds/--seed)
   --jobs N             worker processes that take runs as they free up (default 1)
   --shard I/N          only this share of the runs (job arrays on a shared --cache-dir); no report
   --reports-dir DIR    where reports go (default reports/)
@@ -141,6 +142,7 @@ trains nothing.
 
   --table N            1–10 or codevspaper
   --seeds N            seeds 0..N−1 (default: the profile's)
+  --seed-list L        exactly these seeds, e.g. 0,3,7 (instead of --seeds/--seed)
   --shard I/N          this share only
 
 ${GLOBAL}
@@ -274,7 +276,8 @@ commands:
   bench        engine throughput (deno task bench); --json, --peer (PyTorch on the same machine),
                --scaling (two parallel runs vs one), --backends wasm,cpu,webgpu, --only <steps>,
                --matmul openblas,xnnpack (wasm's matMul engines, one pass each), --threads n (both sides)
-  export HASH  write a cached run's encoder as timm/MAE safetensors (--out FILE); loads with --teacher-weights
+  export HASH  write a finished pre-training run's encoder as timm/MAE safetensors (--out FILE); loads with
+               --teacher-weights
   teacher      train (or resume) the profile's GPA teacher and ship it: zoo/<profile>_teacher.safetensors,
                its card (.json: run, loss, k-NN, recall vs random and a centre prior) and plots (--images n)
   help         this text

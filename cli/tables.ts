@@ -84,11 +84,22 @@ export async function cmdTables(ids: string[] | null, args: string[]) {
 export function tableSeeds(values: Values, profileSeeds: readonly number[]): number[] {
   const list = str(values, "seed-list");
   if (list !== undefined) {
-    const seeds = list.split(",").map((x) => x.trim());
-    if (seeds.length === 0 || seeds.some((x) => !/^\d+$/.test(x)) || new Set(seeds).size !== seeds.length) {
-      throw new UsageError(`--seed-list must be distinct non-negative integers like 0,3,7; got '${list}'`);
+    if (values.seeds !== undefined || values.seed !== undefined) {
+      throw new UsageError("--seed-list names the seeds itself: give it without --seeds or --seed");
     }
-    return seeds.map(Number);
+    const texts = list.split(",").map((x) => x.trim());
+    const seeds = texts.map(Number);
+    // Seeds as numbers ("0" and "00" are one seed), within --seed's range (larger ones would wrap onto
+    // another seed's random stream), at most 100 like --seeds.
+    if (
+      texts.some((x) => !/^\d+$/.test(x)) || seeds.some((x) => x > 2 ** 31 - 1) ||
+      new Set(seeds).size !== seeds.length || seeds.length > 100
+    ) {
+      throw new UsageError(
+        `--seed-list must be up to 100 distinct integers in [0, ${2 ** 31 - 1}] like 0,3,7; got '${list}'`,
+      );
+    }
+    return seeds;
   }
   const n = int(values, "seeds", undefined, 1, 100);
   return n ? Array.from({ length: n }, (_, i) => i) : [...profileSeeds];
@@ -154,7 +165,9 @@ export async function cmdPlan(args: string[]) {
   const { formatEstimate } = await import("../app/tables/estimate.ts");
   const rows = await planTable(ctx, allPlans(ctx.profile)[id], seeds, shard(values));
   const est = planEstimate(ctx.profile, rows);
-  const summary = est.pending === 0
+  const summary = rows.every((r) => r.status === "not-run")
+    ? "no row of this table can run on this profile (see each row's reason)"
+    : est.pending === 0
     ? "every unit is cached: the report is a cache hit"
     : est.estimated === 0
     ? `${est.pending} units to run; no measured throughput for profile ${ctx.profile.name}, so no estimate`
@@ -171,7 +184,7 @@ export async function cmdPlan(args: string[]) {
     { table: id, profile: ctx.profile.name, units: rows, estimate: est },
     rows.map((r) =>
       `${r.row.padEnd(22)} seed ${r.seed}  ${r.status.padEnd(9)} pretrain ${
-        r.pretrainHash ?? `(after ${r.waitingFor ?? "teacher"})`
+        r.pretrainHash ?? (r.status === "not-run" ? "—" : `(after ${r.waitingFor ?? "teacher"})`)
       }${r.evalHash ? ` eval ${r.evalHash}` : ""}` +
       (r.shares
         ? `  soft/hard/random ${r.shares.t0.soft}/${r.shares.t0.hard}/${r.shares.t0.random} → ` +

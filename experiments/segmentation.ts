@@ -135,7 +135,8 @@ export function segmentationSpecFor(
 ): SegmentationSpec {
   const setup = getSegmentationSetup(profile.name);
   if (!setup.dataset) {
-    throw new Error(`profile '${profile.name}' has no runnable segmentation data: ${setup.description}`);
+    // A RangeError: asked of the CLI (segment --profile paper) it is a usage mistake, exit 2.
+    throw new RangeError(`profile '${profile.name}' has no runnable segmentation data: ${setup.description}`);
   }
   const m = profile.model;
   const recipe = { ...setup.recipe, ...options.recipe };

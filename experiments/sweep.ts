@@ -9,6 +9,7 @@
  * Every candidate starts from the `cpu` profile; only the flags given change it.
  * @module
  */
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { engineLabel, selectBackend } from "../lib/backend.ts";
 import { ensureFinetune, ensurePretrain, type RunContext } from "../app/runner.ts";
@@ -59,7 +60,7 @@ Deno.addSignalListener("SIGTERM", () => stop.stopped = true);
 Deno.addSignalListener("SIGINT", () => stop.stopped = true);
 const ctx: RunContext = {
   profile,
-  cacheDir: values["cache-dir"] ?? new URL("../data/cache", import.meta.url).pathname,
+  cacheDir: values["cache-dir"] ?? fileURLToPath(new URL("../data/cache", import.meta.url)),
   backend: engineLabel(),
   log: (l) => console.error(l),
   stopSignal: stop,

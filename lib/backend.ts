@@ -9,6 +9,7 @@
  * `GPA_BLAS_THREADS` (default 1) control it.
  * @module
  */
+import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
 // Side-effect import: registers the 'wasm' backend (a namespace import that is never used would be dropped).
 import "@tensorflow/tfjs-backend-wasm";
@@ -127,7 +128,7 @@ export function findNativeBinding(pkg: string, root = PROJECT_ROOT): string | nu
   return null;
 }
 
-const PROJECT_ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
 
 async function tryNative(reasons: string[]): Promise<boolean> {
   for (const spec of NATIVE_PACKAGES) {

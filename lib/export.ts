@@ -10,6 +10,11 @@ import { writeSafetensors } from "./safetensors.ts";
 import { toTimmVit } from "./timm.ts";
 import type { VitConfig } from "./vit.ts";
 
+/** The run asked for cannot be exported: unknown, unfinished, or not a pre-training run. */
+export class NotExportableError extends Error {
+  override name = "NotExportableError";
+}
+
 /** What `exportEncoder` wrote. */
 export interface ExportedEncoder {
   path: string;
@@ -20,7 +25,7 @@ export interface ExportedEncoder {
 }
 
 /**
- * Writes the encoder of finished pre-training run `hash` to `out` in timm layout. Throws a RangeError when
+ * Writes the encoder of finished pre-training run `hash` to `out` in timm layout. Throws NotExportableError when
  * the run is unknown, unfinished or not a pre-training run: a fine-tuned classifier pools with `fc_norm` and
  * leaves `norm` untrained, so its encoder under timm's default token pooling would not be what was evaluated.
  */
@@ -28,13 +33,15 @@ export async function exportEncoder(cache: RunCache, hash: string, out: string):
   const run = cache.runDir(hash);
   const config = (await run.readConfig()) as { model?: VitConfig; kind?: string } | null;
   const final = config ? await run.loadFinal() : null;
-  if (!config || !final) throw new RangeError(`run ${hash} is not a finished run in ${cache.runsDir}`);
+  if (!config || !final) {
+    throw new NotExportableError(`run ${hash} is not a finished run in ${cache.runsDir}`);
+  }
   if (!config.model) {
-    throw new RangeError(`run ${hash} (${config.kind ?? "unknown kind"}) has no ViT encoder`);
+    throw new NotExportableError(`run ${hash} (${config.kind ?? "unknown kind"}) has no ViT encoder`);
   }
   if (config.kind !== "pretrain") {
     const from = (config as { from?: string | null }).from;
-    throw new RangeError(
+    throw new NotExportableError(
       `run ${hash} is a ${config.kind ?? "unknown"} run; export a pre-training run` +
         (from ? ` (this one started from ${from})` : ""),
     );

@@ -4,6 +4,7 @@
  * heap growth; selection falls back (or fails, when required) with the reason. Skipped where no OpenBLAS is
  * installed (CI installs Debian's libopenblas0-pthread).
  */
+import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { BackendError, selectBackend } from "../lib/backend.ts";
@@ -179,7 +180,7 @@ Deno.test("blas: selection falls back to XNNPACK with the reason, or fails when 
 });
 
 Deno.test("blas: a fresh process with a missing library explains the fallback (doctor)", async () => {
-  const main = new URL("../main.ts", import.meta.url).pathname;
+  const main = fileURLToPath(new URL("../main.ts", import.meta.url));
   const run = (env: Record<string, string>) =>
     new Deno.Command(Deno.execPath(), { args: ["run", "-A", main, "doctor", "--json"], env }).output();
   // GPA_BLAS=auto explicitly: the suite may itself run under GPA_BLAS=off (a machine without OpenBLAS).

@@ -1,5 +1,6 @@
 /** Runs this suite's CLI in a child process (helper for tests; not a test file). */
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
+import { fileURLToPath } from "node:url";
+const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 
 /** `deno run -A main.ts ...args` with `env` added; its exit code and decoded output. */
 export async function cli(

@@ -114,6 +114,10 @@ Deno.test("cli: --jobs workers get every global and table option; empty director
   assert.deepEqual(tableSeeds({ seeds: "3" }, [9]), [0, 1, 2]);
   assert.deepEqual(tableSeeds({}, [4, 5]), [4, 5]);
   assert.throws(() => tableSeeds({ "seed-list": "1,1" }, []), /distinct/);
+  assert.throws(() => tableSeeds({ "seed-list": "0,00" }, []), /distinct/, "seeds compare as numbers");
+  assert.throws(() => tableSeeds({ "seed-list": "4294967296" }, []), /\[0, 2147483647\]/);
+  assert.throws(() => tableSeeds({ "seed-list": "1", seeds: "2" }, []), /without --seeds or --seed/);
+  assert.deepEqual(tableSeeds({ "seed-list": " 7, 3" }, []), [7, 3]);
   // A worker is told how many share the units (for its estimates) but, in worker mode, spawns none.
   assert.equal(args[args.indexOf("--jobs") + 1], "2");
   assert.ok(args.includes("--worker"));
@@ -171,6 +175,23 @@ Deno.test("cli: the paper profile reads its image folder from --data-dir", async
       JSON.parse(out).units.map((u: { pretrainHash?: string }) => u.pretrainHash);
     assert.deepEqual(hashes(moved.stdout), hashes(r.stdout));
     assert.ok(hashes(r.stdout).some((h: string | undefined) => h), "some units have hashes");
+    // Table 2 needs segmentation data the paper profile does not have: every row is not run, nothing trains.
+    const seg = await cli([
+      "plan",
+      "--table",
+      "2",
+      "--profile",
+      "paper",
+      "--data-dir",
+      `${dir}/moved`,
+      "--cache-dir",
+      `${dir}/c`,
+      "--json",
+    ]);
+    assert.equal(seg.code, 0, seg.stderr);
+    const segUnits = JSON.parse(seg.stdout).units as { status: string; notRun?: string }[];
+    assert.ok(segUnits.length > 0 && segUnits.every((u) => u.status === "not-run"), seg.stdout);
+    assert.match(segUnits[0].notRun!, /no runnable segmentation data for profile 'paper'/);
     const missing = await cli(["plan", "--table", "9", "--profile", "paper", "--cache-dir", `${dir}/c`]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /pass --data-dir DIR or set GPA_DATA_DIR/);
@@ -204,4 +225,13 @@ Deno.test("cli: exit codes — usage mistakes 2, a RangeError raised while worki
   } finally {
     console.error = quiet;
   }
+});
+
+Deno.test("cli: data prints the profile's dataset (generated on smoke: no fingerprint)", async () => {
+  const r = await cli(["data", "--profile", "smoke", "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.dataset, "synthetic");
+  assert.equal(out.fingerprint, null);
+  assert.ok(out.train.count > 0 && out.val.count > 0 && out.train.classes > 1, r.stdout);
 });

@@ -76,6 +76,12 @@ Deno.test("datasetFingerprint: what loadDataset will record, without decoding or
       "a subset is cut from it",
     );
     assert.equal((await loadDataset(spec, opts)).train.fingerprint, predicted);
+    // The same folder under another path: the same packed entry, read from the cache (not decoded again).
+    await Deno.rename(root, `${dir}/moved`);
+    const logs: string[] = [];
+    const moved = await loadDataset({ ...spec, root: `${dir}/moved` }, { ...opts, log: (m) => logs.push(m) });
+    assert.equal(moved.train.fingerprint, predicted);
+    assert.match(logs.join("\n"), /loaded from cache/);
     const synthetic = {
       name: "synthetic",
       resolution: 8,

@@ -5,11 +5,12 @@
  * recomputed; two concurrent processes on the same run train it once; bad command lines exit 2 with one line
  * on stderr naming the problem and leave the cache untouched.
  */
+import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { RunCache } from "../lib/cache/mod.ts";
 import { sha256Hex } from "../lib/fsutil.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const ROOT = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
 /** Epochs of the runs that are interrupted: long enough that a kill lands well before the end. */
 const LONG_EPOCHS = "4";
 
@@ -333,6 +334,17 @@ Deno.test("bad command lines exit 2 with one stderr line naming the problem and 
     [["pretrain", "--strategy", "gpa", "--teacher-head", "0-shot", ...common], /k-shot needs k in 1/],
     [["bench", "--only", "nope"], /--only: unknown step 'nope'/],
     [["pretrain", "--mam-active-from", "0.5", ...common], /--mam-active-from applies only with --mam/],
+    [["pretrain", "--mam-loss-on", "all", ...common], /--mam-loss-on applies only with --mam/],
+    [
+      ["pretrain", "--strategy", "uniform", "--input-size", "24", "--patch-size", "8", ...common],
+      /needs an even patch grid; 24 px with 8-px patches is 3×3/,
+    ],
+    [
+      ["pretrain", "--batch-size", "100000", "--epochs", "1", ...common],
+      /batch size 100000 exceeds the \d+ training/,
+    ],
+    [["export", "0123456789abcdef", "--out", "/tmp/x.safetensors", ...common], /not a finished run/],
+    [["table", "1", "--seed-list", "0,00", ...common], /--seed-list must be up to 100 distinct/],
     [
       ["pretrain", "--strategy", "gpa", "--teacher-weights", "", ...common],
       /--teacher-weights must not be empty/,

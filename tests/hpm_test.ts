@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../lib/backend.ts";
@@ -38,7 +39,7 @@ Deno.test("HPM pre-training runs on smoke, is cached under its own hash, and its
   try {
     const cmd = (args: string[]) =>
       new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", new URL("../main.ts", import.meta.url).pathname, ...args],
+        args: ["run", "-A", fileURLToPath(new URL("../main.ts", import.meta.url)), ...args],
         stdout: "piped",
         stderr: "piped",
       }).output();

@@ -3,10 +3,11 @@
  * the app (`app/`, `cli/`, `main.ts`), the profiles and tables (`experiments/`) or the task scripts — and
  * no module imports itself back through a cycle of static imports.
  */
+import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { dirname, join, normalize, relative } from "node:path";
 
-const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const ROOT = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
 // `import … from "./x.ts"` and `export … from`, over several lines too (statements end at the specifier).
 const SPEC = /(?:^|\n)\s*(?:import|export)\b[^"';]*?from\s*["'](\.{1,2}\/[^"']+)["']/g;
 

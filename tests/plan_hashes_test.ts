@@ -4,6 +4,7 @@
  * predicts are those the runs get. A deliberate change of a run's meaning
  * updates the fixture in its own commit, saying so (`GPA_PIN_HASHES=write deno test -A tests/plan_hashes_test.ts`).
  */
+import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { selectBackend } from "../lib/backend.ts";
 import { allPlans, TABLE_IDS } from "../experiments/tables/mod.ts";
@@ -12,7 +13,7 @@ import { ensureTeacher, type RunContext } from "../app/runner.ts";
 import { planTable } from "../app/tables/plan.ts";
 import { runUnit, tableUnits } from "../app/tables/mod.ts";
 
-const FIXTURE = new URL("./fixtures/plan_hashes_smoke.json", import.meta.url).pathname;
+const FIXTURE = fileURLToPath(new URL("./fixtures/plan_hashes_smoke.json", import.meta.url));
 
 Deno.test("plan hashes of every table on the smoke profile are as pinned", async () => {
   await selectBackend("wasm", { blas: "off" });

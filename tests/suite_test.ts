@@ -6,9 +6,10 @@
  *   machines without OpenBLAS. Pass options instead (`microBatch`, `blasLib`, a child's `env`).
  * @module
  */
+import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 
-const TESTS = new URL(".", import.meta.url).pathname;
+const TESTS = fileURLToPath(new URL(".", import.meta.url));
 
 Deno.test("suite: no test file sets or deletes process environment variables", async () => {
   const offenders: string[] = [];

@@ -1,4 +1,5 @@
 /** Table reports name the engines behind their runs; every run records the engine that finished it. */
+import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { planContext } from "./fixtures.ts";
 import { describeEngines } from "../app/tables/mod.ts";
@@ -18,7 +19,7 @@ Deno.test("describeEngines: this invocation's engine, then the runs' engines whe
 Deno.test("a pre-training run records its engine in metrics.json", async () => {
   const cache = await Deno.makeTempDir();
   try {
-    const main = new URL("../main.ts", import.meta.url).pathname;
+    const main = fileURLToPath(new URL("../main.ts", import.meta.url));
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",

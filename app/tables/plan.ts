@@ -19,7 +19,8 @@ import {
 import { pretrainHash } from "../../lib/train/pretrain.ts";
 import { runHash } from "../../lib/cache/mod.ts";
 import { shardUnits, tableUnits } from "./mod.ts";
-import { segmentIdentity } from "../segment.ts";
+import { segmentFingerprint, segmentIdentity } from "../segment.ts";
+import { SEGMENTATION_SETUPS } from "../../experiments/segmentation.ts";
 
 /** One planned unit. */
 export interface PlannedUnit {
@@ -85,7 +86,7 @@ export interface PlanEstimate {
 /** Sums the estimates of a plan's pending units (and the teacher, when some unit waits for it). */
 export function planEstimate(profile: Profile, units: PlannedUnit[]): PlanEstimate {
   const pending = units.filter((u) => u.status === "missing" || u.status === "waiting");
-  const teacher = pending.some((u) => u.status === "waiting") && !profile.gpa.teacher.weightsPath
+  const teacher = pending.some((u) => u.waitingFor === "teacher") && !profile.gpa.teacher.weightsPath
     ? teacherSeconds(profile) ?? 0
     : 0;
   return {
@@ -123,13 +124,18 @@ export async function planTable(
     ? await Deno.stat(weights).then((st) => st.isFile, () => false)
     : await cache.runDir(baselineHash).isComplete();
   const evaluation = plan.metric.evaluation;
-  for (const unit of shardUnits(tableUnits(plan, seeds), shard)) {
+  const units = shardUnits(tableUnits(plan, seeds), shard);
+  // Segmentation units also need the segmentation data (CamVid on cpu), fingerprinted once.
+  const segData = evaluation === "segment" && units.length ? await segmentFingerprint(ctx) : undefined;
+  const segReady = evaluation !== "segment" || segData !== undefined ||
+    SEGMENTATION_SETUPS[ctx.profile.name]?.dataset?.name === "synthetic"; // generated scenes need nothing
+  for (const unit of units) {
     const needsTeacher = ["gpa", "cls-attention"].includes(unit.row.request!.name);
     const shares = unit.row.request!.name === "gpa" ? { shares: requestShares(ctx, unit.row.request!) } : {};
     const est = unitSeconds(ctx.profile, unit.row, evaluation);
     const estimate = est !== null ? { estimateSeconds: Math.round(est) } : {};
-    if (!dataReady || (needsTeacher && !teacherReady)) {
-      const waitingFor = dataReady ? "teacher" : "data";
+    if (!dataReady || !segReady || (needsTeacher && !teacherReady)) {
+      const waitingFor = dataReady && segReady ? "teacher" : "data";
       out.push({ row: unit.row.key, seed: unit.seed, status: "waiting", waitingFor, ...shares, ...estimate });
       continue;
     }
@@ -138,7 +144,7 @@ export async function planTable(
     p.pretrain.epochs = Math.max(1, Math.round(p.pretrain.epochs * (unit.row.epochsScale ?? 1)));
     const hash = pretrainHash(pretrainSpec({ ...ctx, profile: p }, choice, data));
     const identity = evaluation === "segment"
-      ? await segmentIdentity(ctx, hash, unit.seed)
+      ? segmentIdentity(ctx, hash, unit.seed, segData)
       : evaluationIdentity(ctx, evaluation, hash, unit.seed, data);
     const evalHash = identity ? runHash(identity) : undefined;
     // The report is a cache hit only when the evaluation is there too (a changed fine-tuning recipe keeps the

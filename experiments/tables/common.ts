@@ -157,6 +157,19 @@ export function segmentationMetric(segData: string): TablePlan["metric"] {
   };
 }
 
+/**
+ * The rows of a segmentation table as the profile can run them: where the profile has no runnable
+ * segmentation data (the paper profile: ADE20K is not wired in), every row is marked not run with the reason,
+ * so neither `plan` nor `table` pre-trains encoders that could not be evaluated.
+ */
+export function segmentationRows(profile: Profile, rows: TableRowPlan[]): TableRowPlan[] {
+  const setup = SEGMENTATION_SETUPS[profile.name];
+  if (setup?.dataset) return rows;
+  const reason = `no runnable segmentation data for profile '${profile.name}'` +
+    (setup ? `: ${setup.description}` : "");
+  return rows.map((r) => (r.notRun ? r : { ...r, notRun: reason }));
+}
+
 /** A plan's fine-tuning metric: the paper's fine-tune top-1, produced by fine-tuning each encoder. */
 export const FINETUNE_METRIC: TablePlan["metric"] = {
   key: "finetune",

@@ -9,7 +9,7 @@ import type { Claim, PaperTable } from "../paper_types.ts";
 import type { Profile } from "../profiles.ts";
 import { SEGMENTATION_SETUPS } from "../segmentation.ts";
 import type { TableModule, TablePlan } from "./common.ts";
-import { GPA, oneGroup, planContext, segmentationMetric } from "./common.ts";
+import { GPA, oneGroup, planContext, segmentationMetric, segmentationRows } from "./common.ts";
 
 export const paper: PaperTable = {
   id: "table2",
@@ -81,11 +81,11 @@ export function plan(profile: Profile): TablePlan {
     id: "table2",
     title: "Table 2 — downstream transfer of the Table 1 encoders",
     metric: segmentationMetric(segData),
-    rows: [
+    rows: segmentationRows(profile, [
       { key: "mae", label: "MAE", request: { name: "random" } },
       { key: "gpa-teacher", label: "GPA as teacher", request: GPA() },
       { key: "gpa-teacher-feature", label: "GPA as teacher + feature", request: GPA({ mam: true }) },
-    ],
+    ]),
     unreproducedMetrics: {
       apBox: "not run: COCO detection (Mask R-CNN / ViTDet) is out of reach for TF.js at this scale",
       apMask: "not run: COCO instance segmentation (Mask R-CNN / ViTDet) is out of reach at this scale",

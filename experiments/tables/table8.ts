@@ -8,7 +8,7 @@
 import type { PaperTable } from "../paper_types.ts";
 import type { Profile } from "../profiles.ts";
 import type { TableModule, TablePlan } from "./common.ts";
-import { GPA, NI, oneGroup, planContext, segmentationMetric } from "./common.ts";
+import { GPA, NI, oneGroup, planContext, segmentationMetric, segmentationRows } from "./common.ts";
 
 export const paper: PaperTable = {
   id: "table8",
@@ -65,14 +65,14 @@ export function plan(profile: Profile): TablePlan {
     id: "table8",
     title: "Table 8 — semantic segmentation of the strategies' encoders",
     metric: segmentationMetric(segData),
-    rows: [
+    rows: segmentationRows(profile, [
       { key: "mocov3", label: "MoCo v3", notRun: NI("MoCo v3") },
       { key: "beit", label: "BEiT (block-wise masking)", request: { name: "block" } },
       { key: "mae", label: "MAE", request: { name: "random" } },
       { key: "semmae", label: "SemMAE", notRun: NI("SemMAE") },
       { key: "hpm", label: "HPM", request: { name: "hpm" } },
       { key: "gpa", label: "GPA", request: GPA({ mam: true }) },
-    ],
+    ]),
     deviations: [
       ...common,
       "BEiT row: MAE with BEiT's block-wise masking (pixel targets, not dVAE tokens)",

@@ -13,7 +13,6 @@
  */
 import { sha256Bytes } from "./archive.ts";
 import type { DatasetSpec, ImageSplit } from "./types.ts";
-import { createHash } from "node:crypto";
 
 /** Version of the packed format; entries of another version are set aside and rebuilt. */
 export const CACHE_FORMAT_VERSION = 1;
@@ -50,20 +49,16 @@ function assertLittleEndian(): void {
   }
 }
 
-function shortHash(text: string): string {
-  return createHash("sha256").update(text).digest("hex").slice(0, 10);
-}
-
 /**
  * The cache entry name of a spec: `<name>-<resolution>-t<trainLimit|all>-v<valLimit|all>`, plus the CIFAR
- * format when forced and a hash of the root for image folders.
+ * format when forced. An image folder is told apart by its content's fingerprint ({@linkcode cacheEntryKey}),
+ * not its path: the same ImageNet mounted at two paths shares one packed entry in a shared cache.
  */
 export function cacheKey(spec: DatasetSpec): string {
   let key = `${spec.name}-${spec.resolution}-t${spec.trainLimit ?? "all"}-v${spec.valLimit ?? "all"}`;
   if (spec.name === "cifar10" && spec.cifarFormat && spec.cifarFormat !== "auto") {
     key += `-${spec.cifarFormat}`;
   }
-  if (spec.name === "imagefolder") key += `-${shortHash(spec.root ?? "")}`;
   return key;
 }
 

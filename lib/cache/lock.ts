@@ -312,6 +312,12 @@ export class RunLock {
   /**
    * Refreshes the heartbeat time (atomic rewrite). Throws {@linkcode LockLostError} if the lock file no
    * longer holds this acquisition's token.
+   *
+   * Known window: a contender that judged this lock stale (its holder blocked past `staleMs`) may take it over
+   * between the token check and the rename, and the rename then overwrites the successor's lock. The
+   * successor's own next heartbeat finds this token instead of its own and throws `LockLostError`, which ends
+   * its training: one of the two stops within a heartbeat interval, and a finished run's files are written
+   * atomically either way.
    */
   heartbeat(): Promise<void> {
     const run = this.#pending.then(async () => {

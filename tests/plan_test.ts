@@ -1,0 +1,63 @@
+/**
+ * `plan` before anything ran: units that need the teacher wait for it (with no hash, which would depend on
+ * its weights), the others are missing with their hashes, and the estimate adds the teacher's training only
+ * when some unit waits for it and the profile trains its own.
+ */
+import assert from "node:assert/strict";
+import { getProfile } from "../experiments/profiles.ts";
+import { allPlans } from "../experiments/tables/mod.ts";
+import type { RunContext } from "../app/runner.ts";
+import { planEstimate, type PlannedUnit, planTable } from "../app/tables/plan.ts";
+import { teacherSeconds } from "../app/tables/estimate.ts";
+
+Deno.test("planTable on an empty cache: GPA rows wait for the teacher, the MAE row is missing", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const profile = getProfile("smoke");
+    const ctx: RunContext = {
+      profile,
+      cacheDir: dir,
+      backend: "wasm",
+      log: () => {},
+      stopSignal: { stopped: false },
+      progress: false,
+    };
+    const units = await planTable(ctx, allPlans(profile).table1, [0, 1]);
+    assert.ok(units.length > 2);
+    for (const u of units) {
+      if (u.row === "mae") {
+        assert.equal(u.status, "missing", u.row);
+        assert.match(u.pretrainHash ?? "", /^[0-9a-f]{16}$/);
+      } else {
+        assert.equal(u.status, "waiting", u.row);
+        assert.equal(u.waitingFor, "teacher", u.row);
+        assert.equal(u.pretrainHash, undefined, u.row);
+        assert.ok(u.shares, "a GPA row states its shares even before it can run");
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("planEstimate adds the teacher only when a unit waits for it and the profile trains it", () => {
+  const cpu = getProfile("cpu");
+  const own = structuredClone(cpu);
+  delete own.gpa.teacher.weightsPath; // the profile's own MAE as teacher, trained first
+  const units: PlannedUnit[] = [
+    { row: "mae", seed: 0, status: "missing", estimateSeconds: 100 },
+    { row: "gpa", seed: 0, status: "waiting", waitingFor: "teacher", estimateSeconds: 120 },
+    { row: "gpa", seed: 1, status: "cached" },
+    { row: "x", seed: -1, status: "not-run", notRun: "why" },
+  ];
+  const teacher = teacherSeconds(own)!;
+  assert.ok(teacher > 0, "the cpu profile has a measured throughput");
+  const e = planEstimate(own, units);
+  assert.deepEqual([e.pending, e.estimated, e.teacherSeconds], [2, 2, teacher]);
+  assert.equal(e.computeSeconds, teacher + 220);
+  // A shipped teacher (a weights file) is never trained by the plan.
+  assert.equal(planEstimate(cpu, units).teacherSeconds, 0);
+  // Waiting for data costs no teacher.
+  const data = units.map((u) => u.waitingFor ? { ...u, waitingFor: "data" as const } : u);
+  assert.equal(planEstimate(own, data).computeSeconds, 220);
+});

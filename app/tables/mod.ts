@@ -2,6 +2,8 @@
  * Table tasks: run every (row × seed) a table needs through the cache (optionally as parallel worker
  * processes or a shard of a job array), then assemble `reports/<profile>/tableN.{md,json}` with the paper's
  * numbers, ours (mean ± std over seeds) and a verdict per claim.
+ * Units, workers, sharding and report assembly share one file (≈ 520 lines): they are the one protocol every
+ * table runs through; the plan and the estimate live beside it (plan.ts, estimate.ts).
  * @module
  */
 import { RunDir, runHash, RunLockedError } from "../../lib/cache/mod.ts";

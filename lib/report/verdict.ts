@@ -22,6 +22,8 @@
  * detect the paper's own difference (its points, taken at face value) at the measured spread.
  * `holmVerdicts` adds Holm's correction over a table's claims (family-wise error 5 %).
  * Claims are about raw values: "greater" means a larger number, whatever direction is better.
+ * The rules, the power arithmetic behind `mde`/`seedsNeeded` and Holm's correction stay in one file (≈ 530
+ * lines) so that the whole verdict procedure is read in one place.
  * @module
  */
 import {

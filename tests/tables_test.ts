@@ -153,3 +153,28 @@ Deno.test("a table stopped before its units ran throws InterruptedError and writ
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("runsFinishedBefore: a --jobs coordinator counts as hits only runs finished before it began", async () => {
+  const { runsFinishedBefore, runUnit, tableUnits } = await import("../app/tables/mod.ts");
+  const { allPlans } = await import("../experiments/tables/mod.ts");
+  const { getProfile } = await import("../experiments/profiles.ts");
+  const { selectBackend } = await import("../lib/backend.ts");
+  await selectBackend("wasm", { blas: "off" });
+  const dir = await Deno.makeTempDir();
+  try {
+    const profile = getProfile("smoke");
+    const ctx = { profile, cacheDir: dir, backend: "wasm", log: () => {}, stopSignal: { stopped: false } };
+    const plan = allPlans(profile).table1;
+    const unit = tableUnits(plan, [0]).find((u) => u.row.key === "mae")!;
+    const before = Date.now() - 1;
+    const r = await runUnit(ctx, plan, unit);
+    assert.equal(r.cacheHits, 0, "both runs trained here");
+    // What a coordinator sees after its workers trained the unit: the worker's runs are not hits …
+    assert.equal(await runsFinishedBefore(ctx, r, before), 0);
+    // … while a later invocation finds both runs cached.
+    assert.equal(await runsFinishedBefore(ctx, r, Date.now() + 1), r.runs);
+    assert.equal(r.runs, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

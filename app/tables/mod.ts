@@ -31,6 +31,7 @@ import {
   ensurePretrain,
   NotImplementedError,
   profileData,
+  runCache,
   type RunContext,
   strategyChoice,
 } from "../runner.ts";
@@ -181,7 +182,9 @@ export async function runTable(
     await checkTeacherWeights(ctx.profile.gpa.teacher);
   }
   const t0 = performance.now();
-  if (opts.jobs > 1 && !opts.shard && !opts.claim && opts.spawnWorker) {
+  const startedAt = Date.now();
+  const spawned = opts.jobs > 1 && !opts.shard && !opts.claim && opts.spawnWorker !== undefined;
+  if (spawned) {
     ctx.log(`${id}: ${units.length} units on ${opts.jobs} worker processes`);
     await profileData(ctx); // build the dataset cache once, not once per worker
     const codes = await Promise.all(
@@ -242,11 +245,26 @@ export async function runTable(
     throw new InterruptedError(`${id}: interrupted; finished runs are cached, rerun to resume`);
   }
   if (opts.shard || opts.claim) return null;
+  // The coordinator of --jobs workers reads back units they just trained: count as hits only the runs that
+  // were finished before this invocation began, so the report says what this command actually trained.
+  if (spawned) {
+    for (const r of results) r.cacheHits = await runsFinishedBefore(ctx, r, startedAt);
+  }
   const curves = await renderCurves(`${opts.reportsDir}/${ctx.profile.name}/figures`, plan, results);
   const report = assembleReport(ctx, plan, results, failures, opts.seeds, (performance.now() - t0) / 1000);
   report.figures = [...(report.figures ?? []), ...curves];
   const paths = await writeReport(`${opts.reportsDir}/${ctx.profile.name}`, id, report);
   return { ...paths, results };
+}
+
+/** How many of a unit's runs (pre-training, evaluation) had finished before `since` (ms since the epoch). */
+export async function runsFinishedBefore(ctx: RunContext, r: UnitResult, since: number): Promise<number> {
+  let n = 0;
+  for (const hash of [r.pretrainHash, r.evalHash]) {
+    const st = await Deno.stat(runCache(ctx).runDir(hash).finalPath).catch(() => null);
+    if (st?.mtime && st.mtime.getTime() < since) n++;
+  }
+  return Math.min(n, r.runs);
 }
 
 function modelLabel(ctx: RunContext): string {

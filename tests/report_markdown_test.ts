@@ -207,3 +207,27 @@ Deno.test("markdown: per-seed values name their seeds; no signed zero; the repro
   assert(md.includes("```sh\ndeno task table1 --profile cpu --seeds 2\n```"), md);
   assert(md.includes("| This invocation | 4.2s (cached runs cost nothing) |"), md);
 });
+
+Deno.test("markdown: claims on rows that did not run are named so and left out of Holm's family", async () => {
+  const { holmVerdicts } = await import("../lib/report/verdict.ts");
+  const input = sampleInput();
+  const results = { mae: [40, 41, 42], teacher: [43, 44, 45] };
+  const claim = (id: string, a: string) => ({
+    kind: "greater" as const,
+    id,
+    text: id,
+    metric: "finetune",
+    a,
+    b: "mae",
+  });
+  input.verdicts = holmVerdicts([
+    judgeClaim(claim("ran", "teacher"), results),
+    judgeClaim(claim("missing-1", "convmae"), results),
+    judgeClaim(claim("missing-2", "cae"), results),
+  ]);
+  const md = renderTableReport(input);
+  assert(md.includes("(of 3; 2 of them on rows that did not run)."), md);
+  // One tested claim: no Holm sentence (a family of one), and the tested claim keeps its verdict under Holm.
+  assert(!md.includes("With Holm's correction over"), md);
+  assert.equal(input.verdicts[0].holm!.outcome, input.verdicts[0].outcome);
+});

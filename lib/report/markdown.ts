@@ -312,11 +312,15 @@ export function renderTableReport(input: TableReportInput): string {
   if (input.verdicts.length === 0) lines.push("No claims were tested.", "");
   else {
     const counts = countOutcomes(input.verdicts);
-    const holm = input.verdicts.filter((v) => v.holm && v.method !== "exact");
+    // A claim on rows that did not run (no results: n "0") is said so; Holm's family is the claims that had a
+    // test (a finite p-value), as in holmAdjust — not those without results or with fewer than two seeds.
+    const notRun = input.verdicts.filter((v) => v.method === "none" && v.n === "0").length;
+    const holm = input.verdicts.filter((v) => v.holm && v.method !== "exact" && Number.isFinite(v.pValue));
     const holmCounts = countOutcomes(holm.map((v) => ({ ...v, outcome: v.holm!.outcome })));
     lines.push(
       `${counts["reproduced"]} reproduced, ${counts["not reproduced"]} not reproduced, ` +
-        `${counts["inconclusive"]} inconclusive (of ${input.verdicts.length}).` +
+        `${counts["inconclusive"]} inconclusive (of ${input.verdicts.length}` +
+        (notRun ? `; ${notRun} of them on rows that did not run` : "") + ")." +
         (holm.length > 1
           ? ` With Holm's correction over the ${holm.length} seed-dependent claims: ` +
             `${holmCounts["reproduced"]} reproduced, ${holmCounts["not reproduced"]} not reproduced, ` +

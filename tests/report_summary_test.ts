@@ -59,3 +59,18 @@ Deno.test("replaceBetweenMarkers replaces only what lies between the markers", (
   );
   assert.throws(() => replaceBetweenMarkers("no markers", "x"), /markers/);
 });
+
+Deno.test("resultsSummary lists only claims that ran: one on rows with no results is left out", () => {
+  const report: ReportJson = {
+    header: { tableId: "table10", title: "T10", dataset: "d", seeds: [0, 1] },
+    verdicts: [
+      verdict({ text: "ran" }),
+      verdict({ text: "never ran", method: "none", n: "0", delta: NaN, ci: null, pValue: NaN }),
+      verdict({ text: "one seed", method: "none", n: "1 vs 1", ci: null, pValue: NaN }),
+    ],
+  };
+  const md = resultsSummary([{ file: "t10.md", report }]);
+  assert.ok(md.includes("| ran |"), md);
+  assert.ok(!md.includes("never ran"), md);
+  assert.ok(md.includes("| one seed |"), "too few seeds is still a result to show");
+});

@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { writeFilesAtomic } from "./atomic_write.ts";
 import { mean, sampleStd } from "./stats.ts";
-import type { Outcome, Verdict } from "./verdict.ts";
+import { onRowsNotRun, type Outcome, type Verdict } from "./verdict.ts";
 
 /** Where and how the numbers were produced. */
 export interface ReportHeader {
@@ -314,7 +314,7 @@ export function renderTableReport(input: TableReportInput): string {
     const counts = countOutcomes(input.verdicts);
     // A claim on rows that did not run (no results: n "0") is said so; Holm's family is the claims that had a
     // test (a finite p-value), as in holmAdjust — not those without results or with fewer than two seeds.
-    const notRun = input.verdicts.filter((v) => v.method === "none" && v.n === "0").length;
+    const notRun = input.verdicts.filter(onRowsNotRun).length;
     const holm = input.verdicts.filter((v) => v.holm && v.method !== "exact" && Number.isFinite(v.pValue));
     const holmCounts = countOutcomes(holm.map((v) => ({ ...v, outcome: v.holm!.outcome })));
     lines.push(

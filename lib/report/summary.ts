@@ -4,7 +4,7 @@
  * @module
  */
 import { escapeCell, formatDelta, formatSeedsNeeded } from "./markdown.ts";
-import type { Verdict } from "./verdict.ts";
+import { onRowsNotRun, type Verdict } from "./verdict.ts";
 
 /** The parts of a table report's JSON the summary reads. */
 export interface ReportJson {
@@ -31,6 +31,7 @@ export function resultsSummary(reports: readonly { file: string; report: ReportJ
   for (const { file, report } of reports) {
     const label = `[${tableLabel(report.header.tableId)}](${file})`;
     for (const v of report.verdicts) {
+      if (onRowsNotRun(v)) continue; // the table lists claims that ran; the report says which did not
       const ours = Number.isFinite(v.delta)
         ? `${formatDelta(v.delta, 2)}` +
           (v.ci ? ` [${formatDelta(v.ci[0], 2)}, ${formatDelta(v.ci[1], 2)}]` : "")

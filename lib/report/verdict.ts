@@ -489,6 +489,11 @@ function judgeBest(
   };
 }
 
+/** Whether a verdict is about rows that did not run (no results at all; not the same as too few seeds). */
+export function onRowsNotRun(v: Pick<Verdict, "method" | "n">): boolean {
+  return v.method === "none" && v.n === "0";
+}
+
 /**
  * Holm's correction over the claims of one table: the p-values of the non-exact verdicts are adjusted
  * together; a verdict keeps its outcome when its adjusted p is below 1 − level, otherwise it becomes

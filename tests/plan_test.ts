@@ -9,19 +9,13 @@ import { allPlans } from "../experiments/tables/mod.ts";
 import type { RunContext } from "../app/runner.ts";
 import { planEstimate, type PlannedUnit, planTable } from "../app/tables/plan.ts";
 import { teacherSeconds } from "../app/tables/estimate.ts";
+import { planContext } from "./fixtures.ts";
 
 Deno.test("planTable on an empty cache: GPA rows wait for the teacher, the MAE row is missing", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const profile = getProfile("smoke");
-    const ctx: RunContext = {
-      profile,
-      cacheDir: dir,
-      backend: "wasm",
-      log: () => {},
-      stopSignal: { stopped: false },
-      progress: false,
-    };
+    const ctx: RunContext = { ...planContext("smoke"), cacheDir: dir };
+    const profile = ctx.profile;
     const units = await planTable(ctx, allPlans(profile).table1, [0, 1]);
     assert.ok(units.length > 2);
     for (const u of units) {

@@ -123,6 +123,9 @@ Deno.test("markdown: JSON object carries derived statistics and no NaN", () => {
   assert.equal(rows[1].oursDelta, 3);
   assert.deepEqual(parsed.summary, { "reproduced": 1, "not reproduced": 0, "inconclusive": 1 });
   assert.equal(parsed.verdicts[1].ci, null);
+  assert.deepEqual(parsed.runs, [], "no runs given, an empty list");
+  const runs = [{ row: "mae", seed: 0, pretrainHash: "0123456789abcdef", evalHash: "fedcba9876543210" }];
+  assert.deepEqual(JSON.parse(JSON.stringify(tableReportJson({ ...sampleInput(), runs }))).runs, runs);
 });
 
 Deno.test("markdown: additional metric blocks render their own tables", () => {

@@ -173,6 +173,20 @@ Deno.test("runsFinishedBefore: a --jobs coordinator counts as hits only runs fin
     assert.equal(await runsFinishedBefore(ctx, r, before), 0);
     // … while a later invocation finds both runs cached.
     assert.equal(await runsFinishedBefore(ctx, r, Date.now() + 1), r.runs);
+    // Each run is judged by its own final file: only the pre-training run finished before `since` here.
+    const since = Date.now();
+    const { runCache } = await import("../app/runner.ts");
+    await Deno.utime(
+      runCache(ctx).runDir(r.pretrainHash).finalPath,
+      new Date(since - 60_000),
+      new Date(since - 60_000),
+    );
+    await Deno.utime(
+      runCache(ctx).runDir(r.evalHash).finalPath,
+      new Date(since + 60_000),
+      new Date(since + 60_000),
+    );
+    assert.equal(await runsFinishedBefore(ctx, r, since), 1);
     assert.equal(r.runs, 2);
   } finally {
     await Deno.remove(dir, { recursive: true });

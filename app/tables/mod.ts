@@ -246,7 +246,8 @@ export async function runTable(
   }
   if (opts.shard || opts.claim) return null;
   // The coordinator of --jobs workers reads back units they just trained: count as hits only the runs that
-  // were finished before this invocation began, so the report says what this command actually trained.
+  // were finished before this invocation began (by their final file's time; a run another command finished
+  // meanwhile is counted as not a hit too).
   if (spawned) {
     for (const r of results) r.cacheHits = await runsFinishedBefore(ctx, r, startedAt);
   }
@@ -410,6 +411,12 @@ export function assembleReport(
     deviations: plan.deviations,
     notes,
     figures: plan.figures ?? [],
+    runs: results.map((r) => ({
+      row: r.row,
+      seed: r.seed,
+      pretrainHash: r.pretrainHash,
+      evalHash: r.evalHash,
+    })),
   };
 }
 

@@ -93,6 +93,8 @@ export interface TableReportInput {
   notes: readonly string[];
   /** Figures to link, relative to the report's directory. */
   figures?: readonly { title: string; path: string }[];
+  /** The runs behind the rows (JSON only): each unit's pre-training and evaluation run hashes. */
+  runs?: readonly { row: string; seed: number; pretrainHash: string; evalHash: string }[];
 }
 
 /** What a reader must know before comparing numbers. */
@@ -193,6 +195,7 @@ export function tableReportJson(input: TableReportInput): Record<string, unknown
     deviations: input.deviations,
     notes: input.notes,
     figures: input.figures ?? [],
+    runs: input.runs ?? [],
   }) as Record<string, unknown>;
 }
 

@@ -1,6 +1,6 @@
 /**
  * MAE pre-training with any mask strategy and optional loss extensions (MAM, HPM), cached by run hash.
- * The training loop, its checkpoint state and its resume path are one file (≈ 500 lines) because resuming
+ * The pre-training step, its checkpoint state and its resume path are one file (≈ 500 lines) because resuming
  * bit-identically depends on all three agreeing.
  * @module
  */

@@ -2,7 +2,8 @@
  * Shipped teachers (`zoo/`): a profile's GPA teacher is its MAE baseline trained far longer than a table run.
  * `buildTeacher` trains (or resumes, or reads from the cache) that run, exports its encoder in timm layout to
  * `zoo/<profile>_teacher.safetensors`, and measures it — k-NN, the selected head's recall against object
- * boxes on held-out images next to random patches and a centre prior — into a JSON card and a loss curve.
+ * boxes on held-out images next to random patches and a centre prior — into a JSON card, with its figures
+ * among the profile's report figures.
  * @module
  */
 import { atomicWriteFile, atomicWriteJson, ensureDir } from "../lib/fsutil.ts";
@@ -31,12 +32,15 @@ export interface TeacherCard {
 
 /**
  * Trains/reads the profile's teacher run (seed `teacherSeed`, `teacherEpochs`), exports it to `outFile`, and
- * writes `<stem>.json` (the card) and `<stem>_loss.png` beside it. `recallImages` held-out images measure it.
+ * writes `<stem>.json` (the card) beside it; `recallImages` held-out images measure it. The figures — the loss
+ * curve (`teacher_loss.png`) and the recall heat map with its JSON (`gpa_recall.png`/`.json`, as `gpa-recall`
+ * writes them) — go to `figuresDir`, the profile's report figures.
  */
 export async function buildTeacher(
   ctx: RunContext,
   outFile: string,
   recallImages: number,
+  figuresDir: string,
 ): Promise<TeacherCard> {
   const t = ctx.profile.gpa.teacher;
   const epochs = t.teacherEpochs ?? ctx.profile.pretrain.epochs;
@@ -52,8 +56,9 @@ export async function buildTeacher(
   const stem = outFile.replace(/\.safetensors$/, "");
   const loss = run.history.map((r) => Number(r.loss));
   const probeTop1 = run.history.map((r) => Number(r.probeTop1 ?? NaN));
+  await ensureDir(figuresDir);
   await atomicWriteFile(
-    `${stem}_loss.png`,
+    `${figuresDir}/teacher_loss.png`,
     await linePlotPng({
       title: `${ctx.profile.name} teacher: MAE pre-training loss (${epochs} epochs)`,
       xLabel: "epoch",
@@ -61,7 +66,8 @@ export async function buildTeacher(
       series: [{ name: "loss", x: loss.map((_, i) => i + 1), y: loss }],
     }),
   );
-  await atomicWriteFile(`${stem}_recall.png`, png);
+  await atomicWriteFile(`${figuresDir}/gpa_recall.png`, png);
+  await atomicWriteJson(`${figuresDir}/gpa_recall.json`, recall);
   const { path: _path, ...file } = exported;
   const card: TeacherCard = {
     profile: ctx.profile.name,

@@ -175,10 +175,11 @@ example: deno run -A main.ts gpa-recall --profile cpu --images 2500`,
   teacher: `usage: main.ts teacher [options]   (or: deno task teacher)
 Trains (or resumes, or reads from the cache) the profile's GPA teacher — its MAE run of teacherEpochs — and
 ships it: zoo/<profile>_teacher.safetensors (timm layout), a card (.json: run hash, loss, k-NN, recall vs
-random and a centre prior) and plots.
+random and a centre prior); its figures go to <reports>/<profile>/figures (teacher_loss.png, gpa_recall.*).
 
   --out FILE           default zoo/<profile>_teacher.safetensors
   --images N           held-out images for the recall (default 2500)
+  --reports-dir DIR    where the figures go (default reports)
 
 ${GLOBAL}
 

@@ -11,13 +11,15 @@ export async function cmdTeacher(args: string[]) {
   const { values } = parseCommandArgs("teacher", args, {
     out: { type: "string" },
     images: { type: "string" },
+    "reports-dir": { type: "string" },
   });
   const ctx = await context(values);
   installSignalHandlers(ctx.stopSignal);
   const out = str(values, "out", `${PROJECT_ROOT}/zoo/${ctx.profile.name}_teacher.safetensors`)!;
   const images = int(values, "images", 2500, 1, 100000)!;
   const { buildTeacher } = await import("../app/zoo.ts");
-  const card = await buildTeacher(ctx, out, images);
+  const reports = dirOption(values, "reports-dir") ?? `${PROJECT_ROOT}/reports`;
+  const card = await buildTeacher(ctx, out, images, `${reports}/${ctx.profile.name}/figures`);
   const lines = [
     `teacher of profile ${card.profile}: run ${card.run}, ${card.epochs} epochs -> ${out} (sha256 ${card.file.sha256})`,
     `k-NN top-1 ${card.knnTop1?.toFixed(2) ?? "—"} %; selected head ${card.recall.selectedHead}`,

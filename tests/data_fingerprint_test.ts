@@ -20,6 +20,30 @@ async function folder(root: string) {
   }
 }
 
+/** A temporary image folder (`folder`) with the imagefolder spec and load options over it; removed after `fn`. */
+async function inFolder(
+  fn: (o: {
+    dir: string;
+    root: string;
+    spec: { name: "imagefolder"; resolution: 8; root: string };
+    opts: { cacheDir: string; log: () => void };
+  }) => Promise<void>,
+) {
+  const dir = await Deno.makeTempDir();
+  try {
+    const root = `${dir}/data`;
+    await folder(root);
+    await fn({
+      dir,
+      root,
+      spec: { name: "imagefolder", resolution: 8, root },
+      opts: { cacheDir: `${dir}/cache`, log: () => {} },
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 Deno.test("fingerprint: an archive by its bytes, a folder by its file list, sizes and times", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -37,12 +61,7 @@ Deno.test("fingerprint: an archive by its bytes, a folder by its file list, size
 });
 
 Deno.test("dataset cache and runs follow the source: a changed folder is re-read, not served stale", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const root = `${dir}/data`;
-    await folder(root);
-    const spec = { name: "imagefolder", resolution: 8, root } as const;
-    const opts = { cacheDir: `${dir}/cache`, log: () => {} };
+  await inFolder(async ({ dir, root, spec, opts }) => {
     const first = await loadDataset(spec, opts);
     assert.equal(first.train.count, 4);
     assert.match(first.train.fingerprint!, /^files:/);
@@ -55,18 +74,11 @@ Deno.test("dataset cache and runs follow the source: a changed folder is re-read
     const changed = await loadDataset(spec, opts);
     assert.equal(changed.train.count, 3);
     assert.notEqual(changed.train.fingerprint, first.train.fingerprint, "runs on it get another identity");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("datasetFingerprint: what loadDataset will record, without decoding or caching anything", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const root = `${dir}/data`;
-    await folder(root);
-    const spec = { name: "imagefolder", resolution: 8, root } as const;
-    const opts = { cacheDir: `${dir}/cache`, log: () => {} };
+  await inFolder(async ({ dir, root, spec, opts }) => {
     const predicted = await datasetFingerprint(spec, opts);
     assert.match(predicted!, /^files:/);
     assert.equal(await Deno.stat(`${dir}/cache`).catch(() => null), null, "nothing was built");
@@ -90,9 +102,7 @@ Deno.test("datasetFingerprint: what loadDataset will record, without decoding or
       valLimit: 2,
     } as const;
     assert.equal(await datasetFingerprint(synthetic, opts), undefined);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("run identity carries the data fingerprint (absent for generated data)", async () => {

@@ -17,6 +17,12 @@ import {
 
 export { segment } from "../lib/downstream/mod.ts";
 
+/** The profile's segmentation data (CamVid on cpu), read through the data layer's cache (downloaded if absent). */
+export function segmentationData(ctx: RunContext): ReturnType<typeof loadDataset> {
+  const spec = segmentationSpecFor(ctx.profile, { seed: 0, from: null });
+  return loadDataset(spec.dataset, { cacheDir: ctx.cacheDir, dataDir: ctx.dataDir, log: ctx.log });
+}
+
 /** Fine-tunes a segmentation model on the profile's segmentation data from a pre-training run (or random init). */
 export async function ensureSegment(
   ctx: RunContext,
@@ -25,11 +31,7 @@ export async function ensureSegment(
   recipe?: Partial<SegmentationRecipe>,
 ): Promise<SegmentationOutcome> {
   const spec = segmentationSpecFor(ctx.profile, { seed, from: from?.hash ?? null, recipe });
-  const data = await loadDataset(spec.dataset, {
-    cacheDir: ctx.cacheDir,
-    dataDir: ctx.dataDir,
-    log: ctx.log,
-  });
+  const data = await segmentationData(ctx);
   const fingerprint = data.train.fingerprint;
   return segment(
     fingerprint ? { ...spec, data: fingerprint } : spec,

@@ -58,8 +58,8 @@ export async function cmdData(args: string[]) {
   const { SEGMENTATION_SETUPS } = await import("../experiments/segmentation.ts");
   const seg = SEGMENTATION_SETUPS[ctx.profile.name]?.dataset;
   if (seg && seg.name !== "synthetic") {
-    const { loadDataset } = await import("../lib/data/mod.ts");
-    const s = await loadDataset(seg, { cacheDir: ctx.cacheDir, dataDir: ctx.dataDir, log: ctx.log });
+    const { segmentationData } = await import("../app/segment.ts");
+    const s = await segmentationData(ctx);
     report.segmentation = summary(seg.name, s.train, s.val, seg.resolution);
   }
   const line = (r: ReturnType<typeof summary>) =>
@@ -170,6 +170,7 @@ export async function cmdResults(args: string[]) {
   const { TABLE_IDS } = await import("../experiments/tables/mod.ts");
   const { resultsSummary, replaceBetweenMarkers } = await import("../lib/report/summary.ts");
   const write = str(values, "write");
+  const { dirname, relative, resolve } = await import("node:path");
   const reports = [];
   for (const id of TABLE_IDS) {
     const path = `${reportsDir}/${profile}/${id}.json`;
@@ -179,7 +180,6 @@ export async function cmdResults(args: string[]) {
     });
     if (text === null) continue;
     // Links are relative to the file written into (else to the project root).
-    const { dirname, relative, resolve } = await import("node:path");
     const base = write ? dirname(resolve(write)) : PROJECT_ROOT;
     reports.push({ file: relative(base, resolve(path.replace(/\.json$/, ".md"))), report: JSON.parse(text) });
   }

@@ -28,7 +28,6 @@ export async function cmdTables(ids: string[] | null, args: string[]) {
       throw new UsageError(`unknown table '${id}'; valid: ${TABLE_IDS.join(", ")}`);
     }
   }
-
   const jobs = int(values, "jobs", 1, 1, 64)!;
   const sh = shard(values);
   const ctx = await context(values);
@@ -76,7 +75,6 @@ export async function cmdTables(ids: string[] | null, args: string[]) {
   print(values, out, lines.join("\n"));
 }
 
-/** Starts this CLI as a `--jobs` worker of a table (units claimed dynamically); resolves to its exit code. */
 /**
  * The seeds of a table call: `--seed-list 3,7` (as given), `--seeds N` (0..N−1), `--seed S` (the profile's
  * seeds were set to [S]), or the profile's.
@@ -134,6 +132,7 @@ export function workerArgs(id: string, values: Values, seeds: readonly number[])
   return args;
 }
 
+/** Starts this CLI as a `--jobs` worker of a table (units claimed dynamically); resolves to its exit code. */
 export async function spawnWorker(id: string, values: Values, seeds: readonly number[], _worker: number) {
   const args = workerArgs(id, values, seeds);
   const child = new Deno.Command(Deno.execPath(), { args, stdin: "null", stdout: "null", stderr: "inherit" })

@@ -61,7 +61,7 @@ Deno.test("fingerprint: an archive by its bytes, a folder by its file list, size
 });
 
 Deno.test("dataset cache and runs follow the source: a changed folder is re-read, not served stale", async () => {
-  await inFolder(async ({ dir, root, spec, opts }) => {
+  await inFolder(async ({ root, spec, opts }) => {
     const first = await loadDataset(spec, opts);
     assert.equal(first.train.count, 4);
     assert.match(first.train.fingerprint!, /^files:/);

@@ -123,6 +123,8 @@ reports/<profile>/tableN.{md,json}: the paper's numbers, ours per seed, paired v
   --seed-list L        exactly these seeds, e.g. 0,3,7 (instead of --seeds/--seed)
   --jobs N             worker processes that take runs as they free up (default 1)
   --shard I/N          only this share of the runs (job arrays on a shared --cache-dir); no report
+  --rows A,B           train only these rows (keys as 'plan' lists them); the others enter the report
+                       when every seed of them is cached and are marked not run otherwise
   --reports-dir DIR    where reports go (default reports/)
   --teacher-weights F  the GPA teacher (default: the profile's; env GPA_TEACHER_WEIGHTS)
 
@@ -144,6 +146,7 @@ trains nothing.
   --seeds N            seeds 0..N−1 (default: the profile's)
   --seed-list L        exactly these seeds, e.g. 0,3,7 (instead of --seeds/--seed)
   --shard I/N          this share only
+  --rows A,B           only these rows
 
 ${GLOBAL}
 

@@ -3,6 +3,7 @@
  * @module
  */
 import { GLOBAL_OPTIONS, int, parseCommandArgs, shard, str, UsageError, type Values } from "../lib/cli.ts";
+import type { Profile } from "../experiments/profiles.ts";
 import { context, dirOption, installSignalHandlers, print, PROJECT_ROOT, workers } from "./context.ts";
 
 export const TABLE_OPTIONS = {
@@ -13,6 +14,7 @@ export const TABLE_OPTIONS = {
   jobs: { type: "string" },
   shard: { type: "string" },
   "reports-dir": { type: "string" },
+  rows: { type: "string" },
 } as const;
 
 /** `table <id>` / `all`: runs tables through the cache and writes their reports. */
@@ -31,6 +33,7 @@ export async function cmdTables(ids: string[] | null, args: string[]) {
   const jobs = int(values, "jobs", 1, 1, 64)!;
   const sh = shard(values);
   const ctx = await context(values);
+  const rows = await rowSelection(values, wanted, ids !== null, ctx.profile);
   const seeds = tableSeeds(values, ctx.profile.seeds);
   const reportsDir = dirOption(values, "reports-dir") ?? `${PROJECT_ROOT}/reports`;
   installSignalHandlers(ctx.stopSignal);
@@ -42,6 +45,7 @@ export async function cmdTables(ids: string[] | null, args: string[]) {
       jobs,
       shard: sh,
       reportsDir,
+      rows,
       claim: values.worker === true,
       spawnWorker: (w) => spawnWorker(id, values, seeds, w),
     });
@@ -73,6 +77,28 @@ export async function cmdTables(ids: string[] | null, args: string[]) {
     return `${k}: this shard's runs are done; a call without --shard writes the report`;
   });
   print(values, out, lines.join("\n"));
+}
+
+/**
+ * `--rows a,b`: the rows of one table that a call trains (checked against its plan); undefined when absent.
+ */
+async function rowSelection(
+  values: Values,
+  tables: string[],
+  all: boolean,
+  profile: Profile,
+): Promise<string[] | undefined> {
+  const text = str(values, "rows");
+  if (text === undefined) return undefined;
+  if (all || tables.length !== 1) {
+    throw new UsageError("--rows names one table's rows: give it with one table");
+  }
+  const rows = text.split(",").map((x) => x.trim()).filter((x) => x !== "");
+  const { allPlans } = await import("../experiments/tables/mod.ts");
+  const { checkRowSelection } = await import("../app/tables/units.ts");
+  const error = checkRowSelection(allPlans(profile)[tables[0]], rows);
+  if (error) throw new UsageError(error);
+  return rows;
 }
 
 /**
@@ -160,9 +186,14 @@ export async function cmdPlan(args: string[]) {
   const id = /^\d+$/.test(t) ? `table${t}` : t;
   if (!TABLE_IDS.includes(id)) throw new UsageError(`unknown table '${t}'; valid: ${TABLE_IDS.join(", ")}`);
   const seeds = tableSeeds(values, ctx.profile.seeds);
+  const rowKeys = await rowSelection(values, [id], false, ctx.profile);
+  const tablePlan = allPlans(ctx.profile)[id];
+  const selected = rowKeys
+    ? { ...tablePlan, rows: tablePlan.rows.filter((r) => rowKeys.includes(r.key)) }
+    : tablePlan;
   const { planTable, planEstimate } = await import("../app/tables/plan.ts");
   const { formatEstimate } = await import("../app/tables/estimate.ts");
-  const rows = await planTable(ctx, allPlans(ctx.profile)[id], seeds, shard(values));
+  const rows = await planTable(ctx, selected, seeds, shard(values));
   const est = planEstimate(ctx.profile, rows);
   const summary = rows.every((r) => r.status === "not-run")
     ? "no row of this table can run on this profile (see each row's reason)"

@@ -235,3 +235,18 @@ Deno.test("cli: data prints the profile's dataset (generated on smoke: no finger
   assert.equal(out.fingerprint, null);
   assert.ok(out.train.count > 0 && out.val.count > 0 && out.train.classes > 1, r.stdout);
 });
+
+Deno.test("cli: --rows names rows of one table that can run; anything else is a usage error", async () => {
+  const unknown = await cli(["table", "9", "--rows", "mae,nope"]);
+  assert.equal(unknown.code, 2, unknown.stderr);
+  assert.match(unknown.stderr, /table9 has no row 'nope'; its rows: mae, hpm, gpa/);
+  const notRunnable = await cli(["table", "6", "--rows", "semmae"]);
+  assert.equal(notRunnable.code, 2, notRunnable.stderr);
+  assert.match(notRunnable.stderr, /row 'semmae' cannot run: SemMAE is not implemented/);
+  const all = await cli(["all", "--rows", "mae"]);
+  assert.equal(all.code, 2, all.stderr);
+  assert.match(all.stderr, /--rows names one table's rows/);
+  const plan = await cli(["plan", "--table", "9", "--rows", "mae", "--json"]);
+  assert.equal(plan.code, 0, plan.stderr);
+  assert.deepEqual([...new Set(JSON.parse(plan.stdout).units.map((u: { row: string }) => u.row))], ["mae"]);
+});

@@ -192,3 +192,40 @@ Deno.test("runsFinishedBefore: a --jobs coordinator counts as hits only runs fin
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("--rows trains only the rows named; the others come from the cache or are reported as not run", async () => {
+  const { runTable } = await import("../app/tables/mod.ts");
+  const { getProfile } = await import("../experiments/profiles.ts");
+  const { selectBackend } = await import("../lib/backend.ts");
+  await selectBackend("wasm", { blas: "off" });
+  const dir = await Deno.makeTempDir();
+  try {
+    const ctx = {
+      profile: getProfile("smoke"),
+      cacheDir: `${dir}/cache`,
+      backend: "wasm",
+      log: () => {},
+      stopSignal: { stopped: false },
+    };
+    const reportsDir = `${dir}/reports`;
+    const read = async () => JSON.parse(await Deno.readTextFile(`${reportsDir}/smoke/table9.json`));
+    type Row = { key: string; label: string; perSeed: number[] };
+    const row = (j: { metrics: { rows: Row[] }[] }, key: string) =>
+      j.metrics[0].rows.find((r) => r.key === key)!;
+    const first = await runTable(ctx, "table9", { seeds: [0], jobs: 1, reportsDir, rows: ["mae"] });
+    assert.deepEqual(first!.results.map((r) => r.row), ["mae"], "only the named row trained");
+    let j = await read();
+    assert.equal(row(j, "mae").perSeed.length, 1);
+    assert.match(row(j, "hpm").label, /not run: left out by --rows \(0 of 1 seeds cached\)/);
+    assert.equal(row(j, "hpm").perSeed.length, 0);
+    assert.ok(j.notes.some((n: string) => n.startsWith("Partial report")), "the report says it is partial");
+    // A second call for another row reads the first row back from the cache: both enter the report.
+    const second = await runTable(ctx, "table9", { seeds: [0], jobs: 1, reportsDir, rows: ["hpm"] });
+    assert.deepEqual(second!.results.map((r) => [r.row, r.cacheHits]), [["mae", 2], ["hpm", 0]]);
+    j = await read();
+    assert.equal(row(j, "hpm").perSeed.length, 1);
+    assert.match(row(j, "gpa").label, /left out by --rows/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -38,6 +38,10 @@ import {
 import type { PretrainOutcome } from "../../lib/train/pretrain.ts";
 import { InterruptedError } from "../../lib/train/loop.ts";
 import { formatEstimate, unitSeconds } from "./estimate.ts";
+import { planTable } from "./plan.ts";
+import { shardUnits, tableUnits, type Unit } from "./units.ts";
+
+export { checkRowSelection, shardUnits, tableUnits, type Unit } from "./units.ts";
 
 /** Result of one (row, seed) unit. */
 export interface UnitResult {
@@ -53,28 +57,6 @@ export interface UnitResult {
   meta: Record<string, unknown>;
   /** Per-epoch curves: pre-training loss and the evaluation's metric (when it logs one per epoch). */
   curves: { pretrainLoss: number[]; evalMetric: number[] };
-}
-
-/** A unit of work: one row at one seed. */
-export interface Unit {
-  row: TableRowPlan;
-  seed: number;
-}
-
-/** The units of a table (runnable rows × seeds), in a stable order. */
-export function tableUnits(plan: TablePlan, seeds: number[]): Unit[] {
-  const units: Unit[] = [];
-  for (const row of plan.rows) {
-    if (row.notRun || !row.request) continue;
-    for (const seed of seeds) units.push({ row, seed });
-  }
-  return units;
-}
-
-/** This shard's share of `units`: every n-th starting at i. */
-export function shardUnits<T>(units: T[], shard?: { index: number; count: number }): T[] {
-  if (!shard) return units;
-  return units.filter((_, k) => k % shard.count === shard.index);
 }
 
 function scaledContext(ctx: RunContext, scale = 1): RunContext {
@@ -154,6 +136,11 @@ export interface TableRunOptions {
   /** Worker mode of `--jobs`: take any unit no other worker holds; no report is written. */
   claim?: boolean;
   reportsDir: string;
+  /**
+   * Train only these rows (`--rows`). Every other row enters the report from the cache when all its seeds
+   * are cached there, and is reported as not run otherwise: a long table can be completed and read in parts.
+   */
+  rows?: string[];
   /** Re-invokes this CLI as a worker: returns its exit code. */
   spawnWorker?: (worker: number) => Promise<number>;
 }
@@ -176,7 +163,10 @@ export async function runTable(
   const plans = allPlans(ctx.profile);
   const plan = plans[id];
   if (!plan) throw new RangeError(`unknown table '${id}'; valid: ${Object.keys(plans).join(", ")}`);
-  const units = tableUnits(plan, opts.seeds);
+  const left = opts.rows ? await rowsLeftOut(ctx, plan, opts.seeds, opts.rows) : { cached: [], reasons: {} };
+  const units = tableUnits(plan, opts.seeds).filter((u) =>
+    !opts.rows || opts.rows.includes(u.row.key) || left.cached.includes(u.row.key)
+  );
   // A table whose rows need the teacher fails before any training when its weights are missing.
   if (units.some((u) => u.row.request?.name === "gpa" || u.row.request?.name === "cls-attention")) {
     await checkTeacherWeights(ctx.profile.gpa.teacher);
@@ -198,7 +188,7 @@ export async function runTable(
     if (bad !== undefined) throw new Error(`${id}: a worker exited with code ${bad}; rerun to resume`);
   }
   const results: UnitResult[] = [];
-  const failures: Record<string, string> = {};
+  const failures: Record<string, string> = { ...left.reasons };
   const mine = shardUnits(units, opts.shard);
   const estimates = mine.map((u) => unitSeconds(ctx.profile, u.row, plan.metric.evaluation));
   for (const [k, unit] of mine.entries()) {
@@ -253,9 +243,39 @@ export async function runTable(
   }
   const curves = await renderCurves(`${opts.reportsDir}/${ctx.profile.name}/figures`, plan, results);
   const report = assembleReport(ctx, plan, results, failures, opts.seeds, (performance.now() - t0) / 1000);
+  if (Object.keys(left.reasons).length > 0) {
+    report.notes = [
+      ...report.notes,
+      `Partial report: this call trained only --rows ${opts.rows!.join(",")}; ` +
+      `${Object.keys(left.reasons).join(", ")} did not run (not all seeds cached). ` +
+      `The command above, without --rows, completes the table.`,
+    ];
+  }
   report.figures = [...(report.figures ?? []), ...curves];
   const paths = await writeReport(`${opts.reportsDir}/${ctx.profile.name}`, id, report);
   return { ...paths, results };
+}
+
+/**
+ * The rows a `--rows` call leaves out, split into those whose every seed is cached (they enter the report as
+ * cache hits) and the others, with the reason the report gives for them.
+ */
+export async function rowsLeftOut(
+  ctx: RunContext,
+  plan: TablePlan,
+  seeds: number[],
+  rows: readonly string[],
+): Promise<{ cached: string[]; reasons: Record<string, string> }> {
+  const others = plan.rows.filter((r) => !rows.includes(r.key) && !r.notRun && r.request);
+  const planned = await planTable(ctx, { ...plan, rows: others }, seeds);
+  const cached: string[] = [];
+  const reasons: Record<string, string> = {};
+  for (const row of others) {
+    const n = planned.filter((u) => u.row === row.key && u.status === "cached").length;
+    if (n === seeds.length) cached.push(row.key);
+    else reasons[row.key] = `left out by --rows (${n} of ${seeds.length} seeds cached)`;
+  }
+  return { cached, reasons };
 }
 
 /** How many of a unit's runs (pre-training, evaluation) had finished before `since` (ms since the epoch). */

@@ -18,7 +18,7 @@ import {
 } from "../runner.ts";
 import { pretrainHash } from "../../lib/train/pretrain.ts";
 import { runHash } from "../../lib/cache/mod.ts";
-import { shardUnits, tableUnits } from "./mod.ts";
+import { shardUnits, tableUnits } from "./units.ts";
 import { segmentFingerprint, segmentIdentity } from "../segment.ts";
 import { SEGMENTATION_SETUPS } from "../../experiments/segmentation.ts";
 

@@ -163,10 +163,7 @@ export async function runTable(
   const plans = allPlans(ctx.profile);
   const plan = plans[id];
   if (!plan) throw new RangeError(`unknown table '${id}'; valid: ${Object.keys(plans).join(", ")}`);
-  const left = opts.rows ? await rowsLeftOut(ctx, plan, opts.seeds, opts.rows) : { cached: [], reasons: {} };
-  const units = tableUnits(plan, opts.seeds).filter((u) =>
-    !opts.rows || opts.rows.includes(u.row.key) || left.cached.includes(u.row.key)
-  );
+  const units = tableUnits(plan, opts.seeds).filter((u) => !opts.rows || opts.rows.includes(u.row.key));
   // A table whose rows need the teacher fails before any training when its weights are missing.
   if (units.some((u) => u.row.request?.name === "gpa" || u.row.request?.name === "cls-attention")) {
     await checkTeacherWeights(ctx.profile.gpa.teacher);
@@ -188,7 +185,7 @@ export async function runTable(
     if (bad !== undefined) throw new Error(`${id}: a worker exited with code ${bad}; rerun to resume`);
   }
   const results: UnitResult[] = [];
-  const failures: Record<string, string> = { ...left.reasons };
+  const failures: Record<string, string> = {};
   const mine = shardUnits(units, opts.shard);
   const estimates = mine.map((u) => unitSeconds(ctx.profile, u.row, plan.metric.evaluation));
   for (const [k, unit] of mine.entries()) {
@@ -235,6 +232,15 @@ export async function runTable(
     throw new InterruptedError(`${id}: interrupted; finished runs are cached, rerun to resume`);
   }
   if (opts.shard || opts.claim) return null;
+  // Rows a --rows call left out, as the cache holds them now (another command may have finished some
+  // meanwhile): complete ones are read back (cache hits), the others are reported as not run.
+  const left = opts.rows ? await rowsLeftOut(ctx, plan, opts.seeds, opts.rows) : { cached: [], reasons: {} };
+  for (const unit of tableUnits(plan, opts.seeds).filter((u) => left.cached.includes(u.row.key))) {
+    results.push(await runUnit({ ...ctx, log: () => {} }, plan, unit));
+  }
+  Object.assign(failures, left.reasons);
+  const order = (r: UnitResult) => plan.rows.findIndex((p) => p.key === r.row);
+  results.sort((a, b) => order(a) - order(b) || a.seed - b.seed);
   // The coordinator of --jobs workers reads back units they just trained: count as hits only the runs that
   // were finished before this invocation began (by their final file's time; a run another command finished
   // meanwhile is counted as not a hit too).

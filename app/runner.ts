@@ -236,6 +236,8 @@ export interface TeacherChoice {
   variant?: GpaVariant;
 }
 
+const selectedHeads = new Map<string, HeadChoice>();
+
 /**
  * The teacher of a GPA run: the profile's MAE baseline (pre-trained through the cache if needed) or a weights
  * file; the head is resolved by few-shot selection when asked.
@@ -263,8 +265,16 @@ export async function ensureTeacher(ctx: RunContext, choice: TeacherChoice): Pro
   const variant = choice.variant ?? "paper";
   let head: HeadChoice;
   if ("shots" in choice.head) {
-    const probe = new Teacher(params, cfg, { block: 0, head: 0 }, variant, source);
-    head = await selectTeacherHead(ctx, probe, choice.head.shots);
+    // One selection per teacher, profile and data in a process: a table's units (and `plan`) ask again.
+    const key = JSON.stringify([source, choice.head.shots, variant, ctx.profile, ctx.cacheDir]);
+    const known = selectedHeads.get(key);
+    if (known) {
+      head = known;
+    } else {
+      const probe = new Teacher(params, cfg, { block: 0, head: 0 }, variant, source);
+      head = await selectTeacherHead(ctx, probe, choice.head.shots);
+      selectedHeads.set(key, head);
+    }
     source = { ...source, selectedBy: `${choice.head.shots}-shot` };
   } else {
     head = choice.head;

@@ -55,3 +55,21 @@ Deno.test("planEstimate adds the teacher only when a unit waits for it and the p
   const data = units.map((u) => u.waitingFor ? { ...u, waitingFor: "data" as const } : u);
   assert.equal(planEstimate(own, data).computeSeconds, 220);
 });
+
+Deno.test("one head selection per teacher in a process: planning a table's GPA units selects (and logs) once", async () => {
+  const { selectBackend } = await import("../lib/backend.ts");
+  const { ensureTeacher } = await import("../app/runner.ts");
+  await selectBackend("wasm", { blas: "off" });
+  const dir = await Deno.makeTempDir();
+  try {
+    const lines: string[] = [];
+    const ctx: RunContext = { ...planContext("smoke"), cacheDir: dir, log: (l: string) => lines.push(l) };
+    const teacher = await ensureTeacher(ctx, ctx.profile.gpa.teacher); // trains the smoke MAE teacher
+    const units = await planTable(ctx, allPlans(ctx.profile).table1, [0, 1, 2]);
+    assert.equal(units.filter((u) => u.row !== "mae" && u.status === "missing").length, 6);
+    assert.equal(lines.filter((l) => l.startsWith("head selection")).length, 1, lines.join("\n"));
+    assert.ok(teacher);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -9,12 +9,7 @@
 import { RunDir, runHash, RunLockedError } from "../../lib/cache/mod.ts";
 import { paperTable, paperValue, type TableId } from "../../experiments/paper.ts";
 import { SEGMENTATION_SETUPS } from "../../experiments/segmentation.ts";
-import {
-  allPlans,
-  type Evaluation,
-  type TablePlan,
-  type TableRowPlan,
-} from "../../experiments/tables/mod.ts";
+import { allPlans, type Evaluation, type TablePlan } from "../../experiments/tables/mod.ts";
 import { type ClaimInput, judgeClaims } from "../../lib/report/verdict.ts";
 import { atomicWriteFile, ensureDir } from "../../lib/fsutil.ts";
 import { linePlotPng } from "../../lib/plot/mod.ts";

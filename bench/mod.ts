@@ -9,7 +9,7 @@
  */
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
-import { type BackendName, type BlasMode, selectBackend } from "../lib/backend.ts";
+import { type BackendName, type BlasMode, type NativeMode, selectBackend } from "../lib/backend.ts";
 import { blasMatMulActive } from "../lib/blas.ts";
 import { int, parseCommandArgs, str, UsageError, type Values } from "../lib/cli.ts";
 import { maeCostConfig, trainingStepFlops } from "../lib/cost.ts";
@@ -51,6 +51,8 @@ export interface BenchResult {
   backend: string;
   /** wasm rows: what ran the matrix products ("openblas" or "xnnpack"). */
   matmul?: MatmulEngine;
+  /** wasm rows: whether LayerNorm, GELU, softmax's backward and AdamW ran as fused native kernels. */
+  fused?: boolean;
   batch: number;
   /** Threads the step's compute used (OpenBLAS threads for "openblas" rows; 1 otherwise). */
   threads: number;
@@ -230,18 +232,23 @@ export async function runBench(o: {
   matmul?: MatmulEngine[];
   /** OpenBLAS threads for "openblas" passes (default 1). */
   blasThreads?: number;
+  /** wasm's fused native kernels, "on" and/or "off", a pass each (default: what `selectBackend` picks). */
+  native?: ("on" | "off")[];
 }): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   const wants = (s: string) => !o.only || o.only.includes(s);
   const MODEL = o.model ?? BENCH_MODEL;
   const cost = maeCostConfig(MODEL, 0.75);
-  const passes = o.backends.flatMap((backend) =>
-    backend === "wasm" && o.matmul
-      ? o.matmul.map((m) => ({ backend, blas: (m === "openblas" ? "on" : "off") as BlasMode }))
-      : [{ backend, blas: undefined as BlasMode | undefined }]
-  );
-  for (const { backend, blas } of passes) {
-    const choice = await selectBackend(backend, { blas, blasThreads: o.blasThreads });
+  type Pass = { backend: BackendName; blas?: BlasMode; native?: NativeMode };
+  const passes = o.backends.flatMap((backend): Pass[] => {
+    if (backend !== "wasm") return [{ backend }];
+    const blasModes: (BlasMode | undefined)[] = o.matmul?.map((m) => m === "openblas" ? "on" : "off") ??
+      [undefined];
+    const nativeModes: (NativeMode | undefined)[] = o.native ?? [undefined];
+    return blasModes.flatMap((blas) => nativeModes.map((native) => ({ backend, blas, native })));
+  });
+  for (const { backend, blas, native } of passes) {
+    const choice = await selectBackend(backend, { blas, blasThreads: o.blasThreads, native });
     const matmul: MatmulEngine | undefined = choice.name !== "wasm"
       ? undefined
       : blasMatMulActive()
@@ -263,6 +270,7 @@ export async function runBench(o: {
       step,
       backend: choice.name,
       matmul,
+      fused: choice.native,
       batch: b,
       threads,
       msPerStep: Math.round(ms * 10) / 10,
@@ -282,7 +290,8 @@ export async function runBench(o: {
     let maeAtRatio = NaN;
     for (const [v, b] of plan) {
       if (!wants(`${v}-pretrain`) && !(v === "mae" && b === batch && wants("mae-gemms"))) continue;
-      o.log(`bench: ${v} pre-training step on ${choice.name}${matmul ? ` (${matmul})` : ""}, batch ${b}`);
+      const engine = matmul ? ` (${matmul}${choice.native ? ", fused kernels" : ""})` : "";
+      o.log(`bench: ${v} pre-training step on ${choice.name}${engine}, batch ${b}`);
       const wantGemms = v === "mae" && b === batch && wants("mae-gemms") && !slow;
       const { ms, note, profile } = await benchPretrain(v, MODEL, b, warmup, steps, wantGemms);
       // Cached maps: no teacher pass per step, so the step costs what MAE's does.
@@ -360,6 +369,7 @@ const BENCH_OPTIONS = {
   scaling: { type: "boolean" },
   threads: { type: "string" },
   matmul: { type: "string" },
+  native: { type: "string" },
 } as const;
 
 /** CLI entry of `main.ts bench`. */
@@ -393,7 +403,22 @@ export async function runBenchCommand(
   }
   // One thread count for both sides: PyTorch's threads and OpenBLAS's threads under wasm.
   const threads = int(values, "threads", 1, 1, 256)!;
-  const results = await runBench({ backends, batch, steps, warmup, only, log, matmul, blasThreads: threads });
+  const nativeArg = str(values, "native");
+  const native = nativeArg?.split(",").map((s) => s.trim()) as ("on" | "off")[] | undefined;
+  for (const n of native ?? []) {
+    if (n !== "on" && n !== "off") throw new UsageError(`--native: expected on and/or off, got '${n}'`);
+  }
+  const results = await runBench({
+    backends,
+    batch,
+    steps,
+    warmup,
+    only,
+    log,
+    matmul,
+    blasThreads: threads,
+    native,
+  });
   const out: Record<string, unknown> = {
     date: new Date().toISOString(),
     machine: {
@@ -405,6 +430,20 @@ export async function runBenchCommand(
     model: BENCH_MODEL,
     results,
   };
+  // With --native on,off: each step's speed with the fused kernels ÷ without, per matMul engine.
+  const fusedSpeedup: Record<string, number> = {};
+  for (const r of results) {
+    if (r.backend !== "wasm" || !r.fused) continue;
+    const base = results.find((x) =>
+      x.backend === "wasm" && x.fused === false && x.step === r.step && x.batch === r.batch &&
+      x.matmul === r.matmul
+    );
+    if (base) {
+      fusedSpeedup[`${r.step}/${r.matmul}/${r.batch}`] = Math.round((r.imgPerSec / base.imgPerSec) * 1000) /
+        1000;
+    }
+  }
+  if (native?.length === 2 && Object.keys(fusedSpeedup).length) out.fusedSpeedup = fusedSpeedup;
   if (values.peer) {
     const { ensurePeer, runPeer } = await import("./peer.ts");
     const status = await ensurePeer({ install: true, log });
@@ -420,7 +459,7 @@ export async function runBenchCommand(
         if (r.step !== "mae-pretrain" || r.backend !== "wasm" || r.batch !== batch || !peer.imgPerSec) {
           continue;
         }
-        const key = r.matmul ?? "wasm";
+        const key = engineKey(r, native?.length === 2);
         byMatmul[key] = { threads: r.threads, peerRatio: ratio(r.imgPerSec / peer.imgPerSec) };
         out.peerRatio ??= byMatmul[key].peerRatio;
       }
@@ -432,7 +471,7 @@ export async function runBenchCommand(
         // The same GEMMs in PyTorch, and the bound they put on the ratio: even if everything but the matrix
         // products were free, our step could not be faster than its GEMMs alone. Each engine's own list: on
         // XNNPACK attention's products are depthwise convolutions, on OpenBLAS batched matMuls.
-        const key = g.matmul ?? "wasm";
+        const key = engineKey(g, native?.length === 2);
         log(`bench: the MAE step's GEMM shapes (${key} pass) in PyTorch`);
         const pg = await runPeerGemm(g.gemms!, { threads });
         const peerGemmMs = pg.rows.reduce((s, r, i) => s + r.ms * g.gemms![i].count, 0);
@@ -455,12 +494,16 @@ export async function runBenchCommand(
     console.log(JSON.stringify(out, null, 2));
     return;
   }
-  console.log("step               backend   matmul   threads batch  ms/step   img/s  GFLOP/s  peak RSS");
+  console.log(
+    "step               backend   matmul   fused threads batch  ms/step   img/s  GFLOP/s  peak RSS",
+  );
   for (const r of results) {
     console.log(
       `${r.step.padEnd(18)} ${r.backend.padEnd(9)} ${(r.matmul ?? "-").padEnd(8)} ${
-        String(r.threads).padStart(7)
-      } ${String(r.batch).padStart(5)} ${r.msPerStep.toFixed(1).padStart(8)} ` +
+        (r.fused === undefined ? "-" : r.fused ? "yes" : "no").padEnd(5)
+      } ${String(r.threads).padStart(7)} ${String(r.batch).padStart(5)} ${
+        r.msPerStep.toFixed(1).padStart(8)
+      } ` +
         `${r.imgPerSec.toFixed(1).padStart(7)} ${
           (r.gflopPerSec?.toFixed(2) ?? "-").padStart(8)
         } ${r.peakRssMiB} MiB` +
@@ -474,12 +517,20 @@ export async function runBenchCommand(
     );
   }
   if (out.byMatmul) console.log(`by wasm matMul engine: ${JSON.stringify(out.byMatmul)}`);
+  if (out.fusedSpeedup) console.log(`fused kernels, speed on ÷ off: ${JSON.stringify(out.fusedSpeedup)}`);
   if (out.gemmRatio !== undefined) {
     console.log(
       `GEMMs alone: ours/PyTorch speed ${out.gemmRatio}; bound on ours/PyTorch for the whole step with this ` +
         `GEMM library: ${out.gemmBoundRatio}`,
     );
   }
+}
+
+/**
+ * Key of a wasm row in `byMatmul`: its matMul engine, and with `--native on,off` also "+fused" or "+unfused".
+ */
+function engineKey(r: BenchResult, bothNative: boolean): string {
+  return `${r.matmul ?? "wasm"}${bothNative ? (r.fused ? "+fused" : "+unfused") : ""}`;
 }
 
 /**

@@ -234,6 +234,7 @@ Engine throughput per backend; see bench/README.md.
                        mae-gemms, finetune, data
   --batch N            batch size (default 128)
   --matmul LIST        openblas,xnnpack: wasm's matMul engines, one pass each
+  --native LIST        on,off: wasm with and without the fused native kernels, one pass each
   --threads N          threads on both sides (ours and PyTorch's)
   --peer               time the same step in PyTorch on this machine
   --scaling            two parallel processes against one
@@ -279,7 +280,8 @@ commands:
                --mask-ratio r (top-k share), --images n, --json); JSON + PNG heatmap
   bench        engine throughput (deno task bench); --json, --peer (PyTorch on the same machine),
                --scaling (two parallel runs vs one), --backends wasm,cpu,webgpu, --only <steps>,
-               --matmul openblas,xnnpack (wasm's matMul engines, one pass each), --threads n (both sides)
+               --matmul openblas,xnnpack (wasm's matMul engines, one pass each), --native on,off (fused
+               kernels or not, one pass each), --threads n (both sides)
   export HASH  write a finished pre-training run's encoder as timm/MAE safetensors (--out FILE); loads with
                --teacher-weights
   teacher      train (or resume) the profile's GPA teacher and ship it: zoo/<profile>_teacher.safetensors,
@@ -296,6 +298,8 @@ options (every command):
   -q, --quiet        only errors on stderr
 
 environment: GPA_BLAS=auto|on|off (wasm's matrix products on a system OpenBLAS through FFI; default auto),
-  GPA_BLAS_THREADS=n (default 1), GPA_BLAS_LIB=path (the library to open), GPA_MICRO_BATCH=n
+  GPA_BLAS_THREADS=n (default 1), GPA_BLAS_LIB=path (the library to open), GPA_MICRO_BATCH=n,
+  GPA_NATIVE=auto|on|off (wasm's fused LayerNorm/GELU/softmax/AdamW kernels, compiled on first use; default
+  auto), GPA_NATIVE_LIB=path (a prebuilt library), GPA_CC=compiler (default cc)
 
 exit codes: 0 ok, 1 runtime error, 2 usage error, 130 interrupted (resumable)`;

@@ -6,7 +6,8 @@
  * choice records why, so `doctor` can explain it. Optional backends are imported lazily: their absence never
  * breaks anything else. On wasm, matrix products run on a system OpenBLAS through Deno's FFI when one is
  * found (`lib/blas.ts`; ≈ 3× XNNPACK's GEMM rate here), else on XNNPACK: `GPA_BLAS=auto|on|off` and
- * `GPA_BLAS_THREADS` (default 1) control it.
+ * `GPA_BLAS_THREADS` (default 1) control it. LayerNorm, GELU, softmax's backward and AdamW run as fused native
+ * kernels when a C compiler is there to build them on first use (`lib/native.ts`; `GPA_NATIVE=auto|on|off`).
  * @module
  */
 import { fileURLToPath } from "node:url";
@@ -14,6 +15,7 @@ import * as tf from "@tensorflow/tfjs";
 // Side-effect import: registers the 'wasm' backend (a namespace import that is never used would be dropped).
 import "@tensorflow/tfjs-backend-wasm";
 import { installBlasMatMul, uninstallBlasMatMul } from "./blas.ts";
+import { installNativeKernels, uninstallNativeKernels } from "./native.ts";
 
 /** Backends a user can ask for. */
 export const BACKEND_NAMES = ["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const;
@@ -30,10 +32,15 @@ export interface BackendChoice {
   adapter?: string;
   /** wasm only: what runs its matrix products, "XNNPACK" or the OpenBLAS build (e.g. "OpenBLAS 0.3.21"). */
   matmul?: string;
+  /** wasm only: whether LayerNorm, GELU, softmax's backward and AdamW run as fused native kernels. */
+  native?: boolean;
 }
 
 /** Whether wasm's matrix products use native OpenBLAS: "auto" (when found), "on" (required) or "off". */
 export type BlasMode = "auto" | "on" | "off";
+
+/** Whether wasm uses the fused native kernels: "auto" (when they build), "on" (required) or "off". */
+export type NativeMode = "auto" | "on" | "off";
 
 /** Options of `selectBackend`. */
 export interface SelectBackendOptions {
@@ -43,6 +50,10 @@ export interface SelectBackendOptions {
   blasThreads?: number;
   /** The OpenBLAS library to open (default: `GPA_BLAS_LIB`, else the usual system paths). */
   blasLib?: string;
+  /** Fused native kernels on wasm (default: `GPA_NATIVE`, else "auto"). */
+  native?: NativeMode;
+  /** The fused-kernel library to open (default: `GPA_NATIVE_LIB`, else built from `native/` on first use). */
+  nativeLib?: string;
 }
 
 function blasOptions(o: SelectBackendOptions): { mode: BlasMode; threads: number } {
@@ -79,6 +90,32 @@ function configureWasmMatMul(o: SelectBackendOptions, reasons: string[]): string
   uninstallBlasMatMul();
   reasons.push(`wasm matMul: XNNPACK (OpenBLAS unavailable: ${r.reason})`);
   return "XNNPACK";
+}
+
+/** Puts wasm on the fused native kernels or tfjs's own as asked; returns whether the fused ones run. */
+function configureNativeKernels(o: SelectBackendOptions, reasons: string[]): boolean {
+  const mode = (o.native ?? (Deno.env.get("GPA_NATIVE") || "auto")) as NativeMode;
+  if (!["auto", "on", "off"].includes(mode)) {
+    throw new ConfigError(`GPA_NATIVE must be auto, on or off, got '${mode}'`);
+  }
+  if (mode === "off") {
+    uninstallNativeKernels();
+    reasons.push("wasm fused kernels: off (GPA_NATIVE=off)");
+    return false;
+  }
+  const r = installNativeKernels(o.nativeLib);
+  if (r.ok) {
+    reasons.push(`wasm fused kernels: native (${r.info.library}${r.info.built ? ", built now" : ""})`);
+    return true;
+  }
+  if (mode === "on") {
+    uninstallNativeKernels();
+    throw new BackendError(`GPA_NATIVE=on but the fused kernels are unavailable: ${r.reason}`);
+  }
+  reasons.push(
+    `wasm fused kernels: tfjs's own ops (${r.reason})${r.sharedIdentity ? "; Identity shares buffers" : ""}`,
+  );
+  return false;
 }
 
 /** A malformed setting (an environment variable out of its range): a usage error, exit code 2. */
@@ -255,7 +292,8 @@ export async function selectBackend(
       throw new BackendError(`backend '${requested}' failed to initialise: ${reasons.join("; ")}`);
     }
     if (requested === "cpu") return (active = { name: requested, reasons });
-    return (active = { name: requested, reasons, matmul: configureWasmMatMul(options, reasons) });
+    const matmul = configureWasmMatMul(options, reasons);
+    return (active = { name: requested, reasons, matmul, native: configureNativeKernels(options, reasons) });
   }
   // auto
   if ((await tryNative(reasons)) && (await trySet("tensorflow", reasons, "native libtensorflow"))) {
@@ -267,7 +305,8 @@ export async function selectBackend(
     return (active = { name: "webgpu", reasons, adapter });
   }
   if (await trySet("wasm", reasons, "embedded default (SIMD)")) {
-    return (active = { name: "wasm", reasons, matmul: configureWasmMatMul(options, reasons) });
+    const matmul = configureWasmMatMul(options, reasons);
+    return (active = { name: "wasm", reasons, matmul, native: configureNativeKernels(options, reasons) });
   }
   if (await trySet("cpu", reasons, "pure-JS fallback")) return (active = { name: "cpu", reasons });
   throw new BackendError(`no TensorFlow.js backend could be initialised: ${reasons.join("; ")}`);

@@ -104,15 +104,16 @@ export function openBlas(threads = 1, library?: string): BlasOpenResult {
   };
 }
 
+/** tfjs-wasm's backend object (its class is not exported by the package). */
 // deno-lint-ignore no-explicit-any
-type WasmBackend = any;
+export type WasmBackend = any;
 
 /**
  * Base pointer of the wasm heap. Fetched per kernel call, after its output is allocated: growing the heap
  * replaces its `ArrayBuffer` (V8 reserves the address range, so the base does not move today, but nothing here
- * relies on that), and nothing allocates between this and the sgemm calls.
+ * relies on that), and nothing allocates between this and the sgemm calls. Shared with lib/native.ts.
  */
-function heapBase(backend: WasmBackend): Deno.PointerObject {
+export function heapBase(backend: WasmBackend): Deno.PointerObject {
   return Deno.UnsafePointer.of(backend.wasm.HEAPU8 as Uint8Array) as Deno.PointerObject;
 }
 

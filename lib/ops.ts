@@ -12,6 +12,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { blasMatMulActive } from "./blas.ts";
+import { NATIVE_KERNELS, nativeKernelsActive } from "./native.ts";
 
 /** Which implementation the ops use: "custom" (fast-path gradients), "plain" (tfjs autodiff), or "auto". */
 export type OpsMode = "auto" | "custom" | "plain";
@@ -24,6 +25,20 @@ export function setOpsMode(m: OpsMode): void {
 
 function useCustom(): boolean {
   return mode === "custom" || (mode === "auto" && tf.getBackend() === "wasm");
+}
+
+/** Whether LayerNorm, GELU and softmax run as fused native kernels (wasm with `lib/native.ts` installed). */
+function useNative(): boolean {
+  return nativeKernelsActive() && useCustom() && tf.getBackend() === "wasm";
+}
+
+/** Runs a kernel of lib/native.ts (registered for wasm only). */
+function runNative<T extends tf.Tensor | tf.Tensor[]>(
+  name: string,
+  inputs: Record<string, tf.Tensor>,
+  attrs: Record<string, number> = {},
+): T {
+  return tf.engine().runKernel(name, inputs as tf.NamedTensorMap, attrs) as unknown as T;
 }
 
 /**
@@ -137,7 +152,29 @@ const layerNormCustom = (eps: number) =>
     };
   });
 
+// One pass forward, one backward (lib/native.ts); saves x and the row statistics, whose clones share buffers.
+const layerNormNative = (eps: number) =>
+  customOp<tf.Tensor2D>((...a) => {
+    const [x, gamma, beta, save] = a as [tf.Tensor, tf.Tensor, tf.Tensor, SaveFn];
+    const [value, mean, rstd] = runNative<tf.Tensor[]>(NATIVE_KERNELS.layerNorm, { x, gamma, beta }, { eps });
+    save([x, gamma, mean, rstd]);
+    return {
+      value,
+      gradFunc: (dy, saved) => {
+        const [xs, g, mu, rs] = saved;
+        return runNative<tf.Tensor[]>(NATIVE_KERNELS.layerNormGrad, {
+          dy,
+          x: xs,
+          gamma: g,
+          mean: mu,
+          rstd: rs,
+        });
+      },
+    };
+  });
+
 const layerNormCache = new Map<number, ReturnType<typeof layerNormCustom>>();
+const layerNormNativeCache = new Map<number, ReturnType<typeof layerNormNative>>();
 
 /** LayerNorm over the last axis: x `[N, D]`, gamma/beta `[D]`. */
 export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-6): tf.Tensor2D {
@@ -145,8 +182,10 @@ export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D,
     const { mean, variance } = tf.moments(x, 1, true);
     return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), gamma), beta);
   }
-  let f = layerNormCache.get(eps);
-  if (!f) layerNormCache.set(eps, f = layerNormCustom(eps));
+  const native = useNative();
+  const cache = native ? layerNormNativeCache : layerNormCache;
+  let f = cache.get(eps);
+  if (!f) cache.set(eps, f = (native ? layerNormNative : layerNormCustom)(eps));
   return f(x, gamma, beta);
 }
 
@@ -174,13 +213,37 @@ const geluCustom = customOp<tf.Tensor>((...a) => {
   };
 });
 
+const geluNative = customOp<tf.Tensor>((...a) => {
+  const [x, save] = a as [tf.Tensor, SaveFn];
+  save([x]); // σ is recomputed in the backward kernel: cheaper than a saved tensor
+  return {
+    value: runNative<tf.Tensor>(NATIVE_KERNELS.gelu, { x }),
+    gradFunc: (dy, saved) => [runNative<tf.Tensor>(NATIVE_KERNELS.geluGrad, { dy, x: saved[0] })],
+  };
+});
+
 /** GELU in its tanh approximation (max deviation from the erf form ≈ 3e-4). */
 export function gelu<T extends tf.Tensor>(x: T): T {
   if (!useCustom()) {
     const z = tf.mul(tf.mul(x, tf.add(tf.mul(tf.square(x), GELU_A), 1)), 2 * GELU_C);
     return tf.mul(x, tf.sigmoid(z)) as T;
   }
-  return geluCustom(x) as T;
+  return (useNative() ? geluNative(x) : geluCustom(x)) as T;
+}
+
+const softmaxNative = customOp<tf.Tensor>((...a) => {
+  const [x, save] = a as [tf.Tensor, SaveFn];
+  const value = tf.softmax(x);
+  save([value]);
+  return {
+    value,
+    gradFunc: (dy, saved) => [runNative<tf.Tensor>(NATIVE_KERNELS.softmaxGrad, { dy, y: saved[0] })],
+  };
+});
+
+/** Softmax over the last axis; on wasm with the native kernels, its backward is one fused pass. */
+export function softmax<T extends tf.Tensor>(x: T): T {
+  return (useNative() ? softmaxNative(x) : tf.softmax(x)) as T;
 }
 
 /**
@@ -296,7 +359,7 @@ function headBatchedCore(
   const split = (x: tf.Tensor) =>
     tf.reshape(tf.transpose(tf.reshape(x, [batch, t, heads, dh]), [0, 2, 1, 3]), [batch * heads, t, dh]);
   const logits = tf.matMul(split(qs) as tf.Tensor3D, split(k) as tf.Tensor3D, false, true); // [BH, Tq, Tk]
-  const pv = tf.matMul(tf.softmax(logits), split(v) as tf.Tensor3D); // [BH, Tq, dh]
+  const pv = tf.matMul(softmax(logits), split(v) as tf.Tensor3D); // [BH, Tq, dh]
   return {
     out: tf.transpose(tf.reshape(pv, [batch, heads, t, dh]), [0, 2, 1, 3]),
     logits: wantLogits ? tf.transpose(logits, [1, 0, 2]) as tf.Tensor3D : undefined, // [Tq, BH, Tk]
@@ -313,7 +376,7 @@ function channelBatchedCore(
   const qh = toHeadLayout(qs, batch, heads); // [T, dh, BH]
   const kh = toHeadLayout(k, batch, heads); // [T, dh, BH]
   const logits = channelBatchedMatMul(qh, kh); // [Tq, BH, Tk]
-  const probs = tf.softmax(logits); // over Tk
+  const probs = softmax(logits); // over Tk
   const vh = tf.reshape(
     tf.transpose(tf.reshape(v, [batch, t, heads, dh]), [3, 1, 0, 2]),
     [dh, t, batch * heads],

@@ -5,6 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { nativeAdamW, nativeKernelsActive } from "../native.ts";
 import type { Params } from "../vit.ts";
 
 /** Parameters excluded from weight decay by name (besides every 1-D tensor). */
@@ -72,6 +73,12 @@ export async function globalNorm(grads: tf.Tensor[]): Promise<number> {
   return Math.sqrt(v);
 }
 
+/** Whether an AdamW update can run as lib/native.ts's fused kernel (wasm, float32, the kernels installed). */
+function fusedUpdate(p: tf.Tensor, g: tf.Tensor): boolean {
+  return nativeKernelsActive() && tf.getBackend() === "wasm" && p.dtype === "float32" &&
+    g.dtype === "float32";
+}
+
 /** AdamW exactly as PyTorch's (decoupled decay applied as p ← p·(1 − lr·wd) before the Adam step). */
 export class AdamW {
   readonly beta1: number;
@@ -108,10 +115,29 @@ export class AdamW {
       if (!grad) continue;
       const plr = lr * (this.opts.lrScale?.(name) ?? 1);
       const wd = hasWeightDecay(name, p.shape) ? this.opts.weightDecay : 0;
+      const m = this.m.get(name)!;
+      const v = this.v.get(name)!;
+      if (fusedUpdate(p, grad)) {
+        // One pass instead of a dozen kernels (lib/native.ts); the same float32 operations in the same order.
+        tf.tidy(() => {
+          const c = {
+            clip: clipScale,
+            beta1: this.beta1,
+            beta2: this.beta2,
+            bc1,
+            bc2,
+            eps: this.eps,
+            lr: plr,
+          };
+          const [p1, m1, v1] = nativeAdamW(p, grad, m, v, { ...c, weightDecay: wd });
+          m.assign(m1);
+          v.assign(v1);
+          p.assign(p1);
+        });
+        continue;
+      }
       tf.tidy(() => {
         const gr = clipScale === 1 ? grad : tf.mul(grad, clipScale);
-        const m = this.m.get(name)!;
-        const v = this.v.get(name)!;
         const m1 = tf.add(tf.mul(m, this.beta1), tf.mul(gr, 1 - this.beta1));
         const v1 = tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(gr), 1 - this.beta2));
         m.assign(m1);

@@ -27,6 +27,7 @@ import { AdamW } from "../lib/train/optim.ts";
 import { accumulateGradients, makePretrainStep, resolveMicroBatch } from "../lib/train/pretrain.ts";
 import { gridOf, type Params } from "../lib/vit.ts";
 import { gemmFlops, type GemmShape, type StepKernelProfile, stepKernelProfile, timeGemms } from "./gemm.ts";
+import { countWebGpu, type WebGpuCounts } from "./webgpu_counts.ts";
 
 /** The reference configuration of the benchmarks (and of the paper-free engine comparisons). */
 export const BENCH_MODEL: MaeConfig = {
@@ -68,6 +69,8 @@ export interface BenchResult {
   matmulShare?: number;
   /** `mae-gemms` rows: the profiled MAE step's kernel time by kernel, largest first (top 12). */
   kernels?: { name: string; calls: number; ms: number }[];
+  /** `--counts`: WebGPU calls and tensor reads of one more step after the timed ones (bench/webgpu_counts.ts). */
+  counts?: WebGpuCounts;
 }
 
 let peakRss = 0;
@@ -105,8 +108,8 @@ async function benchPretrain(
   batch: number,
   warmup: number,
   steps: number,
-  profile = false,
-): Promise<{ ms: number; note?: string; profile?: StepKernelProfile }> {
+  o: { profile?: boolean; counts?: boolean } = {},
+): Promise<{ ms: number; note?: string; profile?: StepKernelProfile; counts?: WebGpuCounts }> {
   const rng = new Rng(1);
   const params = initMae(cfg, rng.fork("init"));
   let strategy: MaskStrategy = createMaskStrategy("random", { maskRatio: 0.75 });
@@ -164,14 +167,22 @@ async function benchPretrain(
     });
   };
   const ms = await timeSteps(warmup, steps, runStep);
-  const kernels = profile ? await stepKernelProfile(() => runStep(warmup + steps)) : undefined;
+  // One more step, in the steady state the timed ones reached (pipelines compiled, buffer pool filled).
+  const counts = o.counts ? await countWebGpu(() => runStep(warmup + steps)) : undefined;
+  const kernels = o.profile ? await stepKernelProfile(() => runStep(warmup + steps + 1)) : undefined;
   optimizer.dispose();
   disposeParams(params);
   teacher?.dispose();
-  return { ms, note, profile: kernels };
+  return { ms, note, profile: kernels, counts };
 }
 
-async function benchFinetune(cfg: MaeConfig, batch: number, warmup: number, steps: number): Promise<number> {
+async function benchFinetune(
+  cfg: MaeConfig,
+  batch: number,
+  warmup: number,
+  steps: number,
+  withCounts = false,
+): Promise<{ ms: number; counts?: WebGpuCounts }> {
   const rng = new Rng(2);
   const params = buildClassifier(cfg, 200, 0);
   const optimizer = new AdamW(params, { weightDecay: 0.05, beta2: 0.999 });
@@ -179,7 +190,7 @@ async function benchFinetune(cfg: MaeConfig, batch: number, warmup: number, step
   const targets = tf.oneHot(tf.tensor1d(Int32Array.from({ length: batch }, (_, i) => i % 200), "int32"), 200);
   const vars = [...params.values()];
   const byVar = new Map([...params].map(([n, v]) => [v.name, n]));
-  const ms = await timeSteps(warmup, steps, async (i) => {
+  const runStep = async (i: number) => {
     const px = cfg.imageSize * cfg.imageSize * 3;
     const sums = new Map<string, number>();
     const grads = await accumulateGradients(batch, resolveMicroBatch(batch), vars, byVar, (s, e) => {
@@ -198,11 +209,13 @@ async function benchFinetune(cfg: MaeConfig, batch: number, warmup: number, step
     }, sums);
     await optimizer.apply(grads, 1e-4);
     for (const g of grads.values()) g.dispose();
-  });
+  };
+  const ms = await timeSteps(warmup, steps, runStep);
+  const counts = withCounts ? await countWebGpu(() => runStep(warmup + steps)) : undefined;
   targets.dispose();
   optimizer.dispose();
   disposeParams(params);
-  return ms;
+  return { ms, counts };
 }
 
 function benchData(batch: number, steps: number): number {
@@ -230,6 +243,8 @@ export async function runBench(o: {
   matmul?: MatmulEngine[];
   /** OpenBLAS threads for "openblas" passes (default 1). */
   blasThreads?: number;
+  /** Count one more step's WebGPU calls and tensor reads (rows get `counts`). */
+  counts?: boolean;
 }): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   const wants = (s: string) => !o.only || o.only.includes(s);
@@ -284,7 +299,10 @@ export async function runBench(o: {
       if (!wants(`${v}-pretrain`) && !(v === "mae" && b === batch && wants("mae-gemms"))) continue;
       o.log(`bench: ${v} pre-training step on ${choice.name}${matmul ? ` (${matmul})` : ""}, batch ${b}`);
       const wantGemms = v === "mae" && b === batch && wants("mae-gemms") && !slow;
-      const { ms, note, profile } = await benchPretrain(v, MODEL, b, warmup, steps, wantGemms);
+      const { ms, note, profile, counts } = await benchPretrain(v, MODEL, b, warmup, steps, {
+        profile: wantGemms,
+        counts: o.counts,
+      });
       // Cached maps: no teacher pass per step, so the step costs what MAE's does.
       const flops = trainingStepFlops(v === "gpa-cached" ? "mae" : v, cost, { teacherBlock }).total;
       const r = row(`${v}-pretrain`, ms, flops, note, b);
@@ -292,6 +310,7 @@ export async function runBench(o: {
       if (v !== "mae" && Number.isFinite(maeAtRatio)) {
         r.stepTimeRatioToMae = Math.round((ms / maeAtRatio) * 1000) / 1000;
       }
+      if (counts) r.counts = counts;
       results.push(r);
       if (profile) {
         // The step's GEMMs alone: a floor for the step time on this backend's GEMM library.
@@ -311,14 +330,10 @@ export async function runBench(o: {
       // Full-sequence forward + backward of the encoder: 3 × forward FLOPs.
       const L = gridOf(MODEL).count;
       const fwd = trainingStepFlops("mae", { ...cost, maskRatio: 1 / (2 * L) }).studentForward; // ≈ all patches kept
-      results.push(
-        row(
-          "finetune",
-          await benchFinetune(MODEL, batch, warmup, steps),
-          undefined,
-          `≈${(fwd / 1e6).toFixed(0)} MFLOP fwd/img`,
-        ),
-      );
+      const ft = await benchFinetune(MODEL, batch, warmup, steps, o.counts);
+      const r = row("finetune", ft.ms, undefined, `≈${(fwd / 1e6).toFixed(0)} MFLOP fwd/img`);
+      if (ft.counts) r.counts = ft.counts;
+      results.push(r);
     }
     tf.disposeVariables();
   }
@@ -360,6 +375,7 @@ const BENCH_OPTIONS = {
   scaling: { type: "boolean" },
   threads: { type: "string" },
   matmul: { type: "string" },
+  counts: { type: "boolean" },
 } as const;
 
 /** CLI entry of `main.ts bench`. */
@@ -393,7 +409,17 @@ export async function runBenchCommand(
   }
   // One thread count for both sides: PyTorch's threads and OpenBLAS's threads under wasm.
   const threads = int(values, "threads", 1, 1, 256)!;
-  const results = await runBench({ backends, batch, steps, warmup, only, log, matmul, blasThreads: threads });
+  const results = await runBench({
+    backends,
+    batch,
+    steps,
+    warmup,
+    only,
+    log,
+    matmul,
+    blasThreads: threads,
+    counts: Boolean(values.counts),
+  });
   const out: Record<string, unknown> = {
     date: new Date().toISOString(),
     machine: {
@@ -466,6 +492,13 @@ export async function runBenchCommand(
         } ${r.peakRssMiB} MiB` +
         (r.stepTimeRatioToMae ? `  ×${r.stepTimeRatioToMae} MAE step` : "") + (r.note ? `  (${r.note})` : ""),
     );
+  }
+  for (const r of results) {
+    if (r.counts) {
+      console.log(
+        `counts per step, ${r.step} on ${r.backend}, batch ${r.batch}: ${JSON.stringify(r.counts)}`,
+      );
+    }
   }
   if (out.jobsScaling) console.log(`--jobs 2 scaling: ${JSON.stringify(out.jobsScaling)}`);
   if (out.peer) {

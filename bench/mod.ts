@@ -24,7 +24,13 @@ import type { MaskStrategy } from "../lib/masking/types.ts";
 import { Rng } from "../lib/rng.ts";
 import { buildClassifier, classify, softCrossEntropy } from "../lib/train/finetune.ts";
 import { AdamW } from "../lib/train/optim.ts";
-import { accumulateGradients, makePretrainStep, resolveMicroBatch } from "../lib/train/pretrain.ts";
+import { PendingMetrics } from "../lib/train/loop.ts";
+import {
+  accumulateGradients,
+  deferredReads,
+  makePretrainStep,
+  resolveMicroBatch,
+} from "../lib/train/pretrain.ts";
 import { gridOf, type Params } from "../lib/vit.ts";
 import { gemmFlops, type GemmShape, type StepKernelProfile, stepKernelProfile, timeGemms } from "./gemm.ts";
 import { countWebGpu, type WebGpuCounts } from "./webgpu_counts.ts";
@@ -154,7 +160,7 @@ async function benchPretrain(
     if (split) {
       views = randomResizedCropFlip(split, ids, cfg.imageSize, rng.fork(`a${i}`), { scale: [0.2, 1] });
     }
-    await step({
+    const metrics = await step({
       images: views.images,
       batch,
       progress: 0.5,
@@ -165,6 +171,9 @@ async function benchPretrain(
       sampleIds: ids,
       crops: views.crops,
     });
+    // Deferred metrics (webgpu) are read at once: the time is the whole step's, GPU included. The training
+    // loop reads them after queuing the next step instead.
+    if (metrics instanceof PendingMetrics) await metrics.read();
   };
   const ms = await timeSteps(warmup, steps, runStep);
   // One more step, in the steady state the timed ones reached (pipelines compiled, buffer pool filled).
@@ -193,22 +202,33 @@ async function benchFinetune(
   const runStep = async (i: number) => {
     const px = cfg.imageSize * cfg.imageSize * 3;
     const sums = new Map<string, number>();
-    const grads = await accumulateGradients(batch, resolveMicroBatch(batch), vars, byVar, (s, e) => {
-      const t = tf.slice(targets, [s, 0], [e - s, -1]) as tf.Tensor2D;
-      return {
-        f: () =>
-          softCrossEntropy(
-            classify(params, cfg, images.subarray(s * px, e * px), e - s, {
-              rate: 0.1,
-              rng: rng.fork(`d${i}`),
-            }),
-            t,
-          ),
-        dispose: () => t.dispose(),
-      };
-    }, sums);
+    // As lib/train/finetune.ts: on webgpu the loss is read once, after the update is queued.
+    const deviceSums = deferredReads() ? new Map<string, tf.Scalar>() : undefined;
+    const grads = await accumulateGradients(
+      batch,
+      resolveMicroBatch(batch),
+      vars,
+      byVar,
+      (s, e) => {
+        const t = tf.slice(targets, [s, 0], [e - s, -1]) as tf.Tensor2D;
+        return {
+          f: () =>
+            softCrossEntropy(
+              classify(params, cfg, images.subarray(s * px, e * px), e - s, {
+                rate: 0.1,
+                rng: rng.fork(`d${i}`),
+              }),
+              t,
+            ),
+          dispose: () => t.dispose(),
+        };
+      },
+      sums,
+      deviceSums,
+    );
     await optimizer.apply(grads, 1e-4);
     for (const g of grads.values()) g.dispose();
+    if (deviceSums) await new PendingMetrics(Object.fromEntries(deviceSums)).read();
   };
   const ms = await timeSteps(warmup, steps, runStep);
   const counts = withCounts ? await countWebGpu(() => runStep(warmup + steps)) : undefined;

@@ -61,6 +61,11 @@ export interface WebGpuCounts {
   uploads: number;
   /** Where the uploads came from: "path:line" of the first project frame (the op that used the tensor). */
   uploadSites: Record<string, number>;
+  /**
+   * webgpu: the tfjs programs run (`runWebGPUProgram`), by class name (e.g. `MatMulPackedProgram`,
+   * `TransposeProgram`, `DepthwiseConv2DNCHWSharedProgram`): which kernels the dispatches are.
+   */
+  programs: Record<string, number>;
 }
 
 /** An installed counter. */
@@ -94,6 +99,7 @@ function zero(): WebGpuCounts {
     readSites: {},
     uploads: 0,
     uploadSites: {},
+    programs: {},
   };
 }
 
@@ -178,6 +184,7 @@ export function installWebGpuCounters(): WebGpuCounter {
     read: AnyFn;
     readSync: AnyFn;
     uploadToGPU?: AnyFn;
+    runWebGPUProgram?: AnyFn;
     tensorMap?: { get(id: unknown): { values?: unknown; resource?: unknown } | undefined };
   };
   const onDevice = (dataId: unknown) => backend.tensorMap?.get(dataId)?.values == null;
@@ -210,8 +217,21 @@ export function installWebGpuCounters(): WebGpuCounter {
     };
     restore.push(() => delete (backend as Partial<typeof backend>).uploadToGPU);
   }
+  const runProgram = backend.runWebGPUProgram;
+  if (runProgram) {
+    backend.runWebGPUProgram = function (this: unknown, program: object, ...rest: unknown[]) {
+      bump(c.programs, program.constructor.name);
+      return runProgram.call(this, program, ...rest);
+    };
+    restore.push(() => delete (backend as Partial<typeof backend>).runWebGPUProgram);
+  }
   return {
-    snapshot: () => ({ ...c, readSites: { ...c.readSites }, uploadSites: { ...c.uploadSites } }),
+    snapshot: () => ({
+      ...c,
+      readSites: { ...c.readSites },
+      uploadSites: { ...c.uploadSites },
+      programs: { ...c.programs },
+    }),
     reset: () => (c = zero()),
     uninstall: () => {
       for (const r of restore.reverse()) r();

@@ -5,7 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { engineLabel } from "../backend.ts";
+import { ConfigError, engineLabel } from "../backend.ts";
 import type { RunCache } from "../cache/mod.ts";
 import { runHash } from "../cache/mod.ts";
 import { type CropParams, randomResizedCropFlip } from "../data/augment.ts";
@@ -313,6 +313,7 @@ export interface PretrainStepInput {
 export function deferredReads(): boolean {
   const env = Deno.env.get("GPA_DEFER_READS");
   if (env === "0" || env === "1") return env === "1";
+  if (env) throw new ConfigError(`GPA_DEFER_READS must be 0 or 1, got '${env}'`);
   return tf.getBackend() === "webgpu";
 }
 

@@ -3,7 +3,7 @@
  * do; `GPA_TEST_WEBGPU=1`, otherwise shown as ignored): an MAE pre-training step and a step with cached GPA
  * maps map no buffer and read no tensor, compile no shader once warm, and their metrics cost exactly one
  * readback, issued after the step's work; a step with a per-step teacher reads the teacher's maps once (its
- * masks are drawn on the CPU from them). Without a GPU: the counter itself (tensor reads and where they came
+ * masks are drawn on the CPU from them); no depthwise convolution (wasm's attention) runs. Without a GPU: the counter itself (tensor reads and where they came
  * from; uninstalling restores the backend).
  */
 import assert from "node:assert/strict";
@@ -138,6 +138,10 @@ Deno.test({
           assert.equal(step.tensorSyncReads, 0, `synchronous reads inside the step (${where})`);
           assert.equal(step.computePipelines, 0, `${kind}: shader compilations in a warm step`);
           assert.ok(step.dispatches > 100, `${kind}: ${step.dispatches} dispatches`);
+          // wasm's tricks stay on wasm: attention as batched matMuls, no depthwise convolutions.
+          const programs = Object.keys(step.programs);
+          assert.ok(programs.some((n) => /MatMul/.test(n)), `${kind}: programs ${programs}`);
+          assert.ok(!programs.some((n) => /Depthwise/.test(n)), `${kind}: programs ${programs}`);
           assert.ok(read, `${kind}: on webgpu a step leaves its metrics on the device`);
           assert.equal(read.mapAsync, 1, `${kind}: the metrics' readback`);
           // One metric (the loss) needs no packing kernel; several take one.

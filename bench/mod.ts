@@ -24,9 +24,16 @@ import type { MaskStrategy } from "../lib/masking/types.ts";
 import { Rng } from "../lib/rng.ts";
 import { buildClassifier, classify, softCrossEntropy } from "../lib/train/finetune.ts";
 import { AdamW } from "../lib/train/optim.ts";
-import { accumulateGradients, makePretrainStep, resolveMicroBatch } from "../lib/train/pretrain.ts";
+import { PendingMetrics } from "../lib/train/loop.ts";
+import {
+  accumulateGradients,
+  deferredReads,
+  makePretrainStep,
+  resolveMicroBatch,
+} from "../lib/train/pretrain.ts";
 import { gridOf, type Params } from "../lib/vit.ts";
 import { gemmFlops, type GemmShape, type StepKernelProfile, stepKernelProfile, timeGemms } from "./gemm.ts";
+import { countWebGpu, type WebGpuCounts } from "./webgpu_counts.ts";
 
 /** The reference configuration of the benchmarks (and of the paper-free engine comparisons). */
 export const BENCH_MODEL: MaeConfig = {
@@ -70,6 +77,8 @@ export interface BenchResult {
   matmulShare?: number;
   /** `mae-gemms` rows: the profiled MAE step's kernel time by kernel, largest first (top 12). */
   kernels?: { name: string; calls: number; ms: number }[];
+  /** `--counts`: WebGPU calls and tensor reads of one more step after the timed ones (bench/webgpu_counts.ts). */
+  counts?: WebGpuCounts;
 }
 
 let peakRss = 0;
@@ -107,8 +116,8 @@ async function benchPretrain(
   batch: number,
   warmup: number,
   steps: number,
-  profile = false,
-): Promise<{ ms: number; note?: string; profile?: StepKernelProfile }> {
+  o: { profile?: boolean; counts?: boolean } = {},
+): Promise<{ ms: number; note?: string; profile?: StepKernelProfile; counts?: WebGpuCounts }> {
   const rng = new Rng(1);
   const params = initMae(cfg, rng.fork("init"));
   let strategy: MaskStrategy = createMaskStrategy("random", { maskRatio: 0.75 });
@@ -153,7 +162,7 @@ async function benchPretrain(
     if (split) {
       views = randomResizedCropFlip(split, ids, cfg.imageSize, rng.fork(`a${i}`), { scale: [0.2, 1] });
     }
-    await step({
+    const metrics = await step({
       images: views.images,
       batch,
       progress: 0.5,
@@ -164,16 +173,27 @@ async function benchPretrain(
       sampleIds: ids,
       crops: views.crops,
     });
+    // Deferred metrics (webgpu) are read at once: the time is the whole step's, GPU included. The training
+    // loop reads them after queuing the next step instead.
+    if (metrics instanceof PendingMetrics) await metrics.read();
   };
   const ms = await timeSteps(warmup, steps, runStep);
-  const kernels = profile ? await stepKernelProfile(() => runStep(warmup + steps)) : undefined;
+  // One more step, in the steady state the timed ones reached (pipelines compiled, buffer pool filled).
+  const counts = o.counts ? await countWebGpu(() => runStep(warmup + steps)) : undefined;
+  const kernels = o.profile ? await stepKernelProfile(() => runStep(warmup + steps + 1)) : undefined;
   optimizer.dispose();
   disposeParams(params);
   teacher?.dispose();
-  return { ms, note, profile: kernels };
+  return { ms, note, profile: kernels, counts };
 }
 
-async function benchFinetune(cfg: MaeConfig, batch: number, warmup: number, steps: number): Promise<number> {
+async function benchFinetune(
+  cfg: MaeConfig,
+  batch: number,
+  warmup: number,
+  steps: number,
+  withCounts = false,
+): Promise<{ ms: number; counts?: WebGpuCounts }> {
   const rng = new Rng(2);
   const params = buildClassifier(cfg, 200, 0);
   const optimizer = new AdamW(params, { weightDecay: 0.05, beta2: 0.999 });
@@ -181,30 +201,43 @@ async function benchFinetune(cfg: MaeConfig, batch: number, warmup: number, step
   const targets = tf.oneHot(tf.tensor1d(Int32Array.from({ length: batch }, (_, i) => i % 200), "int32"), 200);
   const vars = [...params.values()];
   const byVar = new Map([...params].map(([n, v]) => [v.name, n]));
-  const ms = await timeSteps(warmup, steps, async (i) => {
+  const runStep = async (i: number) => {
     const px = cfg.imageSize * cfg.imageSize * 3;
     const sums = new Map<string, number>();
-    const grads = await accumulateGradients(batch, resolveMicroBatch(batch), vars, byVar, (s, e) => {
-      const t = tf.slice(targets, [s, 0], [e - s, -1]) as tf.Tensor2D;
-      return {
-        f: () =>
-          softCrossEntropy(
-            classify(params, cfg, images.subarray(s * px, e * px), e - s, {
-              rate: 0.1,
-              rng: rng.fork(`d${i}`),
-            }),
-            t,
-          ),
-        dispose: () => t.dispose(),
-      };
-    }, sums);
+    // As lib/train/finetune.ts: on webgpu the loss is read once, after the update is queued.
+    const deviceSums = deferredReads() ? new Map<string, tf.Scalar>() : undefined;
+    const grads = await accumulateGradients(
+      batch,
+      resolveMicroBatch(batch),
+      vars,
+      byVar,
+      (s, e) => {
+        const t = tf.slice(targets, [s, 0], [e - s, -1]) as tf.Tensor2D;
+        return {
+          f: () =>
+            softCrossEntropy(
+              classify(params, cfg, images.subarray(s * px, e * px), e - s, {
+                rate: 0.1,
+                rng: rng.fork(`d${i}`),
+              }),
+              t,
+            ),
+          dispose: () => t.dispose(),
+        };
+      },
+      sums,
+      deviceSums,
+    );
     await optimizer.apply(grads, 1e-4);
     for (const g of grads.values()) g.dispose();
-  });
+    if (deviceSums) await new PendingMetrics(Object.fromEntries(deviceSums)).read();
+  };
+  const ms = await timeSteps(warmup, steps, runStep);
+  const counts = withCounts ? await countWebGpu(() => runStep(warmup + steps)) : undefined;
   targets.dispose();
   optimizer.dispose();
   disposeParams(params);
-  return ms;
+  return { ms, counts };
 }
 
 function benchData(batch: number, steps: number): number {
@@ -234,6 +267,8 @@ export async function runBench(o: {
   blasThreads?: number;
   /** wasm's fused native kernels, "on" and/or "off", a pass each (default: what `selectBackend` picks). */
   native?: ("on" | "off")[];
+  /** Count one more step's WebGPU calls and tensor reads (rows get `counts`). */
+  counts?: boolean;
 }): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   const wants = (s: string) => !o.only || o.only.includes(s);
@@ -293,7 +328,10 @@ export async function runBench(o: {
       const engine = matmul ? ` (${matmul}${choice.native ? ", fused kernels" : ""})` : "";
       o.log(`bench: ${v} pre-training step on ${choice.name}${engine}, batch ${b}`);
       const wantGemms = v === "mae" && b === batch && wants("mae-gemms") && !slow;
-      const { ms, note, profile } = await benchPretrain(v, MODEL, b, warmup, steps, wantGemms);
+      const { ms, note, profile, counts } = await benchPretrain(v, MODEL, b, warmup, steps, {
+        profile: wantGemms,
+        counts: o.counts,
+      });
       // Cached maps: no teacher pass per step, so the step costs what MAE's does.
       const flops = trainingStepFlops(v === "gpa-cached" ? "mae" : v, cost, { teacherBlock }).total;
       const r = row(`${v}-pretrain`, ms, flops, note, b);
@@ -301,6 +339,7 @@ export async function runBench(o: {
       if (v !== "mae" && Number.isFinite(maeAtRatio)) {
         r.stepTimeRatioToMae = Math.round((ms / maeAtRatio) * 1000) / 1000;
       }
+      if (counts) r.counts = counts;
       results.push(r);
       if (profile) {
         // The step's GEMMs alone: a floor for the step time on this backend's GEMM library.
@@ -320,14 +359,10 @@ export async function runBench(o: {
       // Full-sequence forward + backward of the encoder: 3 × forward FLOPs.
       const L = gridOf(MODEL).count;
       const fwd = trainingStepFlops("mae", { ...cost, maskRatio: 1 / (2 * L) }).studentForward; // ≈ all patches kept
-      results.push(
-        row(
-          "finetune",
-          await benchFinetune(MODEL, batch, warmup, steps),
-          undefined,
-          `≈${(fwd / 1e6).toFixed(0)} MFLOP fwd/img`,
-        ),
-      );
+      const ft = await benchFinetune(MODEL, batch, warmup, steps, o.counts);
+      const r = row("finetune", ft.ms, undefined, `≈${(fwd / 1e6).toFixed(0)} MFLOP fwd/img`);
+      if (ft.counts) r.counts = ft.counts;
+      results.push(r);
     }
     tf.disposeVariables();
   }
@@ -370,6 +405,7 @@ const BENCH_OPTIONS = {
   threads: { type: "string" },
   matmul: { type: "string" },
   native: { type: "string" },
+  counts: { type: "boolean" },
 } as const;
 
 /** CLI entry of `main.ts bench`. */
@@ -418,6 +454,7 @@ export async function runBenchCommand(
     matmul,
     blasThreads: threads,
     native,
+    counts: Boolean(values.counts),
   });
   const out: Record<string, unknown> = {
     date: new Date().toISOString(),
@@ -509,6 +546,13 @@ export async function runBenchCommand(
         } ${r.peakRssMiB} MiB` +
         (r.stepTimeRatioToMae ? `  ×${r.stepTimeRatioToMae} MAE step` : "") + (r.note ? `  (${r.note})` : ""),
     );
+  }
+  for (const r of results) {
+    if (r.counts) {
+      console.log(
+        `counts per step, ${r.step} on ${r.backend}, batch ${r.batch}: ${JSON.stringify(r.counts)}`,
+      );
+    }
   }
   if (out.jobsScaling) console.log(`--jobs 2 scaling: ${JSON.stringify(out.jobsScaling)}`);
   if (out.peer) {

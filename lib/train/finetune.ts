@@ -13,8 +13,14 @@ import { linear } from "../ops.ts";
 import { Rng } from "../rng.ts";
 import { addParam, initEncoder, param, type Params, type VitConfig } from "../vit.ts";
 import { absoluteLr, AdamW, cosineLr, layerDecayScale } from "./optim.ts";
-import { epochRecords, loadNamedInto, namedTensorsOf, trainLoop } from "./loop.ts";
-import { accumulateGradients, MODEL_FORMAT_VERSION, resolveMicroBatch, type RunEnv } from "./pretrain.ts";
+import { epochRecords, loadNamedInto, namedTensorsOf, PendingMetrics, trainLoop } from "./loop.ts";
+import {
+  accumulateGradients,
+  deferredReads,
+  MODEL_FORMAT_VERSION,
+  resolveMicroBatch,
+  type RunEnv,
+} from "./pretrain.ts";
 import type { FinetuneRecipe } from "./recipes.ts";
 
 /** A fine-tuning run: which encoder (a pre-training hash, or null = random init), data, recipe, seed. */
@@ -279,28 +285,40 @@ async function trainFinetune(
       const dropRng = ctx.rng.fork("drop-path");
       const px = cfg.imageSize * cfg.imageSize * 3;
       const sums = new Map<string, number>();
-      const grads = await accumulateGradients(B, resolveMicroBatch(B), vars, byVar, (start, end) => {
-        const t = tf.tensor2d(targets.subarray(start * C, end * C), [end - start, C]);
-        const imgs = images.subarray(start * px, end * px);
-        return {
-          f: () =>
-            softCrossEntropy(
-              classify(params, cfg, imgs, end - start, { rate: r.dropPath, rng: dropRng }),
-              t,
-            ),
-          dispose: () => t.dispose(),
-        };
-      }, sums);
+      // webgpu: the loss stays on the device until the loop reads it (see makePretrainStep).
+      const deviceSums = deferredReads() ? new Map<string, tf.Scalar>() : undefined;
+      const grads = await accumulateGradients(
+        B,
+        resolveMicroBatch(B),
+        vars,
+        byVar,
+        (start, end) => {
+          const t = tf.tensor2d(targets.subarray(start * C, end * C), [end - start, C]);
+          const imgs = images.subarray(start * px, end * px);
+          return {
+            f: () =>
+              softCrossEntropy(
+                classify(params, cfg, imgs, end - start, { rate: r.dropPath, rng: dropRng }),
+                t,
+              ),
+            dispose: () => t.dispose(),
+          };
+        },
+        sums,
+        deviceSums,
+      );
       const lrNow = cosineLr(ctx.epochFloat, {
         lr,
         minLr: r.minLr,
         warmupEpochs: r.warmupEpochs,
         epochs: r.epochs,
       });
-      const loss = sums.get("loss")!;
-      if (Number.isFinite(loss)) await optimizer.apply(grads, lrNow);
+      const loss = deviceSums ? NaN : sums.get("loss")!;
+      if (deviceSums || Number.isFinite(loss)) await optimizer.apply(grads, lrNow);
       for (const g of grads.values()) g.dispose();
-      return { loss, lr: lrNow };
+      return deviceSums
+        ? new PendingMetrics({ loss: deviceSums.get("loss")!, lr: lrNow })
+        : { loss, lr: lrNow };
     },
     evaluate: async () => ({ top1: await evaluateTop1(params, cfg, data.val) }),
   });

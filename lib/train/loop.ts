@@ -21,6 +21,53 @@ export class InterruptedError extends Error {
   override name = "InterruptedError";
 }
 
+/**
+ * Scalar metrics a step left on the device (webgpu): reading them waits for the GPU to finish the step, so the
+ * loop reads them only after the next step's work is queued, and a step never waits on its own results.
+ * Numbers known on the CPU (the learning rate, mask statistics) travel as they are; tensors are read in one
+ * readback (one buffer map). The object owns its tensors: `read()` or `dispose()` frees them.
+ */
+export class PendingMetrics {
+  #values: Record<string, number | tf.Scalar> | null;
+
+  /** `values`: numbers and kept scalar tensors, in the order the metrics are reported. */
+  constructor(values: Record<string, number | tf.Scalar>) {
+    this.#values = values;
+  }
+
+  /**
+   * Starts the readback at once (its copy is queued right behind the work encoded so far) and resolves to the
+   * numbers, in the constructor's order.
+   */
+  read(): Promise<Record<string, number>> {
+    const values = this.#values;
+    if (!values) throw new Error("PendingMetrics were already read or disposed");
+    this.#values = null;
+    const keys = Object.keys(values).filter((k) => typeof values[k] !== "number");
+    const tensors = keys.map((k) => values[k] as tf.Scalar);
+    const packed = tf.tidy(() => tf.stack(tensors));
+    tf.dispose(tensors);
+    const data = packed.data(); // called here, not awaited: copy, submit and map are issued now
+    return data.then((d) => {
+      packed.dispose();
+      const out: Record<string, number> = {};
+      for (const k of Object.keys(values)) {
+        out[k] = typeof values[k] === "number" ? values[k] as number : d[keys.indexOf(k)];
+      }
+      return out;
+    });
+  }
+
+  /** Frees the tensors without reading them. */
+  dispose(): void {
+    if (this.#values) tf.dispose(Object.values(this.#values).filter((v) => typeof v !== "number"));
+    this.#values = null;
+  }
+}
+
+/** What a step returns: numbers, or metrics still on the device (see `PendingMetrics`). */
+export type StepMetrics = Record<string, number> | PendingMetrics;
+
 /** What one step sees. */
 export interface StepContext {
   epoch: number;
@@ -53,8 +100,12 @@ export interface TrainLoopOptions {
   datasetSize: number;
   batchSize: number;
   seed: number;
-  /** One optimisation step; returns scalar metrics (must include `loss`). */
-  step: (ctx: StepContext) => Promise<Record<string, number>>;
+  /**
+   * One optimisation step; returns scalar metrics (must include `loss`), or `PendingMetrics`, which the loop
+   * reads after the next step's work is queued (a non-finite loss then stops the loop one step later, naming
+   * the step it came from, before any checkpoint is written).
+   */
+  step: (ctx: StepContext) => Promise<StepMetrics>;
   /** Evaluation after each epoch (or only the last: `evalEvery`). */
   evaluate?: (epoch: number) => Promise<Record<string, number>>;
   evalEvery?: number;
@@ -213,28 +264,8 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
     const stepsBefore = n; // steps of this epoch done before a resume (not timed here)
     const te = performance.now();
     const firstStep = epoch === startEpoch ? startStep : 0;
-    for (let s = firstStep; s < stepsPerEpoch; s++) {
-      // Let signal handlers run: synchronous tfjs work otherwise starves the event loop for a whole epoch.
-      await new Promise((r) => setTimeout(r, 0));
-      if (o.stopSignal?.stopped) {
-        await save(epoch, s, { sums, n });
-        throw new InterruptedError(
-          `interrupted at epoch ${epoch}, step ${s}; checkpoint written, rerun the same command to resume`,
-        );
-      }
-      const globalStep = epoch * stepsPerEpoch + s;
-      if (o.heartbeat && performance.now() - lastBeat > 30_000) {
-        await o.heartbeat();
-        lastBeat = performance.now();
-      }
-      const metrics = await o.step({
-        epoch,
-        stepInEpoch: s,
-        globalStep,
-        epochFloat: epoch + s / stepsPerEpoch,
-        rng: new Rng(o.seed).fork(`step/${epoch}/${s}`),
-        batchIndices: order.subarray(s * o.batchSize, (s + 1) * o.batchSize),
-      });
+    // A step's metrics: the NaN check, the epoch's sums, the progress bar.
+    const finish = (metrics: Record<string, number>, s: number, globalStep: number) => {
       if (o.lossHook) metrics.loss = o.lossHook(globalStep, metrics.loss);
       if (!Number.isFinite(metrics.loss)) {
         throw new NumericError(
@@ -256,7 +287,56 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
             `loss ${(sums.loss / n).toFixed(4)} ${rate.toFixed(1)} img/s ETA ${formatSeconds(eta)}   `,
         ));
       }
+    };
+    // The previous step's metrics while they are still being read (PendingMetrics); settled before anything
+    // that uses the sums or the weights (a checkpoint, the epoch's record, an evaluation) and after the next
+    // step's work is queued, so the GPU always has a step to run.
+    let pending: { read: Promise<Record<string, number>>; s: number; globalStep: number } | null = null;
+    const settle = async () => {
+      if (!pending) return;
+      const p = pending;
+      pending = null;
+      finish(await p.read, p.s, p.globalStep);
+    };
+    for (let s = firstStep; s < stepsPerEpoch; s++) {
+      // Let signal handlers run: synchronous tfjs work otherwise starves the event loop for a whole epoch.
+      await new Promise((r) => setTimeout(r, 0));
+      if (o.stopSignal?.stopped) {
+        await settle();
+        await save(epoch, s, { sums, n });
+        throw new InterruptedError(
+          `interrupted at epoch ${epoch}, step ${s}; checkpoint written, rerun the same command to resume`,
+        );
+      }
+      const globalStep = epoch * stepsPerEpoch + s;
+      if (o.heartbeat && performance.now() - lastBeat > 30_000) {
+        await o.heartbeat();
+        lastBeat = performance.now();
+      }
+      let metrics: StepMetrics;
+      try {
+        metrics = await o.step({
+          epoch,
+          stepInEpoch: s,
+          globalStep,
+          epochFloat: epoch + s / stepsPerEpoch,
+          rng: new Rng(o.seed).fork(`step/${epoch}/${s}`),
+          batchIndices: order.subarray(s * o.batchSize, (s + 1) * o.batchSize),
+        });
+      } catch (e) {
+        // A failed step after a non-finite one: the earlier step's NumericError is the cause to report.
+        await settle();
+        throw e;
+      }
+      if (metrics instanceof PendingMetrics) {
+        const read = metrics.read(); // queued behind this step's work
+        await settle(); // the previous step's, finished by the GPU while this one was encoded
+        pending = { read, s, globalStep };
+      } else {
+        finish(metrics, s, globalStep);
+      }
     }
+    await settle();
     if (isTty) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
     const seconds = (performance.now() - te) / 1000;
     const record: Record<string, number> = { epoch: epoch + 1 };

@@ -5,7 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { engineLabel } from "../backend.ts";
+import { ConfigError, engineLabel } from "../backend.ts";
 import type { RunCache } from "../cache/mod.ts";
 import { runHash } from "../cache/mod.ts";
 import { type CropParams, randomResizedCropFlip } from "../data/augment.ts";
@@ -31,7 +31,9 @@ import {
   epochRecords,
   loadNamedInto,
   namedTensorsOf,
+  PendingMetrics,
   type StepContext,
+  type StepMetrics,
   trainLoop,
   type TrainResult,
   WeightsMismatchError,
@@ -228,7 +230,7 @@ async function runPretrainLoop(
         epochs: recipe.epochs,
       }),
   });
-  const loopStep = (ctx: StepContext): Promise<Record<string, number>> => {
+  const loopStep = (ctx: StepContext): Promise<StepMetrics> => {
     const progress = trainingProgress(
       spec.progressUnit ?? "step",
       ctx.epoch,
@@ -303,8 +305,26 @@ export interface PretrainStepInput {
 }
 
 /**
+ * Whether a training step leaves its metrics on the device (`PendingMetrics`) instead of reading them: on
+ * webgpu, where a read waits for the GPU to finish everything queued (GPA_DEFER_READS=0|1 overrides). Off
+ * elsewhere: on wasm and cpu a read costs nothing, and the step keeps skipping the update on a non-finite
+ * loss.
+ */
+export function deferredReads(): boolean {
+  const env = Deno.env.get("GPA_DEFER_READS");
+  if (env === "0" || env === "1") return env === "1";
+  if (env) throw new ConfigError(`GPA_DEFER_READS must be 0 or 1, got '${env}'`);
+  return tf.getBackend() === "webgpu";
+}
+
+/**
  * One optimisation step of MAE pre-training with a mask strategy and extensions: masks → batch layout →
  * forward/backward (pixel loss + extension losses) → AdamW. Shared by the training loop and the benchmarks.
+ *
+ * With deferred reads (`deferredReads()`, webgpu) the step reads nothing back from the device: its loss and
+ * metrics are returned as `PendingMetrics`, and the update is applied without looking at the loss first (a
+ * non-finite loss still stops the training loop, which reads it before anything is saved). Otherwise it
+ * returns numbers and skips the update when the loss is not finite.
  */
 export function makePretrainStep(o: {
   cfg: MaeConfig;
@@ -315,7 +335,9 @@ export function makePretrainStep(o: {
   lr: (epochFloat: number) => number;
   /** Largest micro-batch per forward/backward (gradients are accumulated); default: the whole batch. */
   microBatch?: number;
-}): (input: PretrainStepInput) => Promise<Record<string, number>> {
+  /** Leave the metrics on the device (`PendingMetrics`); default `deferredReads()`. */
+  deferReads?: boolean;
+}): (input: PretrainStepInput) => Promise<StepMetrics> {
   const { cfg, params, optimizer, strategy } = o;
   const exts = o.extensions ?? [];
   const own = exts.map((e) => e.trainable?.() ?? new Map<string, tf.Variable>());
@@ -342,6 +364,7 @@ export function makePretrainStep(o: {
     });
     imagesTensor?.dispose();
     const sums = new Map<string, number>();
+    const deviceSums = (o.deferReads ?? deferredReads()) ? new Map<string, tf.Scalar>() : undefined;
     const grads = await accumulateGradients(
       B,
       o.microBatch ?? resolveMicroBatch(B),
@@ -385,10 +408,13 @@ export function makePretrainStep(o: {
         return { f, extraMetrics, dispose: () => mb.dispose() };
       },
       sums,
+      deviceSums,
     );
     const lrNow = o.lr(input.epochFloat ?? input.epoch);
-    const loss = sums.get("loss")!;
-    if (Number.isFinite(loss)) {
+    // Deferred: the loss is not known here; reading it would make the CPU wait for the GPU's forward and
+    // backward before it could queue the update.
+    const loss = deviceSums ? NaN : sums.get("loss")!;
+    if (deviceSums || Number.isFinite(loss)) {
       // The student's optimiser sees only the student's gradients (its clipping norm included).
       await optimizer.apply(new Map([...grads].filter(([n]) => params.has(n))), lrNow);
       for (const [k, e] of exts.entries()) {
@@ -397,10 +423,10 @@ export function makePretrainStep(o: {
     }
     for (const g of grads.values()) g.dispose();
     for (const e of exts) e.afterStep?.(params, input.progress);
-    const metrics: Record<string, number> = { lr: lrNow };
-    for (const [k, v] of sums) metrics[k] = v;
+    const metrics: Record<string, number | tf.Scalar> = { lr: lrNow };
+    for (const [k, v] of deviceSums ?? sums) metrics[k] = v;
     for (const [k, v] of Object.entries(mask.info ?? {})) if (typeof v === "number") metrics[`mask.${k}`] = v;
-    return metrics;
+    return deviceSums ? new PendingMetrics(metrics) : metrics as Record<string, number>;
   };
 }
 
@@ -434,7 +460,8 @@ export function resolveMicroBatch(batch: number): number {
 /**
  * Runs `chunk(start, end)`'s objective on micro-batches and returns the size-weighted average of their
  * gradients (by parameter name); scalar metrics (the objective as `loss`, plus each chunk's `extraMetrics`) are
- * averaged the same way into `sums`.
+ * averaged the same way into `sums`, or, when `deviceSums` is given, into kept scalar tensors there (nothing is
+ * read back: the caller owns them, e.g. through `PendingMetrics`).
  */
 export async function accumulateGradients(
   batch: number,
@@ -447,21 +474,31 @@ export async function accumulateGradients(
     dispose?: () => void;
   },
   sums: Map<string, number>,
+  deviceSums?: Map<string, tf.Scalar>,
 ): Promise<Map<string, tf.Tensor>> {
   const acc = new Map<string, tf.Tensor>();
+  // Adds w·v to a metric: a number read now, or a kept tensor on the device (v is not disposed here).
+  const addMetric = async (k: string, w: number, v: tf.Scalar) => {
+    if (!deviceSums) {
+      sums.set(k, (sums.get(k) ?? 0) + w * (await v.data())[0]);
+      return;
+    }
+    const prev = deviceSums.get(k);
+    deviceSums.set(
+      k,
+      tf.keep(tf.tidy(() => prev ? tf.add(prev, tf.mul(v, w)) : w === 1 ? v.clone() : tf.mul(v, w))),
+    );
+    prev?.dispose();
+  };
   for (let start = 0; start < batch; start += micro) {
     const end = Math.min(batch, start + micro);
     const w = (end - start) / batch;
     const c = chunk(start, end);
     const { value, grads } = tf.variableGrads(c.f, vars);
     const objective = c.extraMetrics?.[OBJECTIVE] ?? value;
-    sums.set("loss", (sums.get("loss") ?? 0) + w * (await objective.data())[0]);
+    await addMetric("loss", w, objective);
     for (const [k, v] of Object.entries(c.extraMetrics ?? {})) {
-      if (k === OBJECTIVE) {
-        v.dispose();
-        continue;
-      }
-      sums.set(k, (sums.get(k) ?? 0) + w * (await v.data())[0]);
+      if (k !== OBJECTIVE) await addMetric(k, w, v);
       v.dispose();
     }
     for (const [vn, g] of Object.entries(grads)) {

@@ -248,11 +248,14 @@ let active: BackendChoice | null = null;
 
 /**
  * What computes right now, as reports and run metrics name it: the tfjs backend, and on wasm what runs its
- * matrix products, e.g. "wasm (matMul: OpenBLAS 0.3.21)" or "wasm (matMul: XNNPACK)".
+ * matrix products and whether the fused native kernels run, e.g. "wasm (matMul: OpenBLAS 0.3.21; fused
+ * kernels)" or "wasm (matMul: XNNPACK)". Runs differ between engines only at float rounding, which training
+ * amplifies into seed-sized noise: a table whose rows ran on different engines says so in its header.
  */
 export function engineLabel(): string {
   const name = active?.name ?? tf.getBackend();
-  return active?.matmul && name === "wasm" ? `${name} (matMul: ${active.matmul})` : name;
+  if (!active?.matmul || name !== "wasm") return name;
+  return `${name} (matMul: ${active.matmul}${active.native ? "; fused kernels" : ""})`;
 }
 
 /** The backend chosen by the last `selectBackend` call, if any. */

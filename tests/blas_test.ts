@@ -184,7 +184,11 @@ Deno.test("blas: a fresh process with a missing library explains the fallback (d
   const run = (env: Record<string, string>) =>
     new Deno.Command(Deno.execPath(), { args: ["run", "-A", main, "doctor", "--json"], env }).output();
   // GPA_BLAS=auto explicitly: the suite may itself run under GPA_BLAS=off (a machine without OpenBLAS).
-  const missing = await run({ GPA_BLAS_LIB: "/nonexistent/libopenblas.so.0", GPA_BLAS: "auto" });
+  const missing = await run({
+    GPA_BLAS_LIB: "/nonexistent/libopenblas.so.0",
+    GPA_BLAS: "auto",
+    GPA_NATIVE: "off",
+  });
   assert.ok(missing.success, new TextDecoder().decode(missing.stderr));
   const report = JSON.parse(new TextDecoder().decode(missing.stdout));
   assert.equal(report.backend.active, "wasm (matMul: XNNPACK)");

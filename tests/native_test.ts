@@ -400,3 +400,14 @@ Deno.test({
     await assert.rejects(() => selectBackend("wasm", { native: "on" }), BackendError);
   },
 });
+
+Deno.test({
+  name: "native: runs name the fused kernels in their engine label (reports tell engines apart)",
+  ignore: !available,
+  fn: async () => {
+    const { engineLabel } = await import("../lib/backend.ts");
+    await withFused(true, () => assert.match(engineLabel(), /^wasm \(matMul: .+; fused kernels\)$/));
+    await selectBackend("wasm", { native: "off" });
+    assert.doesNotMatch(engineLabel(), /fused/);
+  },
+});

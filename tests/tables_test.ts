@@ -34,7 +34,7 @@ Deno.test("a pre-training run records its engine in metrics.json", async () => {
         "wasm",
         "-q",
       ],
-      env: { GPA_BLAS: "off" },
+      env: { GPA_BLAS: "off", GPA_NATIVE: "off" },
     }).output();
     assert.ok(out.success, new TextDecoder().decode(out.stderr));
     const runs = [...Deno.readDirSync(`${cache}/runs`)].map((e) => e.name);

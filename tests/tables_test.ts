@@ -134,16 +134,9 @@ Deno.test("plan: GPA rows print the shares at t = 0 and t = 1 (Table 4's 0 → 1
 
 Deno.test("a table stopped before its units ran throws InterruptedError and writes no report", async () => {
   const { runTable } = await import("../app/tables/mod.ts");
-  const { getProfile } = await import("../experiments/profiles.ts");
   const dir = await Deno.makeTempDir();
   try {
-    const ctx = {
-      profile: getProfile("smoke"),
-      cacheDir: `${dir}/cache`,
-      backend: "wasm",
-      log: () => {},
-      stopSignal: { stopped: true }, // a SIGINT that arrived before the first unit
-    };
+    const ctx = await smokeTableContext(dir, true); // a SIGINT that arrived before the first unit
     await assert.rejects(
       runTable(ctx, "table9", { seeds: [0], jobs: 1, reportsDir: `${dir}/reports` }),
       (e: Error) => e.name === "InterruptedError",
@@ -195,18 +188,11 @@ Deno.test("runsFinishedBefore: a --jobs coordinator counts as hits only runs fin
 
 Deno.test("--rows trains only the rows named; the others come from the cache or are reported as not run", async () => {
   const { runTable } = await import("../app/tables/mod.ts");
-  const { getProfile } = await import("../experiments/profiles.ts");
   const { selectBackend } = await import("../lib/backend.ts");
   await selectBackend("wasm", { blas: "off" });
   const dir = await Deno.makeTempDir();
   try {
-    const ctx = {
-      profile: getProfile("smoke"),
-      cacheDir: `${dir}/cache`,
-      backend: "wasm",
-      log: () => {},
-      stopSignal: { stopped: false },
-    };
+    const ctx = await smokeTableContext(dir, false);
     const reportsDir = `${dir}/reports`;
     const read = async () => JSON.parse(await Deno.readTextFile(`${reportsDir}/smoke/table9.json`));
     type Row = { key: string; label: string; perSeed: number[] };
@@ -229,3 +215,15 @@ Deno.test("--rows trains only the rows named; the others come from the cache or 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** A smoke-profile run context caching under `dir`, silent; `stopped`: as if a SIGINT had arrived. */
+async function smokeTableContext(dir: string, stopped: boolean) {
+  const { getProfile } = await import("../experiments/profiles.ts");
+  return {
+    profile: getProfile("smoke"),
+    cacheDir: `${dir}/cache`,
+    backend: "wasm",
+    log: () => {},
+    stopSignal: { stopped },
+  };
+}

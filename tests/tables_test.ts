@@ -136,7 +136,7 @@ Deno.test("a table stopped before its units ran throws InterruptedError and writ
   const { runTable } = await import("../app/tables/mod.ts");
   const dir = await Deno.makeTempDir();
   try {
-    const ctx = await smokeTableContext(dir, true); // a SIGINT that arrived before the first unit
+    const ctx = { ...planContext("smoke"), cacheDir: `${dir}/cache`, stopSignal: { stopped: true } }; // a SIGINT that arrived before the first unit
     await assert.rejects(
       runTable(ctx, "table9", { seeds: [0], jobs: 1, reportsDir: `${dir}/reports` }),
       (e: Error) => e.name === "InterruptedError",
@@ -192,7 +192,7 @@ Deno.test("--rows trains only the rows named; the others come from the cache or 
   await selectBackend("wasm", { blas: "off" });
   const dir = await Deno.makeTempDir();
   try {
-    const ctx = await smokeTableContext(dir, false);
+    const ctx = { ...planContext("smoke"), cacheDir: `${dir}/cache` };
     const reportsDir = `${dir}/reports`;
     const read = async () => JSON.parse(await Deno.readTextFile(`${reportsDir}/smoke/table9.json`));
     type Row = { key: string; label: string; perSeed: number[] };
@@ -215,15 +215,3 @@ Deno.test("--rows trains only the rows named; the others come from the cache or 
     await Deno.remove(dir, { recursive: true });
   }
 });
-
-/** A smoke-profile run context caching under `dir`, silent; `stopped`: as if a SIGINT had arrived. */
-async function smokeTableContext(dir: string, stopped: boolean) {
-  const { getProfile } = await import("../experiments/profiles.ts");
-  return {
-    profile: getProfile("smoke"),
-    cacheDir: `${dir}/cache`,
-    backend: "wasm",
-    log: () => {},
-    stopSignal: { stopped },
-  };
-}

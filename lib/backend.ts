@@ -191,11 +191,32 @@ async function tryNative(reasons: string[]): Promise<boolean> {
   return false;
 }
 
+/**
+ * Gives the process an `XDG_RUNTIME_DIR` (a private temporary folder, removed at exit) when it has none, on Linux.
+ * Why: enumerating Vulkan adapters loads Mesa's Wayland surface code, whose libwayland prints "error:
+ * XDG_RUNTIME_DIR is invalid or not set in the environment." on stderr twice when the variable is missing (any
+ * headless server or container). Nothing connects to Wayland here; the folder only answers that check.
+ */
+function quietWaylandProbe(): void {
+  if (Deno.build.os !== "linux" || Deno.env.get("XDG_RUNTIME_DIR")) return;
+  try {
+    const dir = Deno.makeTempDirSync({ prefix: "gpa-xdg-" });
+    Deno.chmodSync(dir, 0o700);
+    Deno.env.set("XDG_RUNTIME_DIR", dir);
+    globalThis.addEventListener("unload", () => {
+      try {
+        Deno.removeSync(dir, { recursive: true });
+      } catch { /* already gone */ }
+    });
+  } catch { /* no permission to write or set env: the message stays, nothing else changes */ }
+}
+
 /** Describes the WebGPU adapter Deno exposes, or null. `software` is true for CPU drivers (lavapipe, SwiftShader). */
 export async function probeWebGpu(): Promise<{ description: string; software: boolean } | null> {
   // deno-lint-ignore no-explicit-any
   const gpu = (globalThis.navigator as any)?.gpu;
   if (!gpu) return null;
+  quietWaylandProbe();
   try {
     const adapter = await gpu.requestAdapter();
     if (!adapter) return null;

@@ -52,3 +52,29 @@ Deno.test({
     await selectBackend("wasm");
   },
 });
+
+Deno.test("webgpu: probing an adapter without XDG_RUNTIME_DIR prints nothing on stderr", async () => {
+  // Mesa's Vulkan drivers (lavapipe here) print "XDG_RUNTIME_DIR is invalid" twice while enumerating adapters
+  // when the variable is unset; probeWebGpu gives the process a private one. Without Mesa this passes trivially.
+  const env = { ...Deno.env.toObject() };
+  delete env.XDG_RUNTIME_DIR;
+  const script = `import { probeWebGpu } from "${new URL("../lib/backend.ts", import.meta.url).href}";
+    await probeWebGpu();
+    const dir = Deno.env.get("XDG_RUNTIME_DIR");
+    console.log(JSON.stringify({ dir: dir ?? null, exists: dir ? Deno.statSync(dir).isDirectory : false }));`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--quiet", script],
+    env,
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stderr);
+  assert.doesNotMatch(stderr, /XDG_RUNTIME_DIR/);
+  const seen = JSON.parse(new TextDecoder().decode(out.stdout).trim());
+  if (Deno.build.os === "linux") {
+    assert.ok(seen.exists, `expected a private XDG_RUNTIME_DIR, got ${seen.dir}`);
+    assert.throws(() => Deno.statSync(seen.dir), "the folder is removed at exit");
+  }
+});

@@ -132,6 +132,71 @@ Deno.test("AdamW: one and two steps equal PyTorch's update, per parameter group"
   }
 });
 
+Deno.test("AdamW: a step's scalars are made once and shared (uploads do not grow with parameters), bit-identical to number operands, nothing leaked", async () => {
+  await selectBackend("cpu");
+  const count = 24;
+  const values: Values = {};
+  const grads: Record<string, number[]> = {};
+  for (let i = 0; i < count; i++) {
+    values[`blocks.${i}.attn.proj.weight`] = { shape: [2, 2], data: [0.5 + i, -1, 2, 0.25 * i] };
+    grads[`blocks.${i}.attn.proj.weight`] = [0.1, -0.3 * i, 0.02, 1.5];
+  }
+  const params = makeParams(values);
+  const opt = new AdamW(params, {
+    weightDecay: 0.05,
+    clipNorm: 0.5,
+    lrScale: (n) => n.startsWith("blocks.1") ? 0.5 : 1,
+  });
+  // Tensors made from CPU values (what becomes an upload on webgpu) go through the engine's makeTensor; kernel
+  // outputs do not.
+  // deno-lint-ignore no-explicit-any
+  const engine = tf.engine() as any;
+  const makeTensor = engine.makeTensor;
+  let made = 0;
+  engine.makeTensor = function (...a: unknown[]) {
+    made++;
+    return makeTensor.apply(this, a);
+  };
+  try {
+    const g = gradsOf(grads, params);
+    await opt.apply(g, 1e-2); // step 1: slots exist already
+    const before = tf.memory().numTensors;
+    made = 0;
+    await opt.apply(g, 1e-2);
+    // Two lr groups: ≈ 8 shared constants + 2 per group, not 8 per parameter (the old code made ≈ 190 here).
+    assert.ok(made <= 16, `${made} tensors made from values in one step of ${count} parameters`);
+    assert.equal(tf.memory().numTensors, before, "the step's scalars are disposed");
+    g.forEach((t) => t.dispose());
+  } finally {
+    engine.makeTensor = makeTensor;
+  }
+  // The same two steps written with number operands (what tfjs converts to float32 scalars) give the same bits.
+  const ref = makeParams(values);
+  const m = new Map<string, tf.Tensor>([...ref].map(([n, p]) => [n, tf.zerosLike(p)]));
+  const v = new Map<string, tf.Tensor>([...ref].map(([n, p]) => [n, tf.zerosLike(p)]));
+  const g = gradsOf(grads, ref);
+  const norm = await globalNorm([...g.values()]);
+  const clip = norm > 0.5 ? 0.5 / (norm + 1e-6) : 1;
+  for (const step of [1, 2]) {
+    const bc1 = 1 - Math.pow(0.9, step), bc2 = 1 - Math.pow(0.95, step);
+    for (const [n, p] of ref) {
+      const plr = 1e-2 * (n.startsWith("blocks.1") ? 0.5 : 1);
+      const gr = tf.mul(g.get(n)!, clip);
+      const m1 = tf.add(tf.mul(m.get(n)!, 0.9), tf.mul(gr, 1 - 0.9));
+      const v1 = tf.add(tf.mul(v.get(n)!, 0.95), tf.mul(tf.square(gr), 1 - 0.95));
+      m.set(n, m1);
+      v.set(n, v1);
+      const denom = tf.add(tf.sqrt(tf.div(v1, bc2)), 1e-8);
+      p.assign(tf.sub(tf.mul(p, 1 - plr * 0.05), tf.mul(tf.div(m1, denom), plr / bc1)));
+    }
+  }
+  for (const [n, p] of params) assert.deepEqual(p.dataSync(), ref.get(n)!.dataSync(), n);
+  opt.dispose();
+  for (const t of [...params.values(), ...ref.values(), ...m.values(), ...v.values(), ...g.values()]) {
+    t.dispose();
+  }
+});
+
 Deno.test("AdamW: decayed parameters differ from undecayed ones exactly by the factor (1 − lr·wd)", async () => {
   await selectBackend("cpu");
   const p0 = [0.5, -1, 2, 0.25];

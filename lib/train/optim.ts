@@ -79,6 +79,26 @@ function fusedUpdate(p: tf.Tensor, g: tf.Tensor): boolean {
     g.dtype === "float32";
 }
 
+/**
+ * float32 scalar tensors by value, made on first use and kept until `dispose` (one optimiser step). The same
+ * values `tf.mul(x, number)` would convert, so results are bit-identical; only the uploads are shared.
+ */
+class StepScalars {
+  private readonly byValue = new Map<number, tf.Scalar>();
+  get(value: number): tf.Scalar {
+    let t = this.byValue.get(value);
+    if (!t) {
+      t = tf.keep(tf.scalar(value, "float32"));
+      this.byValue.set(value, t);
+    }
+    return t;
+  }
+  dispose(): void {
+    for (const t of this.byValue.values()) t.dispose();
+    this.byValue.clear();
+  }
+}
+
 /** AdamW exactly as PyTorch's (decoupled decay applied as p ← p·(1 − lr·wd) before the Adam step). */
 export class AdamW {
   readonly beta1: number;
@@ -110,6 +130,24 @@ export class AdamW {
     this.step++;
     const bc1 = 1 - Math.pow(this.beta1, this.step);
     const bc2 = 1 - Math.pow(this.beta2, this.step);
+    const scalars = new StepScalars();
+    try {
+      this.update(g, lr, clipScale, bc1, bc2, scalars);
+    } finally {
+      scalars.dispose();
+    }
+    return norm;
+  }
+
+  /** The per-parameter updates of one step (`apply` after clipping and bias corrections). */
+  private update(
+    g: Map<string, tf.Tensor>,
+    lr: number,
+    clipScale: number,
+    bc1: number,
+    bc2: number,
+    scalars: StepScalars,
+  ): void {
     for (const [name, p] of this.params) {
       const grad = g.get(name);
       if (!grad) continue;
@@ -136,18 +174,20 @@ export class AdamW {
         });
         continue;
       }
+      // The scalars are tensors made once per step and shared by every parameter: `tf.mul(x, 0.9)` would
+      // upload a fresh scalar per call, ≈ 8 per parameter, which on webgpu is a staging buffer and a copy each.
+      const k = (v: number) => scalars.get(v);
       tf.tidy(() => {
-        const gr = clipScale === 1 ? grad : tf.mul(grad, clipScale);
-        const m1 = tf.add(tf.mul(m, this.beta1), tf.mul(gr, 1 - this.beta1));
-        const v1 = tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(gr), 1 - this.beta2));
+        const gr = clipScale === 1 ? grad : tf.mul(grad, k(clipScale));
+        const m1 = tf.add(tf.mul(m, k(this.beta1)), tf.mul(gr, k(1 - this.beta1)));
+        const v1 = tf.add(tf.mul(v, k(this.beta2)), tf.mul(tf.square(gr), k(1 - this.beta2)));
         m.assign(m1);
         v.assign(v1);
-        const denom = tf.add(tf.sqrt(tf.div(v1, bc2)), this.eps);
-        const decayed = wd > 0 ? tf.mul(p, 1 - plr * wd) : p;
-        p.assign(tf.sub(decayed, tf.mul(tf.div(m1, denom), plr / bc1)));
+        const denom = tf.add(tf.sqrt(tf.div(v1, k(bc2))), k(this.eps));
+        const decayed = wd > 0 ? tf.mul(p, k(1 - plr * wd)) : p;
+        p.assign(tf.sub(decayed, tf.mul(tf.div(m1, denom), k(plr / bc1))));
       });
     }
-    return norm;
   }
 
   /** Optimiser slots as named tensors (for checkpoints). */

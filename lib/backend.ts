@@ -32,6 +32,8 @@ export interface BackendChoice {
   adapter?: string;
   /** wasm only: what runs its matrix products, "XNNPACK" or the OpenBLAS build (e.g. "OpenBLAS 0.3.21"). */
   matmul?: string;
+  /** wasm with OpenBLAS only: the threads its matrix products use. */
+  blasThreads?: number;
   /** wasm only: whether LayerNorm, GELU, softmax's backward and AdamW run as fused native kernels. */
   native?: boolean;
 }
@@ -46,7 +48,10 @@ export type NativeMode = "auto" | "on" | "off";
 export interface SelectBackendOptions {
   /** Native BLAS for wasm's matMul (default: `GPA_BLAS`, else "auto"). */
   blas?: BlasMode;
-  /** OpenBLAS threads (default: `GPA_BLAS_THREADS`, else 1: parallelism comes from parallel runs). */
+  /**
+   * OpenBLAS threads (default: `GPA_BLAS_THREADS`, else 1). The CLI asks for every core (up to 4) when one run
+   * has the machine and for 1 under `--jobs`, where parallelism comes from parallel runs (`cli/context.ts`).
+   */
   blasThreads?: number;
   /** The OpenBLAS library to open (default: `GPA_BLAS_LIB`, else the usual system paths). */
   blasLib?: string;
@@ -72,24 +77,30 @@ function blasOptions(o: SelectBackendOptions): { mode: BlasMode; threads: number
   return { mode, threads };
 }
 
-/** Puts wasm's BatchMatMul on OpenBLAS or XNNPACK as asked; returns the engine's name (details go to reasons). */
-function configureWasmMatMul(o: SelectBackendOptions, reasons: string[]): string {
+/**
+ * Puts wasm's BatchMatMul on OpenBLAS or XNNPACK as asked; returns the engine's name and, for OpenBLAS, its
+ * threads (details go to reasons).
+ */
+function configureWasmMatMul(
+  o: SelectBackendOptions,
+  reasons: string[],
+): { matmul: string; blasThreads?: number } {
   const { mode, threads } = blasOptions(o);
   if (mode === "off") {
     uninstallBlasMatMul();
     reasons.push("wasm matMul: XNNPACK (GPA_BLAS=off)");
-    return "XNNPACK";
+    return { matmul: "XNNPACK" };
   }
   const r = installBlasMatMul(threads, o.blasLib);
   if (r.ok) {
     const name = r.info.config.split(" ").slice(0, 2).join(" "); // "OpenBLAS 0.3.21"
     reasons.push(`wasm matMul: ${name} (${r.info.library}, ${threads} thread${threads === 1 ? "" : "s"})`);
-    return name;
+    return { matmul: name, blasThreads: threads };
   }
   if (mode === "on") throw new BackendError(`GPA_BLAS=on but OpenBLAS is unavailable: ${r.reason}`);
   uninstallBlasMatMul();
   reasons.push(`wasm matMul: XNNPACK (OpenBLAS unavailable: ${r.reason})`);
-  return "XNNPACK";
+  return { matmul: "XNNPACK" };
 }
 
 /** Puts wasm on the fused native kernels or tfjs's own as asked; returns whether the fused ones run. */
@@ -276,7 +287,10 @@ let active: BackendChoice | null = null;
 export function engineLabel(): string {
   const name = active?.name ?? tf.getBackend();
   if (!active?.matmul || name !== "wasm") return name;
-  return `${name} (matMul: ${active.matmul}${active.native ? "; fused kernels" : ""})`;
+  // Threads are named when there are several: multi-threaded sgemm rounds differently from one thread (a
+  // float-rounding difference between runs of the same configuration, which reports then show).
+  const threads = (active.blasThreads ?? 1) > 1 ? `, ${active.blasThreads} threads` : "";
+  return `${name} (matMul: ${active.matmul}${threads}${active.native ? "; fused kernels" : ""})`;
 }
 
 /** The backend chosen by the last `selectBackend` call, if any. */
@@ -317,7 +331,12 @@ export async function selectBackend(
     }
     if (requested === "cpu") return (active = { name: requested, reasons });
     const matmul = configureWasmMatMul(options, reasons);
-    return (active = { name: requested, reasons, matmul, native: configureNativeKernels(options, reasons) });
+    return (active = {
+      name: requested,
+      reasons,
+      ...matmul,
+      native: configureNativeKernels(options, reasons),
+    });
   }
   // auto
   if ((await tryNative(reasons)) && (await trySet("tensorflow", reasons, "native libtensorflow"))) {
@@ -330,7 +349,7 @@ export async function selectBackend(
   }
   if (await trySet("wasm", reasons, "embedded default (SIMD)")) {
     const matmul = configureWasmMatMul(options, reasons);
-    return (active = { name: "wasm", reasons, matmul, native: configureNativeKernels(options, reasons) });
+    return (active = { name: "wasm", reasons, ...matmul, native: configureNativeKernels(options, reasons) });
   }
   if (await trySet("cpu", reasons, "pure-JS fallback")) return (active = { name: "cpu", reasons });
   throw new BackendError(`no TensorFlow.js backend could be initialised: ${reasons.join("; ")}`);

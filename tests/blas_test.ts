@@ -197,3 +197,31 @@ Deno.test("blas: a fresh process with a missing library explains the fallback (d
   assert.equal(required.success, false);
   assert.match(new TextDecoder().decode(required.stderr), /GPA_BLAS=on but OpenBLAS is unavailable/);
 });
+
+Deno.test({
+  name:
+    "blas: two OpenBLAS threads give the same products within float rounding; the engine label names them",
+  ignore: !available,
+  fn: async () => {
+    const { engineLabel } = await import("../lib/backend.ts");
+    const rng = new Rng(12);
+    // Large enough that OpenBLAS splits the work between threads (small products stay on one).
+    const a = randn(rng, [2176, 192]);
+    const b = randn(rng, [192, 576]);
+    try {
+      const one = await selectBackend("wasm", { blas: "on", blasThreads: 1 });
+      assert.equal(one.blasThreads, 1);
+      assert.doesNotMatch(engineLabel(), /threads/);
+      const want = product(a, b, false, false);
+      const two = await selectBackend("wasm", { blas: "on", blasThreads: 2 });
+      assert.equal(two.blasThreads, 2);
+      assert.match(engineLabel(), /^wasm \(matMul: OpenBLAS [^,]+, 2 threads(; fused kernels)?\)$/);
+      const got = product(a, b, false, false);
+      let err = 0;
+      for (let j = 0; j < want.data.length; j++) err = Math.max(err, Math.abs(got.data[j] - want.data[j]));
+      assert.ok(err <= 1e-4, `max difference ${err}`);
+    } finally {
+      await selectBackend("wasm", { blas: "on", blasThreads: 1 });
+    }
+  },
+});

@@ -30,23 +30,6 @@ export function dirOption(values: Values, name: string, env?: string): string | 
   return fromEnv && fromEnv.trim() !== "" ? fromEnv : undefined;
 }
 
-/**
- * OpenBLAS threads for this process: every core (at most 4) when it is the only run on the machine, else 1.
- * Under `--jobs N` (the coordinator and its workers) or `--shard` the cores go to parallel runs, which train
- * ≈ 2× faster together than one run on two threads (bench/README.md: one run gains ≈ 1.1× from a second
- * thread, since only its GEMMs use it). `GPA_BLAS_THREADS` overrides; a one-core machine gets 1.
- */
-export function blasThreadsFor(
-  values: Values,
-  cores = navigator.hardwareConcurrency ?? 1,
-  fromEnv = Deno.env.get("GPA_BLAS_THREADS"),
-): number | undefined {
-  if (fromEnv !== undefined && fromEnv !== "") return undefined; // selectBackend reads and checks it
-  const jobs = values.jobs === undefined ? 1 : Number(values.jobs);
-  const lone = jobs === 1 && values.worker !== true && values.shard === undefined;
-  return lone ? Math.max(1, Math.min(cores, 4)) : 1;
-}
-
 /** Builds the run context from the global options (validating them) and activates the backend. */
 export async function context(values: Values): Promise<RunContext & { backendReasons: string[] }> {
   const profileName = str(values, "profile", "smoke")!;
@@ -74,7 +57,7 @@ export async function context(values: Values): Promise<RunContext & { backendRea
   // An image-folder profile (paper: ImageNet-1K) reads its train/ and val/ class folders from --data-dir.
   if (profile.dataset.name === "imagefolder" && dataDir !== undefined) profile.dataset.root = dataDir;
   const quiet = values.quiet === true;
-  const choice = await selectBackend(backend, { blasThreads: blasThreadsFor(values) });
+  const choice = await selectBackend(backend);
   const stopSignal = { stopped: false };
   return {
     profile,

@@ -49,8 +49,8 @@ export interface SelectBackendOptions {
   /** Native BLAS for wasm's matMul (default: `GPA_BLAS`, else "auto"). */
   blas?: BlasMode;
   /**
-   * OpenBLAS threads (default: `GPA_BLAS_THREADS`, else 1). The CLI asks for every core (up to 4) when one run
-   * has the machine and for 1 under `--jobs`, where parallelism comes from parallel runs (`cli/context.ts`).
+   * OpenBLAS threads (default: `GPA_BLAS_THREADS`, else 1: parallelism comes from parallel runs, `--jobs`; a
+   * second thread speeds one run up by only 1.0–1.26× and rounds differently, bench/README.md).
    */
   blasThreads?: number;
   /** The OpenBLAS library to open (default: `GPA_BLAS_LIB`, else the usual system paths). */
@@ -203,22 +203,27 @@ async function tryNative(reasons: string[]): Promise<boolean> {
 }
 
 /**
- * Gives the process an `XDG_RUNTIME_DIR` (a private temporary folder, removed at exit) when it has none, on Linux.
- * Why: enumerating Vulkan adapters loads Mesa's Wayland surface code, whose libwayland prints "error:
- * XDG_RUNTIME_DIR is invalid or not set in the environment." on stderr twice when the variable is missing (any
- * headless server or container). Nothing connects to Wayland here; the folder only answers that check.
+ * Gives the process an `XDG_RUNTIME_DIR` when it has none, on Linux: a per-user folder in the temporary
+ * directory (`gpa-xdg-<uid>`, mode 0700, made once and kept, so nothing needs cleaning up after a crash and
+ * child processes inherit a folder that stays). Why: enumerating Vulkan adapters loads Mesa's Wayland surface
+ * code, whose libwayland prints "error: XDG_RUNTIME_DIR is invalid or not set in the environment." on stderr
+ * twice when the variable is missing (any headless server or container). Nothing connects to Wayland here; the
+ * folder only answers that check. A path that exists but is not our own directory is left alone.
  */
 function quietWaylandProbe(): void {
   if (Deno.build.os !== "linux" || Deno.env.get("XDG_RUNTIME_DIR")) return;
   try {
-    const dir = Deno.makeTempDirSync({ prefix: "gpa-xdg-" });
-    Deno.chmodSync(dir, 0o700);
+    const uid = Deno.uid();
+    if (uid === null) return;
+    const dir = `${(Deno.env.get("TMPDIR") || "/tmp").replace(/\/$/, "")}/gpa-xdg-${uid}`;
+    try {
+      Deno.mkdirSync(dir, { mode: 0o700 });
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) return;
+    }
+    const st = Deno.lstatSync(dir);
+    if (!st.isDirectory || st.uid !== uid || ((st.mode ?? 0) & 0o077) !== 0) return;
     Deno.env.set("XDG_RUNTIME_DIR", dir);
-    globalThis.addEventListener("unload", () => {
-      try {
-        Deno.removeSync(dir, { recursive: true });
-      } catch { /* already gone */ }
-    });
   } catch { /* no permission to write or set env: the message stays, nothing else changes */ }
 }
 

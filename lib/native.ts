@@ -346,6 +346,12 @@ function adamWKernel({ inputs, backend: b, attrs }: KernelArgs): tf.TensorInfo[]
   const { p: param, g, m, v } = inputs as Record<string, tf.TensorInfo>;
   const backend = b as WasmBackend;
   checkFloat("GpaAdamW", param, g, m, v);
+  // The kernel walks n = size(p) floats of each input: a mismatched shape would read past a buffer's end.
+  for (const [what, t] of [["gradient", g], ["m", m], ["v", v]] as const) {
+    if (t.shape.length !== param.shape.length || t.shape.some((d, i) => d !== param.shape[i])) {
+      throw new Error(`GpaAdamW: ${what} shape [${t.shape}] differs from the parameter's [${param.shape}]`);
+    }
+  }
   const a = attrs as unknown as AdamWConstants;
   const outs = [param, m, v].map((t) => backend.makeOutput(t.shape, "float32"));
   const n = param.shape.reduce((x, s) => x * s, 1);

@@ -203,25 +203,39 @@ Deno.test({
     "blas: two OpenBLAS threads give the same products within float rounding; the engine label names them",
   ignore: !available,
   fn: async () => {
-    const { engineLabel } = await import("../lib/backend.ts");
-    const rng = new Rng(12);
-    // Large enough that OpenBLAS splits the work between threads (small products stay on one).
-    const a = randn(rng, [2176, 192]);
-    const b = randn(rng, [192, 576]);
-    try {
+    // In a child process: test files share one process under --parallel, and OpenBLAS's thread count is global.
+    const lib = (f: string) => new URL(`../lib/${f}`, import.meta.url).href;
+    const script = `
+      import * as tf from "@tensorflow/tfjs";
+      import { engineLabel, selectBackend } from "${lib("backend.ts")}";
+      import { openBlas } from "${lib("blas.ts")}";
       const one = await selectBackend("wasm", { blas: "on", blasThreads: 1 });
-      assert.equal(one.blasThreads, 1);
-      assert.doesNotMatch(engineLabel(), /threads/);
-      const want = product(a, b, false, false);
+      // Large enough that OpenBLAS splits the work between threads (small products stay on one).
+      const a = tf.randomNormal([2176, 192], 0, 1, "float32", 1);
+      const b = tf.randomNormal([192, 576], 0, 1, "float32", 2);
+      const label1 = engineLabel();
+      const want = tf.matMul(a, b).dataSync().slice();
       const two = await selectBackend("wasm", { blas: "on", blasThreads: 2 });
-      assert.equal(two.blasThreads, 2);
-      assert.match(engineLabel(), /^wasm \(matMul: OpenBLAS [^,]+, 2 threads(; fused kernels)?\)$/);
-      const got = product(a, b, false, false);
+      const label2 = engineLabel();
+      const got = tf.matMul(a, b).dataSync();
       let err = 0;
-      for (let j = 0; j < want.data.length; j++) err = Math.max(err, Math.abs(got.data[j] - want.data[j]));
-      assert.ok(err <= 1e-4, `max difference ${err}`);
-    } finally {
-      await selectBackend("wasm", { blas: "on", blasThreads: 1 });
-    }
+      for (let j = 0; j < want.length; j++) err = Math.max(err, Math.abs(got[j] - want[j]));
+      const opened = openBlas(2);
+      console.log(JSON.stringify({ threads: [one.blasThreads, two.blasThreads], label1, label2, err,
+        actual: opened.ok ? opened.info.threads : null }));`;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--quiet", script],
+      cwd: new URL("..", import.meta.url).pathname,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, stderr);
+    const r = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+    assert.deepEqual(r.threads, [1, 2]);
+    assert.doesNotMatch(r.label1, /threads/);
+    assert.match(r.label2, /^wasm \(matMul: OpenBLAS [^,]+, 2 threads(; fused kernels)?\)$/);
+    assert.ok(r.err <= 1e-4, `max difference ${r.err}`);
+    assert.equal(r.actual, 2);
   },
 });

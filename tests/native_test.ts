@@ -264,6 +264,30 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "native: AdamW's fused kernel refuses a gradient or moment whose shape differs from the parameter's",
+  ignore: !available,
+  fn: async () => {
+    await selectBackend("wasm", { native: "on" });
+    const params = new Map<string, tf.Variable>([["w", tf.variable(tf.zeros([2, 2]))]]);
+    const opt = new AdamW(params, { weightDecay: 0 });
+    try {
+      for (const shape of [[3, 3], [1, 2], [4]]) {
+        const g = tf.ones(shape);
+        // The unfused ops throw on these through broadcasting (or silently broadcast [1, 2]); the kernel
+        // would read past the gradient's end or ignore its shape.
+        await assert.rejects(() => opt.apply(new Map([["w", g]]), 0.1), /shape \[.*\] differs/, `[${shape}]`);
+        g.dispose();
+      }
+      assert.deepEqual(Array.from(params.get("w")!.dataSync()), [0, 0, 0, 0], "nothing updated");
+    } finally {
+      opt.dispose();
+      tf.dispose([...params.values()]);
+      await selectBackend("wasm", { native: "off" });
+    }
+  },
+});
+
 Deno.test("native: the sharing Identity keeps clones valid after their source is disposed, and leaks nothing", async () => {
   await selectBackend("wasm", { native: "auto" });
   const backendIds = () => (tf.backend() as unknown as { numDataIds(): number }).numDataIds();

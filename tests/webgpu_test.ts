@@ -75,6 +75,8 @@ Deno.test("webgpu: probing an adapter without XDG_RUNTIME_DIR prints nothing on 
   const seen = JSON.parse(new TextDecoder().decode(out.stdout).trim());
   if (Deno.build.os === "linux") {
     assert.ok(seen.exists, `expected a private XDG_RUNTIME_DIR, got ${seen.dir}`);
-    assert.throws(() => Deno.statSync(seen.dir), "the folder is removed at exit");
+    const st = Deno.statSync(seen.dir);
+    assert.equal(st.uid, Deno.uid());
+    assert.equal((st.mode ?? 0) & 0o077, 0, "private to its user");
   }
 });

@@ -176,7 +176,7 @@ export class AdamW {
       }
       // The scalars are tensors made once per step and shared by every parameter: `tf.mul(x, 0.9)` would
       // upload a fresh scalar per call, ≈ 8 per parameter, which on webgpu is a staging buffer and a copy each.
-      const k = (v: number) => scalars.get(v);
+      const k = (value: number) => scalars.get(value);
       tf.tidy(() => {
         const gr = clipScale === 1 ? grad : tf.mul(grad, k(clipScale));
         const m1 = tf.add(tf.mul(m, k(this.beta1)), tf.mul(gr, k(1 - this.beta1)));

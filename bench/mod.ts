@@ -403,6 +403,7 @@ const BENCH_OPTIONS = {
   peer: { type: "boolean" },
   scaling: { type: "boolean" },
   threads: { type: "string" },
+  "peer-blas-threads": { type: "string" },
   matmul: { type: "string" },
   native: { type: "string" },
   counts: { type: "boolean" },
@@ -439,6 +440,10 @@ export async function runBenchCommand(
   }
   // One thread count for both sides: PyTorch's threads and OpenBLAS's threads under wasm.
   const threads = int(values, "threads", 1, 1, 256)!;
+  // PyTorch's OpenBLAS threads. Default 1: its BLAS single-threaded under its parallel pool (`--threads`), its
+  // fastest setting here — with two BLAS threads beside two pool threads its step took 1.6–3.7 s instead of
+  // 0.9 s (oversubscription; bench/README.md).
+  const peerBlasThreads = int(values, "peer-blas-threads", 1, 1, 256)!;
   const nativeArg = str(values, "native");
   const native = nativeArg?.split(",").map((s) => s.trim()) as ("on" | "off")[] | undefined;
   for (const n of native ?? []) {
@@ -487,7 +492,7 @@ export async function runBenchCommand(
     if (!status.ready) {
       out.peer = { error: status.reason };
     } else {
-      const peer = await runPeer({ threads, batch, steps: Math.max(steps, 5) });
+      const peer = await runPeer({ threads, blasThreads: peerBlasThreads, batch, steps: Math.max(steps, 5) });
       out.peer = peer;
       const ratio = (x: number) => Math.round(x * 1000) / 1000;
       // Per wasm matMul engine: ours / PyTorch on the MAE step; the first wasm pass is the headline.
@@ -510,7 +515,7 @@ export async function runBenchCommand(
         // XNNPACK attention's products are depthwise convolutions, on OpenBLAS batched matMuls.
         const key = engineKey(g, native?.length === 2);
         log(`bench: the MAE step's GEMM shapes (${key} pass) in PyTorch`);
-        const pg = await runPeerGemm(g.gemms!, { threads });
+        const pg = await runPeerGemm(g.gemms!, { threads, blasThreads: peerBlasThreads });
         const peerGemmMs = pg.rows.reduce((s, r, i) => s + r.ms * g.gemms![i].count, 0);
         const peerGemm = { threads: pg.threads, msPerStep: Math.round(peerGemmMs * 10) / 10, rows: pg.rows };
         byMatmul[key] = {

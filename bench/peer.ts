@@ -513,7 +513,7 @@ export interface PeerGemmResult {
 /** Times `a @ b` in PyTorch for each `[m, k, n]` shape (median of 7, same thread settings as {@linkcode runPeer}). */
 export async function runPeerGemm(
   shapes: { m: number; k: number; n: number; batch?: number }[],
-  opts: { threads: number; python?: string; timeoutMs?: number },
+  opts: { threads: number; blasThreads?: number; python?: string; timeoutMs?: number },
 ): Promise<PeerGemmResult> {
   const args = [
     PEER_SCRIPT,
@@ -523,7 +523,7 @@ export async function runPeerGemm(
     JSON.stringify(shapes.map((s) => [s.m, s.k, s.n, s.batch ?? 1])),
   ];
   const output = await runCommand(opts.python ?? PEER_PYTHON, args, {
-    env: peerEnv(opts.threads, 1),
+    env: peerEnv(opts.threads, Number(positiveInt(opts.blasThreads ?? 1, "blasThreads"))),
     timeoutMs: opts.timeoutMs ?? 300_000,
   });
   if (output.code !== 0) {

@@ -236,6 +236,7 @@ Engine throughput per backend; see bench/README.md.
   --matmul LIST        openblas,xnnpack: wasm's matMul engines, one pass each
   --native LIST        on,off: wasm with and without the fused native kernels, one pass each
   --threads N          threads on both sides (ours and PyTorch's)
+  --peer-blas-threads N  PyTorch's OpenBLAS threads (default 1; its pool has --threads)
   --peer               time the same step in PyTorch on this machine
   --scaling            two parallel processes against one
   --steps N            timed steps (default 5)

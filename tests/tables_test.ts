@@ -103,17 +103,23 @@ Deno.test("rows that share a seed share the encoder's initialisation and data or
     strategy: createMaskStrategy("random", { maskRatio: 0.75 }),
     extensions: [new HardPatchesMining({ maskRatio: 0.75 })],
   });
+  const umMae = buildPretrainModel({
+    ...base,
+    model: { ...p.model, visMaskToken: true },
+    strategy: createMaskStrategy("uniform", { secondaryMaskRatio: 0.25 }),
+  });
+  assert.ok(umMae.has("vis_mask_token") && !random.has("vis_mask_token"));
   let compared = 0;
   for (const [n, v] of random) {
     if (!isEncoderParam(n)) continue;
-    for (const other of [mam, hpm]) assert.deepEqual(await other.get(n)!.data(), await v.data(), n);
+    for (const other of [mam, hpm, umMae]) assert.deepEqual(await other.get(n)!.data(), await v.data(), n);
     compared++;
   }
   assert.ok(compared > 5);
   // The batch order is a function of the seed alone (no strategy enters it).
   assert.equal(epochOrder.length, 4);
   assert.deepEqual(epochOrder(3, 2, 100, 10), epochOrder(3, 2, 100, 10));
-  for (const m of [random, mam, hpm]) for (const v of m.values()) v.dispose();
+  for (const m of [random, mam, hpm, umMae]) for (const v of m.values()) v.dispose();
 });
 
 Deno.test("plan: GPA rows print the shares at t = 0 and t = 1 (Table 4's 0 → 1 rows reach all-hard)", async () => {

@@ -96,6 +96,8 @@ export interface PretrainChoice {
   progressUnit?: ProgressUnit;
   /** Epochs instead of the profile's (e.g. a teacher trained longer than the runs it guides). */
   epochs?: number;
+  /** The model gets UM-MAE's `vis_mask_token` (`MaeConfig.visMaskToken`) for a strategy's secondary mask. */
+  visMaskToken?: boolean;
 }
 
 /** The spec of a pre-training run in a context. */
@@ -110,7 +112,8 @@ export function pretrainSpec(ctx: RunContext, choice: PretrainChoice, data?: str
   return {
     profile: p.name,
     dataset: p.dataset,
-    model: p.model,
+    // Only a run that asks gets the key, so every other run's model (and identity) is the profile's as is.
+    model: choice.visMaskToken ? { ...p.model, visMaskToken: true } : p.model,
     recipe: choice.epochs === undefined ? p.pretrain : { ...p.pretrain, epochs: choice.epochs },
     seed: choice.seed,
     strategy,
@@ -414,7 +417,12 @@ export interface StrategyRequest {
   mam?: boolean | { lossOn?: "masked" | "all"; activeFrom?: number; weight?: number };
   /** cls-attention */
   variant?: "top" | "sample";
+  /** uniform: UM-MAE's secondary masking (a `UM_MAE_SECONDARY_RATIO` share of the kept patches hidden). */
+  secondaryMasking?: boolean;
 }
+
+/** UM-MAE's share of the kept patches replaced by its visible mask token (its `vis_mask_ratio`). */
+export const UM_MAE_SECONDARY_RATIO = 0.25;
 
 /**
  * Resolves a strategy request into a pre-training choice: teacher-guided strategies get their (cached)
@@ -440,8 +448,15 @@ async function strategyChoiceOf(
     case "block":
       return { seed, strategy: { name: req.name, options: { maskRatio } } };
     case "uniform":
-      // The model has no secondary mask token, so none is drawn: the identity says what runs.
-      return { seed, strategy: { name: "uniform", options: { secondaryMaskRatio: 0 } } };
+      // Without secondary masking no secondary mask is drawn (ratio 0) and the model has no token: plain
+      // uniform sampling, whose identity stays what it was before the token existed.
+      return req.secondaryMasking
+        ? {
+          seed,
+          strategy: { name: "uniform", options: { secondaryMaskRatio: UM_MAE_SECONDARY_RATIO } },
+          visMaskToken: true,
+        }
+        : { seed, strategy: { name: "uniform", options: { secondaryMaskRatio: 0 } } };
     case "gpa": {
       const teacher = await ensureTeacher(ctx, req.teacher ?? ctx.profile.gpa.teacher);
       const cache = req.maps === "cached"

@@ -92,8 +92,13 @@ export async function featuresOf(
   return out;
 }
 
-/** Names of encoder parameters (what fine-tuning and probing take from a pre-trained model). */
+/**
+ * Names of encoder parameters (what fine-tuning and probing take from a pre-trained model). UM-MAE's
+ * `vis_mask_token` is not one: it stands in for hidden patches during pre-training only, and a fine-tuned or
+ * exported ViT sees every patch.
+ */
 export function isEncoderParam(name: string): boolean {
-  return !(name.startsWith("decoder") || name === "mask_token" || name.startsWith("mam_") ||
-    name.startsWith("hpm_") || name.startsWith("head") || name.startsWith("fc_norm"));
+  return !(name.startsWith("decoder") || name === "mask_token" || name === "vis_mask_token" ||
+    name.startsWith("mam_") || name.startsWith("hpm_") || name.startsWith("head") ||
+    name.startsWith("fc_norm"));
 }

@@ -6,6 +6,11 @@
  * Gathers happen in JS on the batch's Float32Arrays (patches and fixed positional rows need no gradient), so the
  * graph has no gather op. Tokens are kept in "kept first, then masked" order per sample instead of being
  * unshuffled: attention does not depend on token order and positions are attached explicitly.
+ *
+ * UM-MAE's secondary masking (`visMaskToken`): a mask's `secondaryMask` marks kept patches that stay in the
+ * encoder's sequence but enter it as a learned `vis_mask_token` plus their position instead of their content,
+ * so the encoder still sees all K kept positions (UM-MAE keeps the 2-D layout for pyramid backbones). The
+ * decoder and the loss do not change: the targets are the masked (dropped) patches only.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
@@ -38,6 +43,12 @@ export interface MaeConfig extends VitConfig {
   decoderHeads: number;
   /** Normalise each target patch by its own mean and variance (MAE's `norm_pix_loss`). */
   normPixLoss: boolean;
+  /**
+   * UM-MAE's secondary masking: the encoder gets a learnable `vis_mask_token` `[1, D]` that replaces the content
+   * of the kept patches a mask marks in `secondaryMask`. Absent (or false) in every other model, so their
+   * parameters, checkpoints and run identities are those of MAE.
+   */
+  visMaskToken?: boolean;
 }
 
 /** Validates an MAE config (encoder and decoder). */
@@ -50,6 +61,9 @@ export function validateMaeConfig(cfg: MaeConfig): void {
   }
   if (cfg.decoderDim % cfg.decoderHeads !== 0) {
     throw new RangeError(`decoderDim ${cfg.decoderDim} is not divisible by decoderHeads ${cfg.decoderHeads}`);
+  }
+  if (cfg.visMaskToken !== undefined && typeof cfg.visMaskToken !== "boolean") {
+    throw new RangeError(`model.visMaskToken must be a boolean, got ${cfg.visMaskToken}`);
   }
 }
 
@@ -89,6 +103,11 @@ export function initMae(cfg: MaeConfig, rng: Rng): Params {
   addParam(params, "decoder_embed.bias", [cfg.decoderDim]);
   addParam(params, "mask_token", [1, cfg.decoderDim], normalInit(rng, cfg.decoderDim, 0.02));
   initDecoderStack(params, cfg, "decoder", cfg.patchSize * cfg.patchSize * 3, rng);
+  if (cfg.visMaskToken) {
+    // Drawn last, so every other parameter gets the values plain MAE gets from the same seed (paired rows).
+    // Initialised as MAE's mask_token (normal, std 0.02).
+    addParam(params, "vis_mask_token", [1, cfg.dim], normalInit(rng, cfg.dim, 0.02));
+  }
   return params;
 }
 
@@ -127,6 +146,11 @@ export interface MaeBatch {
   /** Kept patches `[B·Lk, p·p·3]` and their positional rows `[B·Lk, D]`. */
   keptPatches: tf.Tensor2D;
   keptPos: tf.Tensor2D;
+  /**
+   * UM-MAE's secondary mask over the kept tokens `[B·Lk, 1]` (1 = the encoder sees `vis_mask_token` there);
+   * present only when the model has that token and the mask carries a secondary mask.
+   */
+  keptSecondary?: tf.Tensor2D;
   /** Decoder positional rows for `[CLS, kept…, masked…]` per sample: `[B·(1+L), Dd]`. */
   decoderPos: tf.Tensor2D;
   /** Targets of the masked patches `[B·Lm, p·p·3]` (normalised per patch when `normPixLoss`). */
@@ -185,6 +209,40 @@ export function normalizePatches(x: Float32Array, P: number, eps = 1e-6): Float3
   return out;
 }
 
+/**
+ * The secondary mask gathered over each sample's kept tokens, `[B·Lk]` in token order, or undefined when the
+ * mask has none (absent or all zero) and the model no token. Throws when a mask marks a dropped patch or asks
+ * for a token the model does not have (training on would silently be plain uniform sampling).
+ */
+export function keptSecondaryMask(
+  cfg: MaeConfig,
+  mask: MaskBatch,
+  keptIds: Int32Array,
+): Float32Array | undefined {
+  const s = mask.secondaryMask;
+  if (!s) return undefined;
+  const B = mask.batchSize, L = mask.numPatches, K = keptIds.length / B;
+  if (s.length !== B * L) throw new Error(`secondary mask has ${s.length} entries, expected ${B}×${L}`);
+  let total = 0;
+  for (const v of s) total += v;
+  if (total === 0 && !cfg.visMaskToken) return undefined;
+  if (!cfg.visMaskToken) {
+    throw new Error(
+      "the mask carries a secondary mask but the model has no vis_mask_token (model.visMaskToken)",
+    );
+  }
+  const out = new Float32Array(B * K);
+  let onKept = 0;
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < K; j++) {
+      out[b * K + j] = s[b * L + keptIds[b * K + j]];
+      onKept += out[b * K + j];
+    }
+  }
+  if (onKept !== total) throw new Error(`the secondary mask marks ${total - onKept} dropped patches`);
+  return out;
+}
+
 /** Builds an `MaeBatch` from normalised NHWC images `[B, H, W, 3]` and masks. */
 export function prepareMaeBatch(cfg: MaeConfig, images: Float32Array, mask: MaskBatch): MaeBatch {
   const B = mask.batchSize;
@@ -208,9 +266,11 @@ export function prepareMaeBatch(cfg: MaeConfig, images: Float32Array, mask: Mask
   }
   const rawTarget = gatherPatches(patches, L, P, maskedIds, B);
   const target = cfg.normPixLoss ? normalizePatches(rawTarget, P) : rawTarget;
+  const secondary = keptSecondaryMask(cfg, mask, keptIds);
   const tensors = {
     keptPatches: tf.tensor2d(gatherPatches(patches, L, P, keptIds, B), [B * numKept, P]),
     keptPos: tf.tensor2d(gatherRows(pos.encoder, cfg.dim, keptIds), [B * numKept, cfg.dim]),
+    ...(secondary ? { keptSecondary: tf.tensor2d(secondary, [B * numKept, 1]) } : {}),
     decoderPos: tf.tensor2d(gatherRows(pos.decoder, cfg.decoderDim, decIds), [B * (1 + L), cfg.decoderDim]),
     target: tf.tensor2d(target, [B * mask.numMasked, P]),
   };
@@ -227,10 +287,20 @@ export function prepareMaeBatch(cfg: MaeConfig, images: Float32Array, mask: Mask
   };
 }
 
+/**
+ * The encoder's input tokens `[B·(1+Lk), D]`: CLS, then each kept patch's embedding plus its position; a
+ * secondary-masked kept patch (UM-MAE) enters as `vis_mask_token` plus its position instead.
+ */
+export function encoderInput(params: Params, mb: MaeBatch): tf.Tensor2D {
+  const replace = mb.keptSecondary
+    ? { marks: mb.keptSecondary, token: param<tf.Tensor2D>(params, "vis_mask_token") }
+    : undefined;
+  return embedTokens(params, mb.keptPatches, mb.keptPos, mb.batch, replace);
+}
+
 /** Encoder on kept patches → latent `[B·(1+Lk), D]` (after the final norm). */
 export function forwardEncoder(params: Params, cfg: MaeConfig, mb: MaeBatch): tf.Tensor2D {
-  const tokens = embedTokens(params, mb.keptPatches, mb.keptPos, mb.batch); // [B·(1+Lk), D]
-  return encoderBlocks(params, cfg, tokens, mb.batch).x;
+  return encoderBlocks(params, cfg, encoderInput(params, mb), mb.batch).x;
 }
 
 /**

@@ -265,21 +265,41 @@ export function blockForward(
 }
 
 /**
+ * Tokens whose content is replaced by a learned token before the positions are added (UM-MAE's secondary
+ * masking): `marks` `[B·N, 1]`, 1 = replace, 0 = keep; `token` `[1, D]`.
+ */
+export interface TokenReplacement {
+  marks: tf.Tensor2D;
+  token: tf.Tensor2D;
+}
+
+/**
  * Embeds patches and prepends the CLS token: patches `[B·N, p·p·3]` (N patches per sample, any subset of the
- * grid) plus their positional rows `[B·N, D]` → tokens `[B·(1+N), D]`, CLS first in every sample.
+ * grid) plus their positional rows `[B·N, D]` → tokens `[B·(1+N), D]`, CLS first in every sample. With
+ * `replace`, a marked patch's embedding becomes `replace.token`: token = e·(1 − s) + t·s + pos.
  */
 export function embedTokens(
   params: Params,
   patches: tf.Tensor2D,
   pos: tf.Tensor2D,
   batch: number,
+  replace?: TokenReplacement,
 ): tf.Tensor2D {
   const [bn] = patches.shape;
   const n = bn / batch;
-  const e = tf.add(
-    linear(patches, param(params, "patch_embed.proj.weight"), param(params, "patch_embed.proj.bias")),
-    pos,
-  ) as tf.Tensor2D; // [B·N, D]
+  let content = linear(
+    patches,
+    param(params, "patch_embed.proj.weight"),
+    param(params, "patch_embed.proj.bias"),
+  ); // [B·N, D]
+  if (replace) {
+    // Mixed by products, not a select: 0·e = 0 and 1·t = t exactly, so a marked token is exactly t + pos and
+    // an unmarked one exactly e + pos, and both paths of the ops layer differentiate it. s ⊗ t is a [B·N, 1] ×
+    // [1, D] product, so t's gradient is sᵀ·dy on the fast path (a broadcast would sum rows slowly on wasm).
+    const { marks, token } = replace;
+    content = tf.add(tf.mul(content, tf.sub(1, marks)), linear(marks, token)) as tf.Tensor2D;
+  }
+  const e = tf.add(content, pos) as tf.Tensor2D; // [B·N, D]
   const d = e.shape[1];
   // The CLS position's embedding is zero in MAE, so the CLS token is used as is.
   const cls = tf.reshape(repeatRow(param(params, "cls_token"), batch), [batch, 1, d]);

@@ -1,16 +1,16 @@
 /**
  * Table 6 — mask strategies compared (same backbone and budget), evaluated by fine-tune top-1.
  *
- *   MAE (random)                                               random masking
- *   UM-MAE's uniform sampling (without its secondary masking)  uniform masking
- *   BEiT (block-wise)                                          block masking
- *   HPM (EMA teacher, loss predictor)                          hpm masking
- *   AMT (attention sampling)                                   cls-attention masking
- *   SemMAE                                                     not run: SemMAE is not implemented in this suite
- *   AutoMAE                                                    not run: AutoMAE is not implemented in this suite
- *   MILAN                                                      not run: MILAN (CLIP-guided) is not implemented in this suite
- *   GPA                                                        GPA masking + MAM
- *   GPA, 1.5× epochs                                           GPA masking + MAM (1.5× epochs)
+ *   MAE (random)                                   random masking
+ *   UM-MAE (uniform sampling + secondary masking)  uniform masking + secondary masking
+ *   BEiT (block-wise)                              block masking
+ *   HPM (EMA teacher, loss predictor)              hpm masking
+ *   AMT (attention sampling)                       cls-attention masking
+ *   SemMAE                                         not run: SemMAE is not implemented in this suite
+ *   AutoMAE                                        not run: AutoMAE is not implemented in this suite
+ *   MILAN                                          not run: MILAN (CLIP-guided) is not implemented in this suite
+ *   GPA                                            GPA masking + MAM
+ *   GPA, 1.5× epochs                               GPA masking + MAM (1.5× epochs)
  *
  * Claims:
  *   - At the same 200 pre-training epochs GPA fine-tunes better than MAE (t6-gpa200-beats-mae)

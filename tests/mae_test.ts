@@ -1,11 +1,14 @@
 /**
  * MAE: random-masking invariants, the kept/masked split, the norm-pix target, the loss against an explicit
- * recomputation, the batch layout (targets and positions in token order), and a few optimisation steps.
+ * recomputation, the batch layout (targets and positions in token order), a few optimisation steps, and
+ * UM-MAE's secondary masking (its token's parameter, the encoder's input, the loss and the token's gradient).
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../lib/backend.ts";
+import { isEncoderParam } from "../lib/encode.ts";
 import {
+  encoderInput,
   forwardDecoder,
   forwardEncoder,
   forwardLoss,
@@ -15,12 +18,15 @@ import {
   normalizePatches,
   prepareMaeBatch,
   splitMask,
+  validateMaeConfig,
 } from "../lib/mae.ts";
 import { RandomMasking } from "../lib/masking/random.ts";
 import { type MaskBatch, maskedCount } from "../lib/masking/types.ts";
+import { type UniformMaskBatch, UniformMasking } from "../lib/masking/uniform.ts";
+import { type OpsMode, setOpsMode } from "../lib/ops.ts";
 import { Rng } from "../lib/rng.ts";
 import { AdamW } from "../lib/train/optim.ts";
-import { gridOf, patchify, sinCosPosEmbed } from "../lib/vit.ts";
+import { embedTokens, gridOf, type Params, patchify, sinCosPosEmbed } from "../lib/vit.ts";
 
 const CFG: MaeConfig = {
   imageSize: 8,
@@ -255,4 +261,215 @@ Deno.test("a few AdamW steps on a fixed batch lower the MAE loss (wasm, fast-ops
     opt.dispose();
     for (const v of params.values()) v.dispose();
   }
+});
+
+// UM-MAE's secondary masking. An 8×8 grid: 16 kept patches per sample, 16 − int(16·0.75) = 4 of them hidden.
+const UM: MaeConfig = { ...CFG, imageSize: 16, visMaskToken: true };
+const UM_ROWS = 8;
+
+function uniformMask(batch: number, seed: number, secondaryMaskRatio = 0.25): UniformMaskBatch {
+  return new UniformMasking({ secondaryMaskRatio }).generate({
+    batchSize: batch,
+    grid: { rows: UM_ROWS, cols: UM_ROWS },
+    progress: 0,
+    epoch: 0,
+    step: 0,
+    rng: new Rng(seed),
+  });
+}
+
+function disposeAll(params: Params): void {
+  for (const v of params.values()) v.dispose();
+}
+
+Deno.test("UM-MAE: only a model that asks has vis_mask_token, [1, D], drawn after every MAE parameter", async () => {
+  await selectBackend("cpu");
+  const mae = initMae(CFG, new Rng(3));
+  const um = initMae({ ...CFG, visMaskToken: true }, new Rng(3));
+  const off = initMae({ ...CFG, visMaskToken: false }, new Rng(3));
+  try {
+    assert.equal(mae.has("vis_mask_token"), false, "a model without secondary masking has no such parameter");
+    assert.equal(off.has("vis_mask_token"), false);
+    assert.deepEqual([...off.keys()], [...mae.keys()]);
+    assert.deepEqual([...um.keys()], [...mae.keys(), "vis_mask_token"]);
+    assert.deepEqual(um.get("vis_mask_token")!.shape, [1, CFG.dim]);
+    // The same seed gives every MAE parameter the same values (rows with and without it stay paired).
+    for (const [n, v] of mae) assert.deepEqual(await um.get(n)!.data(), await v.data(), n);
+    // Initialised like mask_token: normal, std 0.02 (16 draws: every value well inside 5 std, not all zero).
+    const token = await um.get("vis_mask_token")!.data();
+    assert.ok(token.every((x) => Math.abs(x) < 0.1) && token.some((x) => x !== 0), `${token}`);
+    // A pre-training-only token: fine-tuning, probing and export never take it.
+    assert.equal(isEncoderParam("vis_mask_token"), false);
+    assert.throws(() => validateMaeConfig({ ...CFG, visMaskToken: 1 as unknown as boolean }), RangeError);
+  } finally {
+    for (const p of [mae, um, off]) disposeAll(p);
+  }
+});
+
+Deno.test("UM-MAE: hidden kept tokens enter the encoder as exactly vis_mask_token + position, the others as in MAE", async () => {
+  for (const backend of ["cpu", "wasm"] as const) {
+    await selectBackend(backend, { blas: "off" });
+    const B = 3, D = UM.dim;
+    const { count: L } = gridOf(UM);
+    const params = initMae(UM, new Rng(4));
+    const mask = uniformMask(B, 5);
+    const mb = prepareMaeBatch(UM, randomImages(B, UM.imageSize, 6), mask);
+    const K = mb.numKept;
+    const table = sinCosPosEmbed(D, UM_ROWS);
+    try {
+      assert.equal(K, 16);
+      assert.equal(mask.numSecondary, 4);
+      assert.deepEqual(mb.keptSecondary!.shape, [B * K, 1]);
+      const marks = mb.keptSecondary!.dataSync();
+      const token = params.get("vis_mask_token")!.dataSync();
+      for (const mode of ["custom", "plain"] as OpsMode[]) {
+        setOpsMode(mode);
+        try {
+          const got = tf.tidy(() => encoderInput(params, mb).dataSync() as Float32Array);
+          // The same batch as MAE sees it: every kept patch's own embedding.
+          const mae = tf.tidy(() =>
+            embedTokens(params, mb.keptPatches, mb.keptPos, B).dataSync() as Float32Array
+          );
+          for (let b = 0; b < B; b++) {
+            let hidden = 0;
+            for (let j = 0; j < K; j++) {
+              const id: number = mb.keptIds[b * K + j];
+              assert.equal(marks[b * K + j], mask.secondaryMask[b * L + id], "marks follow the token order");
+              const row: number = (b * (1 + K) + 1 + j) * D;
+              for (let d = 0; d < D; d++) {
+                const want: number = marks[b * K + j]
+                  ? Math.fround(token[d] + table[(1 + id) * D + d])
+                  : mae[row + d];
+                assert.equal(got[row + d], want, `${backend}/${mode} sample ${b} patch ${id} d${d}`);
+              }
+              hidden += marks[b * K + j];
+            }
+            assert.equal(hidden, 4, `${backend}/${mode}: 4 of the 16 kept tokens hidden in sample ${b}`);
+            for (let d = 0; d < D; d++) {
+              assert.equal(got[b * (1 + K) * D + d], mae[b * (1 + K) * D + d], "CLS");
+            }
+          }
+        } finally {
+          setOpsMode("auto");
+        }
+      }
+    } finally {
+      mb.dispose();
+      disposeAll(params);
+    }
+  }
+});
+
+Deno.test("UM-MAE: the loss stays on the dropped patches; a hidden patch's pixels do not reach it, the token gets a gradient", async () => {
+  await selectBackend("cpu");
+  const B = 2, S = UM.imageSize, p = UM.patchSize, P = p * p * 3;
+  const { count: L } = gridOf(UM);
+  const params = initMae(UM, new Rng(7));
+  const mask = uniformMask(B, 8);
+  const images = randomImages(B, S, 9);
+  const lossOf = (img: Float32Array) => {
+    const mb = prepareMaeBatch(UM, img, mask);
+    try {
+      return tf.tidy(() => maeLoss(params, UM, mb).dataSync()[0]);
+    } finally {
+      mb.dispose();
+    }
+  };
+  /** The images with one patch of sample 0 shifted by +1 in every pixel. */
+  const shifted = (patch: number) => {
+    const out = images.slice();
+    const r = Math.floor(patch / UM_ROWS) * p, c = (patch % UM_ROWS) * p;
+    for (let y = r; y < r + p; y++) {
+      for (let x = c; x < c + p; x++) for (let ch = 0; ch < 3; ch++) out[(y * S + x) * 3 + ch] += 1;
+    }
+    return out;
+  };
+  const mb = prepareMaeBatch(UM, images, mask);
+  try {
+    // Targets: the 48 dropped patches of each sample, none of them hidden (hidden patches are kept ones).
+    assert.deepEqual(mb.target.shape, [B * 48, P]);
+    for (let i = 0; i < mb.maskedIds.length; i++) {
+      const b = Math.floor(i / 48);
+      assert.equal(mask.secondaryMask[b * L + mb.maskedIds[i]], 0);
+    }
+    const base = lossOf(images);
+    const hidden = mask.secondaryMask.indexOf(1); // sample 0
+    const seen = mb.keptIds.find((id) => mask.secondaryMask[id] === 0)!;
+    assert.equal(lossOf(shifted(hidden)), base, "a hidden patch's content is not seen and not a target");
+    assert.notEqual(lossOf(shifted(seen)), base, "a seen kept patch's content changes the loss");
+
+    // The token's gradient: nonzero, and a central difference along it agrees to 0.1 % (h = 1e-2: float32
+    // rounding of a loss near 1 is ≈ 1e-5 of the derivative here, and the loss is smooth in the token).
+    const token = params.get("vis_mask_token")! as tf.Variable;
+    const { value, grads } = tf.variableGrads(() => maeLoss(params, UM, mb), [token]);
+    const g = await grads[token.name].data();
+    value.dispose();
+    Object.values(grads).forEach((t) => t.dispose());
+    const norm = Math.hypot(...g);
+    assert.ok(g.every(Number.isFinite) && norm > 0, `vis_mask_token gradient ${g}`);
+    const t0 = token.dataSync().slice();
+    const at = (h: number) => {
+      token.assign(tf.tensor2d(t0.map((v, i) => v + (h * g[i]) / norm), [1, UM.dim]));
+      return tf.tidy(() => maeLoss(params, UM, mb).dataSync()[0]);
+    };
+    const h = 1e-2;
+    const fd = (at(h) - at(-h)) / (2 * h);
+    token.assign(tf.tensor2d(t0, [1, UM.dim]));
+    assert.ok(Math.abs(fd - norm) < 1e-3 * norm, `directional derivative ${fd} vs |gradient| ${norm}`);
+  } finally {
+    mb.dispose();
+    disposeAll(params);
+  }
+});
+
+Deno.test("UM-MAE: value and gradients equal on the fast-ops (custom) and plain tfjs paths (wasm)", async () => {
+  await selectBackend("wasm", { blas: "off" });
+  const params = initMae(UM, new Rng(10));
+  const mb = prepareMaeBatch(UM, randomImages(2, UM.imageSize, 11), uniformMask(2, 12));
+  const names = new Map([...params].map(([n, v]) => [v.name, n]));
+  try {
+    const run = (mode: OpsMode) => {
+      setOpsMode(mode);
+      try {
+        const { value, grads } = tf.variableGrads(() => maeLoss(params, UM, mb));
+        const out = {
+          loss: value.dataSync()[0],
+          grads: new Map(Object.entries(grads).map(([k, g]) => [names.get(k)!, g.dataSync().slice()])),
+        };
+        value.dispose();
+        Object.values(grads).forEach((g) => g.dispose());
+        return out;
+      } finally {
+        setOpsMode("auto");
+      }
+    };
+    const custom = run("custom"), plain = run("plain");
+    assert.ok(Math.abs(custom.loss - plain.loss) < 1e-5 * plain.loss, `${custom.loss} vs ${plain.loss}`);
+    for (const n of ["vis_mask_token", "patch_embed.proj.weight", "cls_token"]) {
+      const a = custom.grads.get(n)!, b = plain.grads.get(n)!;
+      const ref = Math.max(...b.map(Math.abs));
+      assert.ok(ref > 0, `${n}: zero gradient`);
+      const err = Math.max(...a.map((v, i) => Math.abs(v - b[i])));
+      assert.ok(err < 1e-4 * ref, `${n}: custom vs plain gradient error ${err} (max ${ref})`);
+    }
+  } finally {
+    mb.dispose();
+    disposeAll(params);
+  }
+});
+
+Deno.test("UM-MAE: prepareMaeBatch refuses a secondary mask the model cannot apply or that hides a dropped patch", async () => {
+  await selectBackend("cpu");
+  const images = randomImages(2, UM.imageSize, 13);
+  const plainCfg = { ...UM, visMaskToken: undefined };
+  // A model without the token: a secondary mask is an error, not a silent fallback to uniform sampling.
+  assert.throws(() => prepareMaeBatch(plainCfg, images, uniformMask(2, 14)), /no vis_mask_token/);
+  // Ratio 0 (an all-zero secondary mask): the batch is MAE's, nothing to replace.
+  const off = prepareMaeBatch(plainCfg, images, uniformMask(2, 14, 0));
+  assert.equal(off.keptSecondary, undefined);
+  off.dispose();
+  // A mark on a dropped patch.
+  const bad = uniformMask(2, 14);
+  bad.secondaryMask[bad.mask.indexOf(1)] = 1;
+  assert.throws(() => prepareMaeBatch(UM, images, bad), /marks 1 dropped patches/);
 });

@@ -103,17 +103,41 @@ Deno.test("rows that share a seed share the encoder's initialisation and data or
     strategy: createMaskStrategy("random", { maskRatio: 0.75 }),
     extensions: [new HardPatchesMining({ maskRatio: 0.75 })],
   });
+  const umMae = buildPretrainModel({
+    ...base,
+    model: { ...p.model, visMaskToken: true },
+    strategy: createMaskStrategy("uniform", { secondaryMaskRatio: 0.25 }),
+  });
+  assert.ok(umMae.has("vis_mask_token") && !random.has("vis_mask_token"));
   let compared = 0;
   for (const [n, v] of random) {
     if (!isEncoderParam(n)) continue;
-    for (const other of [mam, hpm]) assert.deepEqual(await other.get(n)!.data(), await v.data(), n);
+    for (const other of [mam, hpm, umMae]) assert.deepEqual(await other.get(n)!.data(), await v.data(), n);
     compared++;
   }
   assert.ok(compared > 5);
   // The batch order is a function of the seed alone (no strategy enters it).
   assert.equal(epochOrder.length, 4);
   assert.deepEqual(epochOrder(3, 2, 100, 10), epochOrder(3, 2, 100, 10));
-  for (const m of [random, mam, hpm]) for (const v of m.values()) v.dispose();
+  for (const m of [random, mam, hpm, umMae]) for (const v of m.values()) v.dispose();
+});
+
+Deno.test("Table 6's UM-MAE row runs uniform sampling with secondary masking; plain uniform keeps its identity", async () => {
+  const { tablePlans } = await import("../experiments/tables/mod.ts");
+  const { pretrainSpec, strategyChoice, UM_MAE_SECONDARY_RATIO } = await import("../app/runner.ts");
+  const { pretrainIdentity } = await import("../lib/train/pretrain.ts");
+  const ctx = planContext("smoke");
+  const row = tablePlans(ctx.profile).table6.rows.find((r) => r.key === "um-mae")!;
+  assert.equal(row.label, "UM-MAE (uniform sampling + secondary masking)");
+  assert.equal(UM_MAE_SECONDARY_RATIO, 0.25);
+  const um = pretrainIdentity(pretrainSpec(ctx, await strategyChoice(ctx, row.request!, 0)));
+  assert.deepEqual(um.strategy, { name: "uniform", maskRatio: 0.75, secondaryMaskRatio: 0.25 });
+  assert.deepEqual(um.model, { ...ctx.profile.model, visMaskToken: true });
+  // `--strategy uniform` (no secondary masking): no token, no secondary mask, the model as the profile's.
+  const plain = pretrainIdentity(pretrainSpec(ctx, await strategyChoice(ctx, { name: "uniform" }, 0)));
+  assert.deepEqual(plain.strategy, { name: "uniform", maskRatio: 0.75, secondaryMaskRatio: 0 });
+  assert.deepEqual(plain.model, ctx.profile.model);
+  assert.equal("visMaskToken" in (plain.model as object), false);
 });
 
 Deno.test("plan: GPA rows print the shares at t = 0 and t = 1 (Table 4's 0 → 1 rows reach all-hard)", async () => {

@@ -1,10 +1,12 @@
 /**
  * ViT pieces: MAE's patchify pixel order on a hand example and its inverse, the fixed 2-D sin-cos positional
- * embedding against hand values, the encoder's output shapes, and its intermediate block outputs.
+ * embedding against hand values, the encoder's output shapes, its intermediate block outputs, and token
+ * replacement (UM-MAE's secondary masking) in value and gradient against hand results on both ops paths.
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../lib/backend.ts";
+import { type OpsMode, setOpsMode } from "../lib/ops.ts";
 import { Rng } from "../lib/rng.ts";
 import {
   countParams,
@@ -182,3 +184,68 @@ Deno.test("encoder: intermediate block outputs (timm's forward_intermediates) ar
     for (const v of params.values()) v.dispose();
   }
 });
+
+for (const backend of ["cpu", "wasm"] as const) {
+  Deno.test(`embedTokens (${backend}): a replaced token is exactly token + position, its gradient the marked rows' cotangents`, async () => {
+    await selectBackend(backend, { blas: "off" });
+    const cfg: VitConfig = { imageSize: 8, patchSize: 4, dim: 8, depth: 1, heads: 2, mlpRatio: 2 };
+    const params: Params = new Map();
+    initEncoder(params, cfg, new Rng(5));
+    const B = 2, N = 3, D = cfg.dim, P = 4 * 4 * 3;
+    const rng = new Rng(6);
+    const randn = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+    const patches = randn(B * N * P),
+      pos = randn(B * N * D),
+      tokenValues = randn(D),
+      r = randn(B * (1 + N) * D);
+    const marks = Float32Array.from([0, 1, 0, 1, 1, 0]); // [B·N]: sample 0 hides patch 1, sample 1 patches 0, 1
+    try {
+      const results = (["custom", "plain"] as OpsMode[]).map((mode) => {
+        setOpsMode(mode);
+        try {
+          return tf.tidy(() => {
+            const x = tf.tensor2d(patches, [B * N, P]);
+            const p = tf.tensor2d(pos, [B * N, D]);
+            const m = tf.tensor2d(marks, [B * N, 1]);
+            const rt = tf.tensor2d(r, [B * (1 + N), D]);
+            const token = tf.tensor2d(tokenValues, [1, D]);
+            const plain = embedTokens(params, x, p, B).dataSync();
+            const f = (t: tf.Tensor) => embedTokens(params, x, p, B, { marks: m, token: t as tf.Tensor2D });
+            const replaced = f(token).dataSync();
+            // d/dtoken of Σ tokens ⊙ R.
+            const grad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), rt)))(token).dataSync();
+            return { plain, replaced, grad };
+          });
+        } finally {
+          setOpsMode("auto");
+        }
+      });
+      for (const [i, { plain, replaced, grad }] of results.entries()) {
+        const label = i === 0 ? "custom" : "plain";
+        const want = new Float64Array(D);
+        for (let b = 0; b < B; b++) {
+          for (let n = 0; n < N; n++) {
+            const row = (b * (1 + N) + 1 + n) * D; // the token row, after the sample's CLS
+            for (let d = 0; d < D; d++) {
+              if (marks[b * N + n]) {
+                assert.equal(
+                  replaced[row + d],
+                  Math.fround(tokenValues[d] + pos[(b * N + n) * D + d]),
+                  label,
+                );
+                want[d] += r[row + d];
+              } else {
+                assert.equal(replaced[row + d], plain[row + d], `${label}: an unmarked token is untouched`);
+              }
+            }
+          }
+          for (let d = 0; d < D; d++) assert.equal(replaced[b * (1 + N) * D + d], plain[b * (1 + N) * D + d]);
+        }
+        // Hand gradient: the token's cotangent is the sum of the marked rows' cotangents (3 rows here).
+        want.forEach((w, d) => assert.ok(Math.abs(grad[d] - w) < 1e-5 * (1 + Math.abs(w)), `${label} d${d}`));
+      }
+    } finally {
+      for (const v of params.values()) v.dispose();
+    }
+  });
+}

@@ -89,8 +89,8 @@ export function plan(profile: Profile): TablePlan {
       { key: "mae", label: "MAE (random)", request: { name: "random" } },
       {
         key: "um-mae",
-        label: "UM-MAE's uniform sampling (without its secondary masking)",
-        request: { name: "uniform" },
+        label: "UM-MAE (uniform sampling + secondary masking)",
+        request: { name: "uniform", secondaryMasking: true },
       },
       { key: "beit", label: "BEiT (block-wise)", request: { name: "block" } },
       { key: "hpm", label: "HPM (EMA teacher, loss predictor)", request: { name: "hpm" } },
@@ -108,9 +108,9 @@ export function plan(profile: Profile): TablePlan {
     deviations: [
       ...common,
       "AMT: frozen MAE teacher's last-block CLS attention, sampled without replacement",
-      "UM-MAE: its uniform sampling (one kept patch per 2×2 window) only; its secondary masking (a share " +
-      "of the kept patches replaced by a learnable token) is not implemented, so the row is uniform " +
-      "sampling on a plain ViT, not the full UM-MAE",
+      "UM-MAE: uniform sampling (one kept patch per 2×2 window) plus its secondary masking (a random 25 % " +
+      "of the kept patches enter the encoder as a learnable visible mask token plus their position; the " +
+      "loss stays on the 75 % dropped patches), on the same plain ViT as every row",
     ],
   };
 }

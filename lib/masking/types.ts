@@ -45,6 +45,12 @@ export interface MaskBatch {
   info?: Record<string, number>;
   /** Per-patch scores the strategy ranked by, `[B, L]` (e.g. the teacher's GPA map), for losses that reuse them. */
   scores?: Float32Array;
+  /**
+   * UM-MAE's secondary mask, `[B, L]`: 1 = a kept patch (mask 0) that stays in the encoder's sequence but whose
+   * content the encoder replaces by its visible mask token (`MaeConfig.visMaskToken`). Absent or all zero:
+   * none, every kept patch is seen as is. The loss stays on the masked patches either way.
+   */
+  secondaryMask?: Uint8Array;
 }
 
 /** A masking strategy. */

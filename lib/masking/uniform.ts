@@ -12,8 +12,9 @@
  * (so the compact 2-D layout survives) but their content is hidden; the reconstruction loss stays on the
  * 75 % dropped patches. This strategy returns that choice as `secondaryMask` (1 = kept but to be replaced
  * by the secondary mask token; exactly K − floor(K·(1 − ratio)) of the K kept patches, as UM-MAE's
- * `len_keep = int(L·(1 − vis_mask_ratio))`); a trainer that ignores it gets plain uniform sampling.
- * Set `secondaryMaskRatio: 0` to turn it off.
+ * `len_keep = int(L·(1 − vis_mask_ratio))`). The MAE model applies it when it has the token
+ * (`MaeConfig.visMaskToken`, lib/mae.ts) and refuses a secondary mask otherwise. Set
+ * `secondaryMaskRatio: 0` to turn it off (plain uniform sampling).
  * @module
  */
 import { type MaskBatch, type MaskContext, maskedCount, type MaskStrategy } from "./types.ts";
@@ -26,7 +27,7 @@ export interface UniformMaskingOptions {
 
 /** Masks of one batch plus UM-MAE's secondary mask. */
 export interface UniformMaskBatch extends MaskBatch {
-  /** `[B, L]`; 1 = kept in the encoder but its content replaced by the secondary mask token. */
+  /** `[B, L]`; 1 = kept in the encoder but its content replaced by the secondary mask token (all zero when off). */
   secondaryMask: Uint8Array;
   /** Secondary-masked patches per sample. */
   numSecondary: number;

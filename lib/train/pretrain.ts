@@ -433,7 +433,7 @@ export function makePretrainStep(o: {
 /** Metric key a chunk may use to report its objective when the differentiated value includes observers. */
 export const OBJECTIVE = "__objective";
 
-/** Rows [start, end) of a mask batch (with its scores). */
+/** Rows [start, end) of a mask batch (with its scores and secondary mask). */
 export function sliceMaskBatch(mask: MaskBatch, start: number, end: number): MaskBatch {
   if (start === 0 && end === mask.batchSize) return mask;
   const L = mask.numPatches;
@@ -443,6 +443,8 @@ export function sliceMaskBatch(mask: MaskBatch, start: number, end: number): Mas
     numPatches: L,
     numMasked: mask.numMasked,
     scores: mask.scores?.subarray(start * L, end * L),
+    // A micro-batch must hide the same kept patches the whole batch would (UM-MAE's secondary masking).
+    secondaryMask: mask.secondaryMask?.subarray(start * L, end * L),
   };
 }
 

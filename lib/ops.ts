@@ -180,7 +180,7 @@ const layerNormNativeCache = new Map<number, ReturnType<typeof layerNormNative>>
 export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-6): tf.Tensor2D {
   if (!useCustom()) {
     const { mean, variance } = tf.moments(x, 1, true);
-    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), gamma), beta);
+    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, constant(eps)))), gamma), beta);
   }
   const native = useNative();
   const cache = native ? layerNormNativeCache : layerNormCache;
@@ -191,6 +191,23 @@ export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D,
 
 const GELU_C = Math.sqrt(2 / Math.PI);
 const GELU_A = 0.044715;
+
+const constants = new Map<string, tf.Scalar>();
+
+/**
+ * A float32 scalar kept for the process, one per backend and value: the same value `tf.mul(x, 0.5)` would
+ * convert, so results are bit-identical. Why: a number operand is a fresh tensor per call, which on webgpu is
+ * an upload (a staging buffer, a copy and the end of the compute pass) — 51 per MAE step from these ops.
+ */
+function constant(value: number): tf.Scalar {
+  const key = `${tf.getBackend()}:${value}`;
+  let t = constants.get(key);
+  if (!t || t.isDisposed) {
+    t = tf.keep(tf.scalar(value, "float32"));
+    constants.set(key, t);
+  }
+  return t;
+}
 
 const geluCustom = customOp<tf.Tensor>((...a) => {
   const [x, save] = a as [tf.Tensor, SaveFn];
@@ -225,7 +242,10 @@ const geluNative = customOp<tf.Tensor>((...a) => {
 /** GELU in its tanh approximation (max deviation from the erf form ≈ 3e-4). */
 export function gelu<T extends tf.Tensor>(x: T): T {
   if (!useCustom()) {
-    const z = tf.mul(tf.mul(x, tf.add(tf.mul(tf.square(x), GELU_A), 1)), 2 * GELU_C);
+    const z = tf.mul(
+      tf.mul(x, tf.add(tf.mul(tf.square(x), constant(GELU_A)), constant(1))),
+      constant(2 * GELU_C),
+    );
     return tf.mul(x, tf.sigmoid(z)) as T;
   }
   return (useNative() ? geluNative(x) : geluCustom(x)) as T;
@@ -329,7 +349,7 @@ export function multiHeadAttention(
 ): AttentionResult {
   const [bt, d] = q.shape;
   const dims = { batch, heads, t: bt / batch, dh: d / heads };
-  const qs = tf.mul(q, 1 / Math.sqrt(dims.dh)) as tf.Tensor2D;
+  const qs = tf.mul(q, constant(1 / Math.sqrt(dims.dh))) as tf.Tensor2D;
   const wantLogits = opts.returnLogits ?? false;
   const { out, logits } = flagsAreFree()
     ? headBatchedCore(qs, k, v, dims, wantLogits)

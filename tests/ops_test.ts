@@ -273,3 +273,47 @@ for (const { label: backend, name, blas } of BACKENDS) {
     }
   });
 }
+
+Deno.test("ops: the plain branches' constants (LayerNorm ε, GELU, attention scale) are made once, bit-identical to number operands", async () => {
+  await selectBackend("cpu");
+  const rng = new Rng(4);
+  const x = tf.tensor2d(Float32Array.from({ length: 6 * 8 }, () => rng.normal()), [6, 8]);
+  const gamma = tf.ones([8]) as tf.Tensor1D, beta = tf.zeros([8]) as tf.Tensor1D;
+  const run = () =>
+    tf.tidy(() => {
+      const h = gelu(layerNorm(x, gamma, beta));
+      return multiHeadAttention(h, h, h, 2, 2).out.dataSync().slice();
+    });
+  const first = run(); // makes the constants
+  // Tensors made from CPU values (uploads on webgpu) go through the engine's makeTensor; kernel outputs do not.
+  // deno-lint-ignore no-explicit-any
+  const engine = tf.engine() as any;
+  const makeTensor = engine.makeTensor;
+  let made = 0;
+  engine.makeTensor = function (...a: unknown[]) {
+    made++;
+    return makeTensor.apply(this, a);
+  };
+  let second: ReturnType<typeof run>;
+  try {
+    second = run();
+  } finally {
+    engine.makeTensor = makeTensor;
+  }
+  assert.equal(
+    made,
+    0,
+    "no tensor made from values once the constants exist (number operands made one per use)",
+  );
+  assert.deepEqual(second, first);
+  // The same ops with number operands, as tfjs converts them.
+  const ref = tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, 1, true);
+    const ln = tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-6))), gamma), beta);
+    const z = tf.mul(tf.mul(ln, tf.add(tf.mul(tf.square(ln), 0.044715), 1)), 2 * Math.sqrt(2 / Math.PI));
+    return tf.mul(ln, tf.sigmoid(z)).dataSync().slice();
+  });
+  const h = tf.tidy(() => gelu(layerNorm(x, gamma, beta)).dataSync().slice());
+  assert.deepEqual(h, ref);
+  tf.dispose([x, gamma, beta]);
+});

@@ -85,7 +85,7 @@ const GRADS2: Record<string, number[]> = {
   "head.weight": [0.3, 0.1],
 };
 
-Deno.test("hasWeightDecay: MAE's groups — no decay on 1-D tensors, biases, cls_token, mask_token, vis_mask_token", () => {
+Deno.test("hasWeightDecay: MAE's groups — no decay on 1-D tensors, biases, cls_token, mask_token; UM-MAE's vis_mask_token decayed", () => {
   assert.equal(hasWeightDecay("blocks.0.mlp.fc1.weight", [2, 2]), true);
   assert.equal(hasWeightDecay("head.weight", [2, 1]), true);
   assert.equal(hasWeightDecay("patch_embed.proj.weight", [48, 32]), true);
@@ -93,7 +93,7 @@ Deno.test("hasWeightDecay: MAE's groups — no decay on 1-D tensors, biases, cls
   assert.equal(hasWeightDecay("norm.weight", [2]), false);
   assert.equal(hasWeightDecay("cls_token", [1, 2]), false);
   assert.equal(hasWeightDecay("mask_token", [1, 2]), false);
-  assert.equal(hasWeightDecay("vis_mask_token", [1, 2]), false); // UM-MAE's encoder-side token, as mask_token
+  assert.equal(hasWeightDecay("vis_mask_token", [1, 2]), true); // UM-MAE decays its encoder-side token
   assert.equal(hasWeightDecay("some.bias", [2, 2]), false);
 });
 

@@ -110,7 +110,8 @@ export function plan(profile: Profile): TablePlan {
       "AMT: frozen MAE teacher's last-block CLS attention, sampled without replacement",
       "UM-MAE: uniform sampling (one kept patch per 2×2 window) plus its secondary masking (a random 25 % " +
       "of the kept patches enter the encoder as a learnable visible mask token plus their position; the " +
-      "loss stays on the 75 % dropped patches), on the same plain ViT as every row",
+      "loss stays on the 75 % dropped patches), on the same plain ViT as every row; each window's kept patch " +
+      "is drawn independently (UM-MAE draws them from a shuffled pool of twice the window count)",
     ],
   };
 }

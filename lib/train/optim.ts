@@ -8,8 +8,11 @@ import * as tf from "@tensorflow/tfjs";
 import { nativeAdamW, nativeKernelsActive } from "../native.ts";
 import type { Params } from "../vit.ts";
 
-/** Parameters excluded from weight decay by name (besides every 1-D tensor); UM-MAE's token as mask_token. */
-const NO_DECAY_NAMES = new Set(["cls_token", "mask_token", "vis_mask_token", "pos_embed", "dist_token"]);
+/**
+ * Parameters excluded from weight decay by name (besides every 1-D tensor). UM-MAE's `vis_mask_token` is not
+ * one: its code decays it (timm's `add_weight_decay` without a skip list; shape [1, 1, D]), so it is decayed here.
+ */
+const NO_DECAY_NAMES = new Set(["cls_token", "mask_token", "pos_embed", "dist_token"]);
 
 /** True when MAE's parameter grouping applies weight decay to this parameter. */
 export function hasWeightDecay(name: string, shape: readonly number[]): boolean {

@@ -2,7 +2,7 @@
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { planContext } from "./fixtures.ts";
-import { describeEngines } from "../app/tables/mod.ts";
+import { describeEngines, reportCommit } from "../app/tables/mod.ts";
 
 Deno.test("describeEngines: this invocation's engine, then the runs' engines when they differ", () => {
   const blas = "wasm (matMul: OpenBLAS 0.3.21)";
@@ -14,6 +14,15 @@ Deno.test("describeEngines: this invocation's engine, then the runs' engines whe
     `${blas}; runs: ${blas} × 2, not recorded × 2, ${xnn} × 1`,
   );
   assert.equal(describeEngines("webgpu", [blas]), `webgpu; runs: ${blas} × 1`);
+});
+
+Deno.test("reportCommit: the commit loaded at start, and HEAD too when it moved during the run", () => {
+  assert.equal(reportCommit("abc1234", "abc1234"), "abc1234");
+  assert.equal(
+    reportCommit("def5678", "abc1234"),
+    "abc1234 (the code that ran; HEAD moved to def5678 during the run)",
+  );
+  assert.match(reportCommit(), /^([0-9a-f]{7,}|unknown)/);
 });
 
 Deno.test("a pre-training run records its engine in metrics.json", async () => {

@@ -149,6 +149,17 @@ function git(args: string[]): string {
   }
 }
 
+/**
+ * The commit whose code this process runs, read when the module loads: a table that runs for hours may see
+ * HEAD move meanwhile, and the report must name the code that wrote it, not the checkout at its end.
+ */
+const LOADED_COMMIT = git(["rev-parse", "--short", "HEAD"]);
+
+/** The report's commit: the loaded one, and HEAD as well when it has moved since. */
+export function reportCommit(now = git(["rev-parse", "--short", "HEAD"]), loaded = LOADED_COMMIT): string {
+  return now === loaded ? loaded : `${loaded} (the code that ran; HEAD moved to ${now} during the run)`;
+}
+
 /** Runs a table's units and, unless sharded, writes its report. Returns the report paths (or null). */
 export async function runTable(
   ctx: RunContext,
@@ -416,7 +427,7 @@ export function assembleReport(
       epochs: epochsLabel(ctx, plan.metric.evaluation),
       backend: describeEngines(ctx.backend, results.flatMap((r) => (r.meta.engines as unknown[]) ?? [])),
       seeds,
-      commit: git(["rev-parse", "--short", "HEAD"]),
+      commit: reportCommit(),
       date: new Date().toISOString(),
       wallTimeSeconds: wall,
       invocationSeconds: elapsedSeconds,

@@ -63,16 +63,28 @@ export function customOp<R extends tf.Tensor>(body: CustomBody): (...inputs: tf.
   ) => R;
 }
 
-const onesCache = new Map<string, tf.Tensor2D>();
-/** A cached `[1, n]` row of ones (kept across steps on purpose; not a leak). */
-function onesRow(n: number): tf.Tensor2D {
-  const key = `${tf.getBackend()}:${n}`;
-  let t = onesCache.get(key);
+/**
+ * Tensors kept for the process (on purpose; not a leak), per backend instance: after `tf.engine().reset()` or
+ * a backend's re-registration the old tensors' data is gone, so a new instance gets a new cache.
+ */
+const keptByBackend = new WeakMap<object, Map<string, tf.Tensor>>();
+
+/** The kept tensor `key` of the active backend, made by `make` on first use. */
+function kept<T extends tf.Tensor>(key: string, make: () => T): T {
+  const backend = tf.backend() as object;
+  let cache = keptByBackend.get(backend);
+  if (!cache) keptByBackend.set(backend, cache = new Map());
+  let t = cache.get(key) as T | undefined;
   if (!t || t.isDisposed) {
-    t = tf.keep(tf.ones([1, n]));
-    onesCache.set(key, t);
+    t = tf.keep(make());
+    cache.set(key, t);
   }
   return t;
+}
+
+/** A cached `[1, n]` row of ones. */
+function onesRow(n: number): tf.Tensor2D {
+  return kept(`ones:${n}`, () => tf.ones([1, n]) as tf.Tensor2D);
 }
 
 /** Column sums `[N, D] → [D]` as `ones[1, N] @ x` (fast on wasm). */
@@ -192,21 +204,13 @@ export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D,
 const GELU_C = Math.sqrt(2 / Math.PI);
 const GELU_A = 0.044715;
 
-const constants = new Map<string, tf.Scalar>();
-
 /**
  * A float32 scalar kept for the process, one per backend and value: the same value `tf.mul(x, 0.5)` would
  * convert, so results are bit-identical. Why: a number operand is a fresh tensor per call, which on webgpu is
- * an upload (a staging buffer, a copy and the end of the compute pass) — 51 per MAE step from these ops.
+ * an upload (a staging buffer, a copy and the end of the compute pass) — 50 per MAE step from these ops.
  */
 function constant(value: number): tf.Scalar {
-  const key = `${tf.getBackend()}:${value}`;
-  let t = constants.get(key);
-  if (!t || t.isDisposed) {
-    t = tf.keep(tf.scalar(value, "float32"));
-    constants.set(key, t);
-  }
-  return t;
+  return kept(`scalar:${value}`, () => tf.scalar(value, "float32"));
 }
 
 const geluCustom = customOp<tf.Tensor>((...a) => {

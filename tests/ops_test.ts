@@ -317,3 +317,16 @@ Deno.test("ops: the plain branches' constants (LayerNorm ε, GELU, attention sca
   assert.deepEqual(h, ref);
   tf.dispose([x, gamma, beta]);
 });
+
+Deno.test("ops: kept constants survive an engine reset (a new backend instance gets its own)", async () => {
+  await selectBackend("cpu");
+  const x = tf.tensor2d([[0.5, -1, 2, 0.25]]);
+  const before = tf.tidy(() => gelu(x).dataSync().slice());
+  x.dispose();
+  tf.engine().reset();
+  await selectBackend("cpu");
+  const y = tf.tensor2d([[0.5, -1, 2, 0.25]]);
+  const after = tf.tidy(() => gelu(y).dataSync().slice());
+  y.dispose();
+  assert.deepEqual(after, before);
+});

@@ -18,6 +18,7 @@ import {
   sumRows,
 } from "../lib/ops.ts";
 import { Rng } from "../lib/rng.ts";
+import { countTensorsMade } from "./made_tensors.ts";
 
 // wasm twice: matMuls on XNNPACK (attention as depthwise convolutions) and, where installed, on OpenBLAS
 // (attention as batched matMuls with transposes as flags).
@@ -285,21 +286,7 @@ Deno.test("ops: the plain branches' constants (LayerNorm ε, GELU, attention sca
       return multiHeadAttention(h, h, h, 2, 2).out.dataSync().slice();
     });
   const first = run(); // makes the constants
-  // Tensors made from CPU values (uploads on webgpu) go through the engine's makeTensor; kernel outputs do not.
-  // deno-lint-ignore no-explicit-any
-  const engine = tf.engine() as any;
-  const makeTensor = engine.makeTensor;
-  let made = 0;
-  engine.makeTensor = function (...a: unknown[]) {
-    made++;
-    return makeTensor.apply(this, a);
-  };
-  let second: ReturnType<typeof run>;
-  try {
-    second = run();
-  } finally {
-    engine.makeTensor = makeTensor;
-  }
+  const { result: second, made } = await countTensorsMade(run);
   assert.equal(
     made,
     0,

@@ -9,9 +9,10 @@ import { datasetFingerprint, loadDataset } from "../lib/data/mod.ts";
 import type { ImageSplit } from "../lib/data/types.ts";
 import { createMaskStrategy } from "../lib/masking/mod.ts";
 import type { MaskStrategy } from "../lib/masking/types.ts";
-import { finetune, finetuneIdentity, type FinetuneOutcome } from "../lib/train/finetune.ts";
+import { buildClassifier, finetune, finetuneIdentity, type FinetuneOutcome } from "../lib/train/finetune.ts";
 import { linprobe, linprobeIdentity, type LinprobeOutcome } from "../lib/train/linprobe.ts";
 import {
+  knnOfEncoder,
   pretrain,
   type PretrainExtension,
   type PretrainOutcome,
@@ -38,6 +39,7 @@ import { HardPatchesMining } from "../lib/hpm.ts";
 import { Rng } from "../lib/rng.ts";
 import { sha256File } from "../lib/fsutil.ts";
 import type { Params } from "../lib/vit.ts";
+import { CONTROL_STRATEGIES, controlStrategy } from "./controls.ts";
 
 /** Where and how runs execute. */
 export interface RunContext {
@@ -224,6 +226,31 @@ export async function ensureLinprobe(
   return linprobe({ ...spec, recipe: ctx.profile.linprobe }, from?.params ?? null, data, runEnv(ctx));
 }
 
+const randomKnnMemo = new Map<string, Promise<number>>();
+
+/**
+ * k-NN top-1 of a randomly initialised encoder at `seed` (the floor of a k-NN column; one forward pass over
+ * the data, not cached on disk, memoised per process).
+ */
+export function randomInitKnn(ctx: RunContext, seed: number): Promise<number> {
+  const key = JSON.stringify([ctx.profile.name, ctx.profile.model, ctx.cacheDir, ctx.dataDir, seed]);
+  let p = randomKnnMemo.get(key);
+  if (!p) {
+    p = (async () => {
+      const data = await profileData(ctx);
+      const params = buildClassifier(ctx.profile.model, data.train.numClasses, seed);
+      try {
+        return (await knnOfEncoder(params, ctx.profile.model, data)).knnTop1;
+      } finally {
+        for (const v of params.values()) v.dispose();
+      }
+    })();
+    randomKnnMemo.set(key, p);
+    p.catch(() => randomKnnMemo.delete(key));
+  }
+  return p;
+}
+
 /** How a GPA run picks its teacher. */
 export interface TeacherChoice {
   /** Seed of the profile's MAE baseline run used as teacher (default 0). */
@@ -395,7 +422,23 @@ export function annotatedSample(
 }
 
 /** Strategy names the CLI and tasks accept. */
-export const STRATEGY_NAMES = ["random", "block", "uniform", "gpa", "cls-attention", "hpm"] as const;
+export const STRATEGY_NAMES = [
+  "random",
+  "block",
+  "uniform",
+  "gpa",
+  "cls-attention",
+  "hpm",
+  ...CONTROL_STRATEGIES,
+] as const;
+
+/** Strategies whose masks come from the profile's teacher (it must be there before any of their runs). */
+const TEACHER_STRATEGIES: readonly string[] = ["gpa", "cls-attention", "mean-map"];
+
+/** Whether a strategy needs the profile's teacher: decided here once for the tables, `plan` and the CLI. */
+export function strategyNeedsTeacher(name: string): boolean {
+  return TEACHER_STRATEGIES.includes(name);
+}
 
 /** Options of a named strategy choice (CLI flags and table rows). */
 export interface StrategyRequest {
@@ -487,6 +530,26 @@ async function strategyChoiceOf(
         attentionProvider: (mctx: MaskContext) => teacher.clsAttention(mctx.imageData!, mctx.batchSize),
       });
       return { seed, strategy, dependsOn: { teacher: { ...teacher.describe(), signal: "cls-attention" } } };
+    }
+    case "centre":
+    case "mean-map":
+    case "oracle-box": {
+      const { train } = await profileData(ctx);
+      const { strategy, dependsOn } = await controlStrategy(req.name, {
+        maskRatio,
+        soft: req.soft ?? ctx.profile.gpa.soft,
+        hard: req.hard ?? ctx.profile.gpa.hard,
+        overlap: req.overlap ?? "paper",
+        rounding: req.rounding,
+        clipSoft: req.clipSoft,
+      }, {
+        imageSize: ctx.profile.model.imageSize,
+        patchSize: ctx.profile.model.patchSize,
+        train,
+        cacheDir: ctx.cacheDir,
+        teacher: () => ensureTeacher(ctx, req.teacher ?? ctx.profile.gpa.teacher),
+      });
+      return { seed, strategy, ...(dependsOn ? { dependsOn } : {}) };
     }
     case "hpm": {
       // The extension owns the EMA teacher whose predicted losses drive the masks.

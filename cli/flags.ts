@@ -5,7 +5,7 @@
 import { floatIn, floatOpen, int, oneOf, str, UsageError, type Values } from "../lib/cli.ts";
 import { PROFILES } from "../experiments/profiles.ts";
 import { VIT_PRESETS } from "../lib/vit.ts";
-import type { RunContext } from "../app/runner.ts";
+import { type RunContext, STRATEGY_NAMES } from "../app/runner.ts";
 
 /** MAE/timm-style recipe flags (every value enters the run's identity through the recipe or model). */
 export const RECIPE_OPTIONS = {
@@ -231,4 +231,5 @@ export function strategyRequest(values: Values, ctx: RunContext): import("../app
   };
 }
 
-export const STRATEGIES = ["random", "block", "uniform", "gpa", "cls-attention", "hpm"] as const;
+/** The strategies `--strategy` accepts: the runner's list, so the CLI cannot fall behind it. */
+export const STRATEGIES = STRATEGY_NAMES;

@@ -4,6 +4,7 @@
  * @module
  */
 import { BACKEND_NAMES } from "../lib/backend.ts";
+import { STRATEGY_NAMES } from "../app/runner.ts";
 import { PROFILES } from "../experiments/profiles.ts";
 
 const GLOBAL = `global options (every command):
@@ -254,9 +255,7 @@ export const HELP =
 usage: deno run -A main.ts <command> [options]
 
 commands:
-  pretrain     pre-train one MAE run: --strategy ${
-    ["random", "block", "uniform", "gpa", "cls-attention", "hpm"].join("|")
-  },
+  pretrain     pre-train one MAE run: --strategy ${STRATEGY_NAMES.join("|")},
                --mask-ratio r, --epochs n, --progress step|epoch (schedules' t); GPA: --mam,
                --teacher-head b<block>h<head>|<k>-shot, --teacher-weights file.safetensors,
                --teacher-epochs n, --gpa-variant paper|official, --gpa-maps per-step|cached,

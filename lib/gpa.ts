@@ -342,6 +342,26 @@ export function gpaStrategy(teacher: Teacher, o: GpaStrategyOptions): MaskStrate
 }
 
 /**
+ * Min–max scaled GPA maps `[n, L]` of a split's images at `indices` (whole images at the model's size, the
+ * view a centre crop gives), in chunks: the input of a mean map and of the position-vs-content measures.
+ */
+export async function splitMaps(
+  teacher: Teacher,
+  split: ImageSplit,
+  indices: Int32Array,
+): Promise<Float32Array> {
+  const g = gridOf(teacher.cfg).rows;
+  const L = g * g;
+  const out = new Float32Array(indices.length * L);
+  const chunk = 256;
+  for (let s = 0; s < indices.length; s += chunk) {
+    const idx = indices.subarray(s, Math.min(indices.length, s + chunk));
+    out.set(await teacher.maps(centerBatch(split, idx, teacher.cfg.imageSize), idx.length), s * L);
+  }
+  return out;
+}
+
+/**
  * GPA maps computed once per training image (the whole image at the model's resolution) and then cropped and
  * flipped with each augmented view's geometry (bilinear on the patch grid). An approximation of the paper's
  * per-step teacher: attention is not equivariant to crops, and a crop's patches see a different context.

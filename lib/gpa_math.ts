@@ -113,3 +113,60 @@ export function zNormalize(
   }
   return out;
 }
+
+/** The mean `[L]` of a `[N, L]` map stack (float64 sums), min–max scaled to [0, 1]. */
+export function meanMapOf(maps: Float32Array, N: number, L: number): Float32Array {
+  checkMap(maps, N, L);
+  if (N < 1) throw new RangeError("the mean map needs at least one map");
+  const sum = new Float64Array(L);
+  for (let n = 0; n < N; n++) for (let j = 0; j < L; j++) sum[j] += maps[n * L + j];
+  return minMaxScale(Float32Array.from(sum, (v) => v / N), 1, L);
+}
+
+/** The indices of the `k` largest values of `x` (ties: lower index first). */
+export function topKSet(x: ArrayLike<number>, k: number): Set<number> {
+  const idx = Array.from({ length: x.length }, (_, i) => i).sort((i, j) => x[j] - x[i] || i - j);
+  return new Set(idx.slice(0, k));
+}
+
+function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const n = a.length;
+  let ma = 0, mb = 0;
+  for (let i = 0; i < n; i++) (ma += a[i], mb += b[i]);
+  ma /= n, mb /= n;
+  let num = 0, da = 0, db = 0;
+  for (let i = 0; i < n; i++) {
+    num += (a[i] - ma) * (b[i] - mb);
+    da += (a[i] - ma) ** 2;
+    db += (b[i] - mb) ** 2;
+  }
+  return da > 0 && db > 0 ? num / Math.sqrt(da * db) : 0;
+}
+
+/**
+ * How much of a teacher's maps is position rather than content: for each image, the Pearson correlation of
+ * its map with `mean` (the mean map over many images) and the share of its top-`k` patches that are also in
+ * the mean map's top-`k` — averaged over the `N` maps. `chance` is the overlap of a random top-k set (k / L).
+ * A map that is pure position has correlation 1 and overlap 1; one independent of position, ≈ 0 and chance.
+ */
+export function positionVsContent(
+  maps: Float32Array,
+  N: number,
+  L: number,
+  mean: Float32Array,
+  k: number,
+): { correlation: number; topKOverlap: number; chance: number } {
+  checkMap(maps, N, L);
+  if (mean.length !== L) throw new RangeError(`mean map has ${mean.length} values, expected ${L}`);
+  if (!(Number.isInteger(k) && k >= 1 && k <= L)) throw new RangeError(`k must be in 1..${L}, got ${k}`);
+  const meanTop = topKSet(mean, k);
+  let corr = 0, overlap = 0;
+  for (let n = 0; n < N; n++) {
+    const m = maps.subarray(n * L, (n + 1) * L);
+    corr += pearson(m, mean);
+    let hit = 0;
+    for (const i of topKSet(m, k)) if (meanTop.has(i)) hit++;
+    overlap += hit / k;
+  }
+  return { correlation: corr / N, topKOverlap: overlap / N, chance: k / L };
+}

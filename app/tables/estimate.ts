@@ -9,7 +9,8 @@ import type { Evaluation, TableRowPlan } from "../../experiments/tables/mod.ts";
 
 /** The throughput key of a row's pre-training: its strategy, with "+mam" for GPA with MAM. */
 export function strategyKey(row: TableRowPlan): string {
-  const r = row.request!;
+  if (!row.request) return "none";
+  const r = row.request;
   return r.name === "gpa" && r.mam ? "gpa+mam" : r.name;
 }
 
@@ -24,12 +25,17 @@ export function unitSeconds(
   options: { pretrained?: boolean } = {},
 ): number | null {
   const t: ThroughputModel | undefined = profile.throughput;
-  if (!t || !row.request) return null;
-  const rate = t.pretrain[strategyKey(row)];
+  if (!t || (!row.request && !row.randomInit)) return null;
+  // The controls run GPA's masking without a teacher pass per step: MAE's speed, as measured for random.
+  const key = row.randomInit ? "random" : strategyKey(row);
+  const rate = t.pretrain[key] ??
+    (["centre", "mean-map", "oracle-box"].includes(key) ? t.pretrain.random : undefined);
   if (!rate) return null;
   const epochs = Math.max(1, Math.round(profile.pretrain.epochs * (row.epochsScale ?? 1)));
-  const pre = (t.trainImages * epochs) / rate;
-  const ev = evaluation === "finetune"
+  const pre = row.randomInit ? 0 : (t.trainImages * epochs) / rate;
+  const ev = evaluation === "knn"
+    ? 0
+    : evaluation === "finetune"
     ? (t.trainImages * profile.finetune.epochs) / t.finetune
     : evaluation === "linprobe"
     ? t.linprobe ? (t.trainImages * profile.linprobe.epochs) / t.linprobe : null

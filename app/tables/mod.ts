@@ -26,15 +26,17 @@ import {
   ensurePretrain,
   NotImplementedError,
   profileData,
+  randomInitKnn,
   runCache,
   type RunContext,
   strategyChoice,
+  strategyNeedsTeacher,
 } from "../runner.ts";
 import type { PretrainOutcome } from "../../lib/train/pretrain.ts";
 import { InterruptedError } from "../../lib/train/loop.ts";
 import { formatEstimate, unitSeconds } from "./estimate.ts";
 import { planTable } from "./plan.ts";
-import { shardUnits, tableUnits, type Unit } from "./units.ts";
+import { runnable, shardUnits, tableUnits, type Unit } from "./units.ts";
 
 export { checkRowSelection, shardUnits, tableUnits, type Unit } from "./units.ts";
 
@@ -63,6 +65,7 @@ function scaledContext(ctx: RunContext, scale = 1): RunContext {
 
 /** Runs (or loads) one unit: pre-training with the row's strategy, then the table's evaluation. */
 export async function runUnit(ctx: RunContext, plan: TablePlan, unit: Unit): Promise<UnitResult> {
+  if (unit.row.randomInit) return await runRandomInitUnit(ctx, plan, unit);
   const choice = await strategyChoice(ctx, unit.row.request!, unit.seed);
   const pre: PretrainOutcome = await ensurePretrain(scaledContext(ctx, unit.row.epochsScale), choice);
   let value: number;
@@ -78,6 +81,12 @@ export async function runUnit(ctx: RunContext, plan: TablePlan, unit: Unit): Pro
     evalHit = ft.cacheHit;
     evalMetrics = ft.metrics;
     evalHistory = ft.history;
+  } else if (evaluation === "knn") {
+    // The k-NN the pre-training run recorded at its end: no second run.
+    value = Number(pre.metrics.knnTop1);
+    evalHash = pre.hash;
+    evalHit = pre.cacheHit;
+    evalMetrics = { engine: pre.metrics.engine };
   } else if (evaluation === "linprobe") {
     const lp = await ensureLinprobe(ctx, pre, unit.seed);
     value = lp.top1;
@@ -118,6 +127,47 @@ export async function runUnit(ctx: RunContext, plan: TablePlan, unit: Unit): Pro
       pretrainLoss: pre.history.map((r) => Number(r.pixelLoss ?? r.loss)),
       evalMetric: evalHistory.map((r) => Number(r.top1 ?? NaN)),
     },
+  };
+}
+
+/**
+ * A random-init unit: the table's evaluation of an encoder that was never pre-trained (fine-tuning and linear
+ * probing through the cache; k-NN computed, not cached, as it costs one forward pass).
+ */
+async function runRandomInitUnit(ctx: RunContext, plan: TablePlan, unit: Unit): Promise<UnitResult> {
+  const knn = await randomInitKnn(ctx, unit.seed);
+  const evaluation = plan.metric.evaluation;
+  let out: {
+    value: number;
+    hash: string;
+    hit: boolean;
+    metrics: Record<string, unknown>;
+    history?: Record<string, number>[];
+  };
+  if (evaluation === "finetune") {
+    const ft = await ensureFinetune(ctx, null, unit.seed);
+    out = { value: ft.top1, hash: ft.hash, hit: ft.cacheHit, metrics: ft.metrics, history: ft.history };
+  } else if (evaluation === "linprobe") {
+    const lp = await ensureLinprobe(ctx, null, unit.seed);
+    out = { value: lp.top1, hash: lp.hash, hit: lp.cacheHit, metrics: lp.metrics };
+  } else if (evaluation === "knn") {
+    out = { value: knn, hash: "", hit: true, metrics: {} };
+  } else {
+    const seg = await import("../segment.ts");
+    const r = await seg.ensureSegment(ctx, null, unit.seed);
+    out = { value: r.miou, hash: r.hash, hit: r.cacheHit, metrics: r.metrics };
+  }
+  return {
+    row: unit.row.key,
+    seed: unit.seed,
+    value: out.value,
+    pretrainHash: "",
+    evalHash: out.hash,
+    cacheHits: out.hit ? 1 : 0,
+    runs: 1,
+    wallSeconds: Number(out.metrics.wallSeconds ?? 0),
+    meta: { strategy: { name: "random init" }, knnTop1: knn, engines: [out.metrics.engine ?? null] },
+    curves: { pretrainLoss: [], evalMetric: (out.history ?? []).map((r) => Number(r.top1 ?? NaN)) },
   };
 }
 
@@ -171,7 +221,7 @@ export async function runTable(
   if (!plan) throw new RangeError(`unknown table '${id}'; valid: ${Object.keys(plans).join(", ")}`);
   const units = tableUnits(plan, opts.seeds).filter((u) => !opts.rows || opts.rows.includes(u.row.key));
   // A table whose rows need the teacher fails before any training when its weights are missing.
-  if (units.some((u) => u.row.request?.name === "gpa" || u.row.request?.name === "cls-attention")) {
+  if (units.some((u) => u.row.request && strategyNeedsTeacher(u.row.request.name))) {
     await checkTeacherWeights(ctx.profile.gpa.teacher);
   }
   const t0 = performance.now();
@@ -278,7 +328,7 @@ export async function rowsLeftOut(
   seeds: number[],
   rows: readonly string[],
 ): Promise<{ cached: string[]; reasons: Record<string, string> }> {
-  const others = plan.rows.filter((r) => !rows.includes(r.key) && !r.notRun && r.request);
+  const others = plan.rows.filter((r) => !rows.includes(r.key) && runnable(r));
   const planned = await planTable(ctx, { ...plan, rows: others }, seeds);
   const cached: string[] = [];
   const reasons: Record<string, string> = {};
@@ -293,7 +343,7 @@ export async function rowsLeftOut(
 /** How many of a unit's runs (pre-training, evaluation) had finished before `since` (ms since the epoch). */
 export async function runsFinishedBefore(ctx: RunContext, r: UnitResult, since: number): Promise<number> {
   let n = 0;
-  for (const hash of [r.pretrainHash, r.evalHash]) {
+  for (const hash of [r.pretrainHash, r.evalHash].filter((h) => h !== "")) {
     const st = await Deno.stat(runCache(ctx).runDir(hash).finalPath).catch(() => null);
     if (st?.mtime && st.mtime.getTime() < since) n++;
   }

@@ -3,7 +3,7 @@
  * depend on a teacher that is not trained yet are listed as waiting for it).
  * @module
  */
-import type { TablePlan } from "../../experiments/tables/mod.ts";
+import type { Evaluation, TablePlan } from "../../experiments/tables/mod.ts";
 import { GpaMasking } from "../../lib/masking/gpa.ts";
 import type { Profile } from "../../experiments/profiles.ts";
 import { teacherSeconds, unitSeconds } from "./estimate.ts";
@@ -14,11 +14,12 @@ import {
   runCache,
   type RunContext,
   strategyChoice,
+  strategyNeedsTeacher,
   type StrategyRequest,
 } from "../runner.ts";
 import { pretrainHash } from "../../lib/train/pretrain.ts";
 import { runHash } from "../../lib/cache/mod.ts";
-import { shardUnits, tableUnits } from "./units.ts";
+import { shardUnits, tableUnits, type Unit } from "./units.ts";
 import { segmentFingerprint, segmentIdentity } from "../segment.ts";
 import { SEGMENTATION_SETUPS } from "../../experiments/segmentation.ts";
 
@@ -130,7 +131,11 @@ export async function planTable(
   const segReady = evaluation !== "segment" || segData !== undefined ||
     SEGMENTATION_SETUPS[ctx.profile.name]?.dataset?.name === "synthetic"; // generated scenes need nothing
   for (const unit of units) {
-    const needsTeacher = ["gpa", "cls-attention"].includes(unit.row.request!.name);
+    if (unit.row.randomInit) {
+      out.push(await planRandomInit(ctx, unit, evaluation, data, dataReady, segReady, segData));
+      continue;
+    }
+    const needsTeacher = strategyNeedsTeacher(unit.row.request!.name);
     const shares = unit.row.request!.name === "gpa" ? { shares: requestShares(ctx, unit.row.request!) } : {};
     const est = unitSeconds(ctx.profile, unit.row, evaluation);
     const estimate = est !== null ? { estimateSeconds: Math.round(est) } : {};
@@ -145,8 +150,10 @@ export async function planTable(
     const hash = pretrainHash(pretrainSpec({ ...ctx, profile: p }, choice, data));
     const identity = evaluation === "segment"
       ? segmentIdentity(ctx, hash, unit.seed, segData)
+      : evaluation === "knn"
+      ? undefined
       : evaluationIdentity(ctx, evaluation, hash, unit.seed, data);
-    const evalHash = identity ? runHash(identity) : undefined;
+    const evalHash = identity ? runHash(identity) : evaluation === "knn" ? hash : undefined;
     // The report is a cache hit only when the evaluation is there too (a changed fine-tuning recipe keeps the
     // pre-training hashes).
     const pretrained = await cache.runDir(hash).isComplete();
@@ -163,4 +170,35 @@ export async function planTable(
     });
   }
   return out;
+}
+
+/** A random-init unit: only its evaluation runs (k-NN: nothing cached, so it is always "missing"). */
+async function planRandomInit(
+  ctx: RunContext,
+  unit: Unit,
+  evaluation: Evaluation,
+  data: string | undefined,
+  dataReady: boolean,
+  segReady: boolean,
+  segData: string | undefined,
+): Promise<PlannedUnit> {
+  const est = unitSeconds(ctx.profile, unit.row, evaluation);
+  const estimate = est !== null ? { estimateSeconds: Math.round(est) } : {};
+  if (!dataReady || !segReady) {
+    return { row: unit.row.key, seed: unit.seed, status: "waiting", waitingFor: "data", ...estimate };
+  }
+  const identity = evaluation === "segment"
+    ? segmentIdentity(ctx, null, unit.seed, segData)
+    : evaluation === "knn"
+    ? undefined
+    : evaluationIdentity(ctx, evaluation, null, unit.seed, data);
+  const evalHash = identity ? runHash(identity) : undefined;
+  const done = evalHash !== undefined && await runCache(ctx).runDir(evalHash).isComplete();
+  return {
+    row: unit.row.key,
+    seed: unit.seed,
+    status: done ? "cached" : "missing",
+    ...(evalHash ? { evalHash } : {}),
+    ...(done ? {} : estimate),
+  };
 }

@@ -14,7 +14,7 @@ export interface Unit {
 export function tableUnits(plan: TablePlan, seeds: number[]): Unit[] {
   const units: Unit[] = [];
   for (const row of plan.rows) {
-    if (row.notRun || !row.request) continue;
+    if (!runnable(row)) continue;
     for (const seed of seeds) units.push({ row, seed });
   }
   return units;
@@ -35,9 +35,14 @@ export function checkRowSelection(plan: TablePlan, rows: readonly string[]): str
   for (const key of rows) {
     const row = plan.rows.find((r) => r.key === key);
     if (!row) return `${plan.id} has no row '${key}'; its rows: ${plan.rows.map((r) => r.key).join(", ")}`;
-    if (row.notRun || !row.request) {
+    if (!runnable(row)) {
       return `${plan.id} row '${key}' cannot run: ${row.notRun ?? "no request"}`;
     }
   }
   return null;
+}
+
+/** Whether a row has runs: a strategy to pre-train with, or the random-init floor. */
+export function runnable(row: TableRowPlan): boolean {
+  return !row.notRun && (row.request !== undefined || row.randomInit === true);
 }

@@ -9,8 +9,11 @@ import type { Claim, PaperColumn, PaperRow, PaperTable, RowGroup } from "../pape
 import { type Profile, PROFILES } from "../profiles.ts";
 import { SEGMENTATION_SETUPS } from "../segmentation.ts";
 
-/** How a row's encoder is evaluated. */
-export type Evaluation = "finetune" | "linprobe" | "segment";
+/**
+ * How a row's encoder is evaluated: fine-tuning, a linear probe, segmentation, or k-NN on its frozen features
+ * (the k-NN every pre-training run records at its end: no run of its own).
+ */
+export type Evaluation = "finetune" | "linprobe" | "segment" | "knn";
 
 /** One row: a run recipe, or the reason it is not run. */
 export interface TableRowPlan {
@@ -18,6 +21,11 @@ export interface TableRowPlan {
   label: string;
   /** Pre-training strategy of the row. */
   request?: StrategyRequest;
+  /**
+   * No pre-training: the table's evaluation of a randomly initialised encoder (seeded like the other rows'
+   * evaluations), the floor that shows what pre-training itself is worth.
+   */
+  randomInit?: true;
   /** Multiplies the profile's pre-training epochs (e.g. 300 vs 200 epochs → 1.5). */
   epochsScale?: number;
   /** Why the row is not run (method not implemented here, or out of reach at this scale). */

@@ -17,6 +17,7 @@ import { table8 } from "./table8.ts";
 import { table9 } from "./table9.ts";
 import { table10 } from "./table10.ts";
 import { codevspaper } from "./codevspaper.ts";
+import { teachers, teachersLong } from "./teachers.ts";
 
 export * from "./common.ts";
 export { CODE_VS_PAPER_TOLERANCE, plan as codeVsPaperPlan } from "./codevspaper.ts";
@@ -37,7 +38,7 @@ export const PAPER_TABLE_MODULES: readonly TableModule[] = [
 
 /** Every table module by id: the paper's ten, then the suite's own. */
 export const TABLES: Readonly<Record<string, TableModule>> = Object.fromEntries(
-  [...PAPER_TABLE_MODULES, codevspaper].map((t) => [t.id, t]),
+  [...PAPER_TABLE_MODULES, codevspaper, teachers, teachersLong].map((t) => [t.id, t]),
 );
 
 /** Table ids in order: the paper's ten, then the suite's own. */

@@ -61,6 +61,13 @@ export interface GpaMaskingOptions {
   clipSoft?: boolean;
   /** Description of the teacher behind `mapProvider` (model, block, head, variant), for run metadata. */
   describeTeacher?: Record<string, unknown>;
+  /**
+   * Registry name of the strategy (default "gpa"): the control strategies (`centre`, `mean-map`,
+   * `oracle-box`) run this machinery on maps of their own and are told apart by it.
+   */
+  name?: string;
+  /** Description of a map that is not a teacher's per-view GPA (a control's), for run metadata. */
+  describeMap?: Record<string, unknown>;
 }
 
 /** Patch counts of the three shares of one sample's mask. */
@@ -126,7 +133,7 @@ const SUM_TOLERANCE = 1e-9;
 
 /** GPA soft-to-hard masking. */
 export class GpaMasking implements MaskStrategy {
-  readonly name = "gpa";
+  readonly name: string;
   readonly maskRatio: number;
   readonly soft: readonly [number, number];
   readonly hard: readonly [number, number];
@@ -137,6 +144,7 @@ export class GpaMasking implements MaskStrategy {
   readonly needsImages = true;
   readonly #provider: GpaMapProvider;
   readonly #teacher: Record<string, unknown> | undefined;
+  readonly #map: Record<string, unknown> | undefined;
 
   constructor(options: GpaMaskingOptions) {
     if (typeof options.mapProvider !== "function") {
@@ -144,6 +152,8 @@ export class GpaMasking implements MaskStrategy {
     }
     this.#provider = options.mapProvider;
     this.#teacher = options.describeTeacher;
+    this.#map = options.describeMap;
+    this.name = options.name ?? "gpa";
     this.maskRatio = options.maskRatio ?? 0.75;
     maskedCount(4, this.maskRatio); // validates the ratio
     this.soft = checkPair("soft", options.soft ?? [0.5, 0]);
@@ -268,6 +278,8 @@ export class GpaMasking implements MaskStrategy {
       // Only when set, so that runs without it keep their identity.
       ...(this.clipSoft ? { clipSoft: true } : {}),
       teacher: this.#teacher ?? null,
+      // Only controls have one, so GPA's identity is what it was before they existed.
+      ...(this.#map ? { map: this.#map } : {}),
     };
   }
 }

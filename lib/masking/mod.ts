@@ -7,10 +7,30 @@
 import { BlockMasking, type BlockMaskingOptions } from "./block.ts";
 import { ClsAttentionMasking, type ClsAttentionMaskingOptions } from "./cls_attention.ts";
 import { GpaMasking, type GpaMaskingOptions } from "./gpa.ts";
+import {
+  centreMap,
+  fixedMapProvider,
+  type OracleBoxes,
+  oracleBoxProvider,
+  type ViewGeometry,
+} from "./control_maps.ts";
 import { HpmMasking, type HpmMaskingOptions } from "./hpm.ts";
 import { RandomMasking } from "./random.ts";
 import type { MaskStrategy } from "./types.ts";
 import { UniformMasking, type UniformMaskingOptions } from "./uniform.ts";
+
+/** GPA's share options (shares, schedule, rounding) that the control strategies take unchanged. */
+export type ControlShareOptions = Omit<
+  GpaMaskingOptions,
+  "mapProvider" | "describeTeacher" | "name" | "describeMap"
+>;
+
+/** Options of the `mean-map` control: a teacher's mean GPA map `[L]` and what it was computed from. */
+export interface MeanMapOptions extends ControlShareOptions {
+  map: Float32Array;
+  /** The teacher and images behind the mean (part of the run's identity). */
+  describeMap: Record<string, unknown>;
+}
 
 /** Options of each registered strategy, by name. */
 export interface MaskStrategyOptionsByName {
@@ -20,6 +40,9 @@ export interface MaskStrategyOptionsByName {
   "cls-attention": ClsAttentionMaskingOptions;
   hpm: HpmMaskingOptions;
   gpa: GpaMaskingOptions;
+  centre: ControlShareOptions & ViewGeometry;
+  "mean-map": MeanMapOptions;
+  "oracle-box": ControlShareOptions & OracleBoxes;
 }
 
 /** Registered strategy names. */
@@ -32,6 +55,28 @@ const FACTORIES: { [N in MaskStrategyName]: (options: MaskStrategyOptionsByName[
   "cls-attention": (o) => new ClsAttentionMasking(o),
   hpm: (o) => new HpmMasking(o),
   gpa: (o) => new GpaMasking(o),
+  // The controls: GPA's soft-to-hard machinery on maps that are not a teacher's per-view GPA.
+  centre: ({ imageSize, patchSize, ...o }) =>
+    new GpaMasking({
+      ...o,
+      name: "centre",
+      mapProvider: fixedMapProvider(centreMap({ imageSize, patchSize })),
+      describeMap: { kind: "centre" },
+    }),
+  "mean-map": ({ map, describeMap, ...o }) =>
+    new GpaMasking({
+      ...o,
+      name: "mean-map",
+      mapProvider: fixedMapProvider(map),
+      describeMap: { kind: "mean-map", ...describeMap },
+    }),
+  "oracle-box": ({ boxes, imageSize, patchSize, ...o }) =>
+    new GpaMasking({
+      ...o,
+      name: "oracle-box",
+      mapProvider: oracleBoxProvider({ boxes, imageSize, patchSize }),
+      describeMap: { kind: "oracle-box" },
+    }),
 };
 
 /** The registered names, in registry order. */

@@ -1,0 +1,108 @@
+/**
+ * What the teacher must know — a table of this suite's own (not in the paper) that asks why GPA's masks help
+ * or not at a profile's scale. One ladder of mask sources, all through GPA's soft-to-hard machinery (same
+ * shares, schedule and rounding), between two floors:
+ *
+ *   random init     no pre-training (what pre-training itself is worth)
+ *   MAE             random masking
+ *   centre prior    patches ranked by closeness to the view's centre (position, no teacher)
+ *   mean GPA map    the teacher's mean map over the training images (its position part, no content)
+ *   GPA             the teacher's map of each view (position + content)
+ *   oracle box      the annotated object box under the view's crop and flip (the best a teacher could do)
+ *
+ * Two arms: `teachers` (the profile's pre-training, read by fine-tuning) and `teachers-long` (4× the
+ * pre-training epochs, read by k-NN on the frozen encoder, which costs no run of its own).
+ * @module
+ */
+import type { Claim } from "../paper_types.ts";
+import type { Profile } from "../profiles.ts";
+import { GPA, type TableModule, type TablePlan, type TableRowPlan } from "./common.ts";
+
+/** Pre-training epochs of the long arm, as a multiple of the profile's. */
+export const LONG_ARM_SCALE = 4;
+
+function rows(epochsScale?: number): TableRowPlan[] {
+  const scale = epochsScale ? { epochsScale } : {};
+  return [
+    { key: "random-init", label: "random init (no pre-training)", randomInit: true },
+    { key: "mae", label: "MAE (random masking)", request: { name: "random" }, ...scale },
+    { key: "centre", label: "centre-prior masking", request: { name: "centre" }, ...scale },
+    { key: "mean-map", label: "mean-GPA-map masking", request: { name: "mean-map" }, ...scale },
+    { key: "gpa", label: "GPA (shipped teacher)", request: GPA(), ...scale },
+    { key: "oracle-box", label: "oracle-box masking", request: { name: "oracle-box" }, ...scale },
+  ];
+}
+
+/** The ladder's claims on one metric. */
+export function ladderClaims(metric: string, arm: string): Claim[] {
+  const claim = (id: string, a: string, b: string, text: string): Claim => ({
+    kind: "greater",
+    id: `${arm}-${id}`,
+    text,
+    metric,
+    a,
+    b,
+    source: "this suite (teacher ladder)",
+  });
+  return [
+    claim("mae-beats-random", "mae", "random-init", "MAE pre-training beats a random initialisation"),
+    claim("oracle-beats-mae", "oracle-box", "mae", "Masking the annotated object (oracle box) beats MAE"),
+    claim("gpa-beats-mean", "gpa", "mean-map", "The teacher's content matters: GPA beats its own mean map"),
+    claim("gpa-beats-centre", "gpa", "centre", "GPA beats a centre prior"),
+    claim("gpa-beats-mae", "gpa", "mae", "GPA beats MAE (the paper's Table 1, +0.50)"),
+    claim("centre-beats-mae", "centre", "mae", "A centre prior alone beats MAE"),
+  ];
+}
+
+function deviations(profile: Profile, long: boolean): string[] {
+  return [
+    `${profile.dataset.name} at ${profile.dataset.resolution} px with ViT ${profile.model.dim}-d × ` +
+    `${profile.model.depth}; pre-training ${profile.pretrain.epochs * (long ? LONG_ARM_SCALE : 1)} epochs`,
+    "every masked row uses GPA's soft-to-hard shares and schedule (soft 0.5 → 0, hard 0 → 0.5 of the masked " +
+    "patches at ratio 0.75); only the map that ranks the patches differs",
+    "oracle box: patches the box covers by ≥ 50 % of their area rank first (ties by closeness to the box " +
+    "centre), with the box moved by the view's crop and flip; views that miss the box rank by closeness to " +
+    "where its centre would be",
+    "mean GPA map: the teacher's min–max scaled maps of every training image (centre view) averaged once",
+  ];
+}
+
+function note(long: boolean): string {
+  return (long
+    ? `The long arm: ${LONG_ARM_SCALE}× the profile's pre-training epochs, read by k-NN top-1 on the frozen ` +
+      "encoder (k = 20, CLS token). "
+    : "The table arm: the profile's pre-training, read by fine-tuning (k-NN top-1 of each encoder beside). ") +
+    "A table of this suite's own: no paper numbers. It separates three explanations of a null result — the " +
+    "teacher does not localise objects (GPA ≈ centre ≈ mean map, oracle > MAE), the pre-training is too " +
+    "short for masks to matter (every masked row ≈ MAE, MAE ≈ random init), or object-aware masking gives " +
+    "nothing at this scale (oracle ≈ MAE with pre-training clearly above random init).";
+}
+
+/** The table arm: the profile's pre-training, fine-tuned. */
+export function plan(profile: Profile): TablePlan {
+  return {
+    id: "teachers",
+    title: "What the teacher must know — mask sources from a centre prior to an oracle box (fine-tuning)",
+    own: { baseline: "mae", claims: ladderClaims("finetune", "tt"), note: note(false) },
+    metric: { key: "finetune", label: "fine-tune top-1", evaluation: "finetune" },
+    rows: rows(),
+    deviations: deviations(profile, false),
+  };
+}
+
+/** The long arm: 4× the pre-training, read by k-NN. */
+export function planLong(profile: Profile): TablePlan {
+  return {
+    id: "teachers-long",
+    title: `What the teacher must know — ${LONG_ARM_SCALE}× pre-training, read by k-NN`,
+    own: { baseline: "mae", claims: ladderClaims("knn", "tl"), note: note(true) },
+    metric: { key: "knn", label: "k-NN top-1", evaluation: "knn" },
+    rows: rows(LONG_ARM_SCALE),
+    deviations: deviations(profile, true),
+  };
+}
+
+/** The table arm. */
+export const teachers: TableModule = { id: "teachers", plan };
+/** The long arm. */
+export const teachersLong: TableModule = { id: "teachers-long", plan: planLong };

@@ -13,7 +13,11 @@ import { maskedCount } from "../lib/masking/types.ts";
 import { topKPerRow } from "../lib/masking/select.ts";
 import { heatmapPng, imageGridPng, maskOverlay } from "../lib/plot/mod.ts";
 import { annotatedSample, ensureTeacher, profileData, type RunContext } from "./runner.ts";
-import { GpaMapCache, type Teacher } from "../lib/gpa.ts";
+import { GpaMapCache, splitMaps, type Teacher } from "../lib/gpa.ts";
+import { meanMapOf, positionVsContent } from "../lib/gpa_math.ts";
+import { boxInView, boxMap, centreMap } from "../lib/masking/control_maps.ts";
+import type { CropParams } from "../lib/data/augment.ts";
+import { ensureMeanMap } from "./controls.ts";
 import { mean, meanConfidenceInterval, sampleStd } from "../lib/report/stats.ts";
 import { Rng } from "../lib/rng.ts";
 import { gridOf } from "../lib/vit.ts";
@@ -165,19 +169,16 @@ export interface GpaRecallResult {
   matrix: number[][];
   /** How closely cached maps (one pass per image, cropped like the view) track per-step maps. */
   cachedMapAgreement: { spearman: number; topKOverlap: number; views: number };
+  /** The teacher ladder's mask sources on the same images: recall, and how much of each map is position. */
+  positionVsContent: MapSourceMeasures[];
   png: Uint8Array;
 }
 
-/** `[n, L]` maps that rank patches by closeness to the image centre (ties: lower index first). */
+/** `[n, L]` maps of the centre prior (`centreMap`, the same map the `centre` strategy masks with). */
 export function centerPriorMaps(cfg: { imageSize: number; patchSize: number }, n: number): Float32Array {
-  const { rows, cols, count } = gridOf(cfg);
-  const out = new Float32Array(n * count);
-  const cy = (rows - 1) / 2;
-  const cx = (cols - 1) / 2;
-  for (let p = 0; p < count; p++) {
-    const d = -((Math.floor(p / cols) - cy) ** 2 + ((p % cols) - cx) ** 2);
-    for (let i = 0; i < n; i++) out[i * count + p] = d;
-  }
+  const map = centreMap(cfg);
+  const out = new Float32Array(n * map.length);
+  for (let i = 0; i < n; i++) out.set(map, i * map.length);
   return out;
 }
 
@@ -246,11 +247,13 @@ export async function gpaRecall(ctx: RunContext, teacher: Teacher, count = 200):
     width: Math.max(640, 90 * rm!.columns + 300),
     height: Math.max(240, 44 * cfg.depth + 110),
   });
+  const positionVsContent = await mapSources(ctx, teacher, split, indices, gt, shares.map((x) => x.k));
   const views = Math.min(200, split.count);
   const cache = await GpaMapCache.build(teacher, split);
   const agreement = await cache.agreement(split, views, ratio, new Rng(11));
   return {
     cachedMapAgreement: { ...agreement, views },
+    positionVsContent,
     teacher: teacher.describe(),
     selectedHead: headLabel(head),
     recall,
@@ -267,6 +270,85 @@ export async function gpaRecall(ctx: RunContext, teacher: Teacher, count = 200):
     matrix,
     png,
   };
+}
+
+/** One mask source of the teacher ladder at one top-k share, on the held-out images of `gpaRecall`. */
+export interface MapSourceMeasures {
+  source: "gpa" | "mean-map" | "centre" | "oracle-box";
+  k: number;
+  /** Mean recall of the source's top-k patches against the object's patches. */
+  recall: number;
+  /** Mean Pearson correlation of each image's map with the source's mean map (1: pure position). */
+  correlationWithMean: number;
+  /** Mean share of each image's top-k patches inside the mean map's top-k (chance: k / L). */
+  topKOverlapWithMean: number;
+  chance: number;
+}
+
+/**
+ * The ladder's mask sources on held-out images, at each top-k: the teacher's GPA (the selected head), its mean
+ * map over the training images (what `mean-map` masks with), the centre prior, and the oracle box (centre
+ * views): recall against the objects and the position-vs-content measures against each source's own mean.
+ * GPA's mean is the training-set mean map; the others' are their means over these images.
+ */
+async function mapSources(
+  ctx: RunContext,
+  teacher: Teacher,
+  split: ImageSplit,
+  indices: Int32Array,
+  gt: Uint8Array,
+  ks: number[],
+): Promise<MapSourceMeasures[]> {
+  const cfg = ctx.profile.model;
+  const n = indices.length;
+  const L = gridOf(cfg).count;
+  const { train } = await profileData(ctx);
+  const trainMean = (await ensureMeanMap(ctx.cacheDir, teacher, train)).map;
+  const tile = (m: Float32Array) => {
+    const out = new Float32Array(n * L);
+    for (let i = 0; i < n; i++) out.set(m, i * L);
+    return out;
+  };
+  const whole: CropParams = {
+    x: 0,
+    y: 0,
+    w: split.width,
+    h: split.height,
+    flipped: false,
+    sourceWidth: split.width,
+    sourceHeight: split.height,
+  };
+  const boxes = split.boxes
+    ? (() => {
+      const out = new Float32Array(n * L);
+      indices.forEach((id, i) => {
+        const b = split.boxes!.subarray(id * 4, id * 4 + 4);
+        out.set(boxMap(cfg, boxInView([b[0], b[1], b[2], b[3]], whole, cfg.imageSize)), i * L);
+      });
+      return out;
+    })()
+    : undefined;
+  const sources: [MapSourceMeasures["source"], Float32Array, Float32Array][] = [
+    ["gpa", await splitMaps(teacher, split, indices), trainMean],
+    ["mean-map", tile(trainMean), trainMean],
+    ["centre", centerPriorMaps(cfg, n), centreMap(cfg)],
+  ];
+  if (boxes) sources.push(["oracle-box", boxes, meanMapOf(boxes, n, L)]);
+  const out: MapSourceMeasures[] = [];
+  for (const k of ks) {
+    for (const [source, maps, meanMap] of sources) {
+      const pvc = positionVsContent(maps, n, L, meanMap, k);
+      out.push({
+        source,
+        k,
+        recall: mean(Array.from(topKRecall(maps, gt, n, L, k))),
+        correlationWithMean: pvc.correlation,
+        topKOverlapWithMean: pvc.topKOverlap,
+        chance: pvc.chance,
+      });
+    }
+  }
+  return out;
 }
 
 /**

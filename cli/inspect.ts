@@ -3,7 +3,7 @@
  * results.
  * @module
  */
-import { parseCommandArgs, str, UsageError } from "../lib/cli.ts";
+import { parseCommandArgs, str, UsageError, type Values } from "../lib/cli.ts";
 import { RUN_HASH_PATTERN } from "../lib/cache/hash.ts";
 import { context, print, PROJECT_ROOT } from "./context.ts";
 
@@ -152,12 +152,20 @@ export async function cmdBench(args: string[]) {
 /**
  * `results`: one line per claim of a profile's reports (reports/<profile>/table*.json, codevspaper.json) —
  * the front page's results table; `--write FILE` puts it between the results markers of FILE.
+ * `results --rejudge FILE.json…`: recomputes the verdicts of those reports from their recorded per-seed
+ * values with this code's statistics and rewrites each report's .json and .md (every file is read and
+ * checked before any is written).
  */
 export async function cmdResults(args: string[]) {
-  const { values } = parseCommandArgs("results", args, {
+  const { values, positionals } = parseCommandArgs("results", args, {
     "reports-dir": { type: "string" },
     write: { type: "string" },
-  });
+    rejudge: { type: "boolean" },
+  }, { positionals: 1000 });
+  if (values.rejudge) return await rejudgeReports(values, positionals);
+  if (positionals.length > 0) {
+    throw new UsageError(`results: unexpected argument '${positionals[0]}' (report files go with --rejudge)`);
+  }
   const { getProfile, UnknownProfileError } = await import("../experiments/profiles.ts");
   const profile = str(values, "profile", "cpu")!;
   try {
@@ -193,4 +201,47 @@ export async function cmdResults(args: string[]) {
     return;
   }
   print(values, reports.map((r) => ({ file: r.file, verdicts: r.report.verdicts.length })), table);
+}
+
+/** The short commit of HEAD, marked when lib/report/ (the statistics) differs from it; "unknown" without git. */
+async function statisticsCommit(): Promise<string> {
+  const git = async (args: string[]) => {
+    const out = await new Deno.Command("git", { args, cwd: PROJECT_ROOT, stdout: "piped", stderr: "null" })
+      .output().catch(() => null);
+    return out ? { code: out.code, text: new TextDecoder().decode(out.stdout).trim() } : null;
+  };
+  const head = await git(["rev-parse", "--short", "HEAD"]);
+  if (!head || head.code !== 0) return "unknown";
+  const dirty = await git(["status", "--porcelain", "--", "lib/report"]);
+  return dirty && dirty.text !== "" ? `${head.text} (with uncommitted changes to lib/report/)` : head.text;
+}
+
+/** `results --rejudge FILE…`: see {@linkcode cmdResults}. */
+async function rejudgeReports(values: Values, files: string[]) {
+  if (values.write !== undefined || values["reports-dir"] !== undefined) {
+    throw new UsageError("results --rejudge: takes reports' .json files, not --write or --reports-dir");
+  }
+  if (files.length === 0) throw new UsageError("results --rejudge: give one or more reports' .json files");
+  const { rejudgeFile, writeRejudged, ReportFormatError } = await import("../lib/report/rejudge.ts");
+  const commit = await statisticsCommit();
+  const date = new Date().toISOString().slice(0, 10);
+  // Every file is read and re-judged before any is written: a bad one writes nothing.
+  const done = [];
+  for (const file of files) {
+    done.push(
+      await rejudgeFile(file, { commit, date }).catch((e) => {
+        throw e instanceof ReportFormatError ? new UsageError(`results --rejudge: ${e.message}`) : e;
+      }),
+    );
+  }
+  for (const r of done) await writeRejudged(r);
+  print(
+    values,
+    done.map((r) => ({ file: r.path, commit, verdicts: r.changes })),
+    done.map((r) =>
+      `${r.path} (and .md) re-judged by ${commit}:\n` +
+      r.changes.map((c) => `  ${c.claimId}: ${c.before === c.after ? c.after : `${c.before} → ${c.after}`}`)
+        .join("\n")
+    ).join("\n"),
+  );
 }

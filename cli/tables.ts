@@ -214,7 +214,12 @@ export async function cmdPlan(args: string[]) {
     { table: id, profile: ctx.profile.name, units: rows, estimate: est },
     rows.map((r) =>
       `${r.row.padEnd(22)} seed ${r.seed}  ${r.status.padEnd(9)} pretrain ${
-        r.pretrainHash ?? (r.status === "not-run" ? "—" : `(after ${r.waitingFor ?? "teacher"})`)
+        r.pretrainHash ??
+          (r.randomInit
+            ? "none (random init)"
+            : r.status === "not-run"
+            ? "—"
+            : `(after ${r.waitingFor ?? "teacher"})`)
       }${r.evalHash ? ` eval ${r.evalHash}` : ""}` +
       (r.shares
         ? `  soft/hard/random ${r.shares.t0.soft}/${r.shares.t0.hard}/${r.shares.t0.random} → ` +

@@ -90,6 +90,12 @@ export async function cmdGpaRecall(args: string[]) {
           r.minusCenterCi[0].toFixed(3)
         }, ${r.minusCenterCi[1].toFixed(3)}]: ${r.verdict}\n`
       ).join("") +
+      "mask sources (recall; position vs content: correlation with its mean map, top-k overlap with it):\n" +
+      result.positionVsContent.map((m) =>
+        `  k = ${m.k} ${m.source.padEnd(10)} recall ${m.recall.toFixed(3)}; correlation ${
+          m.correlationWithMean.toFixed(3)
+        }, top-k overlap ${m.topKOverlapWithMean.toFixed(3)} (chance ${m.chance.toFixed(3)})\n`
+      ).join("") +
       `cached maps vs per-step maps (${result.cachedMapAgreement.views} views): Spearman ` +
       `${result.cachedMapAgreement.spearman.toFixed(3)}, top-k overlap ${
         result.cachedMapAgreement.topKOverlap.toFixed(3)

@@ -120,3 +120,38 @@ Deno.test("stats: paired interval, two-sided p, Holm adjustment and seeds for po
   assert.equal(seedsForPower({ sd: 100, effect: 0.01, paired: true, max: 50 }), Infinity);
   assert.ok(Number.isNaN(seedsForPower({ sd: 1, effect: 0, paired: true })));
 });
+
+Deno.test("stats: chi-square quantiles against closed forms and table values; lower incomplete gamma", async () => {
+  const { chiSquareQuantile, chiSquareCdf, regularizedLowerGamma } = await import("../lib/report/stats.ts");
+  // P(1, x) = 1 − e^{−x}; P(1/2, x) = erf(√x), so χ²₁ CDF(3.841459) = 0.95.
+  near(regularizedLowerGamma(1, 0.7), 1 - Math.exp(-0.7), 1e-12, "P(1, 0.7)");
+  near(regularizedLowerGamma(1, 5), 1 - Math.exp(-5), 1e-12, "P(1, 5) (continued fraction)");
+  near(chiSquareCdf(3.841459, 1), 0.95, 1e-6, "χ²₁");
+  // Two degrees of freedom: the quantile is −2 ln(1 − p).
+  near(chiSquareQuantile(0.025, 2), -2 * Math.log(0.975), 1e-9, "χ²₂ 2.5 %");
+  near(chiSquareQuantile(0.975, 2), -2 * Math.log(0.025), 1e-9, "χ²₂ 97.5 %");
+  // Published table values.
+  near(chiSquareQuantile(0.025, 4), 0.484419, 5e-6, "χ²₄ 2.5 %");
+  near(chiSquareQuantile(0.975, 4), 11.143287, 5e-6, "χ²₄ 97.5 %");
+  near(chiSquareQuantile(0.5, 10), 9.341818, 5e-6, "χ²₁₀ median");
+  near(chiSquareQuantile(0.99, 30), 50.892181, 5e-6, "χ²₃₀ 99 %");
+});
+
+Deno.test("stats: minimum detectable effect at 80 % power and the spread's chi-square interval, hand-computed", async () => {
+  const { minimumDetectableEffect, pairedDifferenceInterval, sdConfidenceInterval } = await import(
+    "../lib/report/stats.ts"
+  );
+  // Differences 1, 2, 4: mean 7/3, variance (16/9 + 1/9 + 25/9)/2 = 7/3, se = √(7/9) = 0.881917; df 2:
+  // t.975 = 4.3027, t.8 = 1.0607 (closed form for df 2: (2p − 1)/√(2p(1 − p)) = 0.6/√0.32).
+  const ci = pairedDifferenceInterval([1, 2, 4], [0, 0, 0]);
+  near(ci.standardError, Math.sqrt(7 / 9), 1e-12, "se");
+  near(ci.halfWidth, 4.302653 * 0.881917, 1e-5, "half-width");
+  near(minimumDetectableEffect(ci), (4.3027 + 1.0607) * 0.881917, 2e-4, "MDE");
+  near(minimumDetectableEffect(ci), (4.302653 + 0.6 / Math.sqrt(0.32)) * Math.sqrt(7 / 9), 1e-5, "MDE exact");
+  assert(Number.isNaN(minimumDetectableEffect(pairedDifferenceInterval([1], [0]))));
+  assert.equal(minimumDetectableEffect(pairedDifferenceInterval([1, 1], [0, 0])), 0);
+  // sd 1 from df 2: [√(2/7.377759), √(2/0.0506356)] = [0.520654, 6.284622].
+  const [lo, hi] = sdConfidenceInterval(1, 2);
+  near(lo, Math.sqrt(2 / 7.377759), 1e-6, "sd lower");
+  near(hi, Math.sqrt(2 / 0.0506356), 1e-5, "sd upper");
+});

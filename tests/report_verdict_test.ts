@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type ClaimInput, judgeClaim, judgeClaims } from "../lib/report/verdict.ts";
+import { type ClaimInput, holmVerdicts, judgeClaim, judgeClaims } from "../lib/report/verdict.ts";
+import { twoSidedPValue } from "../lib/report/stats.ts";
 
 const greater: ClaimInput = { kind: "greater", id: "g", text: "a beats b", metric: "acc", a: "a", b: "b" };
 const best: ClaimInput = {
@@ -158,8 +159,8 @@ Deno.test("verdict: rows sharing seeds are compared per seed (paired), others by
   assert.equal(paired.outcome, "reproduced");
   // Differences 1, 1, 1.2: mean 1.0667, sd 0.11547, half width t(0.975, 2)·sd/√3 = 4.302653·0.066667.
   near(paired.delta, 3.2 / 3);
-  near(paired.mde, 4.302653 * 0.11547005 / Math.sqrt(3), 1e-5);
-  near(paired.ci![0], 3.2 / 3 - paired.mde);
+  near(paired.halfWidth, 4.302653 * 0.11547005 / Math.sqrt(3), 1e-5);
+  near(paired.ci![0], 3.2 / 3 - paired.halfWidth);
   assert.match(paired.detail, /paired 95% CI/);
   // Only seeds present in both rows pair up; with fewer than two pairs the comparison falls back to Welch.
   const partial = judgeClaim(greater, { a: [11, 21, 31.2], b: [10, 20] }, {
@@ -184,8 +185,14 @@ Deno.test("verdict: minimum detectable effect and the seeds that would resolve t
     paperEffect: 1,
   });
   assert.equal(v.outcome, "inconclusive");
-  near(v.mde, 2.776445 * 1 / Math.sqrt(5), 1e-5);
+  near(v.halfWidth, 2.776445 * 1 / Math.sqrt(5), 1e-5);
+  // MDE at 80 % power: (t.975,4 + t.8,4) · 1/√5 = (2.776445 + 0.940965)/2.236068.
+  near(v.mde, (2.776445 + 0.940965) / Math.sqrt(5), 1e-5);
   assert.equal(v.seedsNeeded, 10);
+  // The spread's 95 % interval from 4 df: sd ∈ [√(4/11.143287), √(4/0.484419)] = [0.5991, 2.8736]; at 0.5991
+  // five seeds suffice ((2.7764 + 0.9410)·0.5991/√5 = 0.996; four: (3.1824 + 0.9785)·0.5991/2 = 1.246); at
+  // 2.8736, 67 (seedsForPower's search at that sd).
+  assert.deepEqual(v.seedsNeededRange, [5, 67]);
   // A decided verdict asks for no more seeds.
   assert.equal(judgeClaim(greater, { a: [10, 11, 12], b: [0, 1, 2] }, { paperEffect: 1 }).seedsNeeded, null);
 });
@@ -265,4 +272,138 @@ Deno.test("verdict edge cases (independent review): zero spread, NaN, seed lists
   );
   // 5. No spread: no number of seeds to suggest.
   assert.equal(judgeClaim(greater, { a: [1, 1], b: [1, 1] }, { paperEffect: 0.5 }).seedsNeeded, null);
+});
+
+// Table 1 on the cpu profile (reports/cpu/table1.json): fine-tune top-1 per seed 0–4.
+const T1 = {
+  mae: [18.16, 16.64, 17.44, 16.52, 16.48],
+  teacher: [18, 17.12, 17.68, 16.68, 16.8],
+  full: [17.56, 17.32, 17.44, 17.08, 16.44],
+};
+const T1_SEEDS = { mae: [0, 1, 2, 3, 4], teacher: [0, 1, 2, 3, 4], full: [0, 1, 2, 3, 4] };
+const t1 = (a: string, b: string, paperEffect: number | null) =>
+  judgeClaim({ kind: "greater", id: `${a}-${b}`, text: "", metric: "acc", a, b }, T1, {
+    seeds: T1_SEEDS,
+    paired: true,
+    paperEffect,
+  });
+
+Deno.test("verdict: a CI containing 0 wholly below the paper's Δ is 'smaller than the paper's' (Table 1)", () => {
+  // GPA as teacher and feature − MAE per seed: −0.60, +0.68, 0, +0.56, −0.04: mean 0.12, Σ(x − m)² = 1.0656,
+  // sd = √(1.0656/4) = 0.516140, se = 0.230825, t.975,4 = 2.776445 → [−0.5209, +0.7609]; paper +0.99.
+  const full = t1("full", "mae", 83.22 - 82.23);
+  near(full.delta, 0.12, 1e-9);
+  near(full.ci![0], 0.12 - 2.776445 * 0.230825, 1e-5);
+  near(full.ci![1], 0.12 + 2.776445 * 0.230825, 1e-5);
+  assert.equal(full.outcome, "smaller than the paper's");
+  assert.equal(full.vsPaper, "smaller");
+  assert.equal(full.seedsNeeded, null, "the paper's Δ is already excluded: no seeds to suggest");
+  assert.match(full.detail, /the paper's Δ 0\.99 lies above the interval/);
+  assert.match(full.rule, /smaller than the paper's/);
+  // MAM on top: teacher + feature − teacher: −0.44, +0.20, −0.24, +0.40, −0.36 → −0.088 [−0.545, +0.369];
+  // paper +0.49 (83.22 − 82.73).
+  const mam = t1("full", "teacher", 83.22 - 82.73);
+  near(mam.delta, -0.088, 1e-9);
+  assert.equal(mam.outcome, "smaller than the paper's");
+  // GPA as teacher − MAE: −0.16, +0.48, +0.24, +0.16, +0.32 → 0.208 [−0.0867, +0.5027]: the upper end passes
+  // the paper's +0.50, so it stays inconclusive.
+  const teacher = t1("teacher", "mae", 0.5);
+  near(teacher.ci![1], 0.5027, 1e-4);
+  assert.equal(teacher.outcome, "inconclusive");
+  assert.equal(teacher.vsPaper, null);
+  assert.equal(teacher.seedsNeeded, 4);
+  // Without a paper Δ the old rule holds.
+  assert.equal(t1("full", "mae", null).outcome, "inconclusive");
+  // The decision's p is the test against the paper's Δ: t = (0.12 − 0.99)/0.230825 = −3.769, df 4.
+  near(full.pValue, twoSidedPValue(0.12 - 0.99, 0.230825, 4), 1e-4);
+  assert(full.pValue < 0.05);
+});
+
+Deno.test("verdict: boundaries of the paper-Δ rule — equal is not below, the sign decides first", () => {
+  const plain = t1("full", "mae", null);
+  const [lo, hi] = plain.ci!;
+  // Upper bound exactly the paper's Δ: the interval touches it, not wholly below → inconclusive.
+  const touching = t1("full", "mae", hi);
+  assert.deepEqual(touching.ci, plain.ci);
+  assert.equal(touching.outcome, "inconclusive");
+  assert.equal(touching.vsPaper, null);
+  // Just above the upper bound → smaller; just below it (the interval covers it) → inconclusive.
+  assert.equal(t1("full", "mae", hi + 1e-9).outcome, "smaller than the paper's");
+  assert.equal(t1("full", "mae", hi - 1e-9).outcome, "inconclusive");
+  // Mirror: the paper's Δ below the interval (only possible when it is negative, the interval containing 0).
+  assert.equal(t1("full", "mae", lo).outcome, "inconclusive");
+  const larger = t1("full", "mae", lo - 1e-9);
+  assert.equal(larger.outcome, "larger than the paper's");
+  assert.equal(larger.vsPaper, "larger");
+  // Above 0 and wholly below the paper's Δ: reproduced, labelled smaller; wholly above it: labelled larger.
+  const seeds = { a: [0, 1, 2], b: [0, 1, 2] };
+  const up = { a: [11, 12.2, 13.1], b: [10, 11, 12] }; // differences 1, 1.2, 1.1: [0.85, 1.35]
+  const win = judgeClaim(greater, up, { seeds, paired: true, paperEffect: 2 });
+  assert.equal(win.outcome, "reproduced");
+  assert.equal(win.vsPaper, "smaller");
+  assert.equal(judgeClaim(greater, up, { seeds, paired: true, paperEffect: 0.5 }).vsPaper, "larger");
+  assert.equal(judgeClaim(greater, up, { seeds, paired: true, paperEffect: 1 }).vsPaper, null);
+  // A lower bound exactly 0 is not above 0: equal rows on every seed give the interval [0, 0], which lies
+  // wholly below a paper Δ of +1 (smaller) and touches a paper Δ of 0 (inconclusive).
+  const tie = { a: [10, 11, 12], b: [10, 11, 12] };
+  const tied = judgeClaim(greater, tie, { seeds, paired: true, paperEffect: 1 });
+  assert.deepEqual(tied.ci, [0, 0]);
+  assert.equal(tied.outcome, "smaller than the paper's");
+  assert.equal(judgeClaim(greater, tie, { seeds, paired: true, paperEffect: 0 }).outcome, "inconclusive");
+  // Below 0: not reproduced, whatever the paper says (and labelled smaller in the data).
+  const loss = judgeClaim(greater, { a: up.b, b: up.a }, { seeds, paired: true, paperEffect: 1 });
+  assert.equal(loss.outcome, "not reproduced");
+  assert.equal(loss.vsPaper, "smaller");
+});
+
+Deno.test("verdict: Holm keeps a 'smaller than the paper's' verdict only if its test against the paper's Δ survives", () => {
+  // Table 1's three claims as a family: p of the two 'smaller' verdicts against the paper's Δ (≈ 0.020,
+  // ≈ 0.025) and of the inconclusive one against 0 (0.12): Holm 3·0.020 = 0.059 ≥ 0.05 → inconclusive.
+  const verdicts = holmVerdicts([
+    t1("teacher", "mae", 0.5),
+    t1("full", "mae", 0.99),
+    t1("full", "teacher", 0.49),
+  ]);
+  assert.deepEqual(verdicts.map((v) => v.outcome), [
+    "inconclusive",
+    "smaller than the paper's",
+    "smaller than the paper's",
+  ]);
+  assert.deepEqual(verdicts.map((v) => v.holm!.outcome), ["inconclusive", "inconclusive", "inconclusive"]);
+  near(verdicts[1].holm!.adjustedP, 3 * verdicts[1].pValue, 1e-12);
+  // Alone (a family of one) it keeps its outcome.
+  assert.equal(holmVerdicts([t1("full", "mae", 0.99)])[0].holm!.outcome, "smaller than the paper's");
+});
+
+Deno.test("verdict: best-in-group's negative branch uses Bonferroni over the k − 1 comparisons (4 rows)", () => {
+  const four: ClaimInput = { ...best, rows: ["x", "y", "z", "w"] } as ClaimInput;
+  const seeds = { x: [0, 1, 2], y: [0, 1, 2], z: [0, 1, 2], w: [0, 1, 2] };
+  // x − y per seed: −1.5, −2, −2.5 (mean −2, sd 0.5, se 0.288675). At 95 % (t.975,2 = 4.302653) the upper
+  // bound is −2 + 1.242069 = −0.758 < 0: the old rule said "not reproduced". Bonferroni over 3 comparisons:
+  // level 1 − 0.05/3, t.99167,2 = 0.983333/√(2·0.991667·0.008333) = 7.648804, upper −2 + 2.208020 = +0.208.
+  const close = { x: [10, 10, 10], y: [11.5, 12, 12.5], z: [5, 5.5, 6], w: [6, 6.2, 6.4] };
+  const v = judgeClaim(four, close, { seeds, paired: true });
+  assert.equal(v.outcome, "inconclusive");
+  assert.deepEqual(v.compared, { a: "x", b: "y" });
+  near(v.ci![1], -2 + 4.302653 * 0.288675, 1e-5);
+  assert.match(
+    v.detail,
+    /y is ahead at 95% \[.*\] but not at the Bonferroni level 98\.33% \[-4\.208, 0\.208\]/,
+  );
+  // x − y: −3.9, −4, −4.1 (se 0.057735): Bonferroni upper −4 + 7.648804·0.057735 = −3.5584 < 0.
+  const clear = { ...close, y: [13.9, 14, 14.1] };
+  const lost = judgeClaim(four, clear, { seeds, paired: true });
+  assert.equal(lost.outcome, "not reproduced");
+  assert.deepEqual(lost.bonferroni, { comparisons: 3, level: 1 - 0.05 / 3 });
+  near(lost.ci![1], -4 + 7.648804 * 0.0577350, 1e-5);
+  near(lost.halfWidth, 7.648804 * 0.0577350, 1e-5);
+  assert.equal(lost.level, 0.95, "the verdict's nominal level is unchanged");
+  // Its p is Bonferroni-adjusted (3 × the comparison's) for Holm's family.
+  near(lost.pValue, Math.min(1, 3 * twoSidedPValue(-4, 0.1 / Math.sqrt(3), 2)), 1e-12);
+  assert.match(lost.rule, /Bonferroni level 98\.33%/);
+  // Two rows (k − 1 = 1): no correction, the 95 % interval decides as before.
+  const pair: ClaimInput = { ...best, rows: ["x", "y"] } as ClaimInput;
+  const two = judgeClaim(pair, close, { seeds, paired: true });
+  assert.equal(two.outcome, "not reproduced");
+  assert.equal(two.bonferroni, undefined);
 });

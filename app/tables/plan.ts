@@ -35,6 +35,8 @@ export interface PlannedUnit {
   /** What a waiting unit waits for. */
   waitingFor?: "teacher" | "data";
   pretrainHash?: string;
+  /** A random-init row's unit: no pre-training. */
+  randomInit?: true;
   /** The hash of the unit's evaluation run (fine-tuning, linear probe or segmentation), when it can be known. */
   evalHash?: string;
   notRun?: string;
@@ -198,6 +200,7 @@ async function planRandomInit(
     row: unit.row.key,
     seed: unit.seed,
     status: done ? "cached" : "missing",
+    randomInit: true,
     ...(evalHash ? { evalHash } : {}),
     ...(done ? {} : estimate),
   };

@@ -55,11 +55,17 @@ function closeness(geom: ViewGeometry, cx: number, cy: number): Float64Array {
   return out;
 }
 
-/** The centre prior `[L]`: patches ranked by closeness to the view's centre, min–max scaled to [0, 1]. */
+/**
+ * The centre prior `[L]`: minus the squared distance of each patch centre to the view's centre, in patch units
+ * (exact in floating point, so patches at equal distance tie exactly and rank by index), min–max scaled to
+ * [0, 1].
+ */
 export function centreMap(geom: ViewGeometry): Float32Array {
-  const half = geom.imageSize / 2;
-  const c = Float32Array.from(closeness(geom, half, half));
-  return minMaxScale(c, 1, c.length);
+  const g = gridSide(geom);
+  const mid = (g - 1) / 2;
+  const out = new Float32Array(g * g);
+  for (let r = 0; r < g; r++) for (let c = 0; c < g; c++) out[r * g + c] = -((r - mid) ** 2 + (c - mid) ** 2);
+  return minMaxScale(out, 1, out.length);
 }
 
 /**

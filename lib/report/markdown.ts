@@ -6,8 +6,8 @@
  */
 import { join } from "node:path";
 import { writeFilesAtomic } from "./atomic_write.ts";
-import { mean, sampleStd } from "./stats.ts";
-import { onRowsNotRun, type Outcome, type Verdict } from "./verdict.ts";
+import { mean, sampleStd, SEEDS_FOR_POWER_MAX } from "./stats.ts";
+import { onRowsNotRun, type Outcome, OUTCOMES, type Verdict } from "./verdict.ts";
 
 /** Where and how the numbers were produced. */
 export interface ReportHeader {
@@ -85,6 +85,12 @@ export interface TableReportInput {
   metric: MetricInfo;
   rows: readonly ReportRow[];
   baseline?: string | null;
+  /**
+   * Key of a floor row of the main metric (e.g. a random initialisation without pre-training). With it and
+   * `baseline`, each "greater" claim's Δ is also given as a share of the baseline's gain over the floor
+   * (mean(baseline) − mean(floor)), when both rows have results and that gain is positive.
+   */
+  floorRow?: string;
   /** Further metrics of the same table (e.g. AP box, AP mask, mIoU of Table 2). */
   additionalMetrics?: readonly MetricBlock[];
   verdicts: readonly Verdict[];
@@ -163,11 +169,90 @@ function blocksOf(input: TableReportInput): MetricBlock[] {
   ];
 }
 
-function countOutcomes(verdicts: readonly Verdict[]): Record<Outcome, number> {
-  const counts: Record<Outcome, number> = { "reproduced": 0, "not reproduced": 0, "inconclusive": 0 };
+function countOutcomes(verdicts: readonly Pick<Verdict, "outcome">[]): Record<Outcome, number> {
+  const counts = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
   for (const v of verdicts) counts[v.outcome]++;
   return counts;
 }
+
+/** "1 reproduced, 0 not reproduced, 2 smaller than the paper's, 0 inconclusive": the paper-Δ outcomes only where any. */
+function countsText(counts: Record<Outcome, number>, shown: readonly Outcome[]): string {
+  return OUTCOMES.filter((o) => shown.includes(o)).map((o) => `${counts[o]} ${o}`).join(", ");
+}
+
+/** The baseline's gain over the floor row (see `TableReportInput.floorRow`), or null where it is not shown. */
+export interface GainOverFloor {
+  baseline: string;
+  floor: string;
+  baselineLabel: string;
+  floorLabel: string;
+  baselineMean: number;
+  floorMean: number;
+  /** baselineMean − floorMean (> 0). */
+  gain: number;
+}
+
+/** The main metric's baseline gain over `floorRow`: null without both rows' results or with a gain ≤ 0. */
+export function gainOverFloor(input: TableReportInput): GainOverFloor | null {
+  if (input.floorRow === undefined) return null;
+  const rows = deriveRows({ metric: input.metric, rows: input.rows, baseline: input.baseline });
+  const floor = rows.find((r) => r.key === input.floorRow);
+  if (!floor) throw new RangeError(`unknown floor row ${input.floorRow}`);
+  const base = input.baseline ? rows.find((r) => r.key === input.baseline) : undefined;
+  if (!base || base.mean === null || floor.mean === null) return null;
+  const gain = base.mean - floor.mean;
+  if (!(gain > 0)) return null;
+  return {
+    baseline: base.key,
+    floor: floor.key,
+    baselineLabel: base.label,
+    floorLabel: floor.label,
+    baselineMean: base.mean,
+    floorMean: floor.mean,
+    gain,
+  };
+}
+
+/** A "greater" claim's Δ on the main metric as a share of the baseline's gain over the floor (else null). */
+export function shareOfGain(
+  v: Pick<Verdict, "kind" | "metric" | "delta">,
+  gain: GainOverFloor | null,
+  metricKey: string,
+): number | null {
+  if (!gain || v.kind !== "greater" || v.metric !== metricKey || !Number.isFinite(v.delta)) return null;
+  return v.delta / gain.gain;
+}
+
+/**
+ * A verdict as the report's JSON holds it: non-finite numbers are null, except seed counts beyond the power
+ * search, which are the string "> 1000" (so that they are not confused with "no count"); `shareOfGain` is
+ * added (null without a floor row).
+ */
+export type VerdictJson = Omit<Verdict, "seedsNeeded" | "seedsNeededRange"> & {
+  seedsNeeded: number | string | null;
+  seedsNeededRange?: [number | string, number | string] | null;
+  shareOfGain?: number | null;
+};
+
+const seedsJson = (n: number): number | string => (Number.isFinite(n) ? n : `> ${SEEDS_FOR_POWER_MAX}`);
+
+function verdictJson(v: Verdict, share: number | null): VerdictJson {
+  return {
+    ...v,
+    seedsNeeded: v.seedsNeeded === null ? null : seedsJson(v.seedsNeeded),
+    seedsNeededRange: v.seedsNeededRange
+      ? [seedsJson(v.seedsNeededRange[0]), seedsJson(v.seedsNeededRange[1])]
+      : null,
+    shareOfGain: share,
+  };
+}
+
+/**
+ * Schema of the report JSON. @2: `mde` is the minimum detectable effect at 80 % power (it was the interval's
+ * half-width, now `halfWidth`); outcomes "smaller/larger than the paper's"; `seedsNeeded` may be "> 1000";
+ * `seedsNeededRange`, `vsPaper`, `floorRow`, `gainOverFloor` and `shareOfGain` added.
+ */
+export const REPORT_SCHEMA = "gpa-repro/table-report@2";
 
 /** Replaces non-finite numbers with null, recursively, so the object survives JSON unchanged. */
 function jsonSafe(value: unknown): unknown {
@@ -181,8 +266,9 @@ function jsonSafe(value: unknown): unknown {
 
 /** The report as a JSON-ready object (non-finite numbers become null). */
 export function tableReportJson(input: TableReportInput): Record<string, unknown> {
+  const gain = gainOverFloor(input);
   return jsonSafe({
-    schema: "gpa-repro/table-report@1",
+    schema: REPORT_SCHEMA,
     header: input.header,
     statement: SCALE_STATEMENT,
     metrics: blocksOf(input).map((block) => ({
@@ -190,7 +276,9 @@ export function tableReportJson(input: TableReportInput): Record<string, unknown
       baseline: block.baseline ?? null,
       rows: deriveRows(block),
     })),
-    verdicts: input.verdicts,
+    floorRow: input.floorRow ?? null,
+    gainOverFloor: gain,
+    verdicts: input.verdicts.map((v) => verdictJson(v, shareOfGain(v, gain, input.metric.key))),
     summary: countOutcomes(input.verdicts),
     deviations: input.deviations,
     notes: input.notes,
@@ -218,10 +306,35 @@ function formatPerSeed(row: RenderedRow, digits: number): string {
   return row.perSeed.map((v, i) => (row.seeds ? `s${row.seeds[i]}: ` : "") + v.toFixed(digits)).join(", ");
 }
 
-/** Seeds per row for 80 % power on the paper's effect: "—", a count, or "> 1000". */
-export function formatSeedsNeeded(v: Verdict): string {
-  if (v.seedsNeeded === null) return "—";
-  return Number.isFinite(v.seedsNeeded) ? String(v.seedsNeeded) : "> 1000";
+const seedsText = (n: number | string | null | undefined): string =>
+  n === null || n === undefined
+    ? "—"
+    : typeof n === "string"
+    ? n
+    : Number.isFinite(n)
+    ? String(n)
+    : `> ${SEEDS_FOR_POWER_MAX}`;
+
+/**
+ * Seeds per row for 80 % power on the paper's effect: "—", a count, or "> 1000", and in brackets the same at
+ * the ends of the spread's 95 % interval where known: "6 (3 to > 1000)". Reads verdicts and their JSON.
+ */
+export function formatSeedsNeeded(v: Pick<VerdictJson, "seedsNeeded" | "seedsNeededRange">): string {
+  if (v.seedsNeeded === null || v.seedsNeeded === undefined) return "—";
+  const r = v.seedsNeededRange;
+  return seedsText(v.seedsNeeded) + (r ? ` (${seedsText(r[0])} to ${seedsText(r[1])})` : "");
+}
+
+/** The verdict's outcome, with the paper-Δ label of a reproduced one: "reproduced, smaller than the paper's". */
+export function formatOutcome(v: Pick<Verdict, "outcome" | "vsPaper">): string {
+  return v.outcome === "reproduced" && v.vsPaper ? `${v.outcome}, ${v.vsPaper} than the paper's` : v.outcome;
+}
+
+/** A share as a whole percent with a true minus: "22 %", "−6 %". */
+export function formatShare(share: number | null): string {
+  if (share === null || !Number.isFinite(share)) return "—";
+  const text = Math.abs(share * 100).toFixed(0);
+  return `${share < 0 && Number(text) !== 0 ? "−" : ""}${text} %`;
 }
 
 function testLabel(v: Verdict): string {
@@ -319,40 +432,70 @@ export function renderTableReport(input: TableReportInput): string {
     // test (a finite p-value), as in holmAdjust — not those without results or with fewer than two seeds.
     const notRun = input.verdicts.filter(onRowsNotRun).length;
     const holm = input.verdicts.filter((v) => v.holm && v.method !== "exact" && Number.isFinite(v.pValue));
-    const holmCounts = countOutcomes(holm.map((v) => ({ ...v, outcome: v.holm!.outcome })));
+    const holmCounts = countOutcomes(holm.map((v) => ({ outcome: v.holm!.outcome })));
+    // The paper-Δ outcomes are counted only in tables that have them (before or after Holm).
+    const shown = OUTCOMES.filter((o) =>
+      ["reproduced", "not reproduced", "inconclusive"].includes(o) || counts[o] > 0 || holmCounts[o] > 0
+    );
+    const gain = gainOverFloor(input);
     lines.push(
-      `${counts["reproduced"]} reproduced, ${counts["not reproduced"]} not reproduced, ` +
-        `${counts["inconclusive"]} inconclusive (of ${input.verdicts.length}` +
+      `${countsText(counts, shown)} (of ${input.verdicts.length}` +
         (notRun ? `; ${notRun} of them on rows that did not run` : "") + ")." +
         (holm.length > 1
           ? ` With Holm's correction over the ${holm.length} seed-dependent claims: ` +
-            `${holmCounts["reproduced"]} reproduced, ${holmCounts["not reproduced"]} not reproduced, ` +
-            `${holmCounts["inconclusive"]} inconclusive.`
+            `${countsText(holmCounts, shown)}.`
           : ""),
       "",
-      "| Claim | Verdict | Holm | Δ ours | 95% CI | test | MDE | Δ paper | seeds for paper Δ | Details |",
-      "| --- | --- | --- | ---: | --- | --- | ---: | ---: | ---: | --- |",
+      "| Claim | Verdict | Holm | Δ ours | 95% CI | test | MDE (80 % power) | Δ paper |" +
+        (gain ? " % of baseline's gain over floor |" : "") +
+        " seeds for 80 % power if paper Δ holds here | Details |",
+      "| --- | --- | --- | ---: | --- | --- | ---: | ---: |" + (gain ? " ---: |" : "") + " ---: | --- |",
     );
     for (const v of input.verdicts) {
-      const ci = v.ci ? `[${formatDelta(v.ci[0], 3)}, ${formatDelta(v.ci[1], 3)}]` : "—";
+      const ci = v.ci
+        ? `[${formatDelta(v.ci[0], 3)}, ${formatDelta(v.ci[1], 3)}]` +
+          (v.bonferroni ? ` (${Number((v.bonferroni.level * 100).toFixed(2))} %, Bonferroni)` : "")
+        : "—";
       const delta = Number.isFinite(v.delta) ? formatDelta(v.delta, 3) : "—";
-      const mde = Number.isFinite(v.mde) && v.method !== "exact" ? `±${v.mde.toFixed(3)}` : "—";
+      const mde = Number.isFinite(v.mde) && v.method !== "exact" ? v.mde.toFixed(3) : "—";
       const holmCell = v.holm && v.method !== "exact" ? v.holm.outcome : "—";
+      const share = gain ? ` ${formatShare(shareOfGain(v, gain, input.metric.key))} |` : "";
       lines.push(
-        `| ${escapeCell(v.text)} (\`${v.claimId}\`) | **${v.outcome}** | ${holmCell} | ${delta} | ${ci} | ` +
-          `${escapeCell(testLabel(v))} | ${mde} | ${formatDelta(v.paperEffect, 2)} | ${
-            formatSeedsNeeded(v)
-          } | ` +
-          `${escapeCell(v.detail)} |`,
+        `| ${escapeCell(v.text)} (\`${v.claimId}\`) | **${
+          formatOutcome(v)
+        }** | ${holmCell} | ${delta} | ${ci} | ` +
+          `${escapeCell(testLabel(v))} | ${mde} | ${formatDelta(v.paperEffect, 2)} |${share} ` +
+          `${formatSeedsNeeded(v)} | ${escapeCell(v.detail)} |`,
       );
     }
     lines.push(
       "",
-      "MDE: the minimum detectable effect, the half-width of the 95 % interval — true differences smaller than " +
-        "this cannot be told from zero with these seeds. Seeds for paper Δ: seeds per row that would give 80 % " +
-        "power to detect the paper's own difference (its points, at face value) at the spread measured here, " +
-        "shown for inconclusive verdicts. Holm: the verdict after Holm's correction for testing several claims " +
-        "of this table at once (family-wise error 5 %).",
+      "MDE (80 % power): (t₀.₉₇₅ + t₀.₈) × the standard error of Δ ours, with the test's degrees of freedom — " +
+        "a true difference this large would give a 95 % interval that excludes 0 in about 80 % of repeated " +
+        "experiments with these seeds, if the spread measured here were the true one (with few seeds it is " +
+        "itself uncertain); smaller true differences will mostly come out inconclusive. The interval's " +
+        "half-width (t₀.₉₇₅ × the standard error) is the 95 % CI column's distance from Δ ours " +
+        "(`halfWidth` in the JSON). " +
+        "Seeds for 80 % power if paper Δ holds here: seeds per row that would detect the paper's own difference " +
+        "(its points, taken at face value) 80 % of the time if it held at this scale, at the spread measured " +
+        "here, shown for inconclusive verdicts — a point estimate from a spread with few degrees of freedom; " +
+        "in brackets, the same at the two ends of the spread's 95 % interval (chi-square), which is wide with " +
+        "few seeds. " +
+        "Smaller than the paper's: the 95 % interval of Δ ours contains 0 but lies wholly below the paper's " +
+        "Δ — a difference as large as the paper's is not supported at this scale, and none at all is not " +
+        "ruled out (larger than the paper's: wholly above it); \"reproduced, smaller than the paper's\": the " +
+        "interval lies above 0 and wholly below the paper's Δ. " +
+        "Holm: the verdict after Holm's correction for testing several claims of this table at once " +
+        "(family-wise error 5 %; for smaller/larger than the paper's, of the test against the paper's Δ)." +
+        (input.verdicts.some((v) => v.kind === "best-in-group")
+          ? ' Best-in-group: a row beating the claimed one decides "not reproduced" only with Bonferroni ' +
+            "over the group's k − 1 comparisons (its interval at 1 − 0.05/(k − 1))."
+          : "") +
+        (gain
+          ? ` % of baseline's gain over floor: Δ ours as a share of ${gain.baselineLabel}'s gain over ` +
+            `${gain.floorLabel} (${gain.baselineMean.toFixed(2)} − ${gain.floorMean.toFixed(2)} = ` +
+            `${gain.gain.toFixed(2)}), for claims of the form a > b on this metric.`
+          : ""),
     );
     lines.push("", "Rules:", "");
     for (const v of input.verdicts) lines.push(`- \`${v.claimId}\`: ${v.rule}`);

@@ -1,10 +1,13 @@
 /**
- * Small-sample statistics for reports: mean, sample standard deviation, Student-t quantiles and 95 %
- * confidence intervals of a mean and of a difference of two means (Welch).
+ * Small-sample statistics for reports: mean, sample standard deviation, Student-t and chi-square quantiles,
+ * 95 % confidence intervals of a mean and of a difference of two means (Welch), the minimum detectable effect
+ * at 80 % power and the seeds that power needs.
  *
  * The t distribution is evaluated through the regularized incomplete beta function (continued fraction,
  * modified Lentz), and its quantile is found by bisection, so fractional Welch degrees of freedom work too.
- * Above 1e5 degrees of freedom the normal quantile with a first-order Cornish–Fisher term is used.
+ * Above 1e5 degrees of freedom the normal quantile with a first-order Cornish–Fisher term is used. The
+ * chi-square distribution goes through the regularized lower incomplete gamma function (series below a + 1,
+ * continued fraction above).
  * @module
  */
 
@@ -108,6 +111,59 @@ export function studentTCdf(t: number, df: number): number {
   // P(|T| > |t|) = I_{df/(df+t²)}(df/2, 1/2).
   const tail = regularizedIncompleteBeta(df / (df + t * t), df / 2, 0.5);
   return t > 0 ? 1 - tail / 2 : tail / 2;
+}
+
+/** Regularized lower incomplete gamma function P(a, x) for a > 0, x ≥ 0. */
+export function regularizedLowerGamma(a: number, x: number): number {
+  if (!(a > 0)) throw new RangeError(`gamma parameter must be positive, got ${a}`);
+  if (x <= 0) return 0;
+  if (x === Infinity) return 1;
+  const logFront = a * Math.log(x) - x - logGamma(a);
+  if (x < a + 1) {
+    // Series: P = e^{−x} x^a / Γ(a + 1) · Σ x^n / ((a + 1)…(a + n)).
+    let term = 1 / a;
+    let sum = term;
+    for (let n = 1; n < 10000; n++) {
+      term *= x / (a + n);
+      sum += term;
+      if (Math.abs(term) < Math.abs(sum) * 1e-16) break;
+    }
+    return Math.min(1, sum * Math.exp(logFront));
+  }
+  // Continued fraction of Q = 1 − P (modified Lentz).
+  const tiny = 1e-300;
+  let b = x + 1 - a;
+  let c = 1 / tiny;
+  let d = 1 / b;
+  let h = d;
+  for (let i = 1; i < 10000; i++) {
+    const an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = b + an / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    const delta = d * c;
+    h *= delta;
+    if (Math.abs(delta - 1) < 1e-16) break;
+  }
+  return Math.max(0, 1 - Math.exp(logFront) * h);
+}
+
+/** Cumulative distribution function of the chi-square distribution with `df` > 0 degrees of freedom. */
+export function chiSquareCdf(x: number, df: number): number {
+  if (!(df > 0)) throw new RangeError(`degrees of freedom must be positive, got ${df}`);
+  return regularizedLowerGamma(df / 2, x / 2);
+}
+
+/** Quantile of the chi-square distribution with `df` > 0 degrees of freedom, p in (0, 1). */
+export function chiSquareQuantile(p: number, df: number): number {
+  if (!(p > 0 && p < 1)) throw new RangeError(`probability must be in (0, 1), got ${p}`);
+  if (!(df > 0)) throw new RangeError(`degrees of freedom must be positive, got ${df}`);
+  let hi = Math.max(1, df);
+  while (chiSquareCdf(hi, df) < p && hi < 1e300) hi *= 2;
+  return bisect((x) => chiSquareCdf(x, df), p, 0, hi);
 }
 
 /** Standard normal CDF via the all-positive-terms series of erf (accurate for |x| ≲ 8). */
@@ -266,6 +322,35 @@ export function holmAdjust(pValues: readonly number[]): number[] {
 }
 
 /**
+ * Minimum detectable effect of a t-based interval at `power` (default 0.8): (t_{(1+level)/2, df} +
+ * t_{power, df}) · standard error — the true difference whose interval would exclude 0 with probability
+ * `power` if the standard error were the true one (the level is the interval's). NaN where the interval
+ * could not be formed; 0 for a collapsed one.
+ */
+export function minimumDetectableEffect(interval: ConfidenceInterval, power = 0.8): number {
+  const { standardError: se, df, level } = interval;
+  if (!(Number.isFinite(se) && df > 0)) return NaN;
+  if (se === 0) return 0;
+  return (studentTQuantile(0.5 + level / 2, df) + studentTQuantile(power, df)) * se;
+}
+
+/**
+ * 95 % (or `level`) interval of a standard deviation `sd` estimated with `df` degrees of freedom, from the
+ * chi-square distribution of df·s²/σ²: [s·√(df/χ²_{(1+level)/2}), s·√(df/χ²_{(1−level)/2})].
+ */
+export function sdConfidenceInterval(sd: number, df: number, level = 0.95): [number, number] {
+  if (!(Number.isFinite(sd) && sd >= 0 && df > 0)) return [NaN, NaN];
+  const alpha = 1 - level;
+  return [
+    sd * Math.sqrt(df / chiSquareQuantile(1 - alpha / 2, df)),
+    sd * Math.sqrt(df / chiSquareQuantile(alpha / 2, df)),
+  ];
+}
+
+/** The largest number of seeds {@linkcode seedsForPower} searches by default; beyond it, Infinity. */
+export const SEEDS_FOR_POWER_MAX = 1000;
+
+/**
  * Seeds per row needed to detect an effect of size `effect` with probability `power` by a two-sided test at
  * `level` confidence, given a per-seed standard deviation `sd`: the smallest n ≥ 2 with
  * (t₁₋α/₂,df + t_power,df) · se(n) ≤ |effect|. Paired (`sd` of the per-seed differences): se = sd/√n,
@@ -282,7 +367,7 @@ export function seedsForPower(o: {
 }): number {
   const level = o.level ?? 0.95;
   const power = o.power ?? 0.8;
-  const max = o.max ?? 1000;
+  const max = o.max ?? SEEDS_FOR_POWER_MAX;
   // With no spread there is nothing more seeds could resolve: no number (NaN), as documented.
   if (!(Number.isFinite(o.sd) && o.sd > 0 && Number.isFinite(o.effect) && o.effect !== 0)) return NaN;
   for (let n = 2; n <= max; n++) {

@@ -3,13 +3,13 @@
  * built from the reports' JSON, so it always says what the reports say.
  * @module
  */
-import { escapeCell, formatDelta, formatSeedsNeeded } from "./markdown.ts";
-import { onRowsNotRun, type Verdict } from "./verdict.ts";
+import { escapeCell, formatDelta, formatOutcome, formatSeedsNeeded, type VerdictJson } from "./markdown.ts";
+import { onRowsNotRun } from "./verdict.ts";
 
-/** The parts of a table report's JSON the summary reads. */
+/** The parts of a table report's JSON the summary reads (schema @1 or @2; @1 lacks `vsPaper`, the range). */
 export interface ReportJson {
   header: { tableId?: string; title: string; dataset: string; seeds: readonly number[]; command?: string };
-  verdicts: Verdict[];
+  verdicts: (Omit<VerdictJson, "vsPaper"> & { vsPaper?: VerdictJson["vsPaper"] })[];
 }
 
 /** Markers between which {@linkcode replaceBetweenMarkers} writes the table. */
@@ -21,12 +21,13 @@ const tableLabel = (id: string | undefined): string =>
 /**
  * A markdown table: for each claim of each report (in the order given), the paper's difference, ours with its
  * paired 95 % interval, the verdict (and Holm's, where it differs), the seeds behind it and, when
- * inconclusive, the seeds per row that would detect the paper's difference at the measured spread.
+ * inconclusive, the seeds per row for 80 % power if the paper's difference held at this scale (a point
+ * estimate, and in brackets its range over the spread's 95 % interval where the report has it).
  */
 export function resultsSummary(reports: readonly { file: string; report: ReportJson }[]): string {
   const lines = [
-    "| table | claim | paper Δ | ours Δ (95 % CI) | verdict | seeds (for paper Δ) |",
-    "| ----- | ----- | ------: | ---------------- | ------- | ------------------: |",
+    "| table | claim | paper Δ | ours Δ (95 % CI) | verdict | seeds | seeds for 80 % power if paper Δ holds here |",
+    "| ----- | ----- | ------: | ---------------- | ------- | ----: | ----------------------------------------: |",
   ];
   for (const { file, report } of reports) {
     const label = `[${tableLabel(report.header.tableId)}](${file})`;
@@ -39,10 +40,11 @@ export function resultsSummary(reports: readonly { file: string; report: ReportJ
       const holm = v.holm && v.holm.outcome !== v.outcome && v.method !== "exact"
         ? ` (Holm: ${v.holm.outcome})`
         : "";
-      const needed = v.outcome === "inconclusive" ? ` (${formatSeedsNeeded(v)})` : "";
+      const needed = v.outcome === "inconclusive" ? formatSeedsNeeded(v) : "—";
       lines.push(
         `| ${label} | ${escapeCell(v.text)} | ${formatDelta(v.paperEffect, 2)} | ${ours} | ` +
-          `**${v.outcome}**${holm} | ${report.header.seeds.length}${needed} |`,
+          `**${formatOutcome({ outcome: v.outcome, vsPaper: v.vsPaper ?? null })}**${holm} | ` +
+          `${report.header.seeds.length} | ${needed} |`,
       );
     }
   }

@@ -1,7 +1,9 @@
 /**
- * Verdicts on the paper's claims from per-seed results: `reproduced`, `not reproduced` or `inconclusive`,
- * each with the rule that decided it, the difference, its 95 % confidence interval, the test that formed it,
- * its minimum detectable effect and — when inconclusive — the seeds that would resolve the paper's effect.
+ * Verdicts on the paper's claims from per-seed results: `reproduced`, `not reproduced`, `inconclusive` and,
+ * for "a > b" claims with a paper difference, `smaller than the paper's` / `larger than the paper's` — each
+ * with the rule that decided it, the difference, its 95 % confidence interval, the test that formed it, its
+ * minimum detectable effect at 80 % power and — when inconclusive — the seeds that would resolve the paper's
+ * effect.
  *
  * Intervals: rows of a table that share a seed share the encoder initialisation, the data order and the
  * augmentations (only the mask strategy differs), so with `paired` and the seeds of each value the
@@ -9,20 +11,29 @@
  * fall back to Welch's interval of the difference of means, and each verdict says which test ran.
  *
  * Rules (the `rule` string of every verdict spells out the one applied):
- * - "a > b": CI of a − b above 0 → reproduced; below 0 → not reproduced; containing 0 → inconclusive.
+ * - "a > b": CI of a − b above 0 → reproduced; below 0 → not reproduced; containing 0 → inconclusive, except
+ *   when the paper's difference Δp is known and the CI lies wholly below it (upper < Δp) → "smaller than the
+ *   paper's", or wholly above it (lower > Δp; possible only when Δp ≤ 0) → "larger than the paper's". A CI
+ *   that touches Δp (upper = Δp) is not wholly below it. The sign decides first: a CI above 0 is reproduced
+ *   even when it also lies below (above) Δp, and `vsPaper` ("smaller"/"larger") says so beside it.
  *   Fewer than two seeds on a side → inconclusive (no CI; the point difference is still reported).
- * - best-in-group: reproduced if the claimed row beats every other row (each CI of best − other above 0);
- *   not reproduced if some row beats it (CI below 0); otherwise inconclusive. The comparison shown is the
- *   deciding one: the beating row, or the weakest of the claimed row's wins.
+ * - best-in-group over k rows: reproduced if the claimed row beats every other row (each 95 % CI of
+ *   best − other above 0: all k − 1 must hold, so no correction is needed); not reproduced if some row beats
+ *   it with Bonferroni over the k − 1 comparisons (its CI at level 1 − 0.05/(k − 1) below 0); otherwise
+ *   inconclusive. The comparison shown is the deciding one: the beating row (at the Bonferroni level, see
+ *   `bonferroni`), or the weakest of the claimed row's wins.
  * - "a = b ± tol": reproduced if the CI lies inside [−tol, tol], not reproduced if wholly outside.
  * - Deterministic quantities (FLOPs, parameter counts; option `exact`): one measurement per row suffices and
  *   the values are compared directly.
- * Minimum detectable effect (`mde`): the interval's half-width — a true difference smaller than this cannot
- * give a decisive verdict with these seeds. Seeds needed (`seedsNeeded`): seeds per row for 80 % power to
- * detect the paper's own difference (its points, taken at face value) at the measured spread.
+ * Minimum detectable effect (`mde`): (t_{0.975,df} + t_{0.8,df}) · SE of the deciding difference — a true
+ * difference this large would give an interval that excludes 0 in 80 % of repetitions if the spread measured
+ * here were the true one. `halfWidth` is the interval's half-width (t_{0.975,df} · SE). Seeds needed
+ * (`seedsNeeded`): seeds per row for the same 80 % power on the paper's own difference (its points, taken at
+ * face value) at the measured spread; `seedsNeededRange` the same at the ends of the spread's 95 % interval
+ * (chi-square), since a spread from few seeds is itself uncertain.
  * `holmVerdicts` adds Holm's correction over a table's claims (family-wise error 5 %).
  * Claims are about raw values: "greater" means a larger number, whatever direction is better.
- * The rules, the power arithmetic behind `mde`/`seedsNeeded` and Holm's correction stay in one file (≈ 530
+ * The rules, the power arithmetic behind `mde`/`seedsNeeded` and Holm's correction stay in one file (≈ 650
  * lines) so that the whole verdict procedure is read in one place.
  * @module
  */
@@ -30,9 +41,11 @@ import {
   type ConfidenceInterval,
   holmAdjust,
   mean,
+  minimumDetectableEffect,
   pairedDifferenceInterval,
   sampleStd,
   sampleVariance,
+  sdConfidenceInterval,
   seedsForPower,
   studentTCdf,
   twoSidedPValue,
@@ -40,7 +53,21 @@ import {
 } from "./stats.ts";
 
 /** Outcome of testing one claim. */
-export type Outcome = "reproduced" | "not reproduced" | "inconclusive";
+export type Outcome =
+  | "reproduced"
+  | "not reproduced"
+  | "inconclusive"
+  | "smaller than the paper's"
+  | "larger than the paper's";
+
+/** Every outcome, in the order reports count them. */
+export const OUTCOMES: readonly Outcome[] = [
+  "reproduced",
+  "not reproduced",
+  "smaller than the paper's",
+  "larger than the paper's",
+  "inconclusive",
+];
 
 /** Claim "row a has a larger value of `metric` than row b" (structurally the paper module's claim). */
 export interface GreaterClaimInput {
@@ -107,6 +134,12 @@ export interface Verdict {
   kind: ClaimInput["kind"];
   metric: string;
   outcome: Outcome;
+  /**
+   * Where the CI lies against the paper's difference ("a > b" claims with one): wholly below ("smaller"),
+   * wholly above ("larger"), or null (overlapping it, touching it, or no CI / no paper difference). Set
+   * whatever the outcome; reports show it beside a reproduced verdict (the outcome says it otherwise).
+   */
+  vsPaper: "smaller" | "larger" | null;
   /** The decision rule applied, in words. */
   rule: string;
   /** The two rows whose difference decided the verdict (`a − b`). */
@@ -115,20 +148,34 @@ export interface Verdict {
   delta: number;
   /** Confidence interval of `delta`, or null where none could be formed. */
   ci: [number, number] | null;
-  /** Confidence level of `ci`. */
+  /** Nominal confidence level of the verdict (and of `ci`, unless `bonferroni` says otherwise). */
   level: number;
+  /** Set when `ci` is a Bonferroni interval (best-in-group, not reproduced): its level and the family size. */
+  bonferroni?: { comparisons: number; level: number };
+  /** Tolerance of an "a = b ± tol" claim. */
+  tolerance?: number;
   /** The test behind `ci`. */
   method: TestMethod;
   /** Pairs (paired), or seeds of a and b (Welch), behind the deciding comparison. */
   n: string;
-  /** Minimum detectable effect: the half-width of `ci` (NaN where no interval exists; 0 when exact). */
+  /**
+   * Minimum detectable effect at 80 % power: (t_{(1+level)/2,df} + t_{0.8,df}) · SE of `delta` (NaN where no
+   * interval exists; 0 when exact).
+   */
   mde: number;
+  /** Half-width of `ci`, t_{(1+level)/2,df} · SE (NaN where no interval exists; 0 when exact). */
+  halfWidth: number;
   /** Two-sided p-value of the deciding test (see `holmVerdicts`); NaN where none exists. */
   pValue: number;
   /** The paper's difference for this claim, when known. */
   paperEffect: number | null;
-  /** Seeds per row for 80 % power on the paper's effect at the measured spread (inconclusive verdicts). */
+  /**
+   * Seeds per row for 80 % power on the paper's effect, if it held at this scale, at the measured spread
+   * (inconclusive verdicts); Infinity when more than `SEEDS_FOR_POWER_MAX` would be needed. A point estimate.
+   */
   seedsNeeded: number | null;
+  /** `seedsNeeded` at the lower and upper end of the spread's 95 % chi-square interval (Infinity: beyond). */
+  seedsNeededRange: [number, number] | null;
   /** Holm-corrected outcome over the table's claims (set by `holmVerdicts`). */
   holm?: { adjustedP: number; outcome: Outcome };
   /** Mean and number of seeds of every row the claim refers to. */
@@ -144,6 +191,8 @@ const fmt = (x: number): string => {
   return text === "-0" ? "0" : text;
 };
 const pct = (level: number): string => `${Math.round(level * 100)}%`;
+/** A level to two decimals of a percent where it is not whole: "98.33%", "95%". */
+const pctExact = (level: number): string => `${Number((level * 100).toFixed(2))}%`;
 
 /** One comparison a − b of two rows: the interval, the test and the spread behind it. */
 interface Comparison {
@@ -154,6 +203,8 @@ interface Comparison {
   n: string;
   /** Spread for power: sd of per-seed differences (paired) or the rows' pooled sd (Welch). */
   sd: number;
+  /** Degrees of freedom of `sd`: pairs − 1 (paired) or n_a + n_b − 2 (Welch). */
+  sdDf: number;
 }
 
 function checkSeeds(row: string, values: readonly number[], seeds: readonly number[]): void {
@@ -188,6 +239,7 @@ function compare(a: string, b: string, results: SeedResults, level: number, o: V
         interval,
         n: `${xa.length} pairs` + (dropped > 0 ? ` (${dropped} unpaired seed value(s) left out)` : ""),
         sd: sampleStd(xa.map((v, i) => v - xb[i])),
+        sdDf: xa.length - 1,
       };
     }
   }
@@ -199,6 +251,7 @@ function compare(a: string, b: string, results: SeedResults, level: number, o: V
     interval,
     n: `${va.length}/${vb.length} seeds`,
     sd: Math.sqrt((sampleVariance(va) + sampleVariance(vb)) / 2),
+    sdDf: va.length + vb.length - 2,
   };
 }
 
@@ -212,9 +265,9 @@ function pOf(c: Comparison): number {
 
 function testName(c: Comparison, level: number): string {
   return c.method === "paired"
-    ? `paired ${pct(level)} CI (per-seed differences, ${c.n})`
+    ? `paired ${pctExact(level)} CI (per-seed differences, ${c.n})`
     : c.method === "welch"
-    ? `Welch ${pct(level)} CI (${c.n}, not paired)`
+    ? `Welch ${pctExact(level)} CI (${c.n}, not paired)`
     : `no CI (${c.n})`;
 }
 
@@ -236,29 +289,51 @@ function missingRows(keys: readonly string[], results: SeedResults): string[] {
 
 type VerdictBase = Pick<
   Verdict,
-  "claimId" | "text" | "kind" | "metric" | "level" | "rows" | "paperEffect" | "seedsNeeded"
+  | "claimId"
+  | "text"
+  | "kind"
+  | "metric"
+  | "level"
+  | "rows"
+  | "paperEffect"
+  | "seedsNeeded"
+  | "seedsNeededRange"
+  | "vsPaper"
 >;
 
 /** Fields of a verdict decided by one comparison. */
 function fromComparison(
   c: Comparison,
-): Pick<Verdict, "compared" | "delta" | "ci" | "method" | "n" | "mde" | "pValue"> {
+): Pick<Verdict, "compared" | "delta" | "ci" | "method" | "n" | "mde" | "halfWidth" | "pValue"> {
   return {
     compared: { a: c.a, b: c.b },
     delta: c.interval.estimate,
     ci: ciOf(c.interval),
     method: c.method,
     n: c.n,
-    mde: c.interval.halfWidth,
+    mde: minimumDetectableEffect(c.interval),
+    halfWidth: c.interval.halfWidth,
     pValue: pOf(c),
   };
 }
 
-/** Seeds per row to resolve the paper's effect at the spread of comparison `c` (null where not defined). */
-function seedsNeeded(c: Comparison, paperEffect: number | null, level: number): number | null {
-  if (paperEffect === null || !Number.isFinite(c.sd) || c.method === "none") return null;
-  const n = seedsForPower({ sd: c.sd, effect: paperEffect, paired: c.method === "paired", level });
-  return Number.isNaN(n) ? null : n;
+/**
+ * Seeds per row to resolve the paper's effect at the spread of comparison `c`, and the same at the ends of
+ * the spread's 95 % chi-square interval (nulls where not defined).
+ */
+function seedsNeeded(
+  c: Comparison,
+  paperEffect: number | null,
+  level: number,
+): Pick<Verdict, "seedsNeeded" | "seedsNeededRange"> {
+  const none = { seedsNeeded: null, seedsNeededRange: null };
+  if (paperEffect === null || !Number.isFinite(c.sd) || c.method === "none") return none;
+  const at = (sd: number) => seedsForPower({ sd, effect: paperEffect, paired: c.method === "paired", level });
+  const n = at(c.sd);
+  if (Number.isNaN(n)) return none;
+  const [lo, hi] = sdConfidenceInterval(c.sd, c.sdDf);
+  const range: [number, number] = [at(lo), at(hi)];
+  return { seedsNeeded: n, seedsNeededRange: range.some(Number.isNaN) ? null : range };
 }
 
 /** Tests one claim on per-seed results of its metric. */
@@ -280,6 +355,8 @@ export function judgeClaim(claim: ClaimInput, results: SeedResults, options: Ver
     rows: rowSummary(keys, results),
     paperEffect: options.paperEffect ?? null,
     seedsNeeded: null,
+    seedsNeededRange: null,
+    vsPaper: null,
   };
   const missing = missingRows(keys, results);
   if (missing.length > 0) {
@@ -296,7 +373,9 @@ export function judgeClaim(claim: ClaimInput, results: SeedResults, options: Ver
       method: "none",
       n: "0",
       mde: NaN,
+      halfWidth: NaN,
       pValue: NaN,
+      ...(claim.kind === "equal" ? { tolerance: claim.tolerance } : {}),
       detail: `no results for ${missing.join(", ")}`,
     };
   }
@@ -307,7 +386,14 @@ export function judgeClaim(claim: ClaimInput, results: SeedResults, options: Ver
 }
 
 function judgeExact(claim: ClaimInput, results: SeedResults, base: VerdictBase): Verdict {
-  const exact = { method: "exact" as const, n: "1 measurement per row", mde: 0, pValue: NaN };
+  const exact = {
+    method: "exact" as const,
+    n: "1 measurement per row",
+    mde: 0,
+    halfWidth: 0,
+    pValue: NaN,
+    ...(claim.kind === "equal" ? { tolerance: claim.tolerance } : {}),
+  };
   const m = (k: string) => mean(results[k]);
   const keys = claim.kind === "best-in-group" ? claim.rows : [claim.a, claim.b];
   const bad = keys.filter((k) => !Number.isFinite(m(k)));
@@ -366,30 +452,51 @@ function judgeGreater(
 ): Verdict {
   const c = compare(claim.a, claim.b, results, level, o);
   const ci = ciOf(c.interval);
+  const pe = base.paperEffect !== null && Number.isFinite(base.paperEffect) ? base.paperEffect : null;
   const rule = `${claim.a} > ${claim.b}: reproduced if the ${pct(level)} CI of ${claim.a} − ${claim.b} ` +
     "(paired per seed where the rows share seeds, else Welch) lies above 0, not reproduced if below 0, " +
-    "inconclusive if it contains 0 or cannot be formed (fewer than 2 seeds).";
+    (pe === null
+      ? "inconclusive if it contains 0 or cannot be formed (fewer than 2 seeds)."
+      : `and, if it contains 0, "smaller than the paper's" when it lies wholly below the paper's Δ ` +
+        `(${fmt(pe)}; upper bound < Δ), "larger than the paper's" when wholly above it, otherwise ` +
+        "inconclusive (also when it cannot be formed: fewer than 2 seeds). A CI above 0 that lies wholly " +
+        "below (above) the paper's Δ is reproduced and labelled smaller (larger) than the paper's.");
+  const vsPaper = ci && pe !== null ? (ci[1] < pe ? "smaller" : ci[0] > pe ? "larger" : null) : null;
   const outcome: Outcome = !ci
     ? "inconclusive"
     : ci[0] > 0
     ? "reproduced"
     : ci[1] < 0
     ? "not reproduced"
+    : vsPaper === "smaller"
+    ? "smaller than the paper's"
+    : vsPaper === "larger"
+    ? "larger than the paper's"
     : "inconclusive";
+  // p of the decision taken: against the paper's Δ for smaller/larger, against 0 otherwise (as for Holm).
+  const vsPaperOutcome = outcome === "smaller than the paper's" || outcome === "larger than the paper's";
+  const { estimate: d, standardError: se, df } = c.interval;
+  const against = vsPaper === "smaller"
+    ? `; the paper's Δ ${fmt(pe!)} lies above the interval`
+    : vsPaper === "larger"
+    ? `; the paper's Δ ${fmt(pe!)} lies below the interval`
+    : "";
   return {
     ...base,
     ...fromComparison(c),
-    seedsNeeded: outcome === "inconclusive" ? seedsNeeded(c, base.paperEffect, level) : null,
+    ...(outcome === "inconclusive" ? seedsNeeded(c, base.paperEffect, level) : {}),
+    pValue: vsPaperOutcome ? twoSidedPValue(d - pe!, se, df) : pOf(c),
+    vsPaper,
     outcome,
     rule,
     detail: ci
-      ? `Δ = ${fmt(c.interval.estimate)}, ${testName(c, level)} [${fmt(ci[0])}, ${fmt(ci[1])}]`
-      : `${testName(c, level)}; point difference ${fmt(c.interval.estimate)} (${
-        !Number.isFinite(c.interval.estimate)
+      ? `Δ = ${fmt(d)}, ${testName(c, level)} [${fmt(ci[0])}, ${fmt(ci[1])}]${against}`
+      : `${testName(c, level)}; point difference ${fmt(d)} (${
+        !Number.isFinite(d)
           ? "not available"
-          : c.interval.estimate > 0
+          : d > 0
           ? "in the claimed direction"
-          : c.interval.estimate < 0
+          : d < 0
           ? "against the claimed direction"
           : "a tie"
       })`,
@@ -425,6 +532,7 @@ function judgeEqual(
     ...base,
     ...fromComparison(c),
     pValue: p,
+    tolerance: tol,
     outcome,
     rule,
     detail: ci
@@ -441,14 +549,22 @@ function judgeBest(
   base: VerdictBase,
 ): Verdict {
   const others = claim.rows.filter((r) => r !== claim.best);
+  // A negative verdict needs only one of the k − 1 comparisons: Bonferroni over them keeps its error at 5 %.
+  const k1 = others.length;
+  const familyLevel = k1 > 1 ? 1 - (1 - level) / k1 : level;
   const rule = `${claim.best} best of {${claim.rows.join(", ")}}: reproduced if the ${pct(level)} CI of ` +
     `${claim.best} − r (paired per seed where the rows share seeds, else Welch) lies above 0 for every other ` +
-    `row r; not reproduced if some row beats ${claim.best} (its CI below 0); otherwise inconclusive (also ` +
-    "with fewer than 2 seeds on a side).";
+    `row r; not reproduced if some row beats ${claim.best}: its CI below 0 ` +
+    (k1 > 1
+      ? `at the Bonferroni level ${pctExact(familyLevel)} (1 − ${fmt(1 - level)}/${k1}, over the ${k1} ` +
+        "comparisons); "
+      : "; ") +
+    "otherwise inconclusive (also with fewer than 2 seeds on a side).";
   const comparisons = others.map((r) => compare(claim.best, r, results, level, o));
+  const strict = k1 > 1 ? others.map((r) => compare(claim.best, r, results, familyLevel, o)) : comparisons;
   const means = base.rows;
   // A row that beats the claimed row significantly decides a negative verdict (the strongest such row).
-  const beaters = comparisons.filter((c) => c.interval.upper < 0).sort((x, y) =>
+  const beaters = strict.filter((c) => c.interval.upper < 0).sort((x, y) =>
     means[y.b].mean - means[x.b].mean
   );
   if (beaters.length > 0) {
@@ -456,9 +572,15 @@ function judgeBest(
     return {
       ...base,
       ...fromComparison(c),
+      // Bonferroni-adjusted p of the deciding comparison (the family Holm sees).
+      pValue: Math.min(1, k1 * pOf(c)),
+      ...(k1 > 1 ? { bonferroni: { comparisons: k1, level: familyLevel } } : {}),
       outcome: "not reproduced",
       rule,
-      detail: `${c.b} beats ${claim.best}: Δ = ${fmt(c.interval.estimate)}, ${testName(c, level)} ` +
+      detail: `${c.b} beats ${claim.best}: Δ = ${fmt(c.interval.estimate)}, ` +
+        (k1 > 1
+          ? `${testName(c, familyLevel)} (Bonferroni over ${k1} comparisons) `
+          : `${testName(c, level)} `) +
         `[${fmt(c.interval.lower)}, ${fmt(c.interval.upper)}]`,
     };
   }
@@ -470,22 +592,27 @@ function judgeBest(
   const ci = ciOf(weakest.interval);
   const p = Math.max(...comparisons.map(pOf));
   const paperMargin = base.paperEffect;
+  // Rows ahead at the nominal level but not after Bonferroni: said so, they do not decide.
+  const ahead = comparisons.filter((c) => c.interval.upper < 0).map((c) => {
+    const s = strict[comparisons.indexOf(c)].interval;
+    return `${c.b} is ahead at ${pct(level)} [${fmt(c.interval.lower)}, ${fmt(c.interval.upper)}] but not ` +
+      `at the Bonferroni level ${pctExact(familyLevel)} [${fmt(s.lower)}, ${fmt(s.upper)}]`;
+  });
+  const detail = !ci
+    ? `${testName(weakest, level)} against ${weakest.b}; point difference ${fmt(weakest.interval.estimate)}`
+    : wins
+    ? `beats every other row; weakest win over ${weakest.b}: Δ = ${fmt(weakest.interval.estimate)}, ` +
+      `${testName(weakest, level)} [${fmt(ci[0])}, ${fmt(ci[1])}]`
+    : `not shown to beat ${weakest.b}: Δ = ${fmt(weakest.interval.estimate)}, ${testName(weakest, level)} ` +
+      `[${fmt(ci[0])}, ${fmt(ci[1])}]`;
   return {
     ...base,
     ...fromComparison(weakest),
     pValue: p,
-    seedsNeeded: outcome === "inconclusive" ? seedsNeeded(weakest, paperMargin, level) : null,
+    ...(outcome === "inconclusive" ? seedsNeeded(weakest, paperMargin, level) : {}),
     outcome,
     rule,
-    detail: !ci
-      ? `${testName(weakest, level)} against ${weakest.b}; point difference ${fmt(weakest.interval.estimate)}`
-      : wins
-      ? `beats every other row; weakest win over ${weakest.b}: Δ = ${fmt(weakest.interval.estimate)}, ` +
-        `${testName(weakest, level)} [${fmt(ci[0])}, ${fmt(ci[1])}]`
-      : `not shown to beat ${weakest.b}: Δ = ${fmt(weakest.interval.estimate)}, ${
-        testName(weakest, level)
-      } ` +
-        `[${fmt(ci[0])}, ${fmt(ci[1])}]`,
+    detail: ahead.length > 0 ? `${detail}; ${ahead.join("; ")}` : detail,
   };
 }
 
@@ -497,7 +624,10 @@ export function onRowsNotRun(v: Pick<Verdict, "method" | "n">): boolean {
 /**
  * Holm's correction over the claims of one table: the p-values of the non-exact verdicts are adjusted
  * together; a verdict keeps its outcome when its adjusted p is below 1 − level, otherwise it becomes
- * inconclusive. Exact verdicts (no seed noise) are not part of the family and keep theirs.
+ * inconclusive. Each verdict's p is that of the decision it took: against 0, against the paper's Δ for
+ * "smaller/larger than the paper's", Bonferroni-adjusted for a best-in-group loss. The `vsPaper` label of a
+ * reproduced verdict is not part of the family (it is shown uncorrected). Exact verdicts (no seed noise) are
+ * not part of the family and keep theirs.
  */
 export function holmVerdicts(verdicts: readonly Verdict[], level = 0.95): Verdict[] {
   const family = verdicts.map((v) => (v.method === "exact" ? NaN : v.pValue));

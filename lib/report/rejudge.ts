@@ -1,0 +1,237 @@
+/**
+ * Re-judging a written table report from its own JSON: the per-seed values (and their seeds) of every row
+ * are in the report, so its verdicts can be recomputed with the current statistics when the run cache behind
+ * it is gone. Everything else — header, rows, deviations, notes, figures, runs — is kept as written; a note
+ * says the verdicts were re-judged and by which commit.
+ *
+ * Each claim is rebuilt from its verdict: "a > b" and "a = b ± tol" from the compared rows (the tolerance
+ * from `tolerance`, or from the rule's text in reports written before that field), best-in-group from its
+ * rows with the claimed row as `compared.a`. Comparisons are paired per seed as the table runner does; a
+ * verdict judged exactly (method "exact") is judged exactly again. Holm's correction is recomputed over the
+ * report's claims.
+ * @module
+ */
+import { basename, dirname } from "node:path";
+import {
+  type MetricBlock,
+  type MetricInfo,
+  type ReportRow,
+  type TableReportInput,
+  writeReport,
+} from "./markdown.ts";
+import {
+  type ClaimInput,
+  holmVerdicts,
+  judgeClaim,
+  type SeedIds,
+  type SeedResults,
+  type Verdict,
+} from "./verdict.ts";
+
+/** A file that is not a table report this module can read (a usage error for the CLI). */
+export class ReportFormatError extends Error {
+  override name = "ReportFormatError";
+}
+
+/** The report schemas that hold what re-judging needs. */
+export const REJUDGE_SCHEMAS = ["gpa-repro/table-report@1", "gpa-repro/table-report@2"];
+
+/** How the note added by {@linkcode rejudgeReport} begins (an earlier one is replaced, not repeated). */
+export const REJUDGE_NOTE_PREFIX = "Verdicts re-judged from the recorded per-seed values";
+
+type Json = Record<string, unknown>;
+
+const isObject = (x: unknown): x is Json => typeof x === "object" && x !== null && !Array.isArray(x);
+
+function fail(what: string): never {
+  throw new ReportFormatError(what);
+}
+
+function field<T>(o: Json, key: string, check: (x: unknown) => x is T, what: string, where: string): T {
+  const v = o[key];
+  if (!check(v)) fail(`${where}: '${key}' is not ${what}`);
+  return v;
+}
+
+const isString = (x: unknown): x is string => typeof x === "string";
+const isArray = (x: unknown): x is unknown[] => Array.isArray(x);
+const isStringArray = (x: unknown): x is string[] => Array.isArray(x) && x.every(isString);
+const isNumberOrNull = (x: unknown): x is number | null => x === null || typeof x === "number";
+/** Per-seed values: numbers, with null where the JSON had to write a non-finite value. */
+const isValues = (x: unknown): x is (number | null)[] => Array.isArray(x) && x.every(isNumberOrNull);
+const isSeeds = (x: unknown): x is number[] | null =>
+  x === null || (Array.isArray(x) && x.every((s) => Number.isInteger(s)));
+
+function metricBlock(m: unknown, i: number): MetricBlock {
+  const where = `metrics[${i}]`;
+  if (!isObject(m)) fail(`${where} is not an object`);
+  const metric = field(m, "metric", isObject, "an object", where);
+  field(metric, "key", isString, "a string", `${where}.metric`);
+  field(metric, "label", isString, "a string", `${where}.metric`);
+  const baseline = m.baseline === undefined ? null : m.baseline;
+  if (baseline !== null && !isString(baseline)) fail(`${where}: 'baseline' is not a string or null`);
+  const rows = field(m, "rows", isArray, "a list", where).map((r, j): ReportRow => {
+    const at = `${where}.rows[${j}]`;
+    if (!isObject(r)) fail(`${at} is not an object`);
+    const perSeed = field(r, "perSeed", isValues, "a list of numbers", at).map((v) => v ?? NaN);
+    const seeds = r.seeds === undefined ? null : field(r, "seeds", isSeeds, "a list of seeds or null", at);
+    if (seeds && seeds.length !== perSeed.length) {
+      fail(`${at}: ${seeds.length} seeds for ${perSeed.length} values`);
+    }
+    const paper = r.paper === undefined ? null : field(r, "paper", isNumberOrNull, "a number or null", at);
+    const rowBaseline = r.baseline ?? null;
+    if (rowBaseline !== null && !isString(rowBaseline)) fail(`${at}: 'baseline' is not a string or null`);
+    return {
+      key: field(r, "key", isString, "a string", at),
+      label: field(r, "label", isString, "a string", at),
+      paper,
+      perSeed,
+      ...(seeds ? { seeds } : {}),
+      ...(rowBaseline !== null && rowBaseline !== baseline ? { baseline: rowBaseline } : {}),
+    };
+  });
+  return { metric: metric as unknown as MetricInfo, rows, baseline };
+}
+
+/** The claim a verdict was given on, rebuilt from the verdict's own fields. */
+export function claimOfVerdict(v: Json, where: string): ClaimInput {
+  const id = field(v, "claimId", isString, "a string", where);
+  const text = field(v, "text", isString, "a string", where);
+  const metric = field(v, "metric", isString, "a string", where);
+  const kind = v.kind;
+  const compared = field(v, "compared", isObject, "an object", where);
+  const a = field(compared, "a", isString, "a string", `${where}.compared`);
+  if (kind === "best-in-group") {
+    const rows = Object.keys(field(v, "rows", isObject, "an object", where));
+    if (rows.length < 2 || !rows.includes(a)) fail(`${where}: best-in-group rows do not include '${a}'`);
+    return { kind, id, text, metric, best: a, rows };
+  }
+  const b = field(compared, "b", isString, "a string", `${where}.compared`);
+  if (kind === "greater") return { kind, id, text, metric, a, b };
+  if (kind === "equal") {
+    // Reports before the `tolerance` field name it in the rule: "a = b ± 0.5: …".
+    const fromRule = isString(v.rule) ? /^\S+ = \S+ ± ([0-9.eE+-]+):/.exec(v.rule)?.[1] : undefined;
+    const tolerance = typeof v.tolerance === "number" ? v.tolerance : Number(fromRule);
+    if (!(tolerance >= 0)) fail(`${where}: equality claim without a tolerance`);
+    return { kind, id, text, metric, a, b, tolerance };
+  }
+  return fail(`${where}: unknown claim kind ${JSON.stringify(kind)}`);
+}
+
+/**
+ * The report input behind a report's JSON, with every verdict recomputed from the rows' per-seed values
+ * and a note naming `commit` (and `date`) added. Throws {@linkcode ReportFormatError} on anything that is
+ * not such a report.
+ */
+export function rejudgeReport(json: unknown, o: { commit: string; date: string }): TableReportInput {
+  if (!isObject(json)) fail("not a JSON object");
+  if (!REJUDGE_SCHEMAS.includes(json.schema as string)) {
+    fail(
+      `schema ${JSON.stringify(json.schema ?? null)} is not a table report (${REJUDGE_SCHEMAS.join(", ")})`,
+    );
+  }
+  const header = field(json, "header", isObject, "an object", "report");
+  const metrics = field(json, "metrics", isArray, "a list", "report").map(metricBlock);
+  if (metrics.length === 0) fail("report: no metrics");
+  const old = field(json, "verdicts", isArray, "a list", "report");
+  const byMetric = new Map(metrics.map((b) => [b.metric.key, b]));
+  const fresh: Verdict[] = old.map((v, i) => {
+    const where = `verdicts[${i}]`;
+    if (!isObject(v)) fail(`${where} is not an object`);
+    const claim = claimOfVerdict(v, where);
+    const block = byMetric.get(claim.metric) ?? fail(`${where}: no rows for metric '${claim.metric}'`);
+    const results: Record<string, number[]> = {};
+    const seeds: Record<string, number[]> = {};
+    for (const r of block.rows) {
+      results[r.key] = [...r.perSeed];
+      if (r.seeds) seeds[r.key] = [...r.seeds];
+    }
+    const paperEffect = v.paperEffect ?? null;
+    if (!isNumberOrNull(paperEffect)) fail(`${where}: 'paperEffect' is not a number or null`);
+    const level = v.level ?? 0.95;
+    if (typeof level !== "number" || !(level > 0 && level < 1)) fail(`${where}: 'level' is not in (0, 1)`);
+    try {
+      return judgeClaim(claim, results as SeedResults, {
+        level,
+        exact: v.method === "exact",
+        seeds: seeds as SeedIds,
+        paired: true,
+        paperEffect,
+      });
+    } catch (e) {
+      // A malformed claim or seed list in the file is a problem of the input, not of the statistics.
+      if (e instanceof RangeError) fail(`${where}: ${e.message}`);
+      throw e;
+    }
+  });
+  const level = fresh[0]?.level ?? 0.95;
+  const list = (
+    key: string,
+  ) => (json[key] === undefined ? [] : field(json, key, isArray, "a list", "report"));
+  const notes = list("notes");
+  if (!isStringArray(notes)) fail("report: 'notes' is not a list of strings");
+  const deviations = list("deviations");
+  if (!isStringArray(deviations)) fail("report: 'deviations' is not a list of strings");
+  const floorRow = json.floorRow ?? null;
+  if (floorRow !== null && !isString(floorRow)) fail("report: 'floorRow' is not a string or null");
+  const note = `${REJUDGE_NOTE_PREFIX} by commit ${o.commit} (${o.date}), with that commit's statistics; ` +
+    "the header, rows, runs and other notes are as the table's run wrote them.";
+  return {
+    header: header as unknown as TableReportInput["header"],
+    metric: metrics[0].metric,
+    rows: metrics[0].rows,
+    baseline: metrics[0].baseline ?? null,
+    ...(floorRow !== null ? { floorRow } : {}),
+    additionalMetrics: metrics.slice(1),
+    verdicts: holmVerdicts(fresh, level),
+    deviations,
+    notes: [...notes.filter((n) => !n.startsWith(REJUDGE_NOTE_PREFIX)), note],
+    figures: list("figures") as TableReportInput["figures"],
+    runs: list("runs") as TableReportInput["runs"],
+  };
+}
+
+/** A report JSON file read and re-judged, not yet written. */
+export interface Rejudged {
+  /** The report's JSON path. */
+  path: string;
+  input: TableReportInput;
+  /** Outcome of every claim before and after. */
+  changes: { claimId: string; before: string; after: string }[];
+}
+
+/** Reads `path` (a report's .json) and re-judges it; {@linkcode ReportFormatError} for a bad file. */
+export async function rejudgeFile(path: string, o: { commit: string; date: string }): Promise<Rejudged> {
+  if (!path.endsWith(".json")) fail(`${path}: not a report's .json file`);
+  const text = await Deno.readTextFile(path).catch((e) => {
+    if (e instanceof Deno.errors.NotFound) fail(`${path}: no such file`);
+    throw e;
+  });
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    fail(`${path}: not JSON (${e instanceof Error ? e.message : e})`);
+  }
+  let input: TableReportInput;
+  try {
+    input = rejudgeReport(json, o);
+  } catch (e) {
+    if (e instanceof ReportFormatError) fail(`${path}: ${e.message}`);
+    throw e;
+  }
+  const before = new Map(
+    ((json as Json).verdicts as Json[]).map((v) => [String(v.claimId), String(v.outcome)]),
+  );
+  const changes = input.verdicts.map((v) => ({
+    claimId: v.claimId,
+    before: before.get(v.claimId) ?? "—",
+    after: v.outcome,
+  }));
+  return { path, input, changes };
+}
+
+/** Writes a re-judged report over its .json and .md (both atomically, as the table runner writes them). */
+export async function writeRejudged(r: Rejudged): Promise<{ markdown: string; json: string }> {
+  return await writeReport(dirname(r.path), basename(r.path, ".json"), r.input);
+}

@@ -211,16 +211,23 @@ ${GLOBAL}
 
 example: deno task data --profile cpu`,
   results: `usage: main.ts results [--profile P] [--write FILE] [options]
+       main.ts results --rejudge FILE.json [FILE.json ...]
 One line per claim of the profile's reports (reports/<profile>/table*.json and codevspaper.json): the paper's
 difference, ours with its paired 95 % interval, the verdict (Holm's where it differs), the seeds, and for
-inconclusive claims the seeds that would detect the paper's difference. --write FILE puts the table between
-the '<!-- results:start -->' and '<!-- results:end -->' lines of FILE (README.md's results section).
+inconclusive claims the seeds per row for 80 % power if the paper's difference held at this scale (a point
+estimate; in brackets its range over the spread's 95 % interval). --write FILE puts the table between the
+'<!-- results:start -->' and '<!-- results:end -->' lines of FILE (README.md's results section).
+--rejudge recomputes the verdicts of the given reports from the per-seed values their JSON records, with
+this code's statistics, and rewrites each report's .json and .md (no run cache needed; a note names the
+commit). Every file is checked first: a bad one exits 2 and nothing is written.
 
   --profile P          whose reports (default cpu)
   --reports-dir DIR    where the reports are (default reports/)
   --write FILE         write into FILE between the markers instead of printing
+  --rejudge            re-judge the report files given after the flags
 
-example: deno task results --write README.md`,
+example: deno task results --write README.md
+         deno task results --rejudge reports/cpu/table1.json reports/cpu/table4.json`,
   doctor: `usage: main.ts doctor [options]
 The backend chosen and why, package versions, the datasets found, the cache's location and size.
 

@@ -9,7 +9,7 @@ import {
   tableReportJson,
   writeReport,
 } from "../lib/report/markdown.ts";
-import { judgeClaim } from "../lib/report/verdict.ts";
+import { holmVerdicts, judgeClaim } from "../lib/report/verdict.ts";
 
 function sampleInput(): TableReportInput {
   const results = { mae: [40, 41, 42], teacher: [43, 44, 45], full: [44] };
@@ -113,7 +113,7 @@ Deno.test("markdown: JSON object carries derived statistics and no NaN", () => {
   const text = JSON.stringify(json);
   assert(!text.includes("NaN"));
   const parsed = JSON.parse(text);
-  assert.equal(parsed.schema, "gpa-repro/table-report@1");
+  assert.equal(parsed.schema, "gpa-repro/table-report@2");
   const rows = parsed.metrics[0].rows;
   assert.deepEqual(rows.map((r: { key: string }) => r.key), ["mae", "teacher", "full"]);
   assert.equal(rows[1].mean, 44);
@@ -121,7 +121,16 @@ Deno.test("markdown: JSON object carries derived statistics and no NaN", () => {
   assert.equal(rows[2].std, null);
   assert(Math.abs(rows[1].paperDelta - 0.5) < 1e-9);
   assert.equal(rows[1].oursDelta, 3);
-  assert.deepEqual(parsed.summary, { "reproduced": 1, "not reproduced": 0, "inconclusive": 1 });
+  assert.deepEqual(parsed.summary, {
+    "reproduced": 1,
+    "not reproduced": 0,
+    "smaller than the paper's": 0,
+    "larger than the paper's": 0,
+    "inconclusive": 1,
+  });
+  assert.equal(parsed.floorRow, null);
+  assert.equal(parsed.gainOverFloor, null);
+  assert.equal(parsed.verdicts[0].shareOfGain, null);
   assert.equal(parsed.verdicts[1].ci, null);
   assert.deepEqual(parsed.runs, [], "no runs given, an empty list");
   const runs = [{ row: "mae", seed: 0, pretrainHash: "0123456789abcdef", evalHash: "fedcba9876543210" }];
@@ -233,4 +242,125 @@ Deno.test("markdown: claims on rows that did not run are named so and left out o
   // One tested claim: no Holm sentence (a family of one), and the tested claim keeps its verdict under Holm.
   assert(!md.includes("With Holm's correction over"), md);
   assert.equal(input.verdicts[0].holm!.outcome, input.verdicts[0].outcome);
+});
+
+/** Table 1's cpu values (reports/cpu/table1.json) with a random-init floor row, for the new columns. */
+function table1Input(floor: number[] | null): TableReportInput {
+  const input = sampleInput();
+  const results: Record<string, number[]> = {
+    mae: [18.16, 16.64, 17.44, 16.52, 16.48],
+    teacher: [18, 17.12, 17.68, 16.68, 16.8],
+    full: [17.56, 17.32, 17.44, 17.08, 16.44],
+    ...(floor ? { random: floor } : {}),
+  };
+  const seeds = Object.fromEntries(Object.keys(results).map((k) => [k, [0, 1, 2, 3, 4]]));
+  input.rows = [
+    { key: "mae", label: "MAE", paper: 82.23, perSeed: results.mae, seeds: seeds.mae },
+    { key: "teacher", label: "GPA (teacher)", paper: 82.73, perSeed: results.teacher, seeds: seeds.teacher },
+    { key: "full", label: "GPA (teacher + feature)", paper: 83.22, perSeed: results.full, seeds: seeds.full },
+    {
+      key: "random",
+      label: "random init",
+      paper: null,
+      perSeed: floor ?? [],
+      seeds: floor ? seeds.random : [],
+    },
+  ];
+  const claim = (id: string, a: string, b: string, paperEffect: number) =>
+    judgeClaim({ kind: "greater", id, text: id, metric: "finetune", a, b }, results, {
+      seeds,
+      paired: true,
+      paperEffect,
+    });
+  input.verdicts = holmVerdicts([
+    claim("t1-teacher", "teacher", "mae", 0.5),
+    claim("t1-full", "full", "mae", 83.22 - 82.23),
+    claim("t1-mam", "full", "teacher", 83.22 - 82.73),
+  ]);
+  input.floorRow = "random";
+  return input;
+}
+
+Deno.test("markdown: the paper-Δ outcomes are counted, shown, explained; MDE at 80 % power; seeds' range", () => {
+  const md = renderTableReport(table1Input(null));
+  assert(
+    md.includes("0 reproduced, 0 not reproduced, 2 smaller than the paper's, 1 inconclusive (of 3)."),
+    md,
+  );
+  assert(
+    md.includes(
+      "With Holm's correction over the 3 seed-dependent claims: 0 reproduced, 0 not reproduced, " +
+        "0 smaller than the paper's, 3 inconclusive.",
+    ),
+    md,
+  );
+  assert(md.includes("| MDE (80 % power) |"), md);
+  assert(md.includes("| seeds for 80 % power if paper Δ holds here |"), md);
+  // t1-full: se 0.230825, MDE (2.776445 + 0.940965)·0.230825 = 0.858; the CI's half-width 0.641 is the CI's.
+  assert(
+    md.includes(
+      "| t1-full (`t1-full`) | **smaller than the paper's** | inconclusive | +0.120 | [−0.521, +0.761] | " +
+        "paired, 5 pairs | 0.858 | +0.99 | — |",
+    ),
+    md,
+  );
+  // t1-teacher: inconclusive, 4 seeds for the paper's +0.50, and the range over the spread's 95 % interval.
+  assert(
+    /\| t1-teacher \(`t1-teacher`\) \| \*\*inconclusive\*\* .* \| \+0\.50 \| 4 \(\d+ to \d+\) \|/.test(md),
+    md,
+  );
+  assert(
+    md.includes("Smaller than the paper's: the 95 % interval of Δ ours contains 0 but lies wholly below"),
+    md,
+  );
+  assert(md.includes("MDE (80 % power): (t₀.₉₇₅ + t₀.₈) × the standard error of Δ ours"), md);
+  assert(!md.includes("% of baseline's gain over floor"), "no floor results: no share column");
+  const json = tableReportJson(table1Input(null)) as { verdicts: { halfWidth: number; mde: number }[] };
+  assert(Math.abs(json.verdicts[1].halfWidth - 2.776445 * 0.230825) < 1e-5);
+  assert(Math.abs(json.verdicts[1].mde - 3.71741 * 0.230825) < 1e-5);
+});
+
+Deno.test("markdown: with a floor row, each a > b claim's Δ as a share of the baseline's gain over it", () => {
+  // MAE's mean 17.048, random init's 2.048: gain 15.0; t1-teacher Δ 0.208 → 1.39 % → "1 %"; t1-mam −0.088
+  // → −0.59 % → "−1 %".
+  const input = table1Input([2.5, 1.5, 2.0, 2.24, 2.0]);
+  const md = renderTableReport(input);
+  assert(md.includes("| Δ paper | % of baseline's gain over floor | seeds for 80 % power"), md);
+  assert(/\| t1-teacher \(`t1-teacher`\) .* \| \+0\.50 \| 1 % \| 4 /.test(md), md);
+  assert(/\| t1-mam \(`t1-mam`\) .* \| \+0\.49 \| −1 % \| — \|/.test(md), md);
+  assert(md.includes("Δ ours as a share of MAE's gain over random init (17.05 − 2.05 = 15.00)"), md);
+  const json = JSON.parse(JSON.stringify(tableReportJson(input)));
+  assert.equal(json.floorRow, "random");
+  assert.equal(json.gainOverFloor.baseline, "mae");
+  assert(Math.abs(json.gainOverFloor.gain - 15) < 1e-9);
+  assert(Math.abs(json.verdicts[0].shareOfGain - 0.208 / 15) < 1e-9);
+  // Not shown without a baseline, and an unknown floor row is an error like an unknown baseline.
+  assert.equal(tableReportJson({ ...input, baseline: null }).gainOverFloor, null);
+  assert.throws(() => renderTableReport({ ...input, floorRow: "nope" }), /unknown floor row/);
+});
+
+Deno.test("markdown: a best-in-group loss shows its Bonferroni interval's level", () => {
+  const input = sampleInput();
+  const results = { x: [10, 10, 10], y: [13.9, 14, 14.1], z: [5, 5.5, 6], w: [6, 6.2, 6.4] };
+  const s = [0, 1, 2];
+  input.verdicts = [
+    judgeClaim(
+      {
+        kind: "best-in-group",
+        id: "b",
+        text: "x best",
+        metric: "finetune",
+        best: "x",
+        rows: ["x", "y", "z", "w"],
+      },
+      results,
+      {
+        seeds: { x: s, y: s, z: s, w: s },
+        paired: true,
+      },
+    ),
+  ];
+  const md = renderTableReport(input);
+  assert(md.includes("[−4.442, −3.558] (98.33 %, Bonferroni)"), md);
+  assert(md.includes("Best-in-group: a row beating the claimed one decides"), md);
 });

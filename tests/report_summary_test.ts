@@ -44,14 +44,64 @@ Deno.test("resultsSummary: one line per claim with paper Δ, paired CI, verdict,
   };
   const lines = resultsSummary([{ file: "reports/cpu/table1.md", report }]).split("\n");
   assert.equal(lines.length, 4);
+  assert.match(lines[0], /\| seeds \| seeds for 80 % power if paper Δ holds here \|$/);
   assert.equal(
     lines[2],
-    "| [Table 1](reports/cpu/table1.md) | GPA beats MAE | +0.50 | +0.40 [−0.10, +0.90] | **inconclusive** | 5 (9) |",
+    "| [Table 1](reports/cpu/table1.md) | GPA beats MAE | +0.50 | +0.40 [−0.10, +0.90] | **inconclusive** | 5 | 9 |",
   );
   assert.match(
     lines[3],
-    /a \\\| b \| \+0\.50 \| \+1\.25 \[\+0\.50, \+2\.00\] \| \*\*reproduced\*\* \(Holm: inconclusive\) \| 5 \|$/,
+    /a \\\| b \| \+0\.50 \| \+1\.25 \[\+0\.50, \+2\.00\] \| \*\*reproduced\*\* \(Holm: inconclusive\) \| 5 \| — \|$/,
   );
+});
+
+Deno.test("resultsSummary: seeds beyond the power search survive JSON as '> 1000', with the spread's range", async () => {
+  const { tableReportJson } = await import("../lib/report/markdown.ts");
+  // Written as the table runner writes it, read back as `results` reads it: JSON.stringify(Infinity) is null,
+  // which printed '3 (—)' (no count) where the report said '> 1000'.
+  const json = JSON.parse(JSON.stringify(tableReportJson({
+    header: {
+      title: "T4",
+      tableId: "table4",
+      profile: "cpu",
+      dataset: "d",
+      resolution: 64,
+      model: "m",
+      epochs: 4,
+      backend: "wasm",
+      seeds: [0, 1, 2],
+      commit: "abc",
+      date: "2026-01-01",
+      wallTimeSeconds: 1,
+      cacheHits: { hits: 0, total: 0 },
+    },
+    metric: { key: "finetune", label: "top-1" },
+    rows: [],
+    verdicts: [
+      verdict({ seedsNeeded: Infinity, seedsNeededRange: [40, Infinity] }),
+      verdict({ claimId: "e", text: "two", seedsNeeded: 6, seedsNeededRange: [3, 250] }),
+    ],
+    deviations: [],
+    notes: [],
+  })));
+  assert.equal(json.verdicts[0].seedsNeeded, "> 1000");
+  assert.deepEqual(json.verdicts[0].seedsNeededRange, [40, "> 1000"]);
+  const lines = resultsSummary([{ file: "t4.md", report: json }]).split("\n");
+  assert.match(lines[2], /\| \*\*inconclusive\*\* \| 3 \| > 1000 \(40 to > 1000\) \|$/);
+  assert.match(lines[3], /\| 3 \| 6 \(3 to 250\) \|$/);
+});
+
+Deno.test("resultsSummary: the paper-Δ outcomes and the label of a reproduced verdict", () => {
+  const report: ReportJson = {
+    header: { tableId: "table1", title: "T1", dataset: "d", seeds: [0, 1, 2, 3, 4] },
+    verdicts: [
+      verdict({ outcome: "smaller than the paper's", vsPaper: "smaller", seedsNeeded: null }),
+      verdict({ outcome: "reproduced", vsPaper: "smaller", ci: [0.1, 0.3], seedsNeeded: null }),
+    ],
+  };
+  const lines = resultsSummary([{ file: "t1.md", report }]).split("\n");
+  assert.match(lines[2], /\| \*\*smaller than the paper's\*\* \| 5 \| — \|$/);
+  assert.match(lines[3], /\| \*\*reproduced, smaller than the paper's\*\* \| 5 \| — \|$/);
 });
 
 Deno.test("replaceBetweenMarkers replaces only what lies between the markers", () => {

@@ -321,8 +321,10 @@ const seedsText = (n: number | string | null | undefined): string =>
  */
 export function formatSeedsNeeded(v: Pick<VerdictJson, "seedsNeeded" | "seedsNeededRange">): string {
   if (v.seedsNeeded === null || v.seedsNeeded === undefined) return "—";
-  const r = v.seedsNeededRange;
-  return seedsText(v.seedsNeeded) + (r ? ` (${seedsText(r[0])} to ${seedsText(r[1])})` : "");
+  const point = seedsText(v.seedsNeeded);
+  const r = v.seedsNeededRange ? v.seedsNeededRange.map(seedsText) : null;
+  // A range that says no more than the point ("> 1000" at both ends) is left out.
+  return point + (r && !(r[0] === point && r[1] === point) ? ` (${r[0]} to ${r[1]})` : "");
 }
 
 /** The verdict's outcome, with the paper-Δ label of a reproduced one: "reproduced, smaller than the paper's". */

@@ -110,7 +110,7 @@ export function claimOfVerdict(v: Json, where: string): ClaimInput {
   if (kind === "greater") return { kind, id, text, metric, a, b };
   if (kind === "equal") {
     // Reports before the `tolerance` field name it in the rule: "a = b ± 0.5: …".
-    const fromRule = isString(v.rule) ? /^\S+ = \S+ ± ([0-9.eE+-]+):/.exec(v.rule)?.[1] : undefined;
+    const fromRule = isString(v.rule) ? /^\S+ = \S+ ± ([0-9][0-9.eE+-]*)/.exec(v.rule)?.[1] : undefined;
     const tolerance = typeof v.tolerance === "number" ? v.tolerance : Number(fromRule);
     if (!(tolerance >= 0)) fail(`${where}: equality claim without a tolerance`);
     return { kind, id, text, metric, a, b, tolerance };

@@ -1,0 +1,207 @@
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { renderTableReport, type TableReportInput, tableReportJson } from "../lib/report/markdown.ts";
+import {
+  REJUDGE_NOTE_PREFIX,
+  rejudgeFile,
+  rejudgeReport,
+  ReportFormatError,
+  writeRejudged,
+} from "../lib/report/rejudge.ts";
+import { holmVerdicts, judgeClaim } from "../lib/report/verdict.ts";
+import { cli } from "./cli_run.ts";
+
+/** Table 1 on the cpu profile as written before this schema (@1), trimmed, plus an exact equality claim. */
+const FIXTURE = fileURLToPath(new URL("./fixtures/report_v1_table1.json", import.meta.url));
+const STAMP = { commit: "abc1234", date: "2026-12-01" };
+
+async function fixtureCopy(dir: string): Promise<string> {
+  const path = join(dir, "table1.json");
+  await Deno.copyFile(FIXTURE, path);
+  return path;
+}
+
+Deno.test("rejudge: Table 1 (@1) re-judged from its per-seed values; everything else kept", async () => {
+  const old = JSON.parse(await Deno.readTextFile(FIXTURE));
+  const input = rejudgeReport(old, STAMP);
+  const by = Object.fromEntries(input.verdicts.map((v) => [v.claimId, v]));
+  assert.deepEqual(
+    input.verdicts.map((v) => v.claimId),
+    old.verdicts.map((v: { claimId: string }) => v.claimId),
+  );
+  assert.equal(by["t1-teacher-beats-mae"].outcome, "inconclusive");
+  assert.equal(by["t1-full-beats-mae"].outcome, "smaller than the paper's");
+  assert.equal(by["t1-feature-adds"].outcome, "smaller than the paper's");
+  // The exact equality claim keeps its tolerance (read from the @1 rule) and its verdict.
+  assert.equal(by["t1-same-params"].outcome, "reproduced");
+  assert.equal(by["t1-same-params"].tolerance, 0.01);
+  assert.equal(by["t1-same-params"].method, "exact");
+  // Same intervals as the committed ones (paired, 5 pairs); the MDE is now the 80 %-power one.
+  for (const id of ["t1-teacher-beats-mae", "t1-full-beats-mae", "t1-feature-adds"]) {
+    const was = old.verdicts.find((v: { claimId: string }) => v.claimId === id);
+    assert.deepEqual(by[id].ci, was.ci, id);
+    assert.equal(by[id].halfWidth, was.mde, `${id}: the old 'mde' was the half-width`);
+    assert.equal(by[id].n, "5 pairs");
+  }
+  // Header, rows, deviations, figures, runs as written; one note added.
+  const json = JSON.parse(JSON.stringify(tableReportJson(input)));
+  assert.deepEqual(json.header, old.header);
+  assert.deepEqual(json.metrics, old.metrics);
+  assert.deepEqual(json.deviations, old.deviations);
+  assert.deepEqual(json.figures, old.figures);
+  assert.deepEqual(json.runs, old.runs);
+  assert.deepEqual(json.notes.slice(0, -1), old.notes);
+  assert.equal(
+    json.notes.at(-1),
+    `${REJUDGE_NOTE_PREFIX} by commit abc1234 (2026-12-01), with that commit's statistics; the header, rows, ` +
+      "runs and other notes are as the table's run wrote them.",
+  );
+  assert.equal(json.schema, "gpa-repro/table-report@2");
+  assert.deepEqual(json.summary, {
+    "reproduced": 1,
+    "not reproduced": 0,
+    "smaller than the paper's": 2,
+    "larger than the paper's": 0,
+    "inconclusive": 1,
+  });
+  // Re-judging the result again replaces the note instead of adding a second one.
+  const again = rejudgeReport(json, { commit: "def5678", date: "2026-12-02" });
+  assert.equal(again.notes.filter((n) => n.startsWith(REJUDGE_NOTE_PREFIX)).length, 1);
+  assert.match(again.notes.at(-1)!, /by commit def5678/);
+});
+
+Deno.test("rejudge: a report written by this code re-judges to the same report (plus the note)", () => {
+  const results = { mae: [40, 41, 42.5], gpa: [41, 42.4, 43], hpm: [40.5, 41, 41] };
+  const seeds = { mae: [0, 1, 2], gpa: [0, 1, 2], hpm: [0, 1, 2] };
+  const input: TableReportInput = {
+    header: {
+      title: "T",
+      tableId: "table6",
+      profile: "cpu",
+      dataset: "d",
+      resolution: 64,
+      model: "m",
+      epochs: 4,
+      backend: "wasm",
+      seeds: [0, 1, 2],
+      commit: "1111111",
+      date: "2026-01-01",
+      wallTimeSeconds: 10,
+      cacheHits: { hits: 1, total: 9 },
+    },
+    metric: { key: "acc", label: "top-1", unit: "%" },
+    rows: [
+      { key: "mae", label: "MAE", paper: 83.6, perSeed: results.mae, seeds: seeds.mae },
+      { key: "gpa", label: "GPA", paper: 84.6, perSeed: results.gpa, seeds: seeds.gpa, baseline: "hpm" },
+      { key: "hpm", label: "HPM", paper: 84.2, perSeed: results.hpm, seeds: seeds.hpm },
+    ],
+    baseline: "mae",
+    floorRow: "hpm",
+    verdicts: holmVerdicts([
+      judgeClaim(
+        { kind: "greater", id: "g", text: "gpa > mae", metric: "acc", a: "gpa", b: "mae" },
+        results,
+        {
+          seeds,
+          paired: true,
+          paperEffect: 1,
+        },
+      ),
+      judgeClaim(
+        {
+          kind: "best-in-group",
+          id: "b",
+          text: "gpa best",
+          metric: "acc",
+          best: "gpa",
+          rows: ["mae", "gpa", "hpm"],
+        },
+        results,
+        { seeds, paired: true, paperEffect: 0.4 },
+      ),
+    ]),
+    deviations: ["d1"],
+    notes: ["n1"],
+    figures: [{ title: "f", path: "figures/f.png" }],
+    runs: [{ row: "mae", seed: 0, pretrainHash: "0123456789abcdef", evalHash: "fedcba9876543210" }],
+  };
+  const json = JSON.parse(JSON.stringify(tableReportJson(input)));
+  const back = rejudgeReport(json, STAMP);
+  assert.equal(
+    renderTableReport(back),
+    renderTableReport({ ...input, notes: [...input.notes, back.notes.at(-1)!] }),
+  );
+  assert.deepEqual(
+    JSON.parse(JSON.stringify(tableReportJson(back))),
+    { ...json, notes: [...json.notes, back.notes.at(-1)] },
+  );
+});
+
+Deno.test("rejudge: the .json and .md are rewritten together; bad files are refused", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "gpa_rejudge_" });
+  try {
+    const path = await fixtureCopy(dir);
+    const r = await rejudgeFile(path, STAMP);
+    assert.deepEqual(r.changes.find((c) => c.claimId === "t1-full-beats-mae"), {
+      claimId: "t1-full-beats-mae",
+      before: "inconclusive",
+      after: "smaller than the paper's",
+    });
+    await writeRejudged(r);
+    const md = await Deno.readTextFile(join(dir, "table1.md"));
+    assert.equal(md, renderTableReport(r.input));
+    assert(md.includes("**smaller than the paper's**"), md);
+    assert.equal(JSON.parse(await Deno.readTextFile(path)).verdicts[1].outcome, "smaller than the paper's");
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["table1.json", "table1.md"]);
+    // Not a report: wrong name, missing, not JSON, another schema, a verdict on an unknown metric or claim kind.
+    const bad = async (name: string, text: string | null, pattern: RegExp) => {
+      const p = join(dir, name);
+      if (text !== null) await Deno.writeTextFile(p, text);
+      await assert.rejects(() => rejudgeFile(p, STAMP), (e: Error) => {
+        assert(e instanceof ReportFormatError, String(e));
+        assert.match(e.message, pattern);
+        return true;
+      });
+    };
+    await bad("x.md", "", /not a report's \.json file/);
+    await bad("missing.json", null, /no such file/);
+    await bad("broken.json", "{", /not JSON/);
+    await bad(
+      "other.json",
+      JSON.stringify({ schema: "something" }),
+      /schema "something" is not a table report/,
+    );
+    const fixture = JSON.parse(await Deno.readTextFile(FIXTURE));
+    fixture.verdicts[0].metric = "miou";
+    await bad("metric.json", JSON.stringify(fixture), /verdicts\[0\]: no rows for metric 'miou'/);
+    fixture.verdicts[0].kind = "less";
+    await bad("kind.json", JSON.stringify(fixture), /verdicts\[0\]: unknown claim kind "less"/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("rejudge CLI: results --rejudge rewrites the reports; a bad file exits 2 with one line, writing nothing", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "gpa_rejudge_cli_" });
+  try {
+    const path = await fixtureCopy(dir);
+    const before = await Deno.readTextFile(path);
+    await Deno.writeTextFile(join(dir, "bad.json"), "[]");
+    const refused = await cli(["results", "--rejudge", path, join(dir, "bad.json")]);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.equal(refused.stderr.trim().split("\n").length, 1, refused.stderr);
+    assert.match(refused.stderr, /^error: results --rejudge: .*bad\.json: not a JSON object/);
+    assert.equal(await Deno.readTextFile(path), before, "a bad file in the list writes nothing");
+    assert.equal((await cli(["results", "--rejudge"])).code, 2);
+    assert.equal((await cli(["results", path])).code, 2, "files without --rejudge");
+    const ok = await cli(["results", "--rejudge", path]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /t1-full-beats-mae: inconclusive → smaller than the paper's/);
+    const json = JSON.parse(await Deno.readTextFile(path));
+    assert.match(json.notes.at(-1), new RegExp(`^${REJUDGE_NOTE_PREFIX} by commit [0-9a-f]{7,}`));
+    assert(await Deno.stat(join(dir, "table1.md")));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -10,6 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import { BackendError, selectBackend } from "../lib/backend.ts";
 import { blasMatMulActive, openBlas } from "../lib/blas.ts";
 import { Rng } from "../lib/rng.ts";
+import { childEnv } from "./cli_run.ts";
 
 const available = openBlas(1).ok;
 
@@ -182,7 +183,11 @@ Deno.test("blas: selection falls back to XNNPACK with the reason, or fails when 
 Deno.test("blas: a fresh process with a missing library explains the fallback (doctor)", async () => {
   const main = fileURLToPath(new URL("../main.ts", import.meta.url));
   const run = (env: Record<string, string>) =>
-    new Deno.Command(Deno.execPath(), { args: ["run", "-A", main, "doctor", "--json"], env }).output();
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", main, "doctor", "--json"],
+      env: childEnv(env),
+      clearEnv: true,
+    }).output();
   // GPA_BLAS=auto explicitly: the suite may itself run under GPA_BLAS=off (a machine without OpenBLAS).
   const missing = await run({
     GPA_BLAS_LIB: "/nonexistent/libopenblas.so.0",

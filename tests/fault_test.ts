@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { RunCache } from "../lib/cache/mod.ts";
 import { sha256Hex } from "../lib/fsutil.ts";
+import { childEnv } from "./cli_run.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
 /** Epochs of the runs that are interrupted: long enough that a kill lands well before the end. */
@@ -22,13 +23,10 @@ interface CliResult {
 }
 
 function command(args: string[]): Deno.Command {
-  const env: Record<string, string> = { ...Deno.env.toObject(), NO_COLOR: "1" };
-  delete env.GPA_CACHE_DIR;
-  delete env.GPA_DATA_DIR;
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", `${ROOT}/main.ts`, ...args],
     cwd: ROOT,
-    env,
+    env: childEnv(),
     clearEnv: true,
     stdin: "null",
     stdout: "piped",
@@ -64,8 +62,8 @@ async function runDirOf(cacheDir: string): Promise<string> {
   return `${cacheDir}/runs/${names[0]}`;
 }
 
-/** Polls until `predicate` holds (or fails after `timeoutMs`). */
-async function waitFor(what: string, predicate: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+/** Polls until `predicate` holds (or fails after `timeoutMs`: a safety net for a loaded machine, not a limit). */
+async function waitFor(what: string, predicate: () => Promise<boolean>, timeoutMs = 600_000): Promise<void> {
   const t0 = Date.now();
   while (!(await predicate())) {
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);

@@ -6,6 +6,7 @@ import { relativeLossTf } from "../lib/hpm.ts";
 import { hpmRelativeLoss } from "../lib/masking/hpm.ts";
 import { detach } from "../lib/ops.ts";
 import { Rng } from "../lib/rng.ts";
+import { childEnv } from "./cli_run.ts";
 
 Deno.test("relativeLossTf equals the array reference (ties skipped, both orders counted)", async () => {
   await selectBackend("cpu");
@@ -40,6 +41,8 @@ Deno.test("HPM pre-training runs on smoke, is cached under its own hash, and its
     const cmd = (args: string[]) =>
       new Deno.Command(Deno.execPath(), {
         args: ["run", "-A", fileURLToPath(new URL("../main.ts", import.meta.url)), ...args],
+        env: childEnv(),
+        clearEnv: true,
         stdout: "piped",
         stderr: "piped",
       }).output();

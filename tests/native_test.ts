@@ -22,6 +22,7 @@ import {
 } from "../lib/native.ts";
 import { gelu, layerNorm, softmax } from "../lib/ops.ts";
 import { Rng } from "../lib/rng.ts";
+import { childEnv } from "./cli_run.ts";
 import { AdamW } from "../lib/train/optim.ts";
 
 const available = openNative().ok;
@@ -397,7 +398,11 @@ Deno.test("native: without a compiler or the library, the ops fall back to tfjs'
   // A fresh process: a library opened here stays usable, so only a new one sees a missing library.
   const main = fileURLToPath(new URL("../main.ts", import.meta.url));
   const doctor = (env: Record<string, string>) =>
-    new Deno.Command(Deno.execPath(), { args: ["run", "-A", main, "doctor", "--json"], env }).output();
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", main, "doctor", "--json"],
+      env: childEnv(env),
+      clearEnv: true,
+    }).output();
   const missing = await doctor({ GPA_NATIVE_LIB: "/nonexistent/gpa_kernels.so", GPA_NATIVE: "auto" });
   assert.ok(missing.success, new TextDecoder().decode(missing.stderr));
   const report = JSON.parse(new TextDecoder().decode(missing.stdout));

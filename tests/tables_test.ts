@@ -2,6 +2,7 @@
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { planContext } from "./fixtures.ts";
+import { childEnv } from "./cli_run.ts";
 import { describeEngines, reportCommit } from "../app/tables/mod.ts";
 
 Deno.test("describeEngines: this invocation's engine, then the runs' engines when they differ", () => {
@@ -43,7 +44,8 @@ Deno.test("a pre-training run records its engine in metrics.json", async () => {
         "wasm",
         "-q",
       ],
-      env: { GPA_BLAS: "off", GPA_NATIVE: "off" },
+      env: childEnv({ GPA_BLAS: "off", GPA_NATIVE: "off" }),
+      clearEnv: true,
     }).output();
     assert.ok(out.success, new TextDecoder().decode(out.stderr));
     const runs = [...Deno.readDirSync(`${cache}/runs`)].map((e) => e.name);

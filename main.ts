@@ -104,7 +104,14 @@ export function reportError(e: unknown): number {
   }
   if (
     e instanceof BackendError ||
-    ["DataError", "NumericError", "RunLockedError", "CorruptFileError", "NotImplementedError"].includes(name)
+    [
+      "DataError",
+      "NumericError",
+      "RunLockedError",
+      "CorruptFileError",
+      "NotImplementedError",
+      "SpeedCheckError",
+    ].includes(name)
   ) {
     console.error(`error: ${msg}`);
     return 1;

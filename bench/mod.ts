@@ -392,6 +392,7 @@ export const BENCH_STEPS = [
   "mae-gemms",
   "finetune",
   "data",
+  "checks",
 ];
 
 const BENCH_OPTIONS = {
@@ -532,13 +533,22 @@ export async function runBenchCommand(
     }
   }
   if (values.scaling) out.jobsScaling = await jobsScaling(batch, steps, warmup, log);
+  // The wall-clock promises the test suite does not make (a test asserts behaviour, not the machine's speed).
+  if (!only || only.includes("checks")) {
+    const { runSpeedChecks } = await import("./speed_checks.ts");
+    out.checks = await runSpeedChecks(log);
+  }
+  const failedChecks = ((out.checks ?? []) as import("./speed_checks.ts").SpeedCheck[]).filter((c) => !c.ok);
   if (values.json) {
     console.log(JSON.stringify(out, null, 2));
+    if (failedChecks.length) throw new SpeedCheckError(failedChecks);
     return;
   }
-  console.log(
-    "step               backend   matmul   fused threads batch  ms/step   img/s  GFLOP/s  peak RSS",
-  );
+  if (results.length) {
+    console.log(
+      "step               backend   matmul   fused threads batch  ms/step   img/s  GFLOP/s  peak RSS",
+    );
+  }
   for (const r of results) {
     console.log(
       `${r.step.padEnd(18)} ${r.backend.padEnd(9)} ${(r.matmul ?? "-").padEnd(8)} ${
@@ -571,6 +581,22 @@ export async function runBenchCommand(
     console.log(
       `GEMMs alone: ours/PyTorch speed ${out.gemmRatio}; bound on ours/PyTorch for the whole step with this ` +
         `GEMM library: ${out.gemmBoundRatio}`,
+    );
+  }
+  if (out.checks) {
+    const { describeCheck } = await import("./speed_checks.ts");
+    for (const c of out.checks as import("./speed_checks.ts").SpeedCheck[]) console.log(describeCheck(c));
+  }
+  if (failedChecks.length) throw new SpeedCheckError(failedChecks);
+}
+
+/** A speed check missed its limit (`bench` exits 1 after printing everything it measured). */
+export class SpeedCheckError extends Error {
+  override name = "SpeedCheckError";
+  constructor(failed: { name: string }[]) {
+    super(
+      `speed check failed: ${failed.map((c) => c.name).join("; ")} (a loaded machine fails these; ` +
+        "measure on an idle one)",
     );
   }
 }

@@ -20,7 +20,7 @@ export const PEER_APT_PACKAGES: readonly string[] = ["python3-torch", "libopenbl
 export const PEER_SCRIPT: string = decodeURIComponent(new URL("./peer_torch.py", import.meta.url).pathname);
 
 /** Below this single-thread 1024² sgemm rate (GFLOP/s) the BLAS is flagged as suspiciously slow. */
-const MIN_FAIR_SGEMM_GFLOPS = 10;
+export const MIN_FAIR_SGEMM_GFLOPS = 10;
 
 /** BLAS facts reported by the peer script. */
 export interface PeerBlasInfo {

@@ -239,7 +239,7 @@ Engine throughput per backend; see bench/README.md.
 
   --backends LIST      wasm,cpu,webgpu,tensorflow (default wasm,cpu)
   --only STEPS         a subset of mae-pretrain, gpa-pretrain, gpa-cached-pretrain, gpa-mam-pretrain,
-                       mae-gemms, finetune, data
+                       mae-gemms, finetune, data, checks (speed checks against their limits)
   --batch N            batch size (default 128)
   --matmul LIST        openblas,xnnpack: wasm's matMul engines, one pass each
   --native LIST        on,off: wasm with and without the fused native kernels, one pass each

@@ -81,13 +81,13 @@ Deno.test("knn: random features and labels give chance accuracy", async () => {
   assert.ok(Math.abs(r.top5! - 50) < 5, `top-5 ${r.top5}`);
 });
 
-Deno.test("knn: N = 50k, D = 192 matches a brute-force reference and runs in seconds", async () => {
+// How fast (seconds at this size) is a speed check: `deno task bench -- --only checks`.
+Deno.test("knn: N = 50k, D = 192 matches a brute-force reference", async () => {
   const rng = new Rng(3);
   const N = 50_000, D = 192, M = 500, C = 100, k = 20, T = 0.07;
   const trainFeatures = randomNormal(rng, N * D);
   const trainLabels = Int32Array.from({ length: N }, () => rng.int(C));
   const queryFeatures = randomNormal(rng, M * D);
-  const t0 = performance.now();
   const r = await knnClassify({
     trainFeatures,
     trainLabels,
@@ -96,9 +96,6 @@ Deno.test("knn: N = 50k, D = 192 matches a brute-force reference and runs in sec
     k,
     temperature: T,
   });
-  const seconds = (performance.now() - t0) / 1000;
-  console.log(`knn N=${N} D=${D} M=${M}: ${seconds.toFixed(2)} s`);
-  assert.ok(seconds < 20, `took ${seconds} s`);
   // Brute force on a few queries: exact cosine similarities in float64, full sort, weighted vote.
   const bank = l2NormalizeRows(trainFeatures, N, D);
   const queries = l2NormalizeRows(queryFeatures, M, D);

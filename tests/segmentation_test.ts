@@ -205,7 +205,7 @@ Deno.test("segmentation: poly schedule with linear warm-up (mmseg)", () => {
   assert.ok(Math.abs(polyLr(4, { ...o, power: 2, minLr: 1e-5 }) - ((1e-3 - 1e-5) * 0.36 + 1e-5)) < 1e-12);
 });
 
-Deno.test("segmentation: a smoke run learns above the all-background mIoU in seconds; then a cache hit", async () => {
+Deno.test("segmentation: a smoke run learns above the all-background mIoU; then a cache hit", async () => {
   const profile = getProfile("smoke");
   const spec = segmentationSpecFor(profile, { seed: 0, from: null });
   assert.equal(spec.recipe.head, getSegmentationSetup("smoke").recipe.head);

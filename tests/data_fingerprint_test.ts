@@ -94,6 +94,8 @@ Deno.test("datasetFingerprint: what loadDataset will record, without decoding or
     const moved = await loadDataset({ ...spec, root: `${dir}/moved` }, { ...opts, log: (m) => logs.push(m) });
     assert.equal(moved.train.fingerprint, predicted);
     assert.match(logs.join("\n"), /loaded from cache/);
+    // The log says which path the entry was built from and that this one holds the same files.
+    assert.match(logs.join("\n"), new RegExp(`built from ${root}; ${dir}/moved holds the same files`));
     const synthetic = {
       name: "synthetic",
       resolution: 8,
@@ -136,4 +138,93 @@ Deno.test("a garbage archive under an unknown name is named as unreadable (tar i
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** A copy of `from`'s tree in which every file is a symbolic link to the original (folders stay folders). */
+async function linkTree(from: string, to: string) {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const e of Deno.readDir(from)) {
+    if (e.isDirectory) await linkTree(`${from}/${e.name}`, `${to}/${e.name}`);
+    else await Deno.symlink(`${from}/${e.name}`, `${to}/${e.name}`);
+  }
+}
+
+Deno.test("an image folder of symbolic links reads every linked image; its fingerprint is its targets'", async () => {
+  await inFolder(async ({ dir, root, spec, opts }) => {
+    const original = await loadDataset(spec, opts);
+    // Every image a link (how class subsets such as ImageNet-100 are built), one class a linked folder.
+    await linkTree(root, `${dir}/links`);
+    await Deno.remove(`${dir}/links/val/b`, { recursive: true });
+    await Deno.symlink(`${root}/val/b`, `${dir}/links/val/b`);
+    const logs: string[] = [];
+    const linked = await loadDataset(
+      { ...spec, root: `${dir}/links` },
+      { cacheDir: `${dir}/cache-links`, log: (m) => logs.push(m) },
+    );
+    assert.equal(linked.train.count, 4, "no image lost");
+    assert.equal(linked.val.count, 4, "a linked class folder is read");
+    assert.deepEqual(linked.train.images, original.train.images);
+    assert.deepEqual(Array.from(linked.val.labels), Array.from(original.val.labels));
+    assert.equal(
+      linked.train.fingerprint,
+      original.train.fingerprint,
+      "the same files, the same fingerprint",
+    );
+    // A changed target changes the fingerprint of the folder of links.
+    await png(`${root}/train/a/0.png`, 123);
+    assert.notEqual(await sourceFingerprint(`${dir}/links`), linked.train.fingerprint);
+    // A dangling link is named, not skipped.
+    await Deno.symlink(`${dir}/nowhere.png`, `${dir}/links/train/a/9.png`);
+    await assert.rejects(
+      sourceFingerprint(`${dir}/links`),
+      /links\/train\/a\/9\.png is a symbolic link to .*nowhere\.png, which does not exist/,
+    );
+  });
+});
+
+Deno.test("an image folder without images, or a folder without files, is an error (not 0 images)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const s of ["train", "val"]) await Deno.mkdir(`${dir}/empty/${s}/a`, { recursive: true });
+    await assert.rejects(sourceFingerprint(`${dir}/empty`), /holds no files/);
+    await Deno.writeTextFile(`${dir}/empty/train/a/notes.txt`, "not an image");
+    await assert.rejects(
+      loadDataset({ name: "imagefolder", resolution: 8, root: `${dir}/empty` }, {
+        cacheDir: `${dir}/cache`,
+        log: () => {},
+      }),
+      /no images in .*empty\/train/,
+    );
+    assert.equal(await Deno.stat(`${dir}/cache`).catch(() => null), null, "no cache entry");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a class with val images but no train images is refused, naming it", async () => {
+  await inFolder(async ({ root, spec, opts }) => {
+    for (const f of ["0.png", "1.png"]) await Deno.remove(`${root}/train/b/${f}`);
+    await assert.rejects(loadDataset(spec, opts), (e: Error) => {
+      assert.equal(e.name, "DataError");
+      assert.match(e.message, /1 class of .* has val images but no train images: 'b' \(2 val images\)/);
+      return true;
+    });
+  });
+  const { checkTrainCoversVal } = await import("../lib/data/mod.ts");
+  const split = (labels: number[]) => ({
+    name: "s",
+    count: labels.length,
+    height: 1,
+    width: 1,
+    images: new Uint8Array(labels.length * 3),
+    labels: Int32Array.from(labels),
+    numClasses: 3,
+    classNames: ["x", "y", "z"],
+  });
+  assert.doesNotThrow(() => checkTrainCoversVal({ train: split([0, 1, 2]), val: split([0, 2]) }, "src"));
+  assert.doesNotThrow(() => checkTrainCoversVal({ train: split([0, 1]), val: split([0, 1]) }, "src"));
+  assert.throws(
+    () => checkTrainCoversVal({ train: split([0, 1]), val: split([2, 2]) }, "src"),
+    /'z' \(2 val images\)/,
+  );
 });

@@ -29,11 +29,43 @@ export function naturalCompare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Names of the entries of `dir` that pass `keep`, in natural order. */
+/**
+ * The entries of `dir` with symbolic links followed: a link to a file is a file, a link to a folder a folder
+ * (class subsets such as ImageNet-100 are folders of links). A link whose target is missing is a
+ * `DataError` naming it — skipping it would lose an image without a word — unless `skipBroken` (searching
+ * for datasets, where an unrelated dangling link is none of this suite's business).
+ */
+export async function readDirFollowingLinks(
+  dir: string,
+  o: { skipBroken?: boolean } = {},
+): Promise<Deno.DirEntry[]> {
+  const entries: Deno.DirEntry[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (!entry.isSymlink) {
+      entries.push(entry);
+      continue;
+    }
+    const target = await Deno.stat(`${dir}/${entry.name}`).catch(() => null);
+    if (target === null) {
+      if (o.skipBroken) continue;
+      const to = await Deno.readLink(`${dir}/${entry.name}`).catch(() => "?");
+      throw new DataError(`${dir}/${entry.name} is a symbolic link to ${to}, which does not exist`);
+    }
+    entries.push({
+      name: entry.name,
+      isFile: target.isFile,
+      isDirectory: target.isDirectory,
+      isSymlink: true,
+    });
+  }
+  return entries;
+}
+
+/** Names of the entries of `dir` (symbolic links followed) that pass `keep`, in natural order. */
 export async function listSorted(dir: string, keep: (entry: Deno.DirEntry) => boolean): Promise<string[]> {
   const names: string[] = [];
   try {
-    for await (const entry of Deno.readDir(dir)) if (keep(entry)) names.push(entry.name);
+    for (const entry of await readDirFollowingLinks(dir)) if (keep(entry)) names.push(entry.name);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) throw new DataError(`missing directory ${dir}`);
     throw error;
@@ -183,6 +215,13 @@ export async function loadImageFolder(
   const classIndex = new Map(classNames.map((name, i) => [name, i]));
   const trainItems = limitPerClass(await listClassFolders(`${root}/train`, classIndex), options.trainLimit);
   const valItems = limitPerClass(await listClassFolders(`${root}/${valDir}`, classIndex), options.valLimit);
+  for (const [dir, items] of [[`${root}/train`, trainItems], [`${root}/${valDir}`, valItems]] as const) {
+    if (items.length === 0) {
+      throw new DataError(
+        `no images in ${dir}: its class folders hold no files named like images (${IMAGE_EXTENSIONS.source})`,
+      );
+    }
+  }
   const res = options.resolution;
   return {
     train: await decodeItems(`${options.datasetName}/train@${res}`, trainItems, res, classNames, ctx),

@@ -170,7 +170,14 @@ export async function loadDataset(
   let entry = entryFor(fingerprint);
   const cached = fingerprint ? await readCacheEntry(entry.dir) : { status: "missing" as const };
   if (cached.status === "hit") {
-    log(`dataset ${entry.key}: loaded from cache ${entry.dir} (source ${cached.manifest.source})`);
+    // An image folder's entry is keyed by its files, not its path: the same files elsewhere reuse it.
+    const elsewhere = spec.name === "imagefolder" && spec.root !== undefined &&
+      cached.manifest.source !== spec.root;
+    log(
+      `dataset ${entry.key}: loaded from cache ${entry.dir} (built from ${cached.manifest.source}` +
+        (elsewhere ? `; ${spec.root} holds the same files` : "") + ")",
+    );
+    checkTrainCoversVal(cached.splits, cached.manifest.source);
     return withFingerprint(cached.splits, fingerprint!);
   }
   if (cached.status === "bad") {
@@ -181,6 +188,7 @@ export async function loadDataset(
   const ctx: DecodeContext = { log, concurrency: options.decodeConcurrency ?? defaultDecodeConcurrency() };
   const started = performance.now();
   const { splits, source, originPath } = await buildFromSource(spec, options, log, ctx);
+  checkTrainCoversVal(splits, source);
   // Nothing was found locally before the build (it downloaded the archive): fingerprint what it read.
   fingerprint ??= await sourceFingerprint(originPath);
   entry = entryFor(fingerprint);
@@ -190,6 +198,36 @@ export async function loadDataset(
     `dataset ${entry.key}: built ${splits.train.count} train + ${splits.val.count} val in ${seconds} s -> ${entry.dir}`,
   );
   return withFingerprint(splits, fingerprint);
+}
+
+/**
+ * Every class with val images has train images: a class the model is never shown would still count its val
+ * images in top-1 (an emptied class folder, a Tiny-ImageNet class whose images were removed). Segmentation
+ * splits, whose labels are per pixel, are not checked.
+ */
+export function checkTrainCoversVal(splits: { train: ImageSplit; val: ImageSplit }, source: string): void {
+  const { train, val } = splits;
+  if (train.segmentation || val.segmentation) return;
+  const n = Math.max(train.numClasses, val.numClasses);
+  const trainCounts = new Int32Array(n);
+  const valCounts = new Int32Array(n);
+  for (const c of train.labels) trainCounts[c]++;
+  for (const c of val.labels) valCounts[c]++;
+  const empty: string[] = [];
+  for (let c = 0; c < n; c++) {
+    if (trainCounts[c] === 0 && valCounts[c] > 0) {
+      empty.push(`'${train.classNames[c] ?? c}' (${valCounts[c]} val images)`);
+    }
+  }
+  if (empty.length > 0) {
+    throw new DataError(
+      `${empty.length} class${empty.length === 1 ? "" : "es"} of ${source} ha${
+        empty.length === 1 ? "s" : "ve"
+      } val images but no train images: ${empty.slice(0, 5).join(", ")}${empty.length > 5 ? ", …" : ""}. ` +
+        "A class the model never sees would still count in top-1; restore its train images or remove it " +
+        "from val too",
+    );
+  }
 }
 
 function withFingerprint(

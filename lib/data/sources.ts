@@ -7,7 +7,7 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { archiveStem, baseName, extractArchive, type PartialExtraction } from "./archive.ts";
-import { selectClassFolderMembers } from "./image_folder.ts";
+import { readDirFollowingLinks, selectClassFolderMembers } from "./image_folder.ts";
 import { selectTinyImagenetMembers } from "./tiny_imagenet.ts";
 import { DataError } from "./types.ts";
 
@@ -119,7 +119,9 @@ async function findLayoutBelow(root: string, format: SourceFormat, depth = 2): P
   }
   if (depth === 0) return null;
   const children: string[] = [];
-  for await (const entry of Deno.readDir(root)) if (entry.isDirectory) children.push(entry.name);
+  for (const entry of await readDirFollowingLinks(root, { skipBroken: true })) {
+    if (entry.isDirectory) children.push(entry.name);
+  }
   children.sort();
   for (const child of children) {
     const found = await findLayoutBelow(`${root}/${child}`, format, depth - 1);
@@ -169,7 +171,7 @@ export async function locateSource(
         : (await firstWithLayout(format.dirNames.map((n) => `${location}/${n}`), format));
       if (direct) return { format, kind: "dir", path: direct };
       const archives: string[] = [];
-      for await (const entry of Deno.readDir(location)) {
+      for (const entry of await readDirFollowingLinks(location, { skipBroken: true })) {
         if (entry.isFile && format.archive.test(entry.name)) archives.push(entry.name);
       }
       archives.sort();

@@ -38,6 +38,7 @@ import { MaskedAttentionModeling } from "../lib/mam.ts";
 import { HardPatchesMining } from "../lib/hpm.ts";
 import { Rng } from "../lib/rng.ts";
 import { sha256File } from "../lib/fsutil.ts";
+import { verifyTeacherWeights } from "./teacher_weights.ts";
 import type { Params } from "../lib/vit.ts";
 import { CONTROL_STRATEGIES, controlStrategy } from "./controls.ts";
 
@@ -278,6 +279,7 @@ export async function ensureTeacher(ctx: RunContext, choice: TeacherChoice): Pro
   let params: Params;
   let source: Record<string, unknown>;
   if (choice.weightsPath) {
+    await verifyTeacherWeights(choice.weightsPath, cfg); // damaged, another model's, or not its card's bytes
     params = await loadTimmTeacherWeights(choice.weightsPath, cfg);
     // The file's content, not its name or size, identifies the teacher (two files named alike must not share
     // runs).

@@ -49,6 +49,11 @@ export async function buildTeacher(
   for (const v of run.params.values()) v.dispose();
   const dir = outFile.replace(/\/[^/]*$/, "") || ".";
   await ensureDir(dir);
+  // The old card records the old file's SHA-256: it goes first (a new one is written below), or the new
+  // file would fail the teacher check against it.
+  await Deno.remove(`${outFile.replace(/\.safetensors$/, "")}.json`).catch((e) => {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  });
   const exported = await exportEncoder(runCache(ctx), run.hash, outFile);
   const teacher = await ensureTeacher(ctx, { ...t, weightsPath: outFile, weightsHint: undefined });
   const { png, ...recall } = await gpaRecall(ctx, teacher, recallImages);

@@ -5,6 +5,7 @@
 import { GLOBAL_OPTIONS, int, parseCommandArgs, shard, str, UsageError, type Values } from "../lib/cli.ts";
 import type { Profile } from "../experiments/profiles.ts";
 import { context, dirOption, installSignalHandlers, print, PROJECT_ROOT, workers } from "./context.ts";
+import type { RunContext } from "../app/runner.ts";
 
 export const TABLE_OPTIONS = {
   seeds: { type: "string" },
@@ -36,6 +37,7 @@ export async function cmdTables(ids: string[] | null, args: string[]) {
   const rows = await rowSelection(values, wanted, ids !== null, ctx.profile);
   const seeds = tableSeeds(values, ctx.profile.seeds);
   const reportsDir = dirOption(values, "reports-dir") ?? `${PROJECT_ROOT}/reports`;
+  await checkTableTeacher(ctx, wanted, rows);
   installSignalHandlers(ctx.stopSignal);
   const { runTable } = await import("../app/tables/mod.ts");
   const out: Record<string, unknown> = {};
@@ -77,6 +79,28 @@ export async function cmdTables(ids: string[] | null, args: string[]) {
     return `${k}: this shard's runs are done; a call without --shard writes the report`;
   });
   print(values, out, lines.join("\n"));
+}
+
+/**
+ * A table whose rows need the GPA teacher checks its weights file — readable, whole, of the profile's model,
+ * finite, and its card's bytes where a card is beside it — before anything is trained (not after every MAE
+ * seed).
+ */
+async function checkTableTeacher(ctx: RunContext, tables: string[], rows: string[] | undefined) {
+  const path = ctx.profile.gpa.teacher.weightsPath;
+  if (!path) return;
+  const { allPlans } = await import("../experiments/tables/mod.ts");
+  const { checkTeacherWeights, strategyNeedsTeacher } = await import("../app/runner.ts");
+  const plans = allPlans(ctx.profile);
+  const needs = tables.some((id) =>
+    plans[id].rows.some((r) =>
+      (!rows || rows.includes(r.key)) && r.request !== undefined && strategyNeedsTeacher(r.request.name)
+    )
+  );
+  if (!needs) return;
+  await checkTeacherWeights(ctx.profile.gpa.teacher); // "not found", with where to get it
+  const { verifyTeacherWeights } = await import("../app/teacher_weights.ts");
+  await verifyTeacherWeights(path, ctx.profile.model);
 }
 
 /**

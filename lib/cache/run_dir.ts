@@ -515,6 +515,46 @@ export class RunDir {
   }
 
   /**
+   * Rewrites `log.jsonl` (atomically) to one record per epoch, the last one logged, for epochs 1..`epochs`:
+   * what a training loop does when it starts or resumes from a checkpoint after `epochs` epochs, so that the
+   * log holds exactly the epochs that checkpoint has done. An attempt that logged an epoch and then failed
+   * before its checkpoint (a full disk) would otherwise leave one more copy of that record per retry.
+   * Unreadable lines go too. Returns how many lines were dropped.
+   */
+  truncateLogToEpochs(epochs: number): Promise<number> {
+    return this.#serial(async () => {
+      let bytes: Uint8Array;
+      try {
+        bytes = await Deno.readFile(this.logPath);
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) return 0;
+        throw error;
+      }
+      const lines = new TextDecoder().decode(bytes).split("\n").filter((l) => l.trim() !== "");
+      const lastOfEpoch = new Map<number, string>();
+      for (const line of lines) {
+        let record: { type?: unknown; epoch?: unknown } | null = null;
+        try {
+          record = JSON.parse(line);
+        } catch {
+          continue;
+        }
+        const epoch = Number(record?.epoch);
+        if (record?.type === "epoch" && Number.isInteger(epoch) && epoch >= 1 && epoch <= epochs) {
+          lastOfEpoch.set(epoch, line);
+        }
+      }
+      const kept = [...lastOfEpoch.keys()].sort((a, b) => a - b).map((e) => lastOfEpoch.get(e)!);
+      if (kept.length === lines.length && bytes.at(-1) === 0x0a && kept.every((l, i) => l === lines[i])) {
+        return 0;
+      }
+      if ((await this.#readManifest()).files["log.jsonl"]) await this.#recordFiles({ "log.jsonl": null });
+      await atomicWriteFile(this.logPath, kept.map((l) => `${l}\n`).join(""));
+      return lines.length - kept.length;
+    });
+  }
+
+  /**
    * The records of `log.jsonl` in order. A torn last line (an append cut short) is skipped silently; other
    * unreadable lines are skipped with a warning.
    */

@@ -252,6 +252,14 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
     });
   };
 
+  // The log holds exactly the epochs done before this start, one record each: an earlier attempt may have
+  // logged epochs past its last checkpoint and then failed before saving (a full disk); retried, they would
+  // be logged again (duplicate points in the learning curves).
+  const dropped = await o.run.truncateLogToEpochs(startEpoch);
+  if (dropped > 0) {
+    log(`${o.run.hash}: dropped ${dropped} log line(s) past the checkpoint (epoch ${startEpoch})`);
+  }
+
   const t0 = performance.now();
   const isTty = o.progress ?? Deno.stderr.isTerminal();
   const every = o.checkpointEvery ?? 1;

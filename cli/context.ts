@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { BACKEND_NAMES, type BackendName, engineLabel, selectBackend } from "../lib/backend.ts";
-import { int, oneOf, str, UsageError, type Values } from "../lib/cli.ts";
+import { int, oneOf, pathOption, str, UsageError, type Values } from "../lib/cli.ts";
 import { getProfile, UnknownProfileError } from "../experiments/profiles.ts";
 import type { RunContext } from "../app/runner.ts";
 
@@ -19,15 +19,53 @@ export function checkMicroBatchEnv(): void {
   }
 }
 
+/** GPA_DEFER_READS, when set, must be 0 or 1 (checked before any work, not once a run directory exists). */
+export function checkDeferReadsEnv(): void {
+  const v = Deno.env.get("GPA_DEFER_READS");
+  if (v !== undefined && v !== "" && v !== "0" && v !== "1") {
+    throw new UsageError(`GPA_DEFER_READS must be 0 or 1, got '${v}'`);
+  }
+}
+
 /** A directory from `--name` (empty: usage error) or the environment variable `env` (empty: unset). */
 export function dirOption(values: Values, name: string, env?: string): string | undefined {
-  const flag = str(values, name);
-  if (flag !== undefined) {
-    if (flag.trim() === "") throw new UsageError(`--${name} must not be empty`);
-    return flag;
-  }
+  const flag = pathOption(values, name);
+  if (flag !== undefined) return flag;
   const fromEnv = env ? Deno.env.get(env) : undefined;
   return fromEnv && fromEnv.trim() !== "" ? fromEnv : undefined;
+}
+
+/**
+ * Checks, before any work, that `path` can become an output folder (`kind: "dir"`) or file (`"file"`): not
+ * an existing entry of the other kind, and below a folder, not a file. Writes nothing. A missing parent of a
+ * file is an error when `parentMustExist` (nothing creates it); folders are created by the command.
+ */
+export async function checkOutputPath(
+  flag: string,
+  path: string,
+  kind: "dir" | "file",
+  o: { parentMustExist?: boolean } = {},
+): Promise<void> {
+  const st = await Deno.stat(path).catch(() => null);
+  if (st) {
+    if (kind === "dir" && !st.isDirectory) throw new UsageError(`--${flag} ${path} is a file, not a folder`);
+    if (kind === "file" && st.isDirectory) throw new UsageError(`--${flag} ${path} is a folder, not a file`);
+    return;
+  }
+  const { dirname, resolve } = await import("node:path");
+  let parent = dirname(resolve(path));
+  for (let first = true;; first = false) {
+    const p = await Deno.stat(parent).catch(() => null);
+    if (p) {
+      if (!p.isDirectory) throw new UsageError(`--${flag} ${path}: ${parent} is a file, not a folder`);
+      return;
+    }
+    if (first && o.parentMustExist) {
+      throw new UsageError(`--${flag} ${path}: the folder ${parent} does not exist (create it first)`);
+    }
+    if (dirname(parent) === parent) return;
+    parent = dirname(parent);
+  }
 }
 
 /** Builds the run context from the global options (validating them) and activates the backend. */
@@ -41,12 +79,10 @@ export async function context(values: Values): Promise<RunContext & { backendRea
     throw e;
   }
   // The profile's teacher weights: --teacher-weights (table, pretrain, figures, ...) or GPA_TEACHER_WEIGHTS.
-  const weightsFlag = str(values, "teacher-weights");
-  if (weightsFlag !== undefined && weightsFlag.trim() === "") {
-    throw new UsageError("--teacher-weights must not be empty");
-  }
+  const weightsFlag = pathOption(values, "teacher-weights");
   const teacherWeights = weightsFlag ?? (Deno.env.get("GPA_TEACHER_WEIGHTS") || undefined);
   checkMicroBatchEnv();
+  checkDeferReadsEnv();
   if (teacherWeights !== undefined) profile.gpa.teacher.weightsPath = teacherWeights;
   const backend = oneOf(values, "backend", BACKEND_NAMES, "auto") as BackendName;
   const seed = int(values, "seed", undefined, 0, 2 ** 31 - 1);

@@ -2,10 +2,11 @@
  * The flags of the training commands: MAE/timm-style recipe flags, mask strategy and GPA flags, and how they change a profile (validated before any work).
  * @module
  */
-import { floatIn, floatOpen, int, oneOf, str, UsageError, type Values } from "../lib/cli.ts";
+import { decimal, floatIn, floatOpen, int, oneOf, str, UsageError, type Values } from "../lib/cli.ts";
 import { PROFILES } from "../experiments/profiles.ts";
 import { VIT_PRESETS } from "../lib/vit.ts";
-import { type RunContext, STRATEGY_NAMES } from "../app/runner.ts";
+import { type RunContext, STRATEGY_NAMES, strategyNeedsTeacher } from "../app/runner.ts";
+import { CONTROL_STRATEGIES } from "../app/controls.ts";
 
 /** MAE/timm-style recipe flags (every value enters the run's identity through the recipe or model). */
 export const RECIPE_OPTIONS = {
@@ -110,15 +111,24 @@ export function applyOverrides(ctx: RunContext, values: Values, stage: Stage = "
     if (epochs !== undefined) p.pretrain.epochs = epochs;
   }
   const ratio = floatOpen(values, "mask-ratio", undefined, 0, 1);
-  if (ratio !== undefined) {
+  if (ratio !== undefined) p.pretrain.maskRatio = ratio;
+  // The patch grid or the ratio changed: pre-training must still keep some patches and mask some (checked
+  // here, before a run directory exists; `--from random` pre-trains nothing).
+  const changed = ["mask-ratio", "patch-size", "input-size"].filter((k) => values[k] !== undefined);
+  if (changed.length > 0 && values.from !== "random") {
     const L = (p.model.imageSize / p.model.patchSize) ** 2;
-    const kept = Math.floor(L * (1 - ratio) + 1e-9);
+    const r = p.pretrain.maskRatio;
+    const kept = Math.floor(L * (1 - r) + 1e-9);
     if (kept < 1 || kept >= L) {
       throw new UsageError(
-        `--mask-ratio ${ratio} keeps ${kept} of ${L} patches; choose a ratio that keeps 1..${L - 1}`,
+        `mask ratio ${r} keeps ${kept} of ${L} patch${L === 1 ? "" : "es"} (${p.model.imageSize} px, ` +
+          `${p.model.patchSize}-px patches)` +
+          (L < 2
+            ? "; pre-training needs at least 2 patches: choose a smaller --patch-size"
+            : `; choose a ratio that keeps 1..${L - 1}`) +
+          ` (given: ${changed.map((k) => `--${k}`).join(", ")})`,
       );
     }
-    p.pretrain.maskRatio = ratio;
   }
 }
 
@@ -126,7 +136,7 @@ export function sharePair(values: Values, name: string): [number, number] | unde
   const v = str(values, name);
   if (v === undefined) return undefined;
   const texts = v.split(/[,:]|->/).map((x) => x.trim());
-  const parts = texts.map(Number);
+  const parts = texts.map(decimal);
   // Number("") is 0: an empty side ("," or "0.5,") must not pass as a share of 0.
   if (parts.length !== 2 || texts.some((t) => t === "") || parts.some((x) => !(x >= 0 && x <= 1))) {
     throw new UsageError(`--${name} must be two shares in [0, 1] as start,end (e.g. 0,0.5); got '${v}'`);
@@ -173,9 +183,49 @@ export function teacherFlags(values: Values, ctx: RunContext): import("../app/ru
   };
 }
 
+/**
+ * Which strategies each strategy flag changes, derived from the runner's registry: the teacher's file and
+ * epochs choose the teacher of every strategy that needs one (`strategyNeedsTeacher`); its head and GPA
+ * variant only where GPA maps are read (not cls-attention, which always reads the last block's CLS
+ * attention); GPA's share schedules drive GPA and the controls (`CONTROL_STRATEGIES`, masks with GPA's
+ * shares); cached maps and MAM exist for GPA alone.
+ */
+export function strategyFlagScopes(): { flags: string[]; strategies: string[] }[] {
+  const teacher = STRATEGY_NAMES.filter((s) => strategyNeedsTeacher(s));
+  return [
+    { flags: ["teacher-weights", "teacher-epochs"], strategies: teacher },
+    { flags: ["teacher-head", "gpa-variant"], strategies: teacher.filter((s) => s !== "cls-attention") },
+    {
+      flags: ["soft", "hard", "clip-soft", "overlap", "rounding"],
+      strategies: ["gpa", ...CONTROL_STRATEGIES],
+    },
+    { flags: ["gpa-maps", "mam", "mam-loss-on", "mam-active-from"], strategies: ["gpa"] },
+  ];
+}
+
+/**
+ * A strategy flag given with a strategy it does not change is a usage error: it would be ignored (the same
+ * run, the same hash), and the person asking believes it took effect.
+ */
+export function checkStrategyFlags(values: Values, name: string): void {
+  for (const { flags, strategies } of strategyFlagScopes()) {
+    for (const flag of flags) {
+      if (values[flag] === undefined || values[flag] === false || strategies.includes(name)) continue;
+      throw new UsageError(
+        `--${flag} does not apply to --strategy ${name}: it applies to ${strategies.join(", ")}`,
+      );
+    }
+  }
+}
+
 /** The strategy request of pretrain/finetune/linprobe from CLI flags. */
 export function strategyRequest(values: Values, ctx: RunContext): import("../app/runner.ts").StrategyRequest {
   const name = oneOf(values, "strategy", STRATEGIES, "random");
+  if (values.mam !== true) {
+    for (const k of ["mam-loss-on", "mam-active-from"]) {
+      if (values[k] !== undefined) throw new UsageError(`--${k} applies only with --mam`);
+    }
+  }
   const grid = ctx.profile.model.imageSize / ctx.profile.model.patchSize;
   if (name === "uniform" && grid % 2 !== 0) {
     throw new UsageError(
@@ -195,18 +245,13 @@ export function strategyRequest(values: Values, ctx: RunContext): import("../app
     }
   }
   const teacher = teacherFlags(values, ctx);
-  if (values.mam !== true) {
-    for (const k of ["mam-loss-on", "mam-active-from"]) {
-      if (values[k] !== undefined) throw new UsageError(`--${k} applies only with --mam`);
-    }
-  }
   const mamLossOn = oneOf(
     values,
     "mam-loss-on",
     ["masked", "all"] as const,
     teacher.variant === "official" ? "all" : "masked",
   );
-  return {
+  const request = {
     name,
     soft,
     hard,
@@ -229,6 +274,9 @@ export function strategyRequest(values: Values, ctx: RunContext): import("../app
       : {}),
     ...(clipSoft ? { clipSoft } : {}),
   };
+  // Every value is valid by now; what remains is whether each flag given changes this strategy at all.
+  checkStrategyFlags(values, name);
+  return request;
 }
 
 /** The strategies `--strategy` accepts: the runner's list, so the CLI cannot fall behind it. */

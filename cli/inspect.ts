@@ -3,9 +3,9 @@
  * results.
  * @module
  */
-import { parseCommandArgs, str, UsageError, type Values } from "../lib/cli.ts";
+import { parseCommandArgs, pathOption, str, UsageError, type Values } from "../lib/cli.ts";
 import { RUN_HASH_PATTERN } from "../lib/cache/hash.ts";
-import { context, print, PROJECT_ROOT } from "./context.ts";
+import { checkOutputPath, context, print, PROJECT_ROOT } from "./context.ts";
 
 export async function cmdDoctor(args: string[]) {
   const { values } = parseCommandArgs("doctor", args);
@@ -96,8 +96,9 @@ export async function cmdRuns(args: string[]) {
   const runs = await listRuns(ctx.cacheDir);
   if (positionals[0] === "show") {
     const hash = positionals[1];
+    if (!hash) throw new UsageError("runs show: give a run's hash (runs show HASH; `runs` lists them)");
     const run = runs.find((r) => r.hash === hash);
-    if (!hash || !run) throw new UsageError(`runs show: no run '${hash ?? ""}' in ${ctx.cacheDir}`);
+    if (!run) throw new UsageError(`runs show: no run '${hash}' in ${ctx.cacheDir}`);
     print(values, run, JSON.stringify(run, null, 2));
     return;
   }
@@ -128,8 +129,9 @@ export async function cmdExport(args: string[]) {
   });
   const hash = positionals[0];
   if (!hash || !RUN_HASH_PATTERN.test(hash)) throw new UsageError("export: give a run hash (16 hex digits)");
-  const out = str(values, "out");
-  if (!out) throw new UsageError("export: give --out FILE.safetensors");
+  const out = pathOption(values, "out");
+  if (out === undefined) throw new UsageError("export: give --out FILE.safetensors");
+  await checkOutputPath("out", out, "file", { parentMustExist: true });
   const ctx = await context(values);
   const { exportEncoder, NotExportableError } = await import("../lib/export.ts");
   const { runCache } = await import("../app/runner.ts");
@@ -177,7 +179,15 @@ export async function cmdResults(args: string[]) {
   const reportsDir = dirOption(values, "reports-dir") ?? `${PROJECT_ROOT}/reports`;
   const { TABLE_IDS } = await import("../experiments/tables/mod.ts");
   const { resultsSummary, replaceBetweenMarkers } = await import("../lib/report/summary.ts");
-  const write = str(values, "write");
+  const write = pathOption(values, "write");
+  if (write !== undefined) {
+    const st = await Deno.stat(write).catch(() => null);
+    if (!st?.isFile) {
+      throw new UsageError(
+        `--write ${write}: ${st ? "is not a file" : "no such file"} (it must hold the results markers)`,
+      );
+    }
+  }
   const { dirname, relative, resolve } = await import("node:path");
   const reports = [];
   for (const id of TABLE_IDS) {
@@ -222,6 +232,7 @@ async function rejudgeReports(values: Values, files: string[]) {
     throw new UsageError("results --rejudge: takes reports' .json files, not --write or --reports-dir");
   }
   if (files.length === 0) throw new UsageError("results --rejudge: give one or more reports' .json files");
+  if (files.some((f) => f.trim() === "")) throw new UsageError("results --rejudge: a report path is empty");
   const { rejudgeFile, writeRejudged, ReportFormatError } = await import("../lib/report/rejudge.ts");
   const commit = await statisticsCommit();
   const date = new Date().toISOString().slice(0, 10);

@@ -4,7 +4,15 @@
  */
 import { GLOBAL_OPTIONS, int, parseCommandArgs, shard, str, UsageError, type Values } from "../lib/cli.ts";
 import type { Profile } from "../experiments/profiles.ts";
-import { context, dirOption, installSignalHandlers, print, PROJECT_ROOT, workers } from "./context.ts";
+import {
+  checkOutputPath,
+  context,
+  dirOption,
+  installSignalHandlers,
+  print,
+  PROJECT_ROOT,
+  workers,
+} from "./context.ts";
 import type { RunContext } from "../app/runner.ts";
 
 export const TABLE_OPTIONS = {
@@ -37,6 +45,7 @@ export async function cmdTables(ids: string[] | null, args: string[]) {
   const rows = await rowSelection(values, wanted, ids !== null, ctx.profile);
   const seeds = tableSeeds(values, ctx.profile.seeds);
   const reportsDir = dirOption(values, "reports-dir") ?? `${PROJECT_ROOT}/reports`;
+  await checkOutputPath("reports-dir", reportsDir, "dir"); // before the runs, not when the report is due
   await checkTableTeacher(ctx, wanted, rows);
   installSignalHandlers(ctx.stopSignal);
   const { runTable } = await import("../app/tables/mod.ts");
@@ -117,7 +126,10 @@ async function rowSelection(
   if (all || tables.length !== 1) {
     throw new UsageError("--rows names one table's rows: give it with one table");
   }
-  const rows = text.split(",").map((x) => x.trim()).filter((x) => x !== "");
+  const rows = text.split(",").map((x) => x.trim());
+  if (rows.some((x) => x === "") || new Set(rows).size !== rows.length) {
+    throw new UsageError(`--rows must name distinct rows separated by commas (e.g. mae,gpa); got '${text}'`);
+  }
   const { allPlans } = await import("../experiments/tables/mod.ts");
   const { checkRowSelection } = await import("../app/tables/units.ts");
   const error = checkRowSelection(allPlans(profile)[tables[0]], rows);
@@ -205,7 +217,13 @@ export async function cmdPlan(args: string[]) {
   });
   const ctx = await context(values);
   const { TABLE_IDS, allPlans } = await import("../experiments/tables/mod.ts");
-  const t = str(values, "table") ?? positionals[0];
+  const flagged = str(values, "table");
+  if (flagged !== undefined && positionals[0] !== undefined) {
+    throw new UsageError(
+      `plan: the table is given twice ('${positionals[0]}' and --table ${flagged}); give it once`,
+    );
+  }
+  const t = flagged ?? positionals[0];
   if (!t) throw new UsageError(`plan: give --table N (one of ${TABLE_IDS.join(", ")})`);
   const id = /^\d+$/.test(t) ? `table${t}` : t;
   if (!TABLE_IDS.includes(id)) throw new UsageError(`unknown table '${t}'; valid: ${TABLE_IDS.join(", ")}`);

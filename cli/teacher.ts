@@ -2,8 +2,15 @@
  * The GPA teacher's commands: teacher (train and ship it), figures, gpa-recall.
  * @module
  */
-import { int, parseCommandArgs, str } from "../lib/cli.ts";
-import { context, dirOption, installSignalHandlers, print, PROJECT_ROOT } from "./context.ts";
+import { int, parseCommandArgs, pathOption } from "../lib/cli.ts";
+import {
+  checkOutputPath,
+  context,
+  dirOption,
+  installSignalHandlers,
+  print,
+  PROJECT_ROOT,
+} from "./context.ts";
 import { applyOverrides, teacherFlags } from "./flags.ts";
 
 /** `teacher`: trains (or resumes) the profile's teacher, ships it under zoo/ with its card. */
@@ -15,10 +22,13 @@ export async function cmdTeacher(args: string[]) {
   });
   const ctx = await context(values);
   installSignalHandlers(ctx.stopSignal);
-  const out = str(values, "out", `${PROJECT_ROOT}/zoo/${ctx.profile.name}_teacher.safetensors`)!;
+  const out = pathOption(values, "out", `${PROJECT_ROOT}/zoo/${ctx.profile.name}_teacher.safetensors`)!;
   const images = int(values, "images", 2500, 1, 100000)!;
-  const { buildTeacher } = await import("../app/zoo.ts");
   const reports = dirOption(values, "reports-dir") ?? `${PROJECT_ROOT}/reports`;
+  // Where the results go is checked before the teacher is trained (hours on the cpu profile).
+  await checkOutputPath("out", out, "file");
+  await checkOutputPath("reports-dir", reports, "dir");
+  const { buildTeacher } = await import("../app/zoo.ts");
   const card = await buildTeacher(ctx, out, images, `${reports}/${ctx.profile.name}/figures`);
   const lines = [
     `teacher of profile ${card.profile}: run ${card.run}, ${card.epochs} epochs -> ${out} (sha256 ${card.file.sha256})`,
@@ -41,8 +51,10 @@ export async function cmdFigures(args: string[]) {
   });
   const ctx = await context(values);
   installSignalHandlers(ctx.stopSignal);
+  const reports = dirOption(values, "reports-dir") ?? `${PROJECT_ROOT}/reports`;
+  await checkOutputPath("reports-dir", reports, "dir");
   const { renderFigures } = await import("../app/figures.ts");
-  const out = await renderFigures(ctx, dirOption(values, "reports-dir") ?? `${PROJECT_ROOT}/reports`);
+  const out = await renderFigures(ctx, reports);
   print(values, out, Object.entries(out).map(([k, v]) => `${k}: ${v}`).join("\n"));
 }
 
@@ -62,11 +74,12 @@ export async function cmdGpaRecall(args: string[]) {
   installSignalHandlers(ctx.stopSignal);
   const choice = teacherFlags(values, ctx);
   const images = int(values, "images", 200, 1, 100000)!;
+  const outDir = pathOption(values, "out", `${PROJECT_ROOT}/reports/${ctx.profile.name}/figures`)!;
+  await checkOutputPath("out", outDir, "dir"); // before the teacher and the recall are computed
   const { ensureTeacher } = await import("../app/runner.ts");
   const { gpaRecall } = await import("../app/figures.ts");
   const teacher = await ensureTeacher(ctx, choice);
   const { png, ...result } = await gpaRecall(ctx, teacher, images);
-  const outDir = str(values, "out", `${PROJECT_ROOT}/reports/${ctx.profile.name}/figures`)!;
   const { atomicWriteFile, atomicWriteJson, ensureDir } = await import("../lib/fsutil.ts");
   await ensureDir(outDir);
   await atomicWriteFile(`${outDir}/gpa_recall.png`, png);

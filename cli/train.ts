@@ -2,7 +2,7 @@
  * The training commands: pretrain, finetune, linprobe, segment, knn.
  * @module
  */
-import { asUsage, floatOpen, int, oneOf, parseCommandArgs, str, UsageError } from "../lib/cli.ts";
+import { asUsage, decimal, floatOpen, int, oneOf, parseCommandArgs, str, UsageError } from "../lib/cli.ts";
 import { context, installSignalHandlers, print } from "./context.ts";
 import { applyOverrides, PRETRAIN_OPTIONS, STRATEGIES, strategyRequest } from "./flags.ts";
 
@@ -106,11 +106,16 @@ export const SEGMENT_RECIPE_KEYS = [
 /** `--recipe lr=5e-4,epochs=16` → a partial segmentation recipe (part of the run's identity). */
 export function segmentRecipeOverrides(spec: string | undefined): Record<string, number> | undefined {
   if (spec === undefined) return undefined;
+  if (spec.trim() === "") {
+    throw new UsageError(
+      `--recipe must not be empty: give key=value pairs (keys ${SEGMENT_RECIPE_KEYS.join(", ")})`,
+    );
+  }
   const out: Record<string, number> = {};
   for (const part of spec.split(",").filter((p) => p.trim() !== "")) {
     const m = /^\s*([A-Za-z]+)\s*=\s*([^=]+?)\s*$/.exec(part);
     const key = m?.[1] as (typeof SEGMENT_RECIPE_KEYS)[number] | undefined;
-    const value = m ? Number(m[2]) : NaN;
+    const value = m ? decimal(m[2]) : NaN;
     if (!key || !SEGMENT_RECIPE_KEYS.includes(key) || !Number.isFinite(value) || value < 0) {
       throw new UsageError(
         `--recipe takes key=value pairs with non-negative numbers, keys ${SEGMENT_RECIPE_KEYS.join(", ")}; ` +

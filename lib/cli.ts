@@ -84,17 +84,34 @@ export function parseCommandArgs(
   opts: { positionals?: number } = {},
 ): { values: Values; positionals: string[] } {
   const options = { ...GLOBAL_OPTIONS, ...extra };
-  // `--epochs -1`: a negative number after a value flag is that flag's value (then range-checked), not a flag.
+  const typed = options as Record<string, { type: string; short?: string }>;
+  const known = Object.keys(options);
+  const shorts = new Set(Object.values(typed).map((o) => o.short).filter((s) => s !== undefined));
+  /** A word that is one of this command's flags (`--name`, `--name=v`, `-h`), not a value. */
+  const isFlag = (a: string) =>
+    a.startsWith("--") ? a.length > 2 && known.includes(a.slice(2).split("=")[0]) : /^-[a-zA-Z]$/.test(a) &&
+      shorts.has(a.slice(1));
+  // `--epochs -1`, `--weight-decay -Infinity`: a word starting with '-' after a value flag is that flag's value
+  // (then range-checked), unless it is one of the command's flags: `--epochs --cache-dir X` lacks a value.
   const cleaned: string[] = [];
   for (const a of args.filter((x) => x !== "--")) {
     const prev = cleaned.at(-1);
     const flag = prev?.startsWith("--") && !prev.includes("=") ? prev.slice(2) : undefined;
-    if (flag && (options as Record<string, { type: string }>)[flag]?.type === "string" && /^-\d/.test(a)) {
+    if (flag && typed[flag]?.type === "string" && a.startsWith("-") && !isFlag(a)) {
       cleaned[cleaned.length - 1] = `${prev}=${a}`;
     } else cleaned.push(a);
   }
   if (cleaned.includes("--help") || cleaned.includes("-h")) throw new HelpRequested(command);
-  const known = Object.keys(options);
+  cleaned.forEach((a, i) => {
+    const flag = a.startsWith("--") && !a.includes("=") ? a.slice(2) : undefined;
+    if (flag && typed[flag]?.type === "string" && (i + 1 === cleaned.length || isFlag(cleaned[i + 1]))) {
+      throw new UsageError(
+        `${command}: --${flag} needs a value` +
+          (i + 1 < cleaned.length ? `, but is followed by the flag ${cleaned[i + 1]}` : "") +
+          ` (see 'main.ts ${command} --help')`,
+      );
+    }
+  });
   try {
     const { values, positionals } = parseArgs({
       args: cleaned,
@@ -126,6 +143,25 @@ export function str(values: Values, name: string, fallback?: string): string | u
   return v;
 }
 
+/**
+ * A path option (file or folder): absent → `fallback`; empty or blank → a usage error (an empty path would
+ * resolve to the current folder, or `/` once joined with a file name).
+ */
+export function pathOption(values: Values, name: string, fallback?: string): string | undefined {
+  const v = str(values, name);
+  if (v === undefined) return fallback;
+  if (v.trim() === "") throw new UsageError(`--${name} must not be empty`);
+  return v;
+}
+
+/** A decimal number as a person types it (`1e-3`, `.5`, `-2`); not hex, binary, `Infinity` or blank. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/** `text` as a finite decimal number, or NaN (what `Number` accepts beyond that — `0x1`, `0b1` — is not). */
+export function decimal(text: string): number {
+  return DECIMAL.test(text.trim()) ? Number(text) : NaN;
+}
+
 /** An integer option within [min, max]. */
 export function int(
   values: Values,
@@ -152,8 +188,8 @@ export function floatOpen(
 ) {
   const v = str(values, name);
   if (v === undefined) return fallback;
-  const n = Number(v);
-  if (v.trim() === "" || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got '${v}'`);
+  const n = decimal(v);
+  if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a decimal number, got '${v}'`);
   if (!(n > lo && n < hi)) throw new UsageError(`--${name} must be in (${lo}, ${hi}), got ${n}`);
   return n;
 }
@@ -162,8 +198,8 @@ export function floatOpen(
 export function floatIn(values: Values, name: string, lo: number, hi: number, fallback?: number) {
   const v = str(values, name);
   if (v === undefined) return fallback;
-  const n = Number(v);
-  if (v.trim() === "" || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got '${v}'`);
+  const n = decimal(v);
+  if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a decimal number, got '${v}'`);
   if (!(n >= lo && n <= hi)) throw new UsageError(`--${name} must be in [${lo}, ${hi}], got ${n}`);
   return n;
 }

@@ -86,6 +86,31 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * A file-system error in words: what could not be done to which file, and where to look. The file named is
+ * the one the user knows: a hidden temp file (`.name.tmp-<pid>-<hex>`, written then renamed) is named as
+ * the file it becomes.
+ */
+export function fileErrorMessage(e: Deno.errors.PermissionDenied | Deno.errors.NotFound): string {
+  const msg = e.message;
+  const quoted = [...msg.matchAll(/'([^']+)'/g)].map((m) => m[1]);
+  const path = quoted.at(-1)?.replace(/\/\.([^/]+)\.tmp-\d+-[0-9a-f]+$/, "/$1");
+  if (e instanceof Deno.errors.PermissionDenied) {
+    // Messages of this suite's own checks already say what to check.
+    if (!path) {
+      return `permission denied: ${msg}${/check /.test(msg) ? "" : " (check the permissions involved)"}`;
+    }
+    const folder = path.replace(/\/[^/]*$/, "") || "/";
+    return `permission denied: ${path} (${
+      msg.split(":")[0]
+    }); check that ${folder} is writable and ${path} ` +
+      "readable by this user";
+  }
+  if (!path) return `not found: ${msg}`;
+  const folder = path.replace(/\/[^/]*$/, "") || "/";
+  return `no such file or folder: ${path} (does ${folder} exist?)`;
+}
+
 /** Prints one line for an error and returns its exit code. */
 export function reportError(e: unknown): number {
   const name = e instanceof Error ? e.name : "Error";
@@ -116,8 +141,8 @@ export function reportError(e: unknown): number {
     console.error(`error: ${msg}`);
     return 1;
   }
-  if (e instanceof Deno.errors.PermissionDenied) {
-    console.error(`error: permission denied: ${msg} (check that the cache directory is writable)`);
+  if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotFound) {
+    console.error(`error: ${fileErrorMessage(e)}`);
     return 1;
   }
   console.error(`error: ${name}: ${msg}`);

@@ -5,6 +5,8 @@
  */
 import { parseCommandArgs, pathOption, str, UsageError, type Values } from "../lib/cli.ts";
 import { RUN_HASH_PATTERN } from "../lib/cache/hash.ts";
+import { CorruptFileError } from "../lib/fsutil.ts";
+import type { ReportJson } from "../lib/report/summary.ts";
 import { checkOutputPath, context, print, PROJECT_ROOT } from "./context.ts";
 
 export async function cmdDoctor(args: string[]) {
@@ -199,18 +201,68 @@ export async function cmdResults(args: string[]) {
     if (text === null) continue;
     // Links are relative to the file written into (else to the project root).
     const base = write ? dirname(resolve(write)) : PROJECT_ROOT;
-    reports.push({ file: relative(base, resolve(path.replace(/\.json$/, ".md"))), report: JSON.parse(text) });
+    const file = relative(base, resolve(path.replace(/\.json$/, ".md")));
+    const report = parseReport(path, text);
+    // A report of the right outline whose verdicts still cannot be summarised is named, not a TypeError.
+    try {
+      resultsSummary([{ file, report }]);
+    } catch (e) {
+      throw new CorruptFileError(path, `not a table report this code can read (${(e as Error).message})`);
+    }
+    reports.push({ file, report });
   }
   if (reports.length === 0) throw new UsageError(`no reports under ${reportsDir}/${profile}/`);
   const table = resultsSummary(reports);
   if (write) {
     const { writeFilesAtomic } = await import("../lib/report/atomic_write.ts");
     const current = await Deno.readTextFile(write);
-    await writeFilesAtomic([{ path: write, content: replaceBetweenMarkers(current, table) }]);
+    let content: string;
+    try {
+      content = replaceBetweenMarkers(current, table);
+    } catch (e) {
+      throw new UsageError(
+        `--write ${write}: ${(e as Error).message}; add the two marker lines where it goes`,
+      );
+    }
+    await writeFilesAtomic([{ path: write, content }]);
     console.error(`results of ${reports.length} report(s) written into ${write}`);
     return;
   }
   print(values, reports.map((r) => ({ file: r.file, verdicts: r.report.verdicts.length })), table);
+}
+
+/**
+ * A report's .json as `results` reads it: JSON (empty, garbage: named), an object with a header (`tableId`,
+ * `seeds`) and a list of verdicts. Throws `CorruptFileError` (exit 1) naming the file and what is wrong.
+ */
+function parseReport(path: string, text: string): ReportJson {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new CorruptFileError(
+      path,
+      text.trim() === ""
+        ? "empty, not a report"
+        : `not JSON (${(e as Error).message}); rewrite it with its table's command`,
+    );
+  }
+  const r = json as { header?: { tableId?: unknown; seeds?: unknown }; verdicts?: unknown };
+  const problem = json === null || typeof json !== "object" || Array.isArray(json)
+    ? "not a JSON object"
+    : typeof r.header !== "object" || r.header === null
+    ? "no header"
+    : typeof r.header.tableId !== "string"
+    ? "no header.tableId"
+    : !Array.isArray(r.header.seeds)
+    ? "no header.seeds list"
+    : !Array.isArray(r.verdicts) || r.verdicts.some((v) => v === null || typeof v !== "object")
+    ? "no list of verdicts"
+    : null;
+  if (problem) {
+    throw new CorruptFileError(path, `${problem}: not a table report; rewrite it with its table's command`);
+  }
+  return json as ReportJson;
 }
 
 /** The short commit of HEAD, marked when lib/report/ (the statistics) differs from it; "unknown" without git. */

@@ -115,3 +115,90 @@ Deno.test("the flags that stay valid: --strategy gpa takes the GPA flags, -1 aft
   assert.equal(parsed.values.seed, "-1");
   assert.equal(parsed.values.quiet, true);
 });
+
+Deno.test("results names a report it cannot read: garbage, empty, another shape (exit 1)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cli-results-" });
+  try {
+    await Deno.mkdir(`${dir}/smoke`);
+    const file = `${dir}/smoke/table1.json`;
+    const cases: [string, RegExp][] = [
+      ["{not json", /table1\.json: not JSON/],
+      ["", /table1\.json: empty, not a report/],
+      ["[1, 2]", /table1\.json: not a JSON object: not a table report/],
+      ['{"header": {"tableId": "table1"}}', /table1\.json: no header\.seeds list/],
+      ['{"header": {"tableId": "table1", "seeds": [0]}, "verdicts": [{"paperEffect": "x"}]}', /table1\.json/],
+    ];
+    for (const [text, message] of cases) {
+      await Deno.writeTextFile(file, text);
+      const r = await cli(["results", "--profile", "smoke", "--reports-dir", dir]);
+      assert.equal(r.code, 1, `${JSON.stringify(text)}: ${r.stderr}`);
+      assert.match(r.stderr, /^error: /);
+      assert.match(r.stderr, message, JSON.stringify(text));
+      assert.doesNotMatch(r.stderr, /SyntaxError|TypeError/);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("file errors say what and where: the file a person knows, not a hidden temp file or the cache", async () => {
+  const { fileErrorMessage, reportError } = await import("../main.ts");
+  const denied = new Deno.errors.PermissionDenied(
+    "Permission denied (os error 13): open '/srv/reports/smoke/.table1.md.tmp-4242-1a2b3c'",
+  );
+  assert.equal(
+    fileErrorMessage(denied),
+    "permission denied: /srv/reports/smoke/table1.md (Permission denied (os error 13)); check that " +
+      "/srv/reports/smoke is writable and /srv/reports/smoke/table1.md readable by this user",
+  );
+  assert.doesNotMatch(fileErrorMessage(denied), /cache directory/);
+  const teacher = new Deno.errors.PermissionDenied(
+    "cannot read the teacher weights /t/x.safetensors (check its permissions)",
+  );
+  assert.equal(fileErrorMessage(teacher), `permission denied: ${teacher.message}`);
+  const missing = new Deno.errors.NotFound(
+    "No such file or directory (os error 2): open '/missing/dir/.x.safetensors.tmp-99-ff'",
+  );
+  assert.equal(
+    fileErrorMessage(missing),
+    "no such file or folder: /missing/dir/x.safetensors (does /missing/dir exist?)",
+  );
+  const said: string[] = [];
+  const quiet = console.error;
+  console.error = (l: string) => said.push(l);
+  try {
+    assert.equal(reportError(denied), 1);
+    assert.equal(reportError(missing), 1);
+  } finally {
+    console.error = quiet;
+  }
+  assert.match(said[0], /^error: permission denied: \/srv\/reports\/smoke\/table1\.md/);
+  assert.match(said[1], /^error: no such file or folder: \/missing\/dir\/x\.safetensors/);
+});
+
+Deno.test("a taken-over lock is described (holder, or an unreadable file), not printed as raw bytes", async () => {
+  const { RunCache } = await import("../lib/cache/run_cache.ts");
+  const { CONFIG } = await import("./cache_helpers.ts");
+  const dir = await Deno.makeTempDir({ prefix: "cli-lock-" });
+  try {
+    const warnings: string[] = [];
+    const run = await new RunCache(dir, { warn: (m) => warnings.push(m) }).openRun({
+      ...CONFIG,
+      lock: "raw",
+    });
+    const garbage = "\u0000\u0001garbage{{";
+    await Deno.writeTextFile(run.lockPath, garbage);
+    const old = new Date(Date.now() - 600_000);
+    await Deno.utime(run.lockPath, old, old);
+    const lock = await run.acquireLock({ staleMs: 60_000, heartbeatMs: 0 });
+    await lock.release();
+    assert.equal(warnings.length, 1);
+    assert.match(
+      warnings[0],
+      /took over a stale lock \(unreadable lock file .*\); its 11 bytes named no holder$/,
+    );
+    assert.ok(!warnings[0].includes("garbage"), warnings[0]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -131,7 +131,11 @@ export async function acquireRunLock(
       : null;
     if (staleReason !== null) {
       if (await takeOver(lockPath, current.text)) {
-        warn(`${lockPath}: took over a stale lock (${staleReason}): ${current.text.trim()}`);
+        // Who held it, in words: the file's raw bytes (JSON, or garbage) are not a message.
+        const held = current.info
+          ? `it was held by pid ${current.info.pid} on ${current.info.hostname} since ${current.info.startedAt}`
+          : `its ${new TextEncoder().encode(current.text).length} bytes named no holder`;
+        warn(`${lockPath}: took over a stale lock (${staleReason}); ${held}`);
       }
       continue;
     }

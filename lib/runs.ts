@@ -41,7 +41,8 @@ export async function listRuns(cacheDir: string): Promise<RunSummary[]> {
   }
   for (const e of entries) {
     const run = cache.runDir(e.name);
-    const identity = ((await run.readConfig().catch(() => null)) ?? {}) as Record<string, unknown>;
+    const recorded = await run.readConfig().catch(() => null);
+    const identity = (recorded ?? {}) as Record<string, unknown>;
     const complete = await run.isComplete();
     let metrics: Record<string, unknown> | null = null;
     if (complete) {
@@ -62,10 +63,13 @@ export async function listRuns(cacheDir: string): Promise<RunSummary[]> {
     const stat = await Deno.stat(run.path);
     out.push({
       hash: e.name,
-      kind: String(identity.kind ?? "unknown"),
+      // Without a readable config.json nothing is known of the run: not "random init".
+      kind: recorded === null ? "unknown (no readable config.json)" : String(identity.kind ?? "unknown"),
       profile: identity.profile as string | undefined,
       strategy: strategy?.name ??
-        (identity.kind === "pretrain" ? undefined : (identity.from ? "from run" : "random init")),
+        (recorded === null || identity.kind === "pretrain"
+          ? undefined
+          : (identity.from ? "from run" : "random init")),
       seed: identity.seed as number | undefined,
       epochs: recipe?.epochs,
       status: complete

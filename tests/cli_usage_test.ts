@@ -202,3 +202,28 @@ Deno.test("a taken-over lock is described (holder, or an unreadable file), not p
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a finished run whose config.json is garbage: listed as unknown (not random init), repaired on its next hit", async () => {
+  const cache = await Deno.makeTempDir({ prefix: "cli-config-" });
+  try {
+    const args = ["pretrain", "--profile", "smoke", "--epochs", "1", "--cache-dir", cache, "--json", "-q"];
+    const first = await cli(args);
+    assert.equal(first.code, 0, first.stderr);
+    const hash = JSON.parse(first.stdout).hash as string;
+    const config = `${cache}/runs/${hash}/config.json`;
+    const original = await Deno.readTextFile(config);
+    await Deno.writeTextFile(config, "garbage{");
+    const listed = JSON.parse((await cli(["runs", "--cache-dir", cache, "--json", "-q"])).stdout);
+    assert.equal(listed[0].kind, "unknown (no readable config.json)");
+    assert.equal(listed[0].strategy, undefined, "not 'random init'");
+    const again = await cli(args);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(JSON.parse(again.stdout).cacheHit, true);
+    assert.equal(await Deno.readTextFile(config), original, "the record is written again from the identity");
+    const shown = JSON.parse((await cli(["runs", "show", hash, "--cache-dir", cache, "--json"])).stdout);
+    assert.equal(shown.kind, "pretrain");
+    assert.equal(shown.strategy, "random");
+  } finally {
+    await Deno.remove(cache, { recursive: true });
+  }
+});

@@ -51,6 +51,9 @@ export async function cachedRun<T>(
   const finished = async (): Promise<T | null> => {
     const final = await run.loadFinal(); // moves files that fail verification aside
     if (!final) return null;
+    // The directory's name is the hash of this identity; its config.json is the record of it. A damaged or
+    // missing record is moved aside and written again, so that what is served and what `runs` shows agree.
+    await run.writeConfig(stage.identity);
     try {
       return await stage.fromFinal(final, run);
     } catch (e) {

@@ -62,6 +62,7 @@ export async function cmdTables(ids: string[] | null, args: string[]) {
     });
     if (r) {
       ctx.log(`${id}: wrote ${r.markdown}`);
+      stoppedAfter(ctx, `${id}'s report was written`);
       out[id] = { markdown: r.markdown, json: r.json, units: r.results.length };
     } else {
       out[id] = { shard: sh, done: true };
@@ -74,6 +75,8 @@ export async function cmdTables(ids: string[] | null, args: string[]) {
   if (!sh && values.worker !== true && wanted.some((id) => (plans[id].figures ?? []).length > 0)) {
     const { renderFigures } = await import("../app/figures.ts");
     out.figures = await renderFigures(ctx, reportsDir);
+    // A signal while the figures rendered: they finish (each file is whole), but the call exits 130.
+    stoppedAfter(ctx, "the reports and figures were written");
   }
   // Human mode ends with sentences, not JSON.
   const lines = Object.entries(out).map(([k, v]) => {
@@ -88,6 +91,17 @@ export async function cmdTables(ids: string[] | null, args: string[]) {
     return `${k}: this shard's runs are done; a call without --shard writes the report`;
   });
   print(values, out, lines.join("\n"));
+}
+
+/**
+ * Ends a table call that was asked to stop (SIGINT/SIGTERM) at a point where nothing more is to be trained:
+ * exit 130 (interrupted; rerunning finishes what is left), never 0 as if it had not been interrupted.
+ */
+function stoppedAfter(ctx: RunContext, done: string): void {
+  if (!ctx.stopSignal.stopped) return;
+  const e = new Error(`stopped after ${done}; rerun the same command to finish (all cached runs are hits)`);
+  e.name = "InterruptedError";
+  throw e;
 }
 
 /**

@@ -55,6 +55,11 @@ export async function cmdFigures(args: string[]) {
   await checkOutputPath("reports-dir", reports, "dir");
   const { renderFigures } = await import("../app/figures.ts");
   const out = await renderFigures(ctx, reports);
+  if (ctx.stopSignal.stopped) {
+    const e = new Error("stopped while rendering the figures; the files written are whole, rerun to finish");
+    e.name = "InterruptedError";
+    throw e;
+  }
   print(values, out, Object.entries(out).map(([k, v]) => `${k}: ${v}`).join("\n"));
 }
 

@@ -475,3 +475,48 @@ Deno.test("three concurrent finetune commands on one cache train the fine-tuning
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("SIGTERM while a table renders its figures (after its report is written) exits 130, not 0", async () => {
+  const dir = await tempDir();
+  try {
+    const args = [
+      "table",
+      "1",
+      "--profile",
+      "smoke",
+      "--backend",
+      "wasm",
+      "--rows",
+      "mae",
+      "--seed-list",
+      "0",
+      "--cache-dir",
+      `${dir}/cache`,
+      "--reports-dir",
+      `${dir}/reports`,
+    ];
+    const first = await cli(args);
+    assert.equal(first.code, 0, first.stderr);
+    // All cache hits now: the report is written at once, then the figures render (seconds).
+    const child = command(args).spawn();
+    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let stderr = "";
+    while (!stderr.includes("table1: wrote")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      stderr += value;
+    }
+    child.kill("SIGTERM");
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      stderr += value;
+    }
+    const status = await child.status;
+    await child.stdout.cancel();
+    assert.equal(status.code, 130, `exit code (stderr: ${stderr.slice(-600)})`);
+    assert.match(stderr, /interrupted \(resumable\): stopped after the reports and figures were written/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -195,7 +195,8 @@ Deno.test("an image folder without images, or a folder without files, is an erro
       }),
       /no images in .*empty\/train/,
     );
-    assert.equal(await Deno.stat(`${dir}/cache`).catch(() => null), null, "no cache entry");
+    const entries = await Array.fromAsync(Deno.readDir(`${dir}/cache/datasets`)).catch(() => []);
+    assert.deepEqual(entries.map((e) => e.name), [], "no cache entry, no lock left");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

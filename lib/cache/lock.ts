@@ -84,6 +84,8 @@ export class LockWaitInterrupted extends Error {
 export interface LockRequester {
   /** The run's hash, named in wait messages. */
   hash: string;
+  /** What the holder is doing, for wait messages (default `run <hash>: another process is training it`). */
+  subject?: string;
   /** Receives the take-over warning; handed on to the {@linkcode RunLock} for heartbeat failures. */
   warn: (message: string) => void;
   /** Runs once the lock file is created, before the heartbeat timer starts (e.g. tidying the directory). */
@@ -151,7 +153,9 @@ export async function acquireRunLock(
       const who = current.info
         ? `pid ${current.info.pid} on ${current.info.hostname}, heartbeat ${current.info.heartbeatAt}`
         : "an unreadable lock file, stale after the heartbeat interval";
-      options.onWait(`waiting for run ${hash}: another process is training it (${who})`);
+      options.onWait(
+        `waiting for ${requester.subject ?? `run ${hash}: another process is training it`} (${who})`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }

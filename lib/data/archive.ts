@@ -120,6 +120,51 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** Inside an extraction's temporary folder: the pid and host extracting into it. */
+const OWNER_FILE = ".gpa-extracting";
+
+/** How old an ownerless leftover (from before owner files, or a folder whose owner file was never written) must be. */
+const ABANDONED_AFTER_MS = 60 * 60_000;
+
+/**
+ * Removes what interrupted extractions left in `rawRoot` — they are this suite's own: temporary folders
+ * (`.tmp-<stem>-…`) whose owner process is gone from this host (or, without an owner file, untouched for an
+ * hour), and member lists (`.members-…`) of older versions, untouched for an hour. Another host's folders
+ * are left to that host. Returns the paths removed.
+ */
+export async function removeAbandonedExtractions(
+  rawRoot: string,
+  log: (message: string) => void,
+): Promise<string[]> {
+  const removed: string[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(rawRoot)];
+  } catch {
+    return removed;
+  }
+  const { isProcessAlive } = await import("../cache/lock.ts");
+  for (const e of entries) {
+    if (!/^\.(tmp-.+|members-.+)$/.test(e.name)) continue;
+    const path = `${rawRoot}/${e.name}`;
+    let abandoned = false;
+    const owner = e.isDirectory
+      ? await Deno.readTextFile(`${path}/${OWNER_FILE}`).then(JSON.parse).catch(() => null)
+      : null;
+    if (owner && typeof owner.pid === "number") {
+      abandoned = owner.hostname === Deno.hostname() && !isProcessAlive(owner.pid);
+    } else {
+      const st = await Deno.stat(path).catch(() => null);
+      abandoned = st !== null && Date.now() - (st.mtime?.getTime() ?? Date.now()) > ABANDONED_AFTER_MS;
+    }
+    if (!abandoned) continue;
+    await Deno.remove(path, { recursive: true }).catch(() => {});
+    removed.push(path);
+    log(`removed ${path}, left by an interrupted extraction`);
+  }
+  return removed;
+}
+
 /**
  * Extracts an archive (.tar, .tar.gz, .tgz, .zip) into `<rawRoot>/<stem>/` once, verifying its digest
  * first; returns that directory. With `partial` (tar formats only) just the chosen members go into
@@ -156,7 +201,14 @@ export async function extractArchive(
     await Deno.rename(target, aside);
   }
   await Deno.mkdir(rawRoot, { recursive: true });
+  await removeAbandonedExtractions(rawRoot, log);
   const temp = await Deno.makeTempDir({ dir: rawRoot, prefix: `.tmp-${archiveStem(name)}-` });
+  // Who extracts here: a process killed mid-way (Ctrl-C reaches tar too) leaves this folder, which the next
+  // extraction on this host removes once this pid is gone.
+  await Deno.writeTextFile(
+    `${temp}/${OWNER_FILE}`,
+    JSON.stringify({ pid: Deno.pid, hostname: Deno.hostname(), startedAt: new Date().toISOString() }),
+  );
   // The tool ran but could not read the file: the archive is damaged or not an archive at all. Only a
   // missing tool deserves the "install tar/unzip" advice.
   const fail = (message: string) =>
@@ -176,7 +228,8 @@ export async function extractArchive(
       // Member names go through a list file; a name starting with "-" could read as an option, and no
       // dataset member has one, so such names are never requested.
       const extractMembers = async (names: string[]) => {
-        const listFile = await Deno.makeTempFile({ dir: rawRoot, prefix: ".members-" });
+        // Inside the temporary folder: an interruption leaves nothing beside it.
+        const listFile = await Deno.makeTempFile({ dir: temp, prefix: ".members-" });
         try {
           await Deno.writeTextFile(listFile, names.filter((n) => !n.startsWith("-")).join("\n") + "\n");
           const result = await runTool("tar", [
@@ -223,6 +276,7 @@ export async function extractArchive(
       subset: subset ? { tag: subset.tag, members: memberCount } : null,
       extractedAt: new Date().toISOString(),
     };
+    await Deno.remove(`${temp}/${OWNER_FILE}`);
     await Deno.writeTextFile(`${temp}/${EXTRACTION_MARKER}`, JSON.stringify(marker, null, 2) + "\n");
     try {
       await Deno.rename(temp, target);

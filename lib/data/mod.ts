@@ -17,7 +17,8 @@ import {
   type SourceFormat,
   TINY_IMAGENET_FORMAT,
 } from "./sources.ts";
-import { cacheEntryKey, readCacheEntry, writeCacheEntry } from "./cache.ts";
+import { cacheEntryKey, cacheKey, readCacheEntry, writeCacheEntry } from "./cache.ts";
+import { acquireRunLock } from "../cache/lock.ts";
 import { loadCamvid } from "./camvid.ts";
 import { loadCifarBinary, loadCifarImages } from "./cifar10.ts";
 import { defaultDecodeConcurrency } from "./decode.ts";
@@ -185,19 +186,54 @@ export async function loadDataset(
       `warning: dataset cache ${entry.dir} is corrupt (${cached.reason}); moved to ${cached.movedTo}, rebuilding`,
     );
   }
-  const ctx: DecodeContext = { log, concurrency: options.decodeConcurrency ?? defaultDecodeConcurrency() };
-  const started = performance.now();
-  const { splits, source, originPath } = await buildFromSource(spec, options, log, ctx);
-  checkTrainCoversVal(splits, source);
-  // Nothing was found locally before the build (it downloaded the archive): fingerprint what it read.
-  fingerprint ??= await sourceFingerprint(originPath);
-  entry = entryFor(fingerprint);
-  await writeCacheEntry(entry.dir, splits, { key: entry.key, spec, source });
-  const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  log(
-    `dataset ${entry.key}: built ${splits.train.count} train + ${splits.val.count} val in ${seconds} s -> ${entry.dir}`,
-  );
-  return withFingerprint(splits, fingerprint);
+  // One process builds an entry; the others wait and read it (the lock runs take): concurrent `data` calls
+  // on one folder decoded it once each. The holder also removes what interrupted builds left.
+  const datasetsDir = `${options.cacheDir}/datasets`;
+  await Deno.mkdir(datasetsDir, { recursive: true });
+  const lock = await acquireRunLock(`${datasetsDir}/${cacheKey(spec)}.lock`, { wait: true, onWait: log }, {
+    hash: cacheKey(spec),
+    subject: `dataset ${cacheKey(spec)}: another process is building it`,
+    warn: log,
+    whenTaken: () => removeAbandonedEntryBuilds(datasetsDir, cacheKey(spec), log),
+  });
+  try {
+    if (fingerprint) {
+      const built = await readCacheEntry(entry.dir);
+      if (built.status === "hit") {
+        log(`dataset ${entry.key}: built by another process while waiting (${entry.dir})`);
+        checkTrainCoversVal(built.splits, built.manifest.source);
+        return withFingerprint(built.splits, fingerprint);
+      }
+    }
+    const ctx: DecodeContext = { log, concurrency: options.decodeConcurrency ?? defaultDecodeConcurrency() };
+    const started = performance.now();
+    const { splits, source, originPath } = await buildFromSource(spec, options, log, ctx);
+    checkTrainCoversVal(splits, source);
+    // Nothing was found locally before the build (it downloaded the archive): fingerprint what it read.
+    fingerprint ??= await sourceFingerprint(originPath);
+    entry = entryFor(fingerprint);
+    await writeCacheEntry(entry.dir, splits, { key: entry.key, spec, source });
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    log(
+      `dataset ${entry.key}: built ${splits.train.count} train + ${splits.val.count} val in ${seconds} s -> ${entry.dir}`,
+    );
+    return withFingerprint(splits, fingerprint);
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
+ * With the build lock of `key` held, a temporary entry of `key` (`.tmp-<key>-<fingerprint>-…`, written then
+ * renamed) is a killed build's leftover: removed, said in the log.
+ */
+async function removeAbandonedEntryBuilds(datasetsDir: string, key: string, log: (m: string) => void) {
+  const pattern = new RegExp(`^\\.tmp-${key.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}-[0-9a-f]{12}-`);
+  for (const e of [...Deno.readDirSync(datasetsDir)]) {
+    if (!pattern.test(e.name)) continue;
+    await Deno.remove(`${datasetsDir}/${e.name}`, { recursive: true }).catch(() => {});
+    log(`removed ${datasetsDir}/${e.name}, left by an interrupted dataset build`);
+  }
 }
 
 /**

@@ -339,7 +339,17 @@ Deno.test("hpm: relative and absolute loss-prediction losses on hand-computed ca
 });
 
 Deno.test("registry: builds each strategy and rejects unknown names", () => {
-  assert.deepEqual([...MASK_STRATEGY_NAMES], ["random", "block", "uniform", "cls-attention", "hpm", "gpa"]);
+  assert.deepEqual([...MASK_STRATEGY_NAMES], [
+    "random",
+    "block",
+    "uniform",
+    "cls-attention",
+    "hpm",
+    "gpa",
+    "centre",
+    "mean-map",
+    "oracle-box",
+  ]);
   assert.ok(createMaskStrategy("random") instanceof RandomMasking);
   assert.equal(createMaskStrategy("random", { maskRatio: 0.5 }).maskRatio, 0.5);
   assert.ok(createMaskStrategy("block", { maskRatio: 0.4 }) instanceof BlockMasking);

@@ -39,11 +39,22 @@ Deno.test("plan hashes of every table on the smoke profile are as pinned", async
     // What plan predicts is what a run gets: a fine-tuned, a linear-probed and a segmentation unit, run for real.
     for (const id of ["table1", "table7", "table2"]) {
       const plan = allPlans(profile)[id];
-      const unit = tableUnits(plan, [0])[0];
+      const unit = tableUnits(plan, [0]).find((u) => !u.row.randomInit)!;
       const ran = await runUnit(ctx, plan, unit);
       assert.equal(ran.pretrainHash, got[`${id}/${unit.row.key}/s0`], `${id} pre-training hash`);
       assert.equal(ran.evalHash, got[`${id}/${unit.row.key}/s0/eval`], `${id} evaluation hash`);
     }
+    // A random-init unit: no pre-training, and the evaluation plan predicted.
+    const plan1 = allPlans(profile).table1;
+    const floor = tableUnits(plan1, [0]).find((u) => u.row.randomInit)!;
+    const ranFloor = await runUnit(ctx, plan1, floor);
+    assert.equal(ranFloor.pretrainHash, "");
+    assert.equal(ranFloor.evalHash, got["table1/random-init/s0/eval"], "random-init evaluation hash");
+    assert.equal(
+      got["table1/random-init/s0/eval"],
+      got["teachers/random-init/s0/eval"],
+      "one floor for all tables",
+    );
     // @ts-ignore: GPA_PIN_HASHES is read only to regenerate the fixture deliberately
     if (Deno.env.get("GPA_PIN_HASHES") === "write") {
       await Deno.writeTextFile(FIXTURE, JSON.stringify(got, null, 2) + "\n");

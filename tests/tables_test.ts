@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { planContext } from "./fixtures.ts";
 import { childEnv } from "./cli_run.ts";
-import { describeEngines, reportCommit } from "../app/tables/mod.ts";
+import { describeEngines, engineMixNote, reportCommit } from "../app/tables/mod.ts";
 
 Deno.test("describeEngines: this invocation's engine, then the runs' engines when they differ", () => {
   const blas = "wasm (matMul: OpenBLAS 0.3.21)";
@@ -249,4 +249,14 @@ Deno.test("--rows trains only the rows named; the others come from the cache or 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("engineMixNote: a table whose runs name two engines says which rows ran on which", () => {
+  const fused = "wasm (matMul: OpenBLAS 0.3.21; fused kernels)";
+  const plain = "wasm (matMul: OpenBLAS 0.3.21)";
+  const unit = (row: string, seed: number, engines: unknown[]) => ({ row, seed, meta: { engines } });
+  assert.equal(engineMixNote([unit("mae", 0, [fused, fused]), unit("gpa", 0, [fused, null])]), null);
+  const note = engineMixNote([unit("mae", 0, [plain, plain]), unit("gpa", 0, [fused, fused])]);
+  assert.ok(note?.startsWith("Engine mix:"), String(note));
+  assert.ok(note!.includes(`${plain} (mae s0)`) && note!.includes(`${fused} (gpa s0)`), note!);
 });

@@ -461,6 +461,8 @@ export function assembleReport(
           .join(", "),
     );
   }
+  const mix = engineMixNote(results);
+  if (mix) notes.push(mix);
   for (const c of paper.claims) {
     if (!(c.metric in resultsByMetric)) {
       notes.push(`claim ${c.id} (${c.metric}) not judged: that metric was not run`);
@@ -488,6 +490,8 @@ export function assembleReport(
     metric: { key: plan.metric.key, label: plan.metric.label, unit: "%", digits: 2 },
     rows,
     baseline: paper.baseline,
+    // Each Δ is also shown as a share of the baseline's gain over a random init, where the table has that row.
+    ...(floorRowOf(plan, byRow) ? { floorRow: floorRowOf(plan, byRow) } : {}),
     additionalMetrics: additional,
     verdicts,
     deviations: plan.deviations,
@@ -560,6 +564,35 @@ export function describeEngines(current: string, runEngines: unknown[]): string 
   if (counts.size === 0 || (counts.size === 1 && counts.has(current))) return current;
   const parts = [...counts].sort((a, b) => b[1] - a[1]).map(([e, n]) => `${e} × ${n}`);
   return `${current}; runs: ${parts.join(", ")}`;
+}
+
+/** The key of a plan's random-init row when it has results (the floor of "share of the baseline's gain"). */
+function floorRowOf(plan: TablePlan, byRow: Record<string, number[]>): string | undefined {
+  const key = plan.rows.find((r) => r.randomInit)?.key;
+  return key && byRow[key]?.length ? key : undefined;
+}
+
+/**
+ * A table's paired rows must come from one engine: the engine is not part of a run's identity (a kernel fusion
+ * moves results by ≈ 1e-6 per op, so one hash can hold different weights), and a paired difference across
+ * engines measures the engines too. When the runs behind a table name more than one engine, the report says
+ * which rows ran on which, and how to rerun; null when they agree (runs that recorded none are not counted).
+ */
+export function engineMixNote(results: Pick<UnitResult, "row" | "seed" | "meta">[]): string | null {
+  const byEngine = new Map<string, Set<string>>();
+  for (const r of results) {
+    for (const e of (r.meta.engines as unknown[] | undefined) ?? []) {
+      if (typeof e !== "string" || !e) continue;
+      let rows = byEngine.get(e);
+      if (!rows) byEngine.set(e, rows = new Set());
+      rows.add(`${r.row} s${r.seed}`);
+    }
+  }
+  if (byEngine.size <= 1) return null;
+  return "Engine mix: the runs behind this table ran on " +
+    [...byEngine].map(([e, rows]) => `${e} (${[...rows].join(", ")})`).join("; ") +
+    ". Paired differences then include the engines' rounding; rerun the rows of one engine in a fresh cache " +
+    "to compare like with like.";
 }
 
 function safePaperValue(id: string, row: string, metric: string): number | null {

@@ -71,6 +71,17 @@ export interface ExactMetric {
 }
 
 export const GPA = (o: Partial<StrategyRequest> = {}): StrategyRequest => ({ name: "gpa", ...o });
+
+/**
+ * The random-init row of a classification table: its evaluation of an encoder that was never pre-trained,
+ * so that every report shows what pre-training itself is worth (and each Δ as a share of that gain). Its
+ * runs are shared by every table with the same evaluation (same seed, same identity).
+ */
+export const RANDOM_INIT_ROW: TableRowPlan = {
+  key: "random-init",
+  label: "random init (no pre-training)",
+  randomInit: true,
+};
 export const NI = (what: string) => `${what} is not implemented in this suite`;
 
 /** Shares "start to end" from a paper row key such as `s0.5to0`. */

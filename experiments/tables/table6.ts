@@ -8,7 +8,7 @@
 import type { PaperTable } from "../paper_types.ts";
 import type { Profile } from "../profiles.ts";
 import type { TableModule, TablePlan } from "./common.ts";
-import { FINETUNE_COLUMN, FINETUNE_METRIC, GPA, NI, planContext } from "./common.ts";
+import { FINETUNE_COLUMN, FINETUNE_METRIC, GPA, NI, planContext, RANDOM_INIT_ROW } from "./common.ts";
 
 const table6Entries: Array<[string, string, string, number, number]> = [
   ["mae", "MAE", "random", 200, 82.2],
@@ -86,6 +86,7 @@ export function plan(profile: Profile): TablePlan {
     title: "Table 6 — mask strategies compared (same backbone and budget)",
     metric: FINETUNE_METRIC,
     rows: [
+      RANDOM_INIT_ROW,
       { key: "mae", label: "MAE (random)", request: { name: "random" } },
       {
         key: "um-mae",

@@ -8,7 +8,7 @@
 import type { PaperTable } from "../paper_types.ts";
 import type { Profile } from "../profiles.ts";
 import type { TableModule, TablePlan } from "./common.ts";
-import { GPA, LINPROBE_COLUMN, NI, oneGroup, planContext } from "./common.ts";
+import { GPA, LINPROBE_COLUMN, NI, oneGroup, planContext, RANDOM_INIT_ROW } from "./common.ts";
 
 export const paper: PaperTable = {
   id: "table7",
@@ -63,6 +63,7 @@ export function plan(profile: Profile): TablePlan {
     title: "Table 7 — linear probing",
     metric: { key: "linprobe", label: "linear-probe top-1", evaluation: "linprobe" },
     rows: [
+      RANDOM_INIT_ROW,
       { key: "mae", label: "MAE", request: { name: "random" } },
       { key: "hpm", label: "HPM", request: { name: "hpm" } },
       { key: "cae", label: "CAE", notRun: NI("CAE") },

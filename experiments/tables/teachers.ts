@@ -16,7 +16,7 @@
  */
 import type { Claim } from "../paper_types.ts";
 import type { Profile } from "../profiles.ts";
-import { GPA, type TableModule, type TablePlan, type TableRowPlan } from "./common.ts";
+import { GPA, RANDOM_INIT_ROW, type TableModule, type TablePlan, type TableRowPlan } from "./common.ts";
 
 /** Pre-training epochs of the long arm, as a multiple of the profile's. */
 export const LONG_ARM_SCALE = 4;
@@ -24,7 +24,7 @@ export const LONG_ARM_SCALE = 4;
 function rows(epochsScale?: number): TableRowPlan[] {
   const scale = epochsScale ? { epochsScale } : {};
   return [
-    { key: "random-init", label: "random init (no pre-training)", randomInit: true },
+    RANDOM_INIT_ROW,
     { key: "mae", label: "MAE (random masking)", request: { name: "random" }, ...scale },
     { key: "centre", label: "centre-prior masking", request: { name: "centre" }, ...scale },
     { key: "mean-map", label: "mean-GPA-map masking", request: { name: "mean-map" }, ...scale },

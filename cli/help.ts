@@ -225,9 +225,12 @@ commit). Every file is checked first: a bad one exits 2 and nothing is written.
   --reports-dir DIR    where the reports are (default reports/)
   --write FILE         write into FILE between the markers instead of printing
   --rejudge            re-judge the report files given after the flags
+  --add-row KEY        with --rejudge and one report: copy row KEY (values, runs) from --from FILE.json,
+  --from FILE.json     when its runs are the ones the report's table plans for that row (hashes checked)
 
 example: deno task results --write README.md
-         deno task results --rejudge reports/cpu/table1.json reports/cpu/table4.json`,
+         deno task results --rejudge reports/cpu/table1.json reports/cpu/table4.json
+         deno task results --rejudge reports/cpu/table1.json --add-row random-init --from reports/cpu/teachers.json`,
   doctor: `usage: main.ts doctor [options]
 The backend chosen and why, package versions, the datasets found, the cache's location and size.
 

@@ -165,6 +165,8 @@ export async function cmdResults(args: string[]) {
     "reports-dir": { type: "string" },
     write: { type: "string" },
     rejudge: { type: "boolean" },
+    "add-row": { type: "string" },
+    from: { type: "string" },
   }, { positionals: 1000 });
   if (values.rejudge) return await rejudgeReports(values, positionals);
   if (positionals.length > 0) {
@@ -278,6 +280,53 @@ async function statisticsCommit(): Promise<string> {
   return dirty && dirty.text !== "" ? `${head.text} (with uncommitted changes to lib/report/)` : head.text;
 }
 
+/**
+ * `--add-row KEY --from OTHER.json` (with `--rejudge` and one report): the transform that copies row KEY's
+ * values and runs from OTHER.json, checked against the evaluation hashes the report's own table plans for it
+ * (the data's fingerprint is read from its source, as `plan` does).
+ */
+async function rowTransfer(values: Values, files: string[]) {
+  const key = str(values, "add-row");
+  const from = str(values, "from");
+  if (key === undefined && from === undefined) return undefined;
+  if (!key || !from) {
+    throw new UsageError("results --rejudge: --add-row KEY and --from FILE.json go together");
+  }
+  if (files.length !== 1) throw new UsageError("results --rejudge --add-row: give exactly one report");
+  const { addRowFrom, ReportFormatError } = await import("../lib/report/rejudge.ts");
+  const read = async (path: string) => {
+    try {
+      return JSON.parse(await Deno.readTextFile(path));
+    } catch (e) {
+      throw new UsageError(`results --rejudge: cannot read ${path}: ${e instanceof Error ? e.message : e}`);
+    }
+  };
+  const target = await read(files[0]);
+  const source = await read(from);
+  const { getProfile } = await import("../experiments/profiles.ts");
+  const { allPlans } = await import("../experiments/tables/mod.ts");
+  const { planTable } = await import("../app/tables/plan.ts");
+  const header = target?.header ?? {};
+  const plan = allPlans(getProfile(String(header.profile)))[String(header.tableId)];
+  const row = plan?.rows.find((r) => r.key === key);
+  if (!row) throw new UsageError(`results --rejudge: ${files[0]}'s table has no row '${key}' in its plan`);
+  const ctx = await context({ ...values, profile: String(header.profile) });
+  const seeds: number[] =
+    (source?.metrics?.[0]?.rows ?? []).find((r: { key: string }) => r.key === key)?.seeds ??
+      [];
+  const planned = await planTable(ctx, { ...plan, rows: [row] }, seeds);
+  const expectedEvalHashes = Object.fromEntries(
+    planned.filter((u) => u.evalHash).map((u) => [u.seed, u.evalHash!]),
+  );
+  return (json: unknown) => {
+    try {
+      return addRowFrom(json, { key, from: source, fromPath: from, expectedEvalHashes });
+    } catch (e) {
+      throw e instanceof ReportFormatError ? new UsageError(`results --rejudge: ${e.message}`) : e;
+    }
+  };
+}
+
 /** `results --rejudge FILE…`: see {@linkcode cmdResults}. */
 async function rejudgeReports(values: Values, files: string[]) {
   if (values.write !== undefined || values["reports-dir"] !== undefined) {
@@ -288,11 +337,12 @@ async function rejudgeReports(values: Values, files: string[]) {
   const { rejudgeFile, writeRejudged, ReportFormatError } = await import("../lib/report/rejudge.ts");
   const commit = await statisticsCommit();
   const date = new Date().toISOString().slice(0, 10);
+  const transform = await rowTransfer(values, files);
   // Every file is read and re-judged before any is written: a bad one writes nothing.
   const done = [];
   for (const file of files) {
     done.push(
-      await rejudgeFile(file, { commit, date }).catch((e) => {
+      await rejudgeFile(file, { commit, date, transform }).catch((e) => {
         throw e instanceof ReportFormatError ? new UsageError(`results --rejudge: ${e.message}`) : e;
       }),
     );

@@ -205,3 +205,47 @@ Deno.test("rejudge CLI: results --rejudge rewrites the reports; a bad file exits
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("addRowFrom: copies a row's values and runs when their evaluation hashes are the table's own", async () => {
+  const { addRowFrom } = await import("../lib/report/rejudge.ts");
+  const metric = { key: "finetune", label: "fine-tune top-1" };
+  const target = {
+    metrics: [{
+      metric,
+      baseline: "mae",
+      rows: [{ key: "mae", label: "MAE", perSeed: [17, 18], seeds: [0, 1] }],
+    }],
+    runs: [{ row: "mae", seed: 0, pretrainHash: "p0", evalHash: "e0" }],
+    notes: [],
+  };
+  const source = {
+    floorRow: "random-init",
+    metrics: [{
+      metric,
+      baseline: "mae",
+      rows: [{ key: "random-init", label: "random init", perSeed: [15, 16], seeds: [0, 1] }],
+    }],
+    runs: [
+      { row: "random-init", seed: 0, pretrainHash: "", evalHash: "r0" },
+      { row: "random-init", seed: 1, pretrainHash: "", evalHash: "r1" },
+    ],
+  };
+  const t = {
+    key: "random-init",
+    from: source,
+    fromPath: "teachers.json",
+    expectedEvalHashes: { 0: "r0", 1: "r1" },
+  };
+  const out = addRowFrom(target, t) as typeof target & { floorRow?: string };
+  assert.deepEqual(out.metrics[0].rows.map((r) => r.key), ["random-init", "mae"]);
+  assert.deepEqual(out.metrics[0].rows[0].perSeed, [15, 16]);
+  assert.equal(out.floorRow, "random-init");
+  assert.equal(out.runs.length, 3);
+  assert.match(out.notes.at(-1)!, /copied from teachers\.json/);
+  // A run of another identity (here seed 1's hash differs from the plan's) is refused, naming it.
+  assert.throws(
+    () => addRowFrom(target, { ...t, expectedEvalHashes: { 0: "r0", 1: "other" } }),
+    /seed 1 ran as r1, the report's table plans other/,
+  );
+  assert.throws(() => addRowFrom(target, { ...t, key: "gpa" }), /no row 'gpa'/);
+});

@@ -201,7 +201,10 @@ export interface Rejudged {
 }
 
 /** Reads `path` (a report's .json) and re-judges it; {@linkcode ReportFormatError} for a bad file. */
-export async function rejudgeFile(path: string, o: { commit: string; date: string }): Promise<Rejudged> {
+export async function rejudgeFile(
+  path: string,
+  o: { commit: string; date: string; transform?: (json: unknown) => unknown | Promise<unknown> },
+): Promise<Rejudged> {
   if (!path.endsWith(".json")) fail(`${path}: not a report's .json file`);
   const text = await Deno.readTextFile(path).catch((e) => {
     if (e instanceof Deno.errors.NotFound) fail(`${path}: no such file`);
@@ -215,6 +218,7 @@ export async function rejudgeFile(path: string, o: { commit: string; date: strin
   }
   let input: TableReportInput;
   try {
+    if (o.transform) json = await o.transform(json);
     input = rejudgeReport(json, o);
   } catch (e) {
     if (e instanceof ReportFormatError) fail(`${path}: ${e.message}`);
@@ -234,4 +238,68 @@ export async function rejudgeFile(path: string, o: { commit: string; date: strin
 /** Writes a re-judged report over its .json and .md (both atomically, as the table runner writes them). */
 export async function writeRejudged(r: Rejudged): Promise<{ markdown: string; json: string }> {
   return await writeReport(dirname(r.path), basename(r.path, ".json"), r.input);
+}
+
+/** A row copied into a report from another report whose runs have the same identity. */
+export interface RowTransfer {
+  /** The row's key in both reports. */
+  key: string;
+  /** The other report's JSON (already parsed). */
+  from: unknown;
+  /** Where the other report is, for the note. */
+  fromPath: string;
+  /** The evaluation hashes the target table's plan gives this row, per seed: each copied run must match. */
+  expectedEvalHashes: Record<number, string>;
+}
+
+/**
+ * A report's JSON with one row of the main metric (its per-seed values, seeds and runs) copied from another
+ * report, for when the target's run cache is gone but the row's runs — the same identities, checked against
+ * `expectedEvalHashes` seed by seed — ran for the other table. The row goes first (a floor row, such as
+ * random init, reads best there) and replaces one of the same key; a note says where it came from. Seeds the
+ * target has for other rows and the source lacks are simply missing from the row (paired claims use the
+ * seeds both rows have).
+ */
+export function addRowFrom(json: unknown, t: RowTransfer): Json {
+  if (!isObject(json) || !isObject(t.from)) fail("not a JSON object");
+  const source = metricBlock((field(t.from, "metrics", isArray, "a list", t.fromPath))[0], 0);
+  const target = field(json, "metrics", isArray, "a list", "report");
+  if (target.length === 0 || !isObject(target[0])) fail("report: no metrics");
+  const targetMetric = field(target[0], "metric", isObject, "an object", "metrics[0]");
+  if (targetMetric.key !== source.metric.key) {
+    fail(`${t.fromPath}: its metric '${source.metric.key}' is not the report's '${targetMetric.key}'`);
+  }
+  const row = source.rows.find((r) => r.key === t.key) ?? fail(`${t.fromPath}: no row '${t.key}'`);
+  const runs = ((t.from.runs ?? []) as Json[]).filter((r) => r.row === t.key);
+  const seeds = row.seeds ?? fail(`${t.fromPath}: row '${t.key}' records no seeds`);
+  for (const s of seeds) {
+    const run = runs.find((r) => r.seed === s);
+    const want = t.expectedEvalHashes[s];
+    if (!run || !want || run.evalHash !== want) {
+      fail(
+        `${t.fromPath}: row '${t.key}' seed ${s} ran as ${
+          String(run?.evalHash ?? "nothing")
+        }, the report's ` +
+          `table plans ${want ?? "no such run"}; only runs of the same identity can be copied`,
+      );
+    }
+  }
+  const rows = field(target[0], "rows", isArray, "a list", "metrics[0]").filter((r) =>
+    !(isObject(r) && r.key === t.key)
+  );
+  const copied = { key: row.key, label: row.label, paper: null, perSeed: row.perSeed, seeds };
+  const notes = (json.notes ?? []) as string[];
+  return {
+    ...json,
+    ...(t.from.floorRow === t.key ? { floorRow: t.key } : {}),
+    metrics: [{ ...target[0], rows: [copied, ...rows] }, ...target.slice(1)],
+    runs: [...((json.runs ?? []) as Json[]).filter((r) => r.row !== t.key), ...runs],
+    notes: [
+      ...notes,
+      `Row '${t.key}' (seeds ${
+        seeds.join(", ")
+      }) copied from ${t.fromPath}: the same runs (evaluation hashes ` +
+      "checked against this table's plan), recorded there after this table's own runs.",
+    ],
+  };
 }

@@ -463,6 +463,7 @@ export function assembleReport(
   }
   const mix = engineMixNote(results);
   if (mix) notes.push(mix);
+  if (plan.own?.discuss) notes.push(plan.own.discuss(verdicts));
   for (const c of paper.claims) {
     if (!(c.metric in resultsByMetric)) {
       notes.push(`claim ${c.id} (${c.metric}) not judged: that metric was not run`);

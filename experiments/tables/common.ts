@@ -6,6 +6,7 @@
  */
 import type { StrategyRequest } from "../../app/runner.ts";
 import type { Claim, PaperColumn, PaperRow, PaperTable, RowGroup } from "../paper_types.ts";
+import type { Verdict } from "../../lib/report/verdict.ts";
 import { type Profile, PROFILES } from "../profiles.ts";
 import { SEGMENTATION_SETUPS } from "../segmentation.ts";
 
@@ -40,7 +41,13 @@ export interface TablePlan {
    * Tables of this suite's own (not in the paper): their claims and baseline row. Paper tables take both from
    * experiments/paper.ts.
    */
-  own?: { claims: Claim[]; baseline: string; note: string };
+  own?: {
+    claims: Claim[];
+    baseline: string;
+    note: string;
+    /** A discussion written from the verdicts (added to the report's notes). */
+    discuss?: (verdicts: Verdict[]) => string;
+  };
   /**
    * Metric key of the paper module that our runs fill, and how it is produced; `measuredAs` says what stands
    * in for the paper's metric when the data differ (shown beside every claim on it).

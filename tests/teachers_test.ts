@@ -1,0 +1,92 @@
+import assert from "node:assert/strict";
+import { ladderDiscussion, plan, planLong } from "../experiments/tables/teachers.ts";
+import { getProfile } from "../experiments/profiles.ts";
+import type { Verdict } from "../lib/report/verdict.ts";
+
+function verdict(id: string, delta: number, ci: [number, number] | null, mde = 1): Verdict {
+  return {
+    claimId: `tt-${id}`,
+    text: id,
+    kind: "greater",
+    metric: "finetune",
+    outcome: ci && ci[0] > 0 ? "reproduced" : ci && ci[1] < 0 ? "not reproduced" : "inconclusive",
+    vsPaper: null,
+    rule: "",
+    compared: { a: "a", b: "b" },
+    delta,
+    ci,
+    level: 0.95,
+    method: ci ? "paired" : "none",
+    n: "3 pairs",
+    mde,
+    halfWidth: NaN,
+    pValue: NaN,
+    paperEffect: null,
+    seedsNeeded: null,
+    seedsNeededRange: null,
+    rows: {},
+    detail: "",
+  };
+}
+
+Deno.test("ladderDiscussion: pre-training helps, the oracle does not — explanation 3, with its bound", () => {
+  const text = ladderDiscussion([
+    verdict("mae-beats-random", 1, [0.5, 1.5]),
+    verdict("oracle-beats-mae", 0.1, [-0.3, 0.5], 0.62),
+    verdict("gpa-beats-mean", 0, [-0.4, 0.4]),
+    verdict("gpa-beats-centre", 0.1, [-0.2, 0.4]),
+    verdict("gpa-beats-mae", 0.2, [-0.1, 0.5]),
+  ], "tt");
+  assert.match(text, /Pre-training is worth \+1\.00 \[\+0\.50, \+1\.50\] points/);
+  assert.match(
+    text,
+    /at most \+0\.50 points \(50 % of pre-training's gain\) at 95 % \(MDE at 80 % power 0\.62\)/,
+  );
+  assert.match(text, /explanation 3/);
+  assert.match(text, /no measurable value of the teacher's per-image content/);
+});
+
+Deno.test("ladderDiscussion: an oracle gain the teacher lacks names the teacher; no pre-training gain names length", () => {
+  const teacher = ladderDiscussion([
+    verdict("mae-beats-random", 1, [0.5, 1.5]),
+    verdict("oracle-beats-mae", 0.8, [0.2, 1.4]),
+    verdict("gpa-beats-mae", 0.1, [-0.2, 0.4]),
+  ], "tt");
+  assert.match(
+    teacher,
+    /oracle box beats MAE by \+0\.80 \[\+0\.20, \+1\.40\] \(80 % of pre-training's gain\)/,
+  );
+  assert.match(teacher, /explanation 1, the teacher is the bottleneck/);
+  const short = ladderDiscussion([
+    verdict("mae-beats-random", 0.2, [-0.5, 0.9]),
+    verdict("oracle-beats-mae", 0, [-0.4, 0.4]),
+  ], "tt");
+  assert.match(short, /explanation 2/);
+  const hurts = ladderDiscussion([
+    verdict("mae-beats-random", 1, [0.5, 1.5]),
+    verdict("oracle-beats-mae", -0.8, [-1.2, -0.4]),
+  ], "tt");
+  assert.match(hurts, /hurts at this scale/);
+  // Too few seeds: no interval, no explanation picked.
+  assert.match(ladderDiscussion([verdict("mae-beats-random", 1, null)], "tt"), /not enough have run/);
+});
+
+Deno.test("teachers plans: six rows, one random-init floor, the long arm 4× the epochs and read by k-NN", () => {
+  const cpu = getProfile("cpu");
+  const arm = plan(cpu), long = planLong(cpu);
+  assert.deepEqual(arm.rows.map((r) => r.key), [
+    "random-init",
+    "mae",
+    "centre",
+    "mean-map",
+    "gpa",
+    "oracle-box",
+  ]);
+  assert.equal(arm.metric.evaluation, "finetune");
+  assert.equal(long.metric.evaluation, "knn");
+  assert.ok(long.rows.filter((r) => r.request).every((r) => r.epochsScale === 4));
+  assert.deepEqual(arm.own!.claims.map((c) => c.id).slice(0, 2), [
+    "tt-mae-beats-random",
+    "tt-oracle-beats-mae",
+  ]);
+});

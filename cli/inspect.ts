@@ -7,6 +7,7 @@ import { parseCommandArgs, pathOption, str, UsageError, type Values } from "../l
 import { RUN_HASH_PATTERN } from "../lib/cache/hash.ts";
 import { CorruptFileError } from "../lib/fsutil.ts";
 import type { ReportJson } from "../lib/report/summary.ts";
+import type { ProseReportJson } from "../lib/report/prose.ts";
 import { checkOutputPath, context, print, PROJECT_ROOT } from "./context.ts";
 
 export async function cmdDoctor(args: string[]) {
@@ -155,7 +156,9 @@ export async function cmdBench(args: string[]) {
 
 /**
  * `results`: one line per claim of a profile's reports (reports/<profile>/table*.json, codevspaper.json) —
- * the front page's results table; `--write FILE` puts it between the results markers of FILE.
+ * the front page's results table, then the prose numbers (each table's rows against their baseline, post-hoc
+ * pairwise differences with Holm's correction); `--write FILE` puts them between the results markers (and the
+ * prose markers, where FILE has them) of FILE.
  * `results --rejudge FILE.json…`: recomputes the verdicts of those reports from their recorded per-seed
  * values with this code's statistics and rewrites each report's .json and .md (every file is read and
  * checked before any is written).
@@ -215,6 +218,11 @@ export async function cmdResults(args: string[]) {
   }
   if (reports.length === 0) throw new UsageError(`no reports under ${reportsDir}/${profile}/`);
   const table = resultsSummary(reports);
+  // The prose numbers come from the same reports (paired differences, post hoc with Holm).
+  const { PROSE_MARKERS, resultsProse } = await import("../lib/report/prose.ts");
+  const prose = resultsProse(
+    reports.map((r) => ({ file: r.file, report: r.report as unknown as ProseReportJson })),
+  );
   if (write) {
     const { writeFilesAtomic } = await import("../lib/report/atomic_write.ts");
     const current = await Deno.readTextFile(write);
@@ -226,11 +234,17 @@ export async function cmdResults(args: string[]) {
         `--write ${write}: ${(e as Error).message}; add the two marker lines where it goes`,
       );
     }
+    // The prose block is optional: written where the file has its markers.
+    if (content.includes(PROSE_MARKERS[0])) content = replaceBetweenMarkers(content, prose, PROSE_MARKERS);
     await writeFilesAtomic([{ path: write, content }]);
     console.error(`results of ${reports.length} report(s) written into ${write}`);
     return;
   }
-  print(values, reports.map((r) => ({ file: r.file, verdicts: r.report.verdicts.length })), table);
+  print(
+    values,
+    reports.map((r) => ({ file: r.file, verdicts: r.report.verdicts.length })),
+    `${table}\n\n${prose}`,
+  );
 }
 
 /**

@@ -113,7 +113,7 @@ Deno.test("replaceBetweenMarkers replaces only what lies between the markers", (
   assert.throws(() => replaceBetweenMarkers("no markers", "x"), /markers/);
 });
 
-Deno.test("resultsSummary lists only claims that ran: one on rows with no results is left out", () => {
+Deno.test("resultsSummary lists a claim whose rows did not run as 'not run', and counts them", () => {
   const report: ReportJson = {
     header: { tableId: "table10", title: "T10", dataset: "d", seeds: [0, 1] },
     verdicts: [
@@ -124,6 +124,8 @@ Deno.test("resultsSummary lists only claims that ran: one on rows with no result
   };
   const md = resultsSummary([{ file: "t10.md", report }]);
   assert.ok(md.includes("| ran |"), md);
-  assert.ok(!md.includes("never ran"), md);
+  assert.ok(md.includes("| never ran | +0.50 | — | **not run** | 0 | — |"), md);
+  assert.ok(!/never ran[^\n]*not reproduced/.test(md), "not run is never 'not reproduced'");
   assert.ok(md.includes("| one seed |"), "too few seeds is still a result to show");
+  assert.ok(md.endsWith("\n\n2 of 3 claims judged; 1 not run (their rows did not run: Table 10 1)."), md);
 });

@@ -22,17 +22,28 @@ const tableLabel = (id: string | undefined): string =>
  * A markdown table: for each claim of each report (in the order given), the paper's difference, ours with its
  * paired 95 % interval, the verdict (and Holm's, where it differs), the seeds behind it and, when
  * inconclusive, the seeds per row for 80 % power if the paper's difference held at this scale (a point
- * estimate, and in brackets its range over the spread's 95 % interval where the report has it).
+ * estimate, and in brackets its range over the spread's 95 % interval where the report has it). A claim whose
+ * rows did not run is listed as "not run", and a line under the table counts them per table.
  */
 export function resultsSummary(reports: readonly { file: string; report: ReportJson }[]): string {
   const lines = [
     "| table | claim | paper Δ | ours Δ (95 % CI) | verdict | seeds | seeds for 80 % power if paper Δ holds here |",
     "| ----- | ----- | ------: | ---------------- | ------- | ----: | ----------------------------------------: |",
   ];
+  let claims = 0;
+  const notRun: string[] = [];
   for (const { file, report } of reports) {
     const label = `[${tableLabel(report.header.tableId)}](${file})`;
     for (const v of report.verdicts) {
-      if (onRowsNotRun(v)) continue; // the table lists claims that ran; the report says which did not
+      claims++;
+      if (onRowsNotRun(v)) {
+        // A claim whose rows did not run is listed as such, never dropped (and never "not reproduced").
+        notRun.push(tableLabel(report.header.tableId));
+        lines.push(
+          `| ${label} | ${escapeCell(v.text)} | ${formatDelta(v.paperEffect, 2)} | — | **not run** | 0 | — |`,
+        );
+        continue;
+      }
       const ours = Number.isFinite(v.delta)
         ? `${formatDelta(v.delta, 2)}` +
           (v.ci ? ` [${formatDelta(v.ci[0], 2)}, ${formatDelta(v.ci[1], 2)}]` : "")
@@ -47,6 +58,14 @@ export function resultsSummary(reports: readonly { file: string; report: ReportJ
           `${report.header.seeds.length} | ${needed} |`,
       );
     }
+  }
+  if (notRun.length > 0) {
+    const byTable = [...new Set(notRun)].map((t) => `${t} ${notRun.filter((x) => x === t).length}`);
+    lines.push(
+      "",
+      `${claims - notRun.length} of ${claims} claims judged; ${notRun.length} not run (their rows did not ` +
+        `run: ${byTable.join(", ")}).`,
+    );
   }
   return lines.join("\n");
 }

@@ -83,6 +83,8 @@ export interface GreaterClaim {
   metric: string;
   a: string;
   b: string;
+  /** "Slightly larger": the difference must also be at most this (deterministic metrics such as FLOPs). */
+  atMost?: number;
   /** Where the paper states it. */
   source: string;
 }

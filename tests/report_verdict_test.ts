@@ -407,3 +407,18 @@ Deno.test("verdict: best-in-group's negative branch uses Bonferroni over the k â
   assert.equal(two.outcome, "not reproduced");
   assert.equal(two.bonferroni, undefined);
 });
+
+Deno.test("verdict: 'slightly larger' on a deterministic quantity has an upper bound (atMost)", async () => {
+  const slightly: ClaimInput = { ...greater, atMost: 0.25 } as ClaimInput;
+  const within = judgeClaim(slightly, { a: [1.1], b: [1] }, { exact: true, paperEffect: 0.1 });
+  assert.equal(within.outcome, "reproduced");
+  const far = judgeClaim(slightly, { a: [2.01], b: [1] }, { exact: true, paperEffect: 0.1 });
+  assert.equal(far.outcome, "not reproduced", "a plain '>' would call 2.01Ã— 'slightly more'");
+  assert.equal(far.atMost, 0.25);
+  assert.match(far.detail, /larger than the 0\.25 that "slightly" allows; the paper's difference: 0\.1/);
+  assert.equal(judgeClaim(slightly, { a: [0.9], b: [1] }, { exact: true }).outcome, "not reproduced");
+  // A re-judged report keeps the bound: the claim is rebuilt from the verdict.
+  const { claimOfVerdict } = await import("../lib/report/rejudge.ts");
+  const back = claimOfVerdict(JSON.parse(JSON.stringify(far)), "v");
+  assert.equal((back as { atMost?: number }).atMost, 0.25);
+});

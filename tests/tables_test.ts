@@ -74,21 +74,31 @@ Deno.test("Table 3's α_s 1 → 1 rows keep the hard share 0 → 0.5 and clip th
   assert.equal(plain.request!.clipSoft, undefined, "rows whose shares fit keep their identity");
 });
 
-Deno.test("Table 9: each cost claim is measured on the row it names", async () => {
+Deno.test("Table 9: the claims are judged on the paper's GPA row (teacher + MAM); 'slightly' has a bound", async () => {
   const { assembleReport } = await import("../app/tables/mod.ts");
   const { tablePlans } = await import("../experiments/tables/mod.ts");
+  const { renderTableReport } = await import("../lib/report/markdown.ts");
   const ctx = planContext("smoke");
   const profile = ctx.profile;
   const report = assembleReport(ctx, tablePlans(profile).table9, [], {}, [0], 0);
   const v = Object.fromEntries(report.verdicts.map((x) => [x.claimId, x]));
-  // GPA as a teacher adds no learnable parameters; HPM's loss predictor does (1.0× vs > 1×).
-  assert.equal(v["t9-gpa-params-equal-mae"].outcome, "reproduced", v["t9-gpa-params-equal-mae"].detail);
-  assert.equal(
-    v["t9-hpm-more-params-than-gpa"].outcome,
-    "reproduced",
-    v["t9-hpm-more-params-than-gpa"].detail,
+  // GPA + MAM's attention decoder gives it HPM's parameter count by the cost model (≈ 1.229× MAE).
+  assert.equal(v["t9-gpa-params-equal-mae"].outcome, "not reproduced", v["t9-gpa-params-equal-mae"].detail);
+  assert.ok(Math.abs(v["t9-gpa-params-equal-mae"].delta - 0.229) < 0.001);
+  assert.equal(v["t9-hpm-more-params-than-gpa"].outcome, "not reproduced");
+  // 2.01× MAE is not "slightly more" (the paper: 1.1×): the magnitude is judged, not only the sign.
+  const flops = v["t9-gpa-costs-more-flops-than-mae"];
+  assert.equal(flops.outcome, "not reproduced", flops.detail);
+  assert.equal(flops.atMost, 0.25);
+  assert.match(flops.detail, /larger than the 0\.25 that "slightly" allows; the paper's difference: 0\.1/);
+  assert.equal(v["t9-hpm-costs-more-flops-than-gpa"].outcome, "reproduced");
+  // The teacher-only configuration is a labelled line of its own, not the paper's row.
+  const md = renderTableReport(report);
+  assert.match(
+    md,
+    /\| GPA as teacher only \(no MAM decoder; not the paper's row, no claim\) \| — \| 1\.000 \(n=1\)/,
   );
-  assert.equal(v["t9-gpa-costs-more-flops-than-mae"].outcome, "reproduced");
+  assert.match(md, /\| GPA \(teacher \+ MAM: the paper's row\) \| 1\.000 \| 1\.229 \(n=1\)/);
 });
 
 Deno.test("rows that share a seed share the encoder's initialisation and data order (the paired design)", async () => {

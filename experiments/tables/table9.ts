@@ -11,6 +11,9 @@ import { type CostMethod, costTable } from "../../lib/cost.ts";
 import type { TableModule, TablePlan } from "./common.ts";
 import { FINETUNE_COLUMN, FINETUNE_METRIC, GPA, LINPROBE_COLUMN, oneGroup, planContext } from "./common.ts";
 
+/** How much more than MAE's FLOPs "slightly more" allows, in multiples of MAE's (the paper: 0.1×). */
+export const SLIGHTLY = 0.25;
+
 export const paper: PaperTable = {
   id: "table9",
   number: 9,
@@ -63,10 +66,12 @@ export const paper: PaperTable = {
     {
       kind: "greater",
       id: "t9-gpa-costs-more-flops-than-mae",
-      text: "GPA's pre-training costs slightly more FLOPs than MAE's (the frozen teacher pass)",
+      text: "GPA's pre-training costs slightly more FLOPs than MAE's (at most 0.25× MAE more; the paper: " +
+        "1.1× against 1.0×, a 'marginal' overhead)",
       metric: "flops",
       a: "gpa",
       b: "mae",
+      atMost: SLIGHTLY,
       source: "§4.2, Table 9",
     },
     {
@@ -81,7 +86,7 @@ export const paper: PaperTable = {
     {
       kind: "equal",
       id: "t9-gpa-params-equal-mae",
-      text: "GPA (as teacher) adds no learnable parameters to MAE",
+      text: "GPA (the paper's row: teacher + MAM) adds no learnable parameters to MAE",
       metric: "params",
       a: "gpa",
       b: "mae",
@@ -120,18 +125,21 @@ export const paper: PaperTable = {
     "Inconsistency in the paper: Table 9 prints HPM's FLOPs as 1.3× while the text says 1.5×. The table " +
     "value is stored.",
     "FLOPs and parameters are ratios to MAE (MAE = 1.0×).",
-    "The learnable-parameter ratio of GPA (1.0×) belongs to GPA as teacher; the MAM variant adds a second " +
-    "decoder, which the table does not reflect.",
+    "The GPA row's accuracies (83.2 / 64.9) are the full framework's (teacher + MAM, Table 1's 83.22), yet " +
+    "its 1.0× learnable parameters leave out the MAM decoder, which the framework trains; the claims are " +
+    "judged on the row the paper describes (teacher + MAM).",
+    "'Slightly more FLOPs' (GPA 1.1× against MAE's 1.0×; HPM's 1.3× is called a considerable cost) is " +
+    "encoded as a difference of at most 0.25× MAE.",
   ],
 };
 
 /** The runs behind the rows, at a profile's scale. */
 export function plan(profile: Profile): TablePlan {
   const { common } = planContext(profile);
-  // FLOPs and learnable parameters: the analytic cost model at ViT-B/16. Each claim is measured on the row it
-  // names: FLOPs of GPA's full framework (teacher + MAM, the row the paper's accuracies come from); learnable
-  // parameters of GPA as a teacher (no extra decoder: "GPA adds no learnable parameters"), with GPA + MAM's
-  // attention decoder shown as its own row.
+  // FLOPs and learnable parameters: the analytic cost model at ViT-B/16. The claims are judged on the row the
+  // paper describes — GPA's full framework (teacher + MAM: its accuracies are Table 1's teacher + feature
+  // row) — for FLOPs and parameters alike; GPA as a teacher alone is shown as a labelled line of its own,
+  // with no claim on it.
   const cost = new Map(costTable().map((c) => [c.method, c]));
   const ratio = (m: CostMethod, k: "flopsRatio" | "paramsRatio") => cost.get(m)![k];
   return {
@@ -150,9 +158,16 @@ export function plan(profile: Profile): TablePlan {
       "1.3× (HPM) FLOPs cannot include a ViT-B teacher pass over all 197 tokens (≈ 1.4× an MAE forward on its " +
       "own); they match a student-forward-only count with the attention decoder active on 25 % of steps " +
       "(GPA + MAM 1.14×) — the paper's text even gives 1.5× for HPM",
-      "GPA row: the full framework (teacher + MAM) for accuracy and FLOPs; the parameter claims speak of GPA " +
-      "as a teacher (no extra decoder) and are measured on that configuration; GPA + MAM's attention decoder " +
-      "adds parameters, shown as its own row",
+      "GPA row: the full framework (teacher + MAM), the row the paper's accuracies come from, for accuracy, " +
+      "FLOPs and parameters; by the cost model its attention decoder gives it HPM's parameter count " +
+      `(${
+        fmt3(ratio("gpa-mam", "paramsRatio"))
+      }× MAE), where the paper prints 1.0×. GPA as a teacher alone ` +
+      `(${fmt3(ratio("gpa", "paramsRatio"))}× parameters, ${fmt3(ratio("gpa", "flopsRatio"))}× FLOPs) is ` +
+      "a labelled line of its own, not the paper's row, with no claim on it",
+      `"slightly more FLOPs" is judged with a bound of +${SLIGHTLY}× MAE: GPA + MAM costs ` +
+      `${fmt3(ratio("gpa-mam", "flopsRatio"))}× MAE by the whole-step count, the paper ` +
+      `${paper.rows.find((r) => r.key === "gpa")!.cells.flops}× — a magnitude mismatch, not only a sign`,
     ],
     exactMetrics: [
       {
@@ -163,8 +178,9 @@ export function plan(profile: Profile): TablePlan {
           mae: ratio("mae", "flopsRatio"),
           hpm: ratio("hpm", "flopsRatio"),
           gpa: ratio("gpa-mam", "flopsRatio"),
+          "gpa-teacher": ratio("gpa", "flopsRatio"),
         },
-        rowLabels: { gpa: "GPA (teacher + MAM)" },
+        rowLabels: ROW_LABELS,
       },
       {
         key: "params",
@@ -173,14 +189,22 @@ export function plan(profile: Profile): TablePlan {
         values: {
           mae: ratio("mae", "paramsRatio"),
           hpm: ratio("hpm", "paramsRatio"),
-          gpa: ratio("gpa", "paramsRatio"),
-          "gpa-mam": ratio("gpa-mam", "paramsRatio"),
+          gpa: ratio("gpa-mam", "paramsRatio"),
+          "gpa-teacher": ratio("gpa", "paramsRatio"),
         },
-        rowLabels: { gpa: "GPA as teacher", "gpa-mam": "GPA + MAM (with its decoder)" },
+        rowLabels: ROW_LABELS,
       },
     ],
   };
 }
+
+const fmt3 = (x: number) => +x.toFixed(3);
+
+/** Labels of the cost rows: the paper's GPA row is the full framework; the teacher-only line is not it. */
+const ROW_LABELS = {
+  gpa: "GPA (teacher + MAM: the paper's row)",
+  "gpa-teacher": "GPA as teacher only (no MAM decoder; not the paper's row, no claim)",
+};
 
 /** Table 9. */
 export const table9: TableModule = { id: "table9", paper, plan };

@@ -107,7 +107,9 @@ export function claimOfVerdict(v: Json, where: string): ClaimInput {
     return { kind, id, text, metric, best: a, rows };
   }
   const b = field(compared, "b", isString, "a string", `${where}.compared`);
-  if (kind === "greater") return { kind, id, text, metric, a, b };
+  if (kind === "greater") {
+    return { kind, id, text, metric, a, b, ...(typeof v.atMost === "number" ? { atMost: v.atMost } : {}) };
+  }
   if (kind === "equal") {
     // Reports before the `tolerance` field name it in the rule: "a = b ± 0.5: …".
     const fromRule = isString(v.rule) ? /^\S+ = \S+ ± ([0-9][0-9.eE+-]*)/.exec(v.rule)?.[1] : undefined;

@@ -24,7 +24,8 @@
  *   `bonferroni`), or the weakest of the claimed row's wins.
  * - "a = b ± tol": reproduced if the CI lies inside [−tol, tol], not reproduced if wholly outside.
  * - Deterministic quantities (FLOPs, parameter counts; option `exact`): one measurement per row suffices and
- *   the values are compared directly.
+ *   the values are compared directly; "a slightly > b" (`atMost`) also needs the difference to be at most
+ *   its bound.
  * Minimum detectable effect (`mde`): (t_{0.975,df} + t_{0.8,df}) · SE of the deciding difference — a true
  * difference this large would give an interval that excludes 0 in 80 % of repetitions if the spread measured
  * here were the true one. `halfWidth` is the interval's half-width (t_{0.975,df} · SE). Seeds needed
@@ -77,6 +78,11 @@ export interface GreaterClaimInput {
   metric: string;
   a: string;
   b: string;
+  /**
+   * "a is slightly larger than b": the difference must also be at most this (deterministic quantities only;
+   * a larger one is "not reproduced", the magnitude the claim's wording rules out).
+   */
+  atMost?: number;
 }
 
 /** Claim "row `best` has the largest value among `rows`". */
@@ -154,6 +160,8 @@ export interface Verdict {
   bonferroni?: { comparisons: number; level: number };
   /** Tolerance of an "a = b ± tol" claim. */
   tolerance?: number;
+  /** Upper bound of a "slightly larger" claim's difference (see `GreaterClaimInput.atMost`). */
+  atMost?: number;
   /** The test behind `ci`. */
   method: TestMethod;
   /** Pairs (paired), or seeds of a and b (Welch), behind the deciding comparison. */
@@ -427,19 +435,36 @@ function judgeExact(claim: ClaimInput, results: SeedResults, base: VerdictBase):
   }
   const delta = m(claim.a) - m(claim.b);
   const greater = claim.kind === "greater";
+  const atMost = greater ? claim.atMost : undefined;
+  const ok = greater
+    ? delta > 0 && (atMost === undefined || delta <= atMost)
+    : Math.abs(delta) <= claim.tolerance;
+  const paper = base.paperEffect !== null && Number.isFinite(base.paperEffect)
+    ? `; the paper's difference: ${fmt(base.paperEffect)}`
+    : "";
   return {
     ...base,
     ...exact,
-    outcome: (greater ? delta > 0 : Math.abs(delta) <= claim.tolerance) ? "reproduced" : "not reproduced",
+    ...(atMost !== undefined ? { atMost } : {}),
+    outcome: ok ? "reproduced" : "not reproduced",
     rule: greater
-      ? `${claim.a} > ${claim.b} on a deterministic quantity: reproduced if the measured difference is ` +
-        "positive, otherwise not reproduced (no seed noise, so no interval)."
+      ? atMost !== undefined
+        ? `${claim.a} slightly > ${claim.b} on a deterministic quantity: reproduced if the measured ` +
+          `difference is positive and at most ${
+            fmt(atMost)
+          } ("slightly"), otherwise not reproduced (no seed ` +
+          "noise, so no interval)."
+        : `${claim.a} > ${claim.b} on a deterministic quantity: reproduced if the measured difference is ` +
+          "positive, otherwise not reproduced (no seed noise, so no interval)."
       : `${claim.a} = ${claim.b} ± ${claim.tolerance} on a deterministic quantity: reproduced if ` +
         `|difference| ≤ ${claim.tolerance}, otherwise not reproduced.`,
     compared: { a: claim.a, b: claim.b },
     delta,
     ci: [delta, delta],
-    detail: `measured ${claim.a} − ${claim.b} = ${fmt(delta)}`,
+    detail: `measured ${claim.a} − ${claim.b} = ${fmt(delta)}` +
+      (atMost !== undefined && delta > atMost
+        ? ` — larger than the ${fmt(atMost)} that "slightly" allows${paper}`
+        : ""),
   };
 }
 

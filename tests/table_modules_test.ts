@@ -48,3 +48,38 @@ Deno.test("codevspaper says when per-epoch progress keeps MAM off and where the 
   const cpu = TABLES.codevspaper.plan(getProfile("cpu"));
   assert.ok(cpu.deviations?.some((d) => /never runs at 4 epochs/.test(d)), "the cpu report says so");
 });
+
+Deno.test("Table 6: each row's epochs follow the paper's column; the 'BEiT' row is labelled for what it is", () => {
+  const cpu = TABLES.table6.plan(getProfile("cpu"));
+  const scale = Object.fromEntries(cpu.rows.map((r) => [r.key, r.epochsScale ?? 1]));
+  // Paper: BEiT 800, AMT 400, GPA 300 epochs against 200 for MAE, UM-MAE, HPM and GPA.
+  assert.deepEqual(
+    { beit: scale.beit, amt: scale.amt, "gpa-300": scale["gpa-300"], mae: scale.mae, hpm: scale.hpm },
+    { beit: 4, amt: 2, "gpa-300": 1.5, mae: 1, hpm: 1 },
+  );
+  assert.equal(scale["um-mae"], 1);
+  const beit = cpu.rows.find((r) => r.key === "beit")!;
+  assert.match(beit.label, /^MAE with BEiT's block-wise mask \(75 %, pixel target; stands in for BEiT\)/);
+  assert.ok(
+    cpu.deviations.some((d) => /'BEiT' row: not BEiT .*about 40 %.*dVAE/.test(d)),
+    "the deviation is listed",
+  );
+  assert.ok(
+    cpu.deviations.some((d) =>
+      /BEiT 16 \(paper 800\), AMT 8 \(400\), GPA 1\.5× 6 \(300\).*cost 4×, 2× and 1\.5×/.test(d)
+    ),
+    cpu.deviations.join("\n"),
+  );
+});
+
+Deno.test("codevspaper: mam-late runs with the code's loss; differences no row switches are listed", () => {
+  const cpu = TABLES.codevspaper.plan(getProfile("cpu"));
+  const late = cpu.rows.find((r) => r.key === "mam-late")!;
+  assert.deepEqual(late.request!.mam, { activeFrom: 0.75, lossOn: "all" });
+  assert.ok(cpu.deviations.some((d) => /"mam-late" .*gives the encoder no MAM gradient/.test(d)));
+  assert.ok(
+    cpu.deviations.some((d) => /in an alternating way.*neither the authors' code nor the suite/.test(d)),
+  );
+  assert.ok(cpu.deviations.some((d) => /p²·3 values per patch.*averages them/.test(d)));
+  assert.ok(cpu.deviations.some((d) => /^fine-tuning 4 epochs/.test(d)), "the recipe deviations too");
+});

@@ -267,6 +267,8 @@ const paper: Profile = {
     cutmix: 1.0,
     mixupProb: 1.0,
     reprob: 0.25,
+    // MAE's and the authors' main_finetune.py (timm's RandAugment: 2 ops, magnitude 9 ± 0.5, increasing set).
+    randAugment: "rand-m9-mstd0.5-inc1",
     cropScale: [0.08, 1],
   },
   linprobe: {

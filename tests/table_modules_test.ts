@@ -83,3 +83,24 @@ Deno.test("codevspaper: mam-late runs with the code's loss; differences no row s
   assert.ok(cpu.deviations.some((d) => /p²·3 values per patch.*averages them/.test(d)));
   assert.ok(cpu.deviations.some((d) => /^fine-tuning 4 epochs/.test(d)), "the recipe deviations too");
 });
+
+Deno.test("every report of the cpu and smoke profiles lists the recipe deviations found missing in Audit II", () => {
+  for (const name of ["cpu", "smoke"]) {
+    const profile = getProfile(name);
+    for (const m of [...PAPER_TABLE_MODULES, TABLES.codevspaper]) {
+      const d = m.plan(profile).deviations.join("\n");
+      for (
+        const want of [
+          /fine-tuning RandAugment: none \(paper: rand-m9-mstd0\.5-inc1/,
+          /fine-tuning warm-up \S+ of \d+ epochs \(paper: 5 of 100\)/,
+          /pre-training decoder \d+-d × \d+ blocks, as wide as the encoder .*paper: 512-d × 8, narrower/,
+          /pre-training warm-up is [\d.]+ % of the schedule .*paper: 10 %, 20 of 200/,
+          /layer decay 0\.75 over \d blocks scales the patch embedding's learning rate by [\d.]+ \(paper: 0\.8 over 12 blocks, 0\.055\)/,
+        ]
+      ) assert.match(d, want, `${name}/${m.id}`);
+    }
+  }
+  // The paper profile fine-tunes with MAE's RandAugment and lists none of these.
+  assert.equal(getProfile("paper").finetune.randAugment, "rand-m9-mstd0.5-inc1");
+  assert.ok(!TABLES.table1.plan(getProfile("paper")).deviations.some((d) => /RandAugment/.test(d)));
+});

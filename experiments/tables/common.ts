@@ -137,6 +137,65 @@ export function recipeDeviations(profile: Profile): string[] {
     `${name} ${ours} (paper: ${paper})`
   );
   if (off.length > 0) out.push(`fine-tuning regularisers: ${off.join(", ")}`);
+  return [...out, ...recipeScaleDeviations(profile)];
+}
+
+/**
+ * Recipe differences a report lists on lines of their own (added after the first reports were written, so a
+ * re-judged report can gain them without its other lines changing): RandAugment, the fine-tuning warm-up,
+ * the decoder's width against the encoder's, the warm-up's share of pre-training, and what layer decay does
+ * at this depth.
+ */
+export function recipeScaleDeviations(profile: Profile): string[] {
+  const p = PROFILES.paper;
+  if (profile.name === p.name) return [];
+  const pre = profile.pretrain, ft = profile.finetune, m = profile.model, pm = p.model;
+  const out: string[] = [];
+  if (ft.randAugment !== p.finetune.randAugment) {
+    out.push(
+      `fine-tuning RandAugment: ${ft.randAugment ?? "none"} (paper: ${p.finetune.randAugment}, as in MAE's ` +
+        "and the authors' main_finetune.py)",
+    );
+  }
+  if (ft.warmupEpochs !== p.finetune.warmupEpochs || ft.epochs !== p.finetune.epochs) {
+    out.push(
+      `fine-tuning warm-up ${ft.warmupEpochs} of ${ft.epochs} epochs (paper: ${p.finetune.warmupEpochs} of ` +
+        `${p.finetune.epochs})`,
+    );
+  }
+  const wide = (dec: number, enc: number) =>
+    dec === enc
+      ? "as wide as the encoder"
+      : dec < enc
+      ? "narrower than the encoder"
+      : "wider than the encoder";
+  if (m.decoderDim / m.dim !== pm.decoderDim / pm.dim || m.decoderDepth !== pm.decoderDepth) {
+    out.push(
+      `pre-training decoder ${m.decoderDim}-d × ${m.decoderDepth} blocks, ${wide(m.decoderDim, m.dim)} ` +
+        `(${m.dim}-d) (paper: ${pm.decoderDim}-d × ${pm.decoderDepth}, ${wide(pm.decoderDim, pm.dim)}, ` +
+        `${pm.dim}-d)`,
+    );
+  }
+  const share = (w: number, e: number) => `${+(100 * w / e).toFixed(1)} %`;
+  if (pre.warmupEpochs / pre.epochs !== p.pretrain.warmupEpochs / p.pretrain.epochs) {
+    out.push(
+      `pre-training warm-up is ${
+        share(pre.warmupEpochs, pre.epochs)
+      } of the schedule (${pre.warmupEpochs} of ` +
+        `${pre.epochs} epochs; paper: ${share(p.pretrain.warmupEpochs, p.pretrain.epochs)}, ` +
+        `${p.pretrain.warmupEpochs} of ${p.pretrain.epochs})`,
+    );
+  }
+  // MAE's layer decay scales block i's lr by ld^(depth − i) and the patch embedding's by ld^(depth + 1).
+  const embed = (ld: number, depth: number) => +(ld ** (depth + 1)).toPrecision(2);
+  if (ft.layerDecay ** (m.depth + 1) !== p.finetune.layerDecay ** (pm.depth + 1)) {
+    out.push(
+      `layer decay ${ft.layerDecay} over ${m.depth} blocks scales the patch embedding's learning rate by ` +
+        `${embed(ft.layerDecay, m.depth)} (paper: ${p.finetune.layerDecay} over ${pm.depth} blocks, ` +
+        `${embed(p.finetune.layerDecay, pm.depth)}): the decay is not rescaled for the shallower model, so ` +
+        "early blocks move far more than in the paper's recipe",
+    );
+  }
   return out;
 }
 

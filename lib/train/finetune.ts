@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { engineLabel } from "../backend.ts";
 import { downstreamRun, type DownstreamTrainArgs, recordedTop1 } from "./cached_run.ts";
 import { centerBatch, randomErasing, randomResizedCropFlip } from "../data/augment.ts";
+import { parseRandAugment, randAugmentBatch } from "../data/randaugment.ts";
 import { datasetIdentity, type DatasetSpec, type ImageSplit } from "../data/types.ts";
 import { encodeImages, isEncoderParam } from "../encode.ts";
 import { linear } from "../ops.ts";
@@ -278,7 +279,11 @@ async function trainFinetune(
           scale: r.cropScale,
         },
       );
-      // Per image, before mixup/cutmix (timm's order): random erasing with probability reprob.
+      // timm's order: RandAugment after the crop and flip, then (per image, before mixup/cutmix) random
+      // erasing with probability reprob.
+      if (r.randAugment) {
+        randAugmentBatch(images, B, cfg.imageSize, parseRandAugment(r.randAugment), ctx.rng.fork("randaug"));
+      }
       randomErasing(images, B, cfg.imageSize, r.reprob, ctx.rng.fork("erase"));
       const labels = Int32Array.from(ctx.batchIndices, (i) => data.train.labels[i]);
       const { targets } = mixBatch(images, labels, cfg.imageSize, C, r, ctx.rng.fork("mix"));

@@ -37,6 +37,11 @@ export interface FinetuneRecipe {
   mixupProb: number;
   /** Random-erasing probability. */
   reprob: number;
+  /**
+   * timm's RandAugment string (MAE's fine-tuning: `rand-m9-mstd0.5-inc1`), applied after the crop and flip;
+   * absent: none (and the run's identity is what it was before the field existed).
+   */
+  randAugment?: string;
   cropScale: [number, number];
 }
 

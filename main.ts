@@ -8,7 +8,7 @@ import { UsageError } from "./lib/cli.ts";
 import { cmdDownstream, cmdKnn, cmdPretrain } from "./cli/train.ts";
 import { cmdPlan, cmdTables } from "./cli/tables.ts";
 import { cmdBench, cmdData, cmdDoctor, cmdExport, cmdResults, cmdRuns } from "./cli/inspect.ts";
-import { cmdFigures, cmdGpaRecall, cmdTeacher } from "./cli/teacher.ts";
+import { cmdFigures, cmdGpaMaps, cmdGpaRecall, cmdTeacher } from "./cli/teacher.ts";
 import { COMMAND_HELP, HELP } from "./cli/help.ts";
 export { workerArgs } from "./cli/tables.ts";
 
@@ -68,6 +68,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case "gpa-recall":
         await cmdGpaRecall(rest);
+        return 0;
+      case "gpa-maps":
+        await cmdGpaMaps(rest);
         return 0;
       case "export":
         await cmdExport(rest);

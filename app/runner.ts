@@ -47,10 +47,16 @@ export interface RunContext {
   profile: Profile;
   cacheDir: string;
   dataDir?: string;
+  /** The image folder given by `--data-path` (or `--data-dir` with that layout); the profile's dataset then. */
+  dataPath?: string;
   backend: string;
   log: (line: string) => void;
   stopSignal: { stopped: boolean };
   progress?: boolean;
+  /** Recipe fields the person set (`pretrain.batchSize`, …): never adapted to the data, only checked. */
+  recipeSet?: Set<string>;
+  /** Per stage, the lines that said how its recipe was adapted (recorded in the run's metrics). */
+  recipeNotes?: Record<string, string[]>;
   /** Test-only: replaces the loss at a global step (NaN injection). */
   lossHook?: (globalStep: number, loss: number) => number;
 }
@@ -128,21 +134,37 @@ export function pretrainSpec(ctx: RunContext, choice: PretrainChoice, data?: str
 }
 
 /**
- * A batch larger than the training set leaves no step to take: a mistake in what was asked (`--batch-size`
- * or a profile's recipe), reported before any run directory is made.
+ * A batch larger than the training set leaves no step to take. Asked for (`--batch-size`): a usage error,
+ * reported before any run directory is made. A profile's default: adapted to the data — the largest power of
+ * two with at least 4 steps per epoch —, said in one line and recorded with the run (`recipeNotes`).
  */
-function checkBatch(stage: string, batchSize: number, train: ImageSplit): void {
-  if (batchSize > train.count) {
+function fitBatch(ctx: RunContext, stage: "pretrain" | "finetune" | "linprobe", train: ImageSplit): void {
+  const r = ctx.profile[stage];
+  const label = { pretrain: "pre-training", finetune: "fine-tuning", linprobe: "linear-probing" }[stage];
+  if (r.batchSize <= train.count) return;
+  if (ctx.recipeSet?.has(`${stage}.batchSize`)) {
     throw new UsageError(
-      `${stage} batch size ${batchSize} exceeds the ${train.count} training images of ${train.name}`,
+      `${label} batch size ${r.batchSize} exceeds the ${train.count} training images of ${train.name}`,
     );
   }
+  const capped = 2 ** Math.floor(Math.log2(Math.max(1, train.count / 4)));
+  const line = `${label} batch size ${r.batchSize} → ${capped}: ${train.name} has ${train.count} training ` +
+    `images (${Math.floor(train.count / capped)} steps per epoch; --batch-size sets it)`;
+  ctx.log(line);
+  ((ctx.recipeNotes ??= {})[stage] ??= []).push(line);
+  r.batchSize = capped;
+}
+
+/** The recipe notes of a stage, for its run's metrics. */
+function notesOf(ctx: RunContext, stage: string): { notes?: string[] } {
+  const n = ctx.recipeNotes?.[stage];
+  return n && n.length > 0 ? { notes: [...n] } : {};
 }
 
 /** Pre-trains (or loads) a run. */
 export async function ensurePretrain(ctx: RunContext, choice: PretrainChoice): Promise<PretrainOutcome> {
   const { train, val } = await profileData(ctx);
-  checkBatch("pre-training", ctx.profile.pretrain.batchSize, train);
+  fitBatch(ctx, "pretrain", train);
   return pretrain(pretrainSpec(ctx, choice, train.fingerprint), train, {
     knnData: { train, val },
     onlineProbe: true,
@@ -151,19 +173,24 @@ export async function ensurePretrain(ctx: RunContext, choice: PretrainChoice): P
     stopSignal: ctx.stopSignal,
     lossHook: ctx.lossHook,
     progress: ctx.progress,
+    ...notesOf(ctx, "pretrain"),
   });
 }
 
 /** The run environment (cache, logging, interruption, test hooks) of a context. */
-export function runEnv(ctx: RunContext): RunEnv {
+export function runEnv(ctx: RunContext, stage?: string): RunEnv {
   return {
     cache: runCache(ctx),
     log: ctx.log,
     stopSignal: ctx.stopSignal,
     lossHook: ctx.lossHook,
     progress: ctx.progress,
+    ...(stage ? notesOf(ctx, stage) : {}),
   };
 }
+
+/** An encoder to evaluate: a pre-training outcome, or any weights with the identity their runs name. */
+export type EncoderRef = { hash: string; params: Params };
 
 /** The spec fields every downstream run of a context shares: profile, data, model, seed, encoder, data source. */
 function downstreamSpecOf(
@@ -183,7 +210,7 @@ function downstreamSpecOf(
   };
 }
 
-async function downstreamSpec(ctx: RunContext, from: PretrainOutcome | null, seed: number) {
+async function downstreamSpec(ctx: RunContext, from: EncoderRef | null, seed: number) {
   const data = await profileData(ctx);
   return { spec: downstreamSpecOf(ctx, from?.hash ?? null, seed, data.train.fingerprint), data };
 }
@@ -208,23 +235,33 @@ export function evaluationIdentity(
 /** Fine-tunes the encoder of a pre-training outcome (or a random init when `from` is null). */
 export async function ensureFinetune(
   ctx: RunContext,
-  from: PretrainOutcome | null,
+  from: EncoderRef | null,
   seed: number,
 ): Promise<FinetuneOutcome> {
   const { spec, data } = await downstreamSpec(ctx, from, seed);
-  checkBatch("fine-tuning", ctx.profile.finetune.batchSize, data.train);
-  return finetune({ ...spec, recipe: ctx.profile.finetune }, from?.params ?? null, data, runEnv(ctx));
+  fitBatch(ctx, "finetune", data.train);
+  return finetune(
+    { ...spec, recipe: ctx.profile.finetune },
+    from?.params ?? null,
+    data,
+    runEnv(ctx, "finetune"),
+  );
 }
 
 /** Linear-probes the encoder of a pre-training outcome (or a random init). */
 export async function ensureLinprobe(
   ctx: RunContext,
-  from: PretrainOutcome | null,
+  from: EncoderRef | null,
   seed: number,
 ): Promise<LinprobeOutcome> {
   const { spec, data } = await downstreamSpec(ctx, from, seed);
-  checkBatch("linear-probing", ctx.profile.linprobe.batchSize, data.train);
-  return linprobe({ ...spec, recipe: ctx.profile.linprobe }, from?.params ?? null, data, runEnv(ctx));
+  fitBatch(ctx, "linprobe", data.train);
+  return linprobe(
+    { ...spec, recipe: ctx.profile.linprobe },
+    from?.params ?? null,
+    data,
+    runEnv(ctx, "linprobe"),
+  );
 }
 
 const randomKnnMemo = new Map<string, Promise<number>>();
@@ -260,6 +297,8 @@ export interface TeacherChoice {
   teacherEpochs?: number;
   /** A safetensors file with timm/MAE ViT weights instead of a cached run. */
   weightsPath?: string;
+  /** A finished pre-training run of the cache (its hash) as the teacher, instead of the profile's. */
+  run?: string;
   /** When set, a weights file is required: the error without one says where to get it. */
   weightsHint?: string;
   /** Head: explicit, or chosen by k-shot selection on annotated train images. */
@@ -278,7 +317,11 @@ export async function ensureTeacher(ctx: RunContext, choice: TeacherChoice): Pro
   const cfg = ctx.profile.model;
   let params: Params;
   let source: Record<string, unknown>;
-  if (choice.weightsPath) {
+  if (choice.run) {
+    const { loadRunEncoder } = await import("./encoders.ts");
+    params = (await loadRunEncoder(ctx, choice.run)).params;
+    source = { teacherRun: choice.run };
+  } else if (choice.weightsPath) {
     await verifyTeacherWeights(choice.weightsPath, cfg); // damaged, another model's, or not its card's bytes
     params = await loadTimmTeacherWeights(choice.weightsPath, cfg);
     // The file's content, not its name or size, identifies the teacher (two files named alike must not share
@@ -300,14 +343,28 @@ export async function ensureTeacher(ctx: RunContext, choice: TeacherChoice): Pro
     // One selection per teacher, profile and data in a process: a table's units (and `plan`) ask again.
     const key = JSON.stringify([source, choice.head.shots, variant, ctx.profile, ctx.cacheDir]);
     const known = selectedHeads.get(key);
+    const { train } = await profileData(ctx);
     if (known) {
       head = known;
+    } else if (!train.boxes && !train.segmentation) {
+      // Data without boxes or masks (an image folder) gives nothing to select by: the last block, all heads.
+      head = { block: cfg.depth - 1, head: -1 };
+      ctx.log(
+        `teacher head: ${train.name} has no boxes or masks for ${choice.head.shots}-shot selection; using ` +
+          `the last block, all heads (b${head.block}h-1; --teacher-head sets one)`,
+      );
+      selectedHeads.set(key, head);
     } else {
       const probe = new Teacher(params, cfg, { block: 0, head: 0 }, variant, source);
       head = await selectTeacherHead(ctx, probe, choice.head.shots);
       selectedHeads.set(key, head);
     }
-    source = { ...source, selectedBy: `${choice.head.shots}-shot` };
+    source = {
+      ...source,
+      selectedBy: !train.boxes && !train.segmentation
+        ? "no annotations: last block, all heads"
+        : `${choice.head.shots}-shot`,
+    };
   } else {
     head = choice.head;
   }

@@ -6,8 +6,7 @@
  */
 import { segmentationSpecFor } from "../experiments/segmentation.ts";
 import { datasetFingerprint, loadDataset } from "../lib/data/mod.ts";
-import { type RunContext, runEnv } from "./runner.ts";
-import type { PretrainOutcome } from "../lib/train/pretrain.ts";
+import { type EncoderRef, type RunContext, runEnv } from "./runner.ts";
 import {
   segment,
   segmentationIdentity,
@@ -26,7 +25,7 @@ export function segmentationData(ctx: RunContext): ReturnType<typeof loadDataset
 /** Fine-tunes a segmentation model on the profile's segmentation data from a pre-training run (or random init). */
 export async function ensureSegment(
   ctx: RunContext,
-  from: PretrainOutcome | null,
+  from: EncoderRef | null,
   seed: number,
   recipe?: Partial<SegmentationRecipe>,
 ): Promise<SegmentationOutcome> {

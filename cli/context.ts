@@ -68,6 +68,30 @@ export async function checkOutputPath(
   }
 }
 
+/**
+ * The image folder a command trains and evaluates on: `--data-path DIR`, or `--data-dir DIR` where DIR has
+ * the layout (`train/<class>/*`, `val/<class>/*`); otherwise `--data-dir` keeps its meaning of a place where
+ * datasets are searched for. `--data-path` without that layout is a usage error that shows it.
+ */
+export async function imageFolderOption(values: Values): Promise<string | undefined> {
+  const { isImageFolderLayout } = await import("../lib/data/image_folder.ts");
+  const path = pathOption(values, "data-path");
+  const dir = pathOption(values, "data-dir");
+  if (path !== undefined && dir !== undefined) {
+    throw new UsageError("--data-path and --data-dir name the same thing here: give one of them");
+  }
+  if (path !== undefined) {
+    if (!(await isImageFolderLayout(path))) {
+      throw new UsageError(
+        `--data-path ${path} is not an image folder: it needs train/<class>/<image> and val/<class>/<image> ` +
+          "(class folders named alike in both; .jpg, .png, .webp, …)",
+      );
+    }
+    return path;
+  }
+  return dir !== undefined && (await isImageFolderLayout(dir)) ? dir : undefined;
+}
+
 /** Builds the run context from the global options (validating them) and activates the backend. */
 export async function context(values: Values): Promise<RunContext & { backendReasons: string[] }> {
   const profileName = str(values, "profile", "smoke")!;
@@ -90,8 +114,14 @@ export async function context(values: Values): Promise<RunContext & { backendRea
   // An empty flag is a usage error; an empty environment variable counts as unset (never "the root").
   const cacheDir = dirOption(values, "cache-dir", "GPA_CACHE_DIR") ?? `${PROJECT_ROOT}/data/cache`;
   const dataDir = dirOption(values, "data-dir", "GPA_DATA_DIR");
-  // An image-folder profile (paper: ImageNet-1K) reads its train/ and val/ class folders from --data-dir.
-  if (profile.dataset.name === "imagefolder" && dataDir !== undefined) profile.dataset.root = dataDir;
+  const dataPath = await imageFolderOption(values);
+  if (dataPath !== undefined) {
+    // Any profile trains and evaluates on an image folder: its classes, its images at the profile's size.
+    profile.dataset = { name: "imagefolder", resolution: profile.dataset.resolution, root: dataPath };
+  } else if (profile.dataset.name === "imagefolder" && dataDir !== undefined) {
+    // An image-folder profile (paper: ImageNet-1K) reads its train/ and val/ class folders from --data-dir.
+    profile.dataset.root = dataDir;
+  }
   const quiet = values.quiet === true;
   const choice = await selectBackend(backend);
   const stopSignal = { stopped: false };
@@ -99,6 +129,7 @@ export async function context(values: Values): Promise<RunContext & { backendRea
     profile,
     cacheDir,
     dataDir,
+    ...(dataPath !== undefined ? { dataPath } : {}),
     // Reports name what ran the matrix products on wasm (OpenBLAS or XNNPACK).
     backend: engineLabel(),
     backendReasons: choice.reasons,

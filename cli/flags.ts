@@ -19,7 +19,49 @@ export const RECIPE_OPTIONS = {
   "input-size": { type: "string" },
   "patch-size": { type: "string" },
   "pretrain-epochs": { type: "string" },
+  // MAE/timm names (main_pretrain.py, main_finetune.py, main_linprobe.py) where the meaning is the same.
+  lr: { type: "string" },
+  "min-lr": { type: "string" },
+  "layer-decay": { type: "string" },
+  "drop-path": { type: "string" },
+  mixup: { type: "string" },
+  cutmix: { type: "string" },
+  smoothing: { type: "string" },
+  "accum-iter": { type: "string" },
+  "output-dir": { type: "string" },
+  resume: { type: "string" },
 } as const;
+
+/** The MAE/timm flags only fine-tuning has (segmentation takes them in `--recipe`). */
+const FINETUNE_ONLY = ["layer-decay", "drop-path", "mixup", "cutmix", "smoothing"] as const;
+
+/**
+ * MAE's `--resume CHECKPOINT` (alone or with a value) accepted and explained: resuming is automatic here, so
+ * the flag is removed and one line says so. Returns the arguments without it.
+ */
+export function acceptResume(
+  args: string[],
+  say: (line: string) => void = (l) => console.error(l),
+): string[] {
+  const out: string[] = [];
+  let seen = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--resume" || a.startsWith("--resume=")) {
+      seen = true;
+      if (a === "--resume" && i + 1 < args.length && !args[i + 1].startsWith("-")) i++; // its checkpoint
+      continue;
+    }
+    out.push(a);
+  }
+  if (seen && !args.includes("-q") && !args.includes("--quiet")) {
+    say(
+      "note: --resume is not needed here: every run resumes from its own last checkpoint when the same " +
+        "command is given again (the run's hash names its folder); the flag is ignored",
+    );
+  }
+  return out;
+}
 
 export const PRETRAIN_OPTIONS = {
   ...RECIPE_OPTIONS,
@@ -50,6 +92,7 @@ export type Stage = "pretrain" | "finetune" | "linprobe" | "none";
  */
 export function applyOverrides(ctx: RunContext, values: Values, stage: Stage = "pretrain"): void {
   const p = ctx.profile;
+  const given = (ctx.recipeSet ??= new Set<string>());
   const modelName = str(values, "model");
   if (modelName !== undefined) {
     const preset = modelName === p.name ? PROFILES[p.name].model : VIT_PRESETS[modelName];
@@ -84,32 +127,85 @@ export function applyOverrides(ctx: RunContext, values: Values, stage: Stage = "
     : stage === "linprobe"
     ? p.linprobe
     : undefined;
+  if (values.blr !== undefined && values.lr !== undefined) {
+    throw new UsageError("--lr and --blr set the same learning rate (lr = blr × batch / 256): give one");
+  }
   if (recipe) {
     const epochs = int(values, "epochs", undefined, 1, 100000);
-    if (epochs !== undefined) recipe.epochs = epochs;
+    if (epochs !== undefined) (recipe.epochs = epochs, given.add(`${stage}.epochs`));
     const batch = int(values, "batch-size", undefined, 1, 1 << 20);
-    if (batch !== undefined) recipe.batchSize = batch;
+    if (batch !== undefined) (recipe.batchSize = batch, given.add(`${stage}.batchSize`));
+    // MAE's --accum-iter N: N batches per optimiser step. Here a step's batch is split into micro-batches
+    // automatically (GPA_MICRO_BATCH), so the same update is batch × N images per step.
+    const accum = int(values, "accum-iter", undefined, 1, 1 << 20);
+    if (accum !== undefined && accum > 1) {
+      recipe.batchSize *= accum;
+      given.add(`${stage}.batchSize`);
+      ctx.log(
+        `--accum-iter ${accum}: one optimiser step takes ${recipe.batchSize} images (--batch-size × ${accum}); ` +
+          "memory is bounded by micro-batches here (GPA_MICRO_BATCH), whatever the batch",
+      );
+    }
     const blr = floatOpen(values, "blr", undefined, 0, 100);
     if (blr !== undefined) recipe.blr = blr;
+    // MAE's --lr: the absolute rate; this suite keeps the base rate (absolute = blr × batch / 256).
+    const lr = floatOpen(values, "lr", undefined, 0, 100);
+    if (lr !== undefined) recipe.blr = (lr * 256) / recipe.batchSize;
     const warm = floatIn(values, "warmup-epochs", 0, 100000);
-    if (warm !== undefined) recipe.warmupEpochs = warm;
+    if (warm !== undefined) (recipe.warmupEpochs = warm, given.add(`${stage}.warmupEpochs`));
     const wd = floatIn(values, "weight-decay", 0, 10);
     if (wd !== undefined) recipe.weightDecay = wd;
-    if (recipe.warmupEpochs > recipe.epochs) {
-      throw new UsageError(`--warmup-epochs ${recipe.warmupEpochs} exceeds the ${recipe.epochs} epochs`);
+    const minLr = floatIn(values, "min-lr", 0, 100);
+    if (minLr !== undefined) {
+      if (!("minLr" in recipe)) {
+        throw new UsageError("--min-lr does not apply to linear probing (cosine to 0)");
+      }
+      recipe.minLr = minLr;
     }
+    if (stage === "finetune") {
+      const f = p.finetune;
+      const ld = floatIn(values, "layer-decay", 0.01, 1);
+      if (ld !== undefined) f.layerDecay = ld;
+      const dp = floatIn(values, "drop-path", 0, 0.99);
+      if (dp !== undefined) f.dropPath = dp;
+      const sm = floatIn(values, "smoothing", 0, 0.99);
+      if (sm !== undefined) f.labelSmoothing = sm;
+      const mixup = floatIn(values, "mixup", 0, 100);
+      if (mixup !== undefined) f.mixup = mixup;
+      const cutmix = floatIn(values, "cutmix", 0, 100);
+      if (cutmix !== undefined) f.cutmix = cutmix;
+      // timm's mixup_prob is 1 by default: asking for mixup or cutmix on a profile without them turns them on.
+      if ((mixup ?? 0) > 0 || (cutmix ?? 0) > 0) f.mixupProb ||= 1;
+    }
+    capWarmup(ctx, stage as "pretrain" | "finetune" | "linprobe");
   } else {
-    for (const k of ["batch-size", "blr", "warmup-epochs", "weight-decay"]) {
+    for (const k of ["batch-size", "blr", "lr", "warmup-epochs", "weight-decay", "min-lr", "accum-iter"]) {
       if (values[k] !== undefined) throw new UsageError(`--${k} does not apply to this command`);
+    }
+  }
+  if (stage !== "finetune") {
+    for (const k of FINETUNE_ONLY) {
+      if (values[k] !== undefined) {
+        throw new UsageError(
+          `--${k} is a fine-tuning setting and does not apply here` +
+            (stage === "none" ? " (segment: --recipe layerDecay=…,dropPath=…)" : ""),
+        );
+      }
     }
   }
   const pre = int(values, "pretrain-epochs", undefined, 1, 100000);
   if (pre !== undefined) p.pretrain.epochs = pre;
-  // knn and gpa-recall train nothing: their --epochs names the encoder's pre-training.
+  // knn and gpa-recall train nothing: their --epochs names the encoder's pre-training (= --pretrain-epochs).
   if (stage === "none") {
     const epochs = int(values, "epochs", undefined, 1, 100000);
+    if (epochs !== undefined && pre !== undefined && epochs !== pre) {
+      throw new UsageError(
+        `--epochs ${epochs} and --pretrain-epochs ${pre} name the same epochs here: give one`,
+      );
+    }
     if (epochs !== undefined) p.pretrain.epochs = epochs;
   }
+  if (stage !== "pretrain") capWarmup(ctx, "pretrain");
   const ratio = floatOpen(values, "mask-ratio", undefined, 0, 1);
   if (ratio !== undefined) p.pretrain.maskRatio = ratio;
   // The patch grid or the ratio changed: pre-training must still keep some patches and mask some (checked
@@ -130,6 +226,36 @@ export function applyOverrides(ctx: RunContext, values: Values, stage: Stage = "
       );
     }
   }
+}
+
+/**
+ * A warm-up longer than the epochs asked for: an error when `--warmup-epochs` said so, else the profile's
+ * warm-up share of its own epochs applied to the epochs asked for (`paper`'s 20 of 200 → 0.5 of 5), said in one
+ * line and recorded with the run (`recipeNotes` in its metrics).
+ */
+export function capWarmup(ctx: RunContext, stage: "pretrain" | "finetune" | "linprobe"): void {
+  const r = ctx.profile[stage];
+  if (r.warmupEpochs <= r.epochs) return;
+  if (ctx.recipeSet?.has(`${stage}.warmupEpochs`)) {
+    throw new UsageError(`--warmup-epochs ${r.warmupEpochs} exceeds the ${r.epochs} epochs`);
+  }
+  const base = PROFILES[ctx.profile.name]?.[stage] ?? r;
+  const share = Math.min(1, base.warmupEpochs / base.epochs);
+  const capped = Math.min(r.epochs, Math.round(share * r.epochs * 100) / 100);
+  recipeNote(
+    ctx,
+    stage,
+    `${stage} warm-up ${r.warmupEpochs} → ${capped} epochs: the profile's ${
+      Math.round(share * 1000) / 10
+    } % of the ${r.epochs} epochs asked for (--warmup-epochs sets it)`,
+  );
+  r.warmupEpochs = capped;
+}
+
+/** Says a recipe adaptation in one line and keeps it for the run's metrics (`recipeNotes`). */
+export function recipeNote(ctx: RunContext, stage: string, line: string): void {
+  ctx.log(line);
+  ((ctx.recipeNotes ??= {})[stage] ??= []).push(line);
 }
 
 export function sharePair(values: Values, name: string): [number, number] | undefined {

@@ -10,7 +10,10 @@ import { PROFILES } from "../experiments/profiles.ts";
 const GLOBAL = `global options (every command):
   --profile NAME       smoke | cpu | paper (default smoke)
   --backend NAME       auto | tensorflow | webgpu | wasm | cpu (default auto)
-  --data-dir DIR       datasets, as directories or archives (env GPA_DATA_DIR)
+  --data-path DIR      your image folder (train/<class>/*, val/<class>/*) as the data, any profile;
+                       the profile's batch and warm-up are capped to what it allows (said, recorded)
+  --data-dir DIR       datasets, as directories or archives (env GPA_DATA_DIR); an image folder's
+                       layout makes it --data-path
   --cache-dir DIR      run and dataset cache (default data/cache; env GPA_CACHE_DIR)
   --seed N             seed of the run (default: the profile's first seed)
   --json               print the result as JSON on stdout
@@ -25,7 +28,11 @@ const RECIPE = `recipe (defaults: the profile's; every value is part of the run'
   --weight-decay X     AdamW / SGD weight decay
   --model NAME         the profile's own | vit-tiny | vit-small | vit-base (width, depth, heads)
   --input-size N       image side in pixels (the dataset is resized once to it)
-  --patch-size N       patch side in pixels`;
+  --patch-size N       patch side in pixels
+MAE/timm names (same meaning): --lr X (absolute; blr = X·256/batch), --min-lr X, --accum-iter N
+  (batch × N per step), --output-dir DIR (the run's files and weights copied there), --resume [F]
+  (accepted: runs resume by themselves); fine-tuning: --layer-decay, --drop-path, --mixup, --cutmix,
+  --smoothing`;
 
 const GPA = `mask strategy (pre-training):
   --strategy NAME      random | block | uniform | gpa | cls-attention | hpm (default random)
@@ -49,7 +56,9 @@ GPA (--strategy gpa):
   --mam-active-from T  progress after which the MAM decoder runs (default 0; authors' code 0.75)`;
 
 const ENCODER = `which encoder:
-  --from SRC           pretrain | random (default pretrain: the run the flags above describe)
+  --from SRC           pretrain | random | HASH (default pretrain: the run the flags below describe;
+                       HASH: a finished pre-training run of the cache, its model from its record)
+  --weights F          a timm/MAE ViT safetensors file (e.g. from 'export'), its model from the file
   --pretrain-epochs N  epochs of that pre-training run (default: the profile's)
   --pretrain-seed N    its seed, when it differs from --seed`;
 
@@ -104,9 +113,8 @@ example: deno run -A main.ts segment --profile cpu --recipe epochs=8`,
   knn: `usage: main.ts knn [options]
 k-NN top-1 of the frozen encoder's features (train split as memory bank, val split as queries).
 
-which encoder:
-  --from SRC           pretrain | random (default pretrain: the run the flags below describe)
-  --epochs N           epochs of that pre-training run (default: the profile's)
+${ENCODER}
+                       (--epochs N is accepted too: knn trains nothing)
   --pooling P          cls | mean (default cls)
   --k N                neighbours (default 20)
   --temperature T      vote temperature (default 0.07)
@@ -156,7 +164,9 @@ example: deno task plan -- --table 4 --profile cpu --json`,
 Figures 2 (images, GPA maps, top-75 % masks), 4 (recall per block × head) and 5 (GPA on CamVid) as PNG.
 
   --reports-dir DIR    where figures go (default reports/)
-  --teacher-weights F  the teacher (default: the profile's; env GPA_TEACHER_WEIGHTS)
+  --teacher-weights F  the teacher (default: the profile's; env GPA_TEACHER_WEIGHTS); any ViT: its
+                       model comes from the file (--weights F is the same)
+  --from HASH          a cached pre-training run as the teacher
 
 ${GLOBAL}
 
@@ -166,7 +176,8 @@ Recall of the teacher's top-GPA patches against object boxes on held-out images,
 random patches and a centre prior at the profile's share and at top-25 %; JSON and a PNG heatmap.
 
   --teacher-head H     as for pretrain (default: the profile's, 10-shot)
-  --teacher-weights F  a timm/MAE ViT safetensors file
+  --teacher-weights F  a timm/MAE ViT safetensors file, any shape (also --weights F)
+  --from HASH          a cached pre-training run as the teacher
   --gpa-variant V      paper | official
   --teacher-epochs N   epochs of the profile's MAE teacher
   --mask-ratio R       the top-k share (default the profile's, 0.75)
@@ -176,6 +187,25 @@ random patches and a centre prior at the profile's share and at top-25 %; JSON a
 ${GLOBAL}
 
 example: deno run -A main.ts gpa-recall --profile cpu --images 2500`,
+  "gpa-maps": `usage: main.ts gpa-maps --teacher-weights F --images DIR --out DIR [options]
+Your images through your teacher: per image, the image as the teacher sees it, its GPA map and the top-k mask
+(one PNG each, <out>/<path>.png), a contact sheet (contact_sheet.png) and the maps (gpa_maps.json). Figure 2
+of the paper on any photo.
+
+  --teacher-weights F  a timm/MAE ViT safetensors file (e.g. from 'export'); its model from the file
+  --weights F          the same
+  --from HASH          a cached pre-training run instead
+  --images DIR         a folder of images (sub-folders included)
+  --out DIR            where the PNGs and the JSON go
+  --block B --head H   the head (default: the last block, all heads averaged: H = -1)
+  --teacher-head bBhH  the same in one word
+  --mask-ratio R       the top-k share (default the profile's, 0.75)
+  --gpa-variant V      paper | official
+  --limit N            the first N images (default 64)
+
+${GLOBAL}
+
+example: deno run -A main.ts gpa-maps --teacher-weights enc.safetensors --images my_images/val --out maps`,
   teacher: `usage: main.ts teacher [options]   (or: deno task teacher)
 Trains (or resumes, or reads from the cache) the profile's GPA teacher — its MAE run of teacherEpochs — and
 ships it: zoo/<profile>_teacher.safetensors (timm layout), a card (.json: run hash, loss, k-NN, recall vs
@@ -271,12 +301,13 @@ commands:
                --teacher-epochs n, --gpa-variant paper|official, --gpa-maps per-step|cached,
                --overlap paper|official, --soft s0,sT, --hard h0,hT, --clip-soft, --rounding nearest|floor,
                --mam-loss-on masked|all, --mam-active-from t
-  finetune     fine-tune the encoder of a pre-training run (--from pretrain|random; --pretrain-seed n: the
-               encoder's seed when it differs from --seed; also for linprobe and segment)
-  linprobe     linear-probe the encoder of a pre-training run (--from pretrain|random)
-  segment      semantic segmentation (CamVid; UperNet-style head) from a pre-training run (--from pretrain|random);
+  finetune     fine-tune the encoder of a pre-training run (--from pretrain|random|HASH, --weights F: any
+               encoder; --pretrain-seed n: the encoder's seed when it differs from --seed; also for linprobe,
+               knn and segment)
+  linprobe     linear-probe the encoder of a pre-training run (--from pretrain|random|HASH, --weights F)
+  segment      semantic segmentation (CamVid; UperNet-style head) from a pre-training run (--from, --weights);
                --recipe key=value,... overrides the profile's recipe (e.g. lr=5e-4,epochs=16)
-  knn          k-NN accuracy (k 20, T 0.07, cosine) of the frozen encoder (--from pretrain|random, --pooling cls|mean)
+  knn          k-NN accuracy (k 20, T 0.07, cosine) of the frozen encoder (--from, --weights, --pooling cls|mean)
   doctor       backend chosen and why, package versions, datasets found, cache location and size
   data         get the profile's dataset ready (download, decode, cache); its counts and fingerprint
   results      one line per claim of a profile's reports (--write README.md: the front page's table)
@@ -288,6 +319,9 @@ commands:
   gpa-recall   recall of the teacher's top-GPA patches vs object boxes on held-out images, per block × head
                (--teacher-head, --teacher-weights, --teacher-epochs n (the MAE teacher's epochs),
                --mask-ratio r (top-k share), --images n, --json); JSON + PNG heatmap
+  gpa-maps     your images through a teacher (--teacher-weights F | --from HASH, --images DIR, --out DIR):
+               image, GPA map and top-k mask per image, a contact sheet; any ViT as the teacher
+  runs         the cached runs (runs show HASH: one run's identity and metrics)
   bench        engine throughput (deno task bench); --json, --peer (PyTorch on the same machine),
                --scaling (two parallel runs vs one), --backends wasm,cpu,webgpu, --only <steps>,
                --matmul openblas,xnnpack (wasm's matMul engines, one pass each), --native on,off (fused
@@ -301,7 +335,8 @@ commands:
 options (every command):
   --profile NAME     ${Object.keys(PROFILES).join(" | ")} (default smoke)
   --backend NAME     ${BACKEND_NAMES.join(" | ")} (default auto)
-  --data-dir DIR     datasets (directories or archives); env GPA_DATA_DIR
+  --data-path DIR    your image folder (train/<class>/*, val/<class>/*) as the data, any profile
+  --data-dir DIR     datasets (directories or archives); env GPA_DATA_DIR; an image folder = --data-path
   --cache-dir DIR    run and dataset cache (default data/cache; env GPA_CACHE_DIR)
   --seed N           seed of the run (default: the profile's first seed)
   --json             print the result as JSON on stdout

@@ -28,6 +28,8 @@ export interface GpaDefaults {
      * paper's teacher is the MAE authors' public checkpoint; the cpu profile ships its own under zoo/).
      */
     weightsPath?: string;
+    /** A finished pre-training run of the cache (its hash) as the teacher (`--from HASH` of the figure commands). */
+    run?: string;
     /**
      * Where to get the teacher weights when the profile cannot run without them (the paper profile); runs
      * that need a teacher then fail at once with this hint unless `--teacher-weights` gives a file.

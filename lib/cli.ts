@@ -63,6 +63,7 @@ export const GLOBAL_OPTIONS = {
   profile: { type: "string" },
   backend: { type: "string" },
   "data-dir": { type: "string" },
+  "data-path": { type: "string" },
   "cache-dir": { type: "string" },
   seed: { type: "string" },
   json: { type: "boolean" },

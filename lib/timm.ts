@@ -69,3 +69,72 @@ export function toTimmVit(named: NamedTensors, cfg: VitConfig): NamedTensors {
   copy("norm.bias", [D]);
   return out;
 }
+
+/** A file's encoder shape could not be told (a tensor missing, or the head count unknown). */
+export class UnknownShapeError extends Error {
+  override name = "UnknownShapeError";
+}
+
+/**
+ * The ViT shape of timm/MAE encoder tensors: from the file's metadata where it records it (`config` with a
+ * `model`, as `export` writes), else from the tensor shapes — width and patch side from
+ * `patch_embed.proj.weight` `[D, 3, p, p]`, depth from the `blocks.N` present, MLP ratio from `mlp.fc1`, image
+ * side from `pos_embed` `[1, 1 + L, D]`; the head count, which no shape holds, as timm's ViTs have it: 64
+ * channels per head (ViT-Ti 3, ViT-S 6, ViT-B 12). `imageSize` of a file without `pos_embed` or metadata is
+ * `fallbackImageSize`.
+ */
+export function inferTimmVitConfig(
+  tensors: NamedTensors,
+  metadata: Record<string, string> = {},
+  fallbackImageSize?: number,
+): { model: VitConfig; from: "metadata" | "shapes" } {
+  const pe = tensors["patch_embed.proj.weight"];
+  if (!pe || pe.shape.length !== 4 || pe.shape[1] !== 3 || pe.shape[2] !== pe.shape[3]) {
+    throw new UnknownShapeError(
+      "no timm/MAE ViT encoder: 'patch_embed.proj.weight' [D, 3, p, p] is missing or has another shape",
+    );
+  }
+  const [dim, , patch] = pe.shape;
+  let depth = 0;
+  while (tensors[`blocks.${depth}.attn.qkv.weight`]) depth++;
+  if (depth === 0) throw new UnknownShapeError("no timm/MAE ViT encoder: no 'blocks.0.attn.qkv.weight'");
+  const fc1 = tensors["blocks.0.mlp.fc1.weight"];
+  if (!fc1) throw new UnknownShapeError("no timm/MAE ViT encoder: no 'blocks.0.mlp.fc1.weight'");
+  const mlpRatio = fc1.shape[0] / dim;
+  let recorded: Partial<VitConfig> | undefined;
+  try {
+    recorded = metadata.config
+      ? (JSON.parse(metadata.config) as { model?: Partial<VitConfig> }).model
+      : undefined;
+  } catch {
+    recorded = undefined;
+  }
+  const pos = tensors["pos_embed"];
+  const tokens = pos?.shape.length === 3 ? pos.shape[1] - 1 : undefined;
+  const side = tokens !== undefined ? Math.round(Math.sqrt(tokens)) : undefined;
+  const imageSize = recorded?.imageSize ??
+    (side !== undefined && side * side === tokens ? side * patch : fallbackImageSize);
+  if (imageSize === undefined) {
+    throw new UnknownShapeError(
+      "the image size is unknown: the file has neither 'pos_embed' nor a recorded model",
+    );
+  }
+  const heads = recorded?.heads ?? (dim % 64 === 0 ? dim / 64 : undefined);
+  if (heads === undefined || dim % heads !== 0) {
+    throw new UnknownShapeError(
+      `the head count of a ${dim}-wide ViT is unknown: the file records no model and ${dim} is not a ` +
+        "multiple of timm's 64 channels per head",
+    );
+  }
+  const model = { imageSize, patchSize: patch, dim, depth, heads, mlpRatio };
+  const same = recorded !== undefined &&
+    (["patchSize", "dim", "depth", "mlpRatio"] as const).every((k) => recorded![k] === model[k]);
+  if (recorded !== undefined && !same) {
+    throw new UnknownShapeError(
+      `the file's recorded model ${JSON.stringify(recorded)} does not match its tensors ${
+        JSON.stringify(model)
+      }`,
+    );
+  }
+  return { model, from: recorded?.heads !== undefined ? "metadata" : "shapes" };
+}

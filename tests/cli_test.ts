@@ -86,6 +86,7 @@ Deno.test("cli: --jobs workers get every global and table option; empty director
     profile: "cpu",
     backend: "wasm",
     "data-dir": "/d",
+    "data-path": "/p",
     "cache-dir": "/c",
     seed: "3",
     quiet: true,

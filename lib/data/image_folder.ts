@@ -228,3 +228,25 @@ export async function loadImageFolder(
     val: await decodeItems(`${options.datasetName}/val@${res}`, valItems, res, classNames, ctx),
   };
 }
+
+/**
+ * Whether `root` is an image-folder dataset: a `train/` folder with at least one class folder holding image
+ * files directly, and a `val/` folder. Tiny-ImageNet's extracted layout (`train/<wnid>/images/`) and
+ * CIFAR-10's JPEG folders (`test/`, not `val/`) are not.
+ */
+export async function isImageFolderLayout(root: string): Promise<boolean> {
+  const val = await Deno.stat(`${root}/val`).catch(() => null);
+  if (!val?.isDirectory) return false;
+  let classes: string[];
+  try {
+    classes = await listSorted(`${root}/train`, (e) => e.isDirectory);
+  } catch {
+    return false;
+  }
+  for (const c of classes) {
+    const files = await listSorted(`${root}/train/${c}`, (e) => e.isFile && IMAGE_EXTENSIONS.test(e.name))
+      .catch(() => []);
+    if (files.length > 0) return true;
+  }
+  return false;
+}

@@ -19,6 +19,7 @@ import {
   accumulateGradients,
   deferredReads,
   MODEL_FORMAT_VERSION,
+  notesField,
   resolveMicroBatch,
   type RunEnv,
 } from "./pretrain.ts";
@@ -334,6 +335,7 @@ async function trainFinetune(
     wallSeconds: result.wallSeconds,
     resumedFrom: result.resumedFrom,
     engine: engineLabel(), // what finished the run (backend; on wasm, the matMul engine)
+    ...notesField(env),
   };
   await run.saveFinal(await namedTensorsOf(params), metrics);
   optimizer.dispose();

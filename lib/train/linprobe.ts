@@ -15,7 +15,7 @@ import { Rng } from "../rng.ts";
 import { addParam, initEncoder, param, type Params, type VitConfig } from "../vit.ts";
 import { absoluteLr, cosineLr, SgdMomentum } from "./optim.ts";
 import { loadNamedInto, namedTensorsOf, trainLoop } from "./loop.ts";
-import { MODEL_FORMAT_VERSION, type RunEnv } from "./pretrain.ts";
+import { MODEL_FORMAT_VERSION, notesField, type RunEnv } from "./pretrain.ts";
 import type { LinprobeRecipe } from "./recipes.ts";
 
 /** A linear-probing run. */
@@ -240,6 +240,7 @@ async function trainProbe(
     wallSeconds: result.wallSeconds,
     resumedFrom: result.resumedFrom,
     engine: engineLabel(),
+    ...notesField(env),
   };
   await run.saveFinal(await namedTensorsOf([...head, ...extra]), metrics);
   tf.dispose([...enc.values(), ...head.values(), runMean, runVar]);

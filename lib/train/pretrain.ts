@@ -129,6 +129,13 @@ export interface RunEnv {
   knnData?: { train: ImageSplit; val: ImageSplit };
   /** Train an online linear probe on the val split's classes alongside pre-training (needs `knnData`). */
   onlineProbe?: boolean;
+  /** How the recipe was adapted to the data (one line each), recorded as `recipeNotes` in the metrics. */
+  notes?: string[];
+}
+
+/** The `recipeNotes` field of a run's metrics (absent without notes). */
+export function notesField(env: { notes?: string[] }): { recipeNotes?: string[] } {
+  return env.notes && env.notes.length > 0 ? { recipeNotes: env.notes } : {};
 }
 
 /** Builds the model (plus extension parameters) for a spec, initialised from its seed. */
@@ -170,6 +177,7 @@ export async function pretrain(spec: PretrainSpec, train: ImageSplit, env: RunEn
         strategy: spec.strategy.describe(),
         engine: engineLabel(), // what finished the run (backend; on wasm, the matMul engine)
         extensions: (spec.extensions ?? []).map((e) => e.describe()),
+        ...notesField(env),
       };
       await run.saveFinal(await namedTensorsOf(params), metrics);
       return { params, metrics, history: result.history };

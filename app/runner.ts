@@ -53,6 +53,8 @@ export interface RunContext {
   log: (line: string) => void;
   stopSignal: { stopped: boolean };
   progress?: boolean;
+  /** Seconds between progress lines inside an epoch without a bar (default 10; 0: every step). */
+  progressEvery?: number;
   /** Recipe fields the person set (`pretrain.batchSize`, …): never adapted to the data, only checked. */
   recipeSet?: Set<string>;
   /** Per stage, the lines that said how its recipe was adapted (recorded in the run's metrics). */
@@ -173,6 +175,7 @@ export async function ensurePretrain(ctx: RunContext, choice: PretrainChoice): P
     stopSignal: ctx.stopSignal,
     lossHook: ctx.lossHook,
     progress: ctx.progress,
+    progressEvery: ctx.progressEvery,
     ...notesOf(ctx, "pretrain"),
   });
 }
@@ -185,6 +188,7 @@ export function runEnv(ctx: RunContext, stage?: string): RunEnv {
     stopSignal: ctx.stopSignal,
     lossHook: ctx.lossHook,
     progress: ctx.progress,
+    progressEvery: ctx.progressEvery,
     ...(stage ? notesOf(ctx, stage) : {}),
   };
 }

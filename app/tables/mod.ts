@@ -210,6 +210,31 @@ export function reportCommit(now = git(["rev-parse", "--short", "HEAD"]), loaded
   return now === loaded ? loaded : `${loaded} (the code that ran; HEAD moved to ${now} during the run)`;
 }
 
+/**
+ * The table's ETA at its start, from `plan`'s estimate of the units still to run (the profile's measured
+ * throughput; none without one), divided over the `--jobs` processes; refined as units finish ("≈ … of the
+ * table left"). Nothing is said when the estimate cannot be made.
+ */
+async function logStartEstimate(ctx: RunContext, id: string, plan: TablePlan, opts: TableRunOptions) {
+  if (!ctx.profile.throughput) return;
+  try {
+    const { planTable, planEstimate } = await import("./plan.ts");
+    const rows = opts.rows ? { ...plan, rows: plan.rows.filter((r) => opts.rows!.includes(r.key)) } : plan;
+    const est = planEstimate(ctx.profile, await planTable(ctx, rows, opts.seeds, opts.shard));
+    if (est.pending === 0 || est.estimated === 0) return;
+    const jobs = Math.max(1, opts.jobs);
+    ctx.log(
+      `${id}: ${est.pending} unit${est.pending === 1 ? "" : "s"} to run${
+        est.estimated < est.pending ? ` (${est.estimated} with an estimate)` : ""
+      }: ≈ ${formatEstimate(est.computeSeconds / jobs)}` +
+        (jobs > 1 ? ` with ${jobs} processes (${formatEstimate(est.computeSeconds)} of compute)` : "") +
+        ` (estimate from the throughput measured on ${est.measured}; refined as units finish)`,
+    );
+  } catch {
+    // No estimate (data or teacher not there yet): the units say what is missing when they run.
+  }
+}
+
 /** Runs a table's units and, unless sharded, writes its report. Returns the report paths (or null). */
 export async function runTable(
   ctx: RunContext,
@@ -224,6 +249,7 @@ export async function runTable(
   if (units.some((u) => u.row.request && strategyNeedsTeacher(u.row.request.name))) {
     await checkTeacherWeights(ctx.profile.gpa.teacher);
   }
+  if (!opts.claim) await logStartEstimate(ctx, id, plan, opts);
   const t0 = performance.now();
   const startedAt = Date.now();
   const spawned = opts.jobs > 1 && !opts.shard && !opts.claim && opts.spawnWorker !== undefined;

@@ -156,6 +156,7 @@ async function trainSegmenter(
     seed: spec.seed,
     log: env.log,
     progress: env.progress,
+    progressEvery: env.progressEvery,
     stopSignal: env.stopSignal,
     lossHook: env.lossHook,
     heartbeat, // keeps the run's lock fresh on long runs

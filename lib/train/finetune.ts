@@ -266,6 +266,7 @@ async function trainFinetune(
     seed: spec.seed,
     log: env.log,
     progress: env.progress,
+    progressEvery: env.progressEvery,
     stopSignal: env.stopSignal,
     lossHook: env.lossHook,
     heartbeat,

@@ -172,6 +172,7 @@ async function trainProbe(
     seed: spec.seed,
     log: env.log,
     progress: env.progress,
+    progressEvery: env.progressEvery,
     stopSignal: env.stopSignal,
     lossHook: env.lossHook,
     heartbeat,

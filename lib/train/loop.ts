@@ -10,6 +10,8 @@ import * as tf from "@tensorflow/tfjs";
 import type { NamedTensors, RunDir } from "../cache/mod.ts";
 import { Rng } from "../rng.ts";
 import type { Params } from "../vit.ts";
+import { atomicWriteFile } from "../fsutil.ts";
+import { EVENT_FILE_NAME, eventFile } from "../tfevents.ts";
 
 /** Raised when a loss becomes NaN or infinite. */
 export class NumericError extends Error {
@@ -112,8 +114,13 @@ export interface TrainLoopOptions {
   /** Checkpoint every N epochs (default 1) and on interruption. */
   checkpointEvery?: number;
   log?: (line: string) => void;
-  /** Progress bar on a TTY. */
+  /** Progress bar on a TTY (default: when stderr is one); otherwise progress lines through `log`. */
   progress?: boolean;
+  /**
+   * Without the bar: seconds between progress lines inside an epoch (steps, img/s, the epoch's and the run's
+   * ETA); default 10, 0 = after every step.
+   */
+  progressEvery?: number;
   /** Set to request a graceful stop (SIGINT/SIGTERM). */
   stopSignal?: { stopped: boolean };
   /** Called between steps (e.g. to refresh a run lock's heartbeat while synchronous work blocks timers). */
@@ -191,6 +198,31 @@ export function epochRecords(log: Record<string, unknown>[]): Record<string, num
   return [...byEpoch.keys()].sort((a, b) => a - b).map((e) => byEpoch.get(e)!);
 }
 
+/**
+ * `metrics.csv` of a history: one row per epoch, the columns every metric any epoch has (first seen first),
+ * an empty cell where an epoch lacks one.
+ */
+export function metricsCsv(history: Record<string, number>[]): string {
+  const cols: string[] = [];
+  for (const r of history) for (const k of Object.keys(r)) if (!cols.includes(k)) cols.push(k);
+  const cell = (v: number | undefined) => v === undefined || v === null ? "" : String(v);
+  return [cols.join(","), ...history.map((r) => cols.map((c) => cell(r[c])).join(","))].join("\n") + "\n";
+}
+
+/**
+ * Writes a run's per-epoch logs beside `log.jsonl`: `metrics.csv` and a TensorBoard event file of the same
+ * scalars (step = epoch), so `tensorboard --logdir <cache>/runs` shows every run side by side. Rewritten whole
+ * after each epoch (a resumed run's file holds its earlier epochs too).
+ */
+export async function writeRunLogs(dir: string, history: Record<string, number>[], wallTimes: number[]) {
+  await atomicWriteFile(`${dir}/metrics.csv`, metricsCsv(history));
+  const points = history.map((r, i) => {
+    const { epoch, ...scalars } = r;
+    return { step: epoch ?? i + 1, wallTime: wallTimes[i] ?? Date.now() / 1000, scalars };
+  });
+  await atomicWriteFile(`${dir}/${EVENT_FILE_NAME}`, eventFile(points, wallTimes[0] ?? Date.now() / 1000));
+}
+
 function formatSeconds(s: number): string {
   if (!Number.isFinite(s)) return "?";
   const m = Math.floor(s / 60);
@@ -262,6 +294,9 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
 
   const t0 = performance.now();
   const isTty = o.progress ?? Deno.stderr.isTerminal();
+  const progressEvery = (o.progressEvery ?? 10) * 1000;
+  // Wall time of each history record (TensorBoard's x axis in time); epochs before a resume get its time.
+  const wallTimes: number[] = history.map(() => Date.now() / 1000);
   const every = o.checkpointEvery ?? 1;
   let lastBeat = performance.now();
   for (let epoch = startEpoch; epoch < o.epochs; epoch++) {
@@ -271,6 +306,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
     let n = resumed?.n ?? 0;
     const stepsBefore = n; // steps of this epoch done before a resume (not timed here)
     const te = performance.now();
+    let lastLine = te;
     const firstStep = epoch === startEpoch ? startStep : 0;
     // A step's metrics: the NaN check, the epoch's sums, the progress bar.
     const finish = (metrics: Record<string, number>, s: number, globalStep: number) => {
@@ -283,6 +319,22 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
       }
       for (const [k, v] of Object.entries(metrics)) sums[k] = (sums[k] ?? 0) + v;
       n++;
+      const now = performance.now();
+      if (!isTty && s + 1 < stepsPerEpoch && now - lastLine >= progressEvery) {
+        lastLine = now;
+        const done = s + 1;
+        const rate = ((done - firstStep) * o.batchSize) / Math.max((now - te) / 1000, 1e-9);
+        const epochLeft = ((stepsPerEpoch - done) * o.batchSize) / rate;
+        const runLeft = epochLeft + ((o.epochs - epoch - 1) * stepsPerEpoch * o.batchSize) / rate;
+        log(
+          `  epoch ${epoch + 1}/${o.epochs} step ${done}/${stepsPerEpoch}: loss ${
+            (sums.loss / n).toFixed(4)
+          }, ` +
+            `${rate.toFixed(1)} img/s, ETA ${formatSeconds(epochLeft)} (epoch), ${
+              formatSeconds(runLeft)
+            } (run)`,
+        );
+      }
       if (isTty) {
         const done = s + 1;
         const elapsed = (performance.now() - te) / 1000;
@@ -356,7 +408,9 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
       Object.assign(record, await o.evaluate(epoch));
     }
     history.push(record);
+    wallTimes.push(Date.now() / 1000);
     await o.run.appendLog({ type: "epoch", ...finiteOnly(record) });
+    await writeRunLogs(o.run.path, history, wallTimes);
     log(
       `  epoch ${epoch + 1}/${o.epochs}: ` +
         Object.entries(record).filter(([k]) => k !== "epoch").map(([k, v]) =>

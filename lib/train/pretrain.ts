@@ -124,6 +124,8 @@ export interface RunEnv {
   stopSignal?: { stopped: boolean };
   lossHook?: (globalStep: number, loss: number) => number;
   progress?: boolean;
+  /** Seconds between progress lines inside an epoch when there is no bar (default 10; 0: every step). */
+  progressEvery?: number;
   heartbeat?: () => Promise<void>;
   /** Splits for the cheap end-of-run k-NN evaluation of the encoder (pre-training only). */
   knnData?: { train: ImageSplit; val: ImageSplit };
@@ -282,6 +284,7 @@ async function runPretrainLoop(
     step: loopStep,
     log: env.log,
     progress: env.progress,
+    progressEvery: env.progressEvery,
     stopSignal: env.stopSignal,
     lossHook: env.lossHook,
     heartbeat: env.heartbeat,

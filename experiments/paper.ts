@@ -40,8 +40,10 @@ export function paperTable(id: TableId): PaperTable {
   return table;
 }
 
-/** Returns a row of a table by key (throws when missing). */
+/** Returns a row of a table by key, or the other table's row it borrows under that key (throws when missing). */
 export function paperRow(id: TableId, rowKey: string): PaperRow {
+  const borrowed = paperTable(id).borrowedRows?.[rowKey];
+  if (borrowed) return paperRow(borrowed.table, borrowed.key);
   const row = paperTable(id).rows.find((r) => r.key === rowKey);
   if (!row) throw new RangeError(`table ${id} has no row ${rowKey}`);
   return row;
@@ -49,6 +51,8 @@ export function paperRow(id: TableId, rowKey: string): PaperRow {
 
 /** The paper's numeric value of `metric` in a row, or null where the paper has none. */
 export function paperValue(id: TableId, rowKey: string, metric: string): number | null {
+  const borrowed = paperTable(id).borrowedRows?.[rowKey];
+  if (borrowed) return paperValue(borrowed.table, borrowed.key, metric);
   const table = paperTable(id);
   const column = table.columns.find((c) => c.key === metric);
   if (!column || column.type !== "number") {

@@ -132,6 +132,11 @@ export interface PaperTable {
   /** Groups with their own baselines; a single group spanning all rows where the table has one baseline. */
   groups: RowGroup[];
   claims: Claim[];
+  /**
+   * Rows of other tables that this table's claims read (Table 4's text compares with Table 3), by the key the
+   * claims use: looked up there for their values.
+   */
+  borrowedRows?: Record<string, { table: TableId; key: string }>;
   /** Transcription notes: ambiguities and inconsistencies of the extracted text. */
   notes: string[];
 }

@@ -11,8 +11,16 @@ Deno.test("table modules: every planned row is a row of the paper's table; every
       const paperRows = new Set(m.paper!.rows.map((r) => r.key));
       const planned = new Set(plan.rows.map((r) => r.key));
       for (const row of plan.rows) {
-        // The random-init floor is the suite's own row (no paper number), the only one allowed.
+        // The random-init floor is the suite's own row (no paper number); a borrowed row is another table's.
         if (row.randomInit) continue;
+        if (row.paperRow) {
+          const other = PAPER_TABLE_MODULES.find((t) => t.id === row.paperRow!.table)!;
+          assert.ok(
+            other.paper!.rows.some((r) => r.key === row.paperRow!.key),
+            `${name}/${m.id}: ${row.key}`,
+          );
+          continue;
+        }
         const key = row.key;
         assert.ok(paperRows.has(key), `${name}/${m.id}: row ${key} is not in the paper`);
       }
@@ -103,4 +111,33 @@ Deno.test("every report of the cpu and smoke profiles lists the recipe deviation
   // The paper profile fine-tunes with MAE's RandAugment and lists none of these.
   assert.equal(getProfile("paper").finetune.randAugment, "rand-m9-mstd0.5-inc1");
   assert.ok(!TABLES.table1.plan(getProfile("paper")).deviations.some((d) => /RandAugment/.test(d)));
+});
+
+Deno.test("Table 4's hard-vs-soft claims read Table 3's α_s 0 → 0 rows with Table 3's own runs", async () => {
+  const { paperEffect } = await import("../app/tables/mod.ts");
+  for (const name of ["cpu", "smoke"]) {
+    const profile = getProfile(name);
+    const t4 = TABLES.table4.plan(profile), t3 = TABLES.table3.plan(profile);
+    for (const a of ["0.75", "0.5", "0.9"]) {
+      const borrowed = t4.rows.find((r) => r.key === `t3-a${a}-s0to0`)!;
+      assert.deepEqual(borrowed.request, t3.rows.find((r) => r.key === `a${a}-s0to0`)!.request, "same runs");
+      const claim = TABLES.table4.paper!.claims.find((c) => c.id === `t4-hard-matters-more-a${a}`)!;
+      assert.deepEqual([claim.kind, (claim as { a: string }).a, (claim as { b: string }).b], [
+        "greater",
+        `t3-a${a}-s0to0`,
+        `a${a}-h0to0`,
+      ]);
+    }
+  }
+  // The paper's differences: Table 3's random rows minus Table 4's soft rows.
+  const plan = TABLES.table4.plan(getProfile("cpu"));
+  const effect = (a: string) =>
+    paperEffect(
+      "table4",
+      TABLES.table4.paper!.claims.find((c) => c.id === `t4-hard-matters-more-a${a}`)!,
+      plan,
+    );
+  assert.ok(Math.abs(effect("0.75")! - (82.69 - 82.25)) < 1e-9);
+  assert.ok(Math.abs(effect("0.5")! - (82.5 - 82.22)) < 1e-9);
+  assert.ok(Math.abs(effect("0.9")! - (82.41 - 82.2)) < 1e-9);
 });

@@ -270,3 +270,81 @@ Deno.test("engineMixNote: a table whose runs name two engines says which rows ra
   assert.ok(note?.startsWith("Engine mix:"), String(note));
   assert.ok(note!.includes(`${plain} (mae s0)`) && note!.includes(`${fused} (gpa s0)`), note!);
 });
+
+/** A unit result of a report test: only what `assembleReport` reads. */
+const fakeUnit = (row: string, seed: number, value: number, meta: Record<string, unknown> = {}) => ({
+  row,
+  seed,
+  value,
+  pretrainHash: "",
+  evalHash: "",
+  cacheHits: 2,
+  runs: 2,
+  wallSeconds: 0,
+  meta,
+  curves: { pretrainLoss: [], evalMetric: [] },
+});
+
+Deno.test("Table 5's text claims: no-shot last head, and 10 shots pick 50 shots' head (read from the runs)", async () => {
+  const { assembleReport } = await import("../app/tables/mod.ts");
+  const { tablePlans } = await import("../experiments/tables/mod.ts");
+  const { renderTableReport } = await import("../lib/report/markdown.ts");
+  const ctx = planContext("smoke");
+  const plan = tablePlans(ctx.profile).table5;
+  const head = (block: number, h: number) => ({ strategy: { name: "gpa", teacher: { block, head: h } } });
+  const units = (shots50: [number, number] | null) => [
+    ...[0, 1, 2].flatMap((s) => [
+      fakeUnit("first", s, 10 + s),
+      fakeUnit("last", s, 12 + s + 0.01 * s, head(1, 1)),
+      fakeUnit("shots10", s, 12 + s, head(1, 0)),
+    ]),
+    ...(shots50 ? [0, 1, 2].map((s) => fakeUnit("shots50", s, 12 + s, head(...shots50))) : []),
+  ];
+  const verdicts = (u: ReturnType<typeof units>) =>
+    Object.fromEntries(assembleReport(ctx, plan, u, {}, [0, 1, 2], 0).verdicts.map((v) => [v.claimId, v]));
+  const same = verdicts(units([1, 0]));
+  assert.equal(same["t5-ten-shots-same-head-as-fifty"].outcome, "reproduced");
+  assert.equal(same["t5-last-head-beats-first"].outcome, "reproduced");
+  assert.equal(
+    same["t5-last-head-near-ten-shots"].outcome,
+    "reproduced",
+    same["t5-last-head-near-ten-shots"].detail,
+  );
+  assert.equal(verdicts(units([0, 1]))["t5-ten-shots-same-head-as-fifty"].outcome, "not reproduced");
+  // No 50-shot runs: the claim did not run (never "not reproduced"), and the report says so.
+  const none = assembleReport(ctx, plan, units(null), {}, [0, 1, 2], 0);
+  const v = none.verdicts.find((x) => x.claimId === "t5-ten-shots-same-head-as-fifty")!;
+  assert.equal(v.outcome, "inconclusive");
+  assert.equal(v.n, "0");
+  assert.match(
+    renderTableReport(none),
+    /\| 1\.00 \(n=1\) \|/,
+    "the head the runs used is shown (b1h0 → 1.00)",
+  );
+});
+
+Deno.test("Table 4's hard-vs-soft claims read as not run while Table 3's rows have not run", async () => {
+  const { assembleReport } = await import("../app/tables/mod.ts");
+  const { tablePlans } = await import("../experiments/tables/mod.ts");
+  const { resultsSummary } = await import("../lib/report/summary.ts");
+  const { tableReportJson } = await import("../lib/report/markdown.ts");
+  const ctx = planContext("smoke");
+  const plan = tablePlans(ctx.profile).table4;
+  const units = ["a0.75-h0to0", "a0.75-h0to0.5", "a0.75-h0to1", "a0.75-h1to1"].flatMap((row, i) =>
+    [0, 1, 2].map((s) => fakeUnit(row, s, 17 + i * 0.1 + s))
+  );
+  const report = assembleReport(ctx, plan, units, {}, [0, 1, 2], 0);
+  const json = JSON.parse(JSON.stringify(tableReportJson(report)));
+  const md = resultsSummary([{ file: "t4.md", report: json }]);
+  for (const a of ["0.75", "0.5", "0.9"]) {
+    const v = report.verdicts.find((x) => x.claimId === `t4-hard-matters-more-a${a}`)!;
+    assert.equal(v.n, "0", a);
+    assert.match(v.detail, new RegExp(`no results for t3-a${a}-s0to0`));
+  }
+  assert.match(md, /the hard share matters more than the soft share.*\| \+0\.44 \| — \| \*\*not run\*\* \|/);
+  // A borrowed row's deltas are taken against its own α group's baseline, with Table 3's paper value.
+  const borrowed = report.rows.find((r) => r.key === "t3-a0.9-s0to0")!;
+  assert.equal(borrowed.baseline, "a0.9-h0to0");
+  assert.equal(borrowed.paper, 82.41);
+  assert.ok(!/hard share matters more[^\n]*not reproduced/.test(md));
+});

@@ -405,14 +405,21 @@ export function assembleReport(
     return {
       key: row.key,
       label: reason ? `${row.label} — not run: ${reason}` : row.label,
-      paper: safePaperValue(plan.id, row.key, plan.metric.key),
+      paper: planPaperValue(plan, row.key, plan.metric.key),
       perSeed: byRow[row.key] ?? [],
       seeds: seedsByRow[row.key] ?? [],
     };
   });
   const group = (key: string) => paper.groups?.find((g) => g.rows.includes(key));
+  // A row borrowed from another table joins the group of the row its claims compare it with.
+  const groupOf = (key: string) => {
+    const own = group(key);
+    if (own) return own;
+    const c = paper.claims.find((c) => c.kind !== "best-in-group" && (c.a === key || c.b === key));
+    return c && c.kind !== "best-in-group" ? group(c.a === key ? c.b : c.a) : undefined;
+  };
   for (const r of rows) {
-    const g = group(r.key);
+    const g = groupOf(r.key);
     if (g && g.baseline && g.baseline !== paper.baseline) (r as { baseline?: string }).baseline = g.baseline;
   }
   const resultsByMetric: Record<string, Record<string, number[]>> = { [plan.metric.key]: byRow };
@@ -431,6 +438,29 @@ export function assembleReport(
         perSeed: [v],
       })),
       baseline: paper.baseline,
+    });
+  }
+  // Deterministic metrics read from the runs' metadata (Table 5: the teacher head each row used): one value
+  // per row when all its runs agree; none for a row that did not run (its claims say not run).
+  for (const m of plan.recordedMetrics ?? []) {
+    const values: Record<string, number[]> = {};
+    for (const row of plan.rows) {
+      const seen = [...new Set(results.filter((r) => r.row === row.key).map((r) => m.read(r.meta)))];
+      if (seen.length === 0) continue;
+      values[row.key] = [seen.length === 1 && seen[0] !== null ? seen[0] : NaN];
+    }
+    resultsByMetric[m.key] = values;
+    exactMetrics.push(m.key);
+    if (Object.keys(values).length === 0) continue;
+    additional.push({
+      metric: { key: m.key, label: m.label, digits: 2 },
+      rows: plan.rows.filter((r) => r.key in values).map((r) => ({
+        key: r.key,
+        label: r.label,
+        paper: planPaperValue(plan, r.key, m.key),
+        perSeed: values[r.key],
+      })),
+      baseline: null,
     });
   }
   for (const [metric, why] of Object.entries(plan.unreproducedMetrics ?? {})) {
@@ -455,7 +485,7 @@ export function assembleReport(
     seedsByMetric: { [plan.metric.key]: seedsByRow },
     paperEffects: plan.own
       ? {}
-      : Object.fromEntries(claims.map((c) => [c.id, paperEffect(plan.id as TableId, c)])),
+      : Object.fromEntries(claims.map((c) => [c.id, paperEffect(plan.id as TableId, c, plan)])),
   }).map((
     v,
   ) => (measuredAs && v.metric === plan.metric.key ? { ...v, text: `${v.text} (${measuredAs})` } : v));
@@ -535,10 +565,12 @@ export function assembleReport(
 
 /**
  * The paper's own difference behind a claim, in its units: a − b for "greater" claims, the claimed row's
- * margin over the best other row for "best-in-group", none for equality claims.
+ * margin over the best other row for "best-in-group", none for equality claims. With the plan, a row it
+ * borrows from another table (`paperRow`) takes that table's value.
  */
-export function paperEffect(id: TableId, claim: ClaimInput): number | null {
-  const v = (row: string) => safePaperValue(id, row, claim.metric);
+export function paperEffect(id: TableId, claim: ClaimInput, plan?: TablePlan): number | null {
+  const v = (row: string) =>
+    plan ? planPaperValue(plan, row, claim.metric) : safePaperValue(id, row, claim.metric);
   if (claim.kind === "greater") {
     const a = v(claim.a), b = v(claim.b);
     return a === null || b === null ? null : a - b;
@@ -620,6 +652,12 @@ export function engineMixNote(results: Pick<UnitResult, "row" | "seed" | "meta">
     [...byEngine].map(([e, rows]) => `${e} (${[...rows].join(", ")})`).join("; ") +
     ". Paired differences then include the engines' rounding; rerun the rows of one engine in a fresh cache " +
     "to compare like with like.";
+}
+
+/** The paper's value of a plan's row: its own table's, or the other table's for a borrowed row (`paperRow`). */
+export function planPaperValue(plan: TablePlan, row: string, metric: string): number | null {
+  const from = plan.rows.find((r) => r.key === row)?.paperRow;
+  return from ? safePaperValue(from.table, from.key, metric) : safePaperValue(plan.id, row, metric);
 }
 
 function safePaperValue(id: string, row: string, metric: string): number | null {

@@ -5,7 +5,7 @@
  * @module
  */
 import type { StrategyRequest } from "../../app/runner.ts";
-import type { Claim, PaperColumn, PaperRow, PaperTable, RowGroup } from "../paper_types.ts";
+import type { Claim, PaperColumn, PaperRow, PaperTable, RowGroup, TableId } from "../paper_types.ts";
 import type { Verdict } from "../../lib/report/verdict.ts";
 import { type Profile, PROFILES } from "../profiles.ts";
 import { SEGMENTATION_SETUPS } from "../segmentation.ts";
@@ -31,6 +31,11 @@ export interface TableRowPlan {
   epochsScale?: number;
   /** Why the row is not run (method not implemented here, or out of reach at this scale). */
   notRun?: string;
+  /**
+   * A row of another paper table that a claim of this one reads (Table 4's text compares with Table 3): its
+   * runs are that row's own (same request, same hashes) and its paper value is read from that table.
+   */
+  paperRow?: { table: TableId; key: string };
 }
 
 /** A table's plan. */
@@ -64,6 +69,19 @@ export interface TablePlan {
   exactMetrics?: ExactMetric[];
   /** The paper's figures this table's report links (rendered by `figures` from the profile's teacher). */
   figures?: { title: string; path: string }[];
+  /**
+   * Deterministic metrics read from each run's recorded metadata (Table 5: the teacher head a row's runs
+   * used), compared exactly like `exactMetrics`; a row whose runs disagree, or that did not run, has none.
+   */
+  recordedMetrics?: RecordedMetric[];
+}
+
+/** A deterministic metric read from the metadata of a row's runs. */
+export interface RecordedMetric {
+  key: string;
+  label: string;
+  /** The value of one run (its unit's metadata: the pre-training strategy's identity …), or null. */
+  read: (meta: Record<string, unknown>) => number | null;
 }
 
 /** A deterministic metric of a table: one value per row, its label, and labels of rows it adds. */

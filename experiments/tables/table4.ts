@@ -7,6 +7,7 @@
  */
 import type { Claim, PaperTable } from "../paper_types.ts";
 import type { Profile } from "../profiles.ts";
+import { plan as table3Plan } from "./table3.ts";
 import type { TableModule, TablePlan, TableRowPlan } from "./common.ts";
 import {
   FINETUNE_METRIC,
@@ -33,6 +34,11 @@ const table4Rows = scheduleRows("h", [
 
 const table4Groups = groupsByAlpha(table4Rows);
 
+/** The key, in Table 4, of Table 3's α_s 0 → 0 row at mask ratio `a` (read by the hard-vs-soft claims). */
+export function borrowedKey(a: string): string {
+  return `t3-a${a}-s0to0`;
+}
+
 export const paper: PaperTable = {
   id: "table4",
   number: 4,
@@ -44,6 +50,9 @@ export const paper: PaperTable = {
   rows: table4Rows,
   baseline: "a0.75-h0to0",
   groups: table4Groups,
+  borrowedRows: Object.fromEntries(
+    ["0.75", "0.5", "0.9"].map((a) => [borrowedKey(a), { table: "table3" as const, key: `a${a}-s0to0` }]),
+  ),
   claims: [
     ...table4Groups.map((g): Claim => ({
       kind: "best-in-group",
@@ -53,6 +62,19 @@ export const paper: PaperTable = {
       best: `${g.key}-h0to0.5`,
       rows: g.rows,
       source: "§4.1.2, Table 4",
+    })),
+    // §4.1.2 on Tables 3 and 4: "compared with soft masks, hard masks play a pivotal role" — dropping the hard
+    // share (Table 4's α_h 0 → 0) costs more than dropping the soft share (Table 3's α_s 0 → 0).
+    ...["0.75", "0.5", "0.9"].map((a): Claim => ({
+      kind: "greater",
+      id: `t4-hard-matters-more-a${a}`,
+      text:
+        `At α = ${a}, the hard share matters more than the soft share: GPA without its soft share (Table 3, ` +
+        "α_s 0 → 0) fine-tunes better than GPA without its hard share (Table 4, α_h 0 → 0)",
+      metric: "finetune",
+      a: borrowedKey(a),
+      b: `a${a}-h0to0`,
+      source: "§4.1.2, Tables 3 and 4",
     })),
     {
       kind: "greater",
@@ -76,6 +98,17 @@ export const paper: PaperTable = {
 /** The runs behind the rows, at a profile's scale. */
 export function plan(profile: Profile): TablePlan {
   const { def, common } = planContext(profile);
+  // Table 3's α_s 0 → 0 rows, exactly as Table 3 plans them (same request: the same runs and hashes).
+  const t3 = table3Plan(profile);
+  const borrowed = ["0.75", "0.5", "0.9"].map((a): TableRowPlan => {
+    const row = t3.rows.find((r) => r.key === `a${a}-s0to0`)!;
+    return {
+      key: borrowedKey(a),
+      label: `α ${a}, without the soft share (Table 3's α_s 0 → 0 row)`,
+      request: row.request,
+      paperRow: { table: "table3", key: row.key },
+    };
+  });
   const t4rows: TableRowPlan[] = [];
   for (const a of ["0.75", "0.5", "0.9"]) {
     for (const h of ["0to0", "0to0.5", "0to1", "1to1"]) {
@@ -91,12 +124,14 @@ export function plan(profile: Profile): TablePlan {
     id: "table4",
     title: "Table 4 — hard masking share α_h (start → end)",
     metric: FINETUNE_METRIC,
-    rows: t4rows.filter((r) => r.key !== "a0.5-h1to1" && r.key !== "a0.9-h1to1"),
+    rows: [...t4rows.filter((r) => r.key !== "a0.5-h1to1" && r.key !== "a0.9-h1to1"), ...borrowed],
     deviations: [
       ...common,
       `soft share held at the default ${def.soft[0]} → ${def.soft[1]} (the paper does not say); where ` +
       "soft + hard would exceed 1 (the α_h 1 → 1 row) the soft share is clipped to 1 − hard at every t, " +
       "as the authors' code does",
+      "the hard-vs-soft claims read Table 3's α_s 0 → 0 rows (GPA without its soft share), planned here " +
+      "with Table 3's own runs (the same identities); they cost one more row per α",
     ],
   };
 }

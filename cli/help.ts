@@ -246,10 +246,14 @@ One line per claim of the profile's reports (reports/<profile>/table*.json and c
 difference, ours with its paired 95 % interval, the verdict (Holm's where it differs), the seeds, and for
 inconclusive claims the seeds per row for 80 % power if the paper's difference held at this scale (a point
 estimate; in brackets its range over the spread's 95 % interval). --write FILE puts the table between the
-'<!-- results:start -->' and '<!-- results:end -->' lines of FILE (README.md's results section).
+'<!-- results:start -->' and '<!-- results:end -->' lines of FILE (README.md's results section), and the
+prose numbers (each table's rows against their baseline; post-hoc pairwise differences with Holm's
+correction) between '<!-- prose:start -->' and '<!-- prose:end -->' where FILE has those lines.
 --rejudge recomputes the verdicts of the given reports from the per-seed values their JSON records, with
 this code's statistics, and rewrites each report's .json and .md (no run cache needed; a note names the
-commit). Every file is checked first: a bad one exits 2 and nothing is written.
+commit); claims added to the table since and the profile's deviations listed since are added (a claim on
+rows the report lacks reads not run). Every file is checked first: a bad one exits 2 and nothing is
+written.
 
   --profile P          whose reports (default cpu)
   --reports-dir DIR    where the reports are (default reports/)
@@ -257,6 +261,7 @@ commit). Every file is checked first: a bad one exits 2 and nothing is written.
   --rejudge            re-judge the report files given after the flags
   --add-row KEY        with --rejudge and one report: copy row KEY (values, runs) from --from FILE.json,
   --from FILE.json     when its runs are the ones the report's table plans for that row (hashes checked)
+  --note TEXT          with --rejudge: add TEXT to the notes of each report
 
 example: deno task results --write README.md
          deno task results --rejudge reports/cpu/table1.json reports/cpu/table4.json

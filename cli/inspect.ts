@@ -161,7 +161,8 @@ export async function cmdBench(args: string[]) {
  * prose markers, where FILE has them) of FILE.
  * `results --rejudge FILE.json…`: recomputes the verdicts of those reports from their recorded per-seed
  * values with this code's statistics and rewrites each report's .json and .md (every file is read and
- * checked before any is written).
+ * checked before any is written); claims and profile deviations added since the report was written are
+ * added (claims on rows it lacks read "not run"), and `--note TEXT` adds a note.
  */
 export async function cmdResults(args: string[]) {
   const { values, positionals } = parseCommandArgs("results", args, {
@@ -170,6 +171,7 @@ export async function cmdResults(args: string[]) {
     rejudge: { type: "boolean" },
     "add-row": { type: "string" },
     from: { type: "string" },
+    note: { type: "string" },
   }, { positionals: 1000 });
   if (values.rejudge) return await rejudgeReports(values, positionals);
   if (positionals.length > 0) {
@@ -341,6 +343,43 @@ async function rowTransfer(values: Values, files: string[]) {
   };
 }
 
+/**
+ * What this code adds to a re-judged report of a paper table: the table's claims the report lacks (with the
+ * paper's differences; exact on the plan's deterministic metrics), the profile's recipe deviations it lacks
+ * (facts of the profile, true of its runs too), and `--note` texts.
+ */
+async function rejudgeAdditions(values: Values) {
+  const note = str(values, "note");
+  if (note !== undefined && note.trim() === "") throw new UsageError("results --rejudge: --note is empty");
+  const { PAPER_TABLES } = await import("../experiments/paper.ts");
+  const { getProfile } = await import("../experiments/profiles.ts");
+  const { allPlans, recipeDeviations } = await import("../experiments/tables/mod.ts");
+  const { paperEffect } = await import("../app/tables/mod.ts");
+  return (json: unknown) => {
+    const header = (json as { header?: { tableId?: unknown; profile?: unknown } })?.header ?? {};
+    const notes = note !== undefined ? [note] : [];
+    const table = PAPER_TABLES.find((t) => t.id === header.tableId);
+    let profile;
+    try {
+      profile = getProfile(String(header.profile));
+    } catch {
+      return { notes };
+    }
+    if (!table) return { notes, deviations: recipeDeviations(profile) };
+    const plan = allPlans(profile)[table.id];
+    const exact = [...(plan.exactMetrics ?? []), ...(plan.recordedMetrics ?? [])].map((m) => m.key);
+    return {
+      notes,
+      deviations: recipeDeviations(profile),
+      claims: table.claims.map((claim) => ({
+        claim,
+        paperEffect: paperEffect(table.id, claim, plan),
+        exact: exact.includes(claim.metric),
+      })),
+    };
+  };
+}
+
 /** `results --rejudge FILE…`: see {@linkcode cmdResults}. */
 async function rejudgeReports(values: Values, files: string[]) {
   if (values.write !== undefined || values["reports-dir"] !== undefined) {
@@ -352,11 +391,12 @@ async function rejudgeReports(values: Values, files: string[]) {
   const commit = await statisticsCommit();
   const date = new Date().toISOString().slice(0, 10);
   const transform = await rowTransfer(values, files);
+  const additions = await rejudgeAdditions(values);
   // Every file is read and re-judged before any is written: a bad one writes nothing.
   const done = [];
   for (const file of files) {
     done.push(
-      await rejudgeFile(file, { commit, date, transform }).catch((e) => {
+      await rejudgeFile(file, { commit, date, transform, additions }).catch((e) => {
         throw e instanceof ReportFormatError ? new UsageError(`results --rejudge: ${e.message}`) : e;
       }),
     );

@@ -249,3 +249,60 @@ Deno.test("addRowFrom: copies a row's values and runs when their evaluation hash
   );
   assert.throws(() => addRowFrom(target, { ...t, key: "gpa" }), /no row 'gpa'/);
 });
+
+Deno.test("rejudge: claims and deviations added since a report was written are added; new claims on missing rows read not run", async () => {
+  const { rejudgeReport } = await import("../lib/report/rejudge.ts");
+  const { tableReportJson } = await import("../lib/report/markdown.ts");
+  const rows = (key: string, perSeed: number[]) => ({
+    key,
+    label: key,
+    paper: null,
+    perSeed,
+    seeds: [0, 1, 2],
+  });
+  const json = {
+    schema: "gpa-repro/table-report@2",
+    header: { title: "T4", tableId: "table4", profile: "cpu", seeds: [0, 1, 2] },
+    metrics: [{
+      metric: { key: "finetune", label: "fine-tune top-1" },
+      baseline: "a",
+      rows: [rows("a", [1, 2, 3]), rows("b", [2, 3, 4.5])],
+    }],
+    verdicts: [],
+    deviations: ["old line"],
+    notes: ["kept"],
+  };
+  const input = rejudgeReport(json, {
+    commit: "abc",
+    date: "2026-01-01",
+    claims: [
+      {
+        claim: { kind: "greater", id: "on-rows", text: "b > a", metric: "finetune", a: "b", b: "a" },
+        paperEffect: 0.3,
+      },
+      {
+        claim: { kind: "greater", id: "borrowed", text: "t3 > a", metric: "finetune", a: "t3-row", b: "a" },
+        paperEffect: 0.44,
+      },
+    ],
+    deviations: ["old line", "fine-tuning RandAugment: none"],
+    notes: ["beit ran at 1×"],
+  });
+  const v = Object.fromEntries(input.verdicts.map((x) => [x.claimId, x]));
+  assert.equal(v["on-rows"].outcome, "reproduced");
+  assert.equal(v.borrowed.n, "0", "not run");
+  assert.equal(v.borrowed.paperEffect, 0.44);
+  assert.deepEqual(input.deviations, ["old line", "fine-tuning RandAugment: none"]);
+  assert.deepEqual(input.notes.slice(0, 2), ["kept", "beit ran at 1×"]);
+  // Idempotent: a second re-judge adds nothing twice.
+  const again = rejudgeReport(JSON.parse(JSON.stringify(tableReportJson(input))), {
+    commit: "abc",
+    date: "2026-01-01",
+    claims: [],
+    deviations: ["fine-tuning RandAugment: none"],
+    notes: ["beit ran at 1×"],
+  });
+  assert.equal(again.verdicts.length, 2);
+  assert.deepEqual(again.deviations, input.deviations);
+  assert.equal(again.notes.filter((n) => n === "beit ran at 1×").length, 1);
+});

@@ -8,7 +8,9 @@
  * from `tolerance`, or from the rule's text in reports written before that field), best-in-group from its
  * rows with the claimed row as `compared.a`. Comparisons are paired per seed as the table runner does; a
  * verdict judged exactly (method "exact") is judged exactly again. Holm's correction is recomputed over the
- * report's claims.
+ * report's claims. The caller may add what the current code knows and the report lacks: claims added to its
+ * table since (judged on its rows, "not run" where it has none), deviations of its profile listed since, and
+ * notes.
  * @module
  */
 import { basename, dirname } from "node:path";
@@ -125,7 +127,23 @@ export function claimOfVerdict(v: Json, where: string): ClaimInput {
  * and a note naming `commit` (and `date`) added. Throws {@linkcode ReportFormatError} on anything that is
  * not such a report.
  */
-export function rejudgeReport(json: unknown, o: { commit: string; date: string }): TableReportInput {
+/** What a re-judge adds from the current code (the caller reads it from the paper module and the profile). */
+export interface RejudgeAdditions {
+  /**
+   * Claims of the report's table that its verdicts lack (added since it was written), each with the paper's
+   * difference: judged on the report's rows like the others; a claim on rows the report lacks reads not run.
+   */
+  claims?: readonly { claim: ClaimInput; paperEffect: number | null; exact?: boolean }[];
+  /** Deviations the report lacks (facts of its profile added since): appended, the others kept as written. */
+  deviations?: readonly string[];
+  /** Notes to add (a re-judge of rows whose plan has changed meaning since, for instance). */
+  notes?: readonly string[];
+}
+
+export function rejudgeReport(
+  json: unknown,
+  o: { commit: string; date: string } & RejudgeAdditions,
+): TableReportInput {
   if (!isObject(json)) fail("not a JSON object");
   if (!REJUDGE_SCHEMAS.includes(json.schema as string)) {
     fail(
@@ -166,6 +184,19 @@ export function rejudgeReport(json: unknown, o: { commit: string; date: string }
       throw e;
     }
   });
+  // Claims added to the table since the report was written: judged on its rows (none: not run).
+  const known = new Set(fresh.map((v) => v.claimId));
+  for (const { claim, paperEffect, exact } of o.claims ?? []) {
+    if (known.has(claim.id)) continue;
+    const block = byMetric.get(claim.metric);
+    const results: Record<string, number[]> = {};
+    const seeds: Record<string, number[]> = {};
+    for (const r of block?.rows ?? []) {
+      results[r.key] = [...r.perSeed];
+      if (r.seeds) seeds[r.key] = [...r.seeds];
+    }
+    fresh.push(judgeClaim(claim, results, { exact, seeds, paired: true, paperEffect }));
+  }
   const level = fresh[0]?.level ?? 0.95;
   const list = (
     key: string,
@@ -186,8 +217,12 @@ export function rejudgeReport(json: unknown, o: { commit: string; date: string }
     ...(floorRow !== null ? { floorRow } : {}),
     additionalMetrics: metrics.slice(1),
     verdicts: holmVerdicts(fresh, level),
-    deviations,
-    notes: [...notes.filter((n) => !n.startsWith(REJUDGE_NOTE_PREFIX)), note],
+    deviations: [...deviations, ...(o.deviations ?? []).filter((d) => !deviations.includes(d))],
+    notes: [
+      ...notes.filter((n) => !n.startsWith(REJUDGE_NOTE_PREFIX) && !(o.notes ?? []).includes(n)),
+      ...(o.notes ?? []),
+      note,
+    ],
     figures: list("figures") as TableReportInput["figures"],
     runs: list("runs") as TableReportInput["runs"],
   };
@@ -205,7 +240,13 @@ export interface Rejudged {
 /** Reads `path` (a report's .json) and re-judges it; {@linkcode ReportFormatError} for a bad file. */
 export async function rejudgeFile(
   path: string,
-  o: { commit: string; date: string; transform?: (json: unknown) => unknown | Promise<unknown> },
+  o: {
+    commit: string;
+    date: string;
+    transform?: (json: unknown) => unknown | Promise<unknown>;
+    /** What the current code adds for this report (read from its parsed JSON). */
+    additions?: (json: unknown) => RejudgeAdditions | Promise<RejudgeAdditions>;
+  },
 ): Promise<Rejudged> {
   if (!path.endsWith(".json")) fail(`${path}: not a report's .json file`);
   const text = await Deno.readTextFile(path).catch((e) => {
@@ -221,7 +262,7 @@ export async function rejudgeFile(
   let input: TableReportInput;
   try {
     if (o.transform) json = await o.transform(json);
-    input = rejudgeReport(json, o);
+    input = rejudgeReport(json, { ...o, ...(o.additions ? await o.additions(json) : {}) });
   } catch (e) {
     if (e instanceof ReportFormatError) fail(`${path}: ${e.message}`);
     throw e;

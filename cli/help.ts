@@ -263,7 +263,7 @@ written.
   --from FILE.json     when its runs are the ones the report's table plans for that row (hashes checked)
   --note TEXT          with --rejudge: add TEXT to the notes of each report
 
-example: deno task results --write README.md
+example: deno task results --write README.md    (rewrites README.md's results block, a tracked file)
          deno task results --rejudge reports/cpu/table1.json reports/cpu/table4.json
          deno task results --rejudge reports/cpu/table1.json --add-row random-init --from reports/cpu/teachers.json`,
   doctor: `usage: main.ts doctor [options]

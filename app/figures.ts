@@ -19,6 +19,8 @@ import { boxInView, boxMap, centreMap } from "../lib/masking/control_maps.ts";
 import type { CropParams } from "../lib/data/augment.ts";
 import { ensureMeanMap } from "./controls.ts";
 import { mean, meanConfidenceInterval, sampleStd } from "../lib/report/stats.ts";
+import { recallClaims } from "../lib/report/recall_claims.ts";
+import type { Verdict } from "../lib/report/verdict.ts";
 import { Rng } from "../lib/rng.ts";
 import { gridOf } from "../lib/vit.ts";
 
@@ -171,6 +173,13 @@ export interface GpaRecallResult {
   cachedMapAgreement: { spearman: number; topKOverlap: number; views: number };
   /** The teacher ladder's mask sources on the same images: recall, and how much of each map is position. */
   positionVsContent: MapSourceMeasures[];
+  /** Recall of the teacher's CLS-to-patch attention (last block, heads averaged) at the profile's share. */
+  clsAttentionRecall: number;
+  /**
+   * The paper's claims on these images (§1 / Figure 1: GPA beats CLS attention and HPM's predicted loss;
+   * Figure 4: recall rises with depth), paired over images; HPM's is not run without a trained HPM run.
+   */
+  claims: Verdict[];
   png: Uint8Array;
 }
 
@@ -206,6 +215,7 @@ export async function gpaRecall(ctx: RunContext, teacher: Teacher, count = 200):
   // The profile's share (top-75 %) and a strict one (top-25 %), each against random and a centre prior.
   const shares: RecallAtShare[] = [];
   let rm: Awaited<ReturnType<typeof recallMatrix>> | undefined;
+  let gpaPerImage: number[] | undefined;
   for (const share of ratio === 0.25 ? [ratio] : [ratio, 0.25]) {
     const m = await recallMatrix({
       mapsForBlock,
@@ -219,10 +229,22 @@ export async function gpaRecall(ctx: RunContext, teacher: Teacher, count = 200):
     rm ??= m;
     const cell = head.block * m.columns + col;
     const perImage = Array.from(m.perImage!.subarray(cell * n, (cell + 1) * n));
+    gpaPerImage ??= perImage;
     const center = Array.from(topKRecall(centerPriorMaps(cfg, n), gt, n, L, m.k));
     shares.push(compareWithCentre(share, m.k, L, perImage, center));
   }
   const main = shares[0];
+  // §1 / Figure 1 and Figure 4 as claims: the selected head against CLS attention on the same images, and
+  // each block's recall (its heads averaged) from the first block to the last.
+  const clsPerImage = Array.from(topKRecall(await teacher.clsAttention(images, n), gt, n, L, rm!.k));
+  const perBlock = Array.from({ length: cfg.depth }, (_, b) =>
+    Array.from({ length: n }, (_, i) => {
+      let sum = 0;
+      for (let h = 0; h < cfg.heads; h++) sum += rm!.perImage![(b * rm!.columns + h) * n + i];
+      return sum / cfg.heads;
+    }));
+  const claims = recallClaims({ perImage: { gpa: gpaPerImage!, "cls-attention": clsPerImage }, perBlock });
+  const clsAttentionRecall = mean(clsPerImage);
   const recall = main.recall;
   const randomRecall = main.randomRecall;
   const matrix = Array.from(
@@ -231,7 +253,7 @@ export async function gpaRecall(ctx: RunContext, teacher: Teacher, count = 200):
   );
   const png = await heatmapPng({
     title: `GPA top-${Math.round(ratio * 100)}% recall, ${n} images (random ${randomRecall.toFixed(2)}, ` +
-      `centre prior ${main.centerRecall.toFixed(2)})`,
+      `centre prior ${main.centerRecall.toFixed(2)}, CLS attention ${clsAttentionRecall.toFixed(2)})`,
     rows: cfg.depth,
     cols: rm!.columns,
     values: rm!.recall,
@@ -243,7 +265,11 @@ export async function gpaRecall(ctx: RunContext, teacher: Teacher, count = 200):
     // One fixed scale for every teacher and profile: from the random-patch level (k / L) to perfect recall,
     // with random and the centre prior marked on the bar.
     range: [randomRecall, 1],
-    marks: [{ value: randomRecall, label: "random" }, { value: main.centerRecall, label: "centre prior" }],
+    marks: [
+      { value: randomRecall, label: "random" },
+      { value: main.centerRecall, label: "centre prior" },
+      { value: clsAttentionRecall, label: "CLS attention" },
+    ],
     width: Math.max(640, 90 * rm!.columns + 300),
     height: Math.max(240, 44 * cfg.depth + 110),
   });
@@ -254,6 +280,8 @@ export async function gpaRecall(ctx: RunContext, teacher: Teacher, count = 200):
   return {
     cachedMapAgreement: { ...agreement, views },
     positionVsContent,
+    clsAttentionRecall,
+    claims,
     teacher: teacher.describe(),
     selectedHead: headLabel(head),
     recall,

@@ -305,4 +305,10 @@ Deno.test("rejudge: claims and deviations added since a report was written are a
   assert.equal(again.verdicts.length, 2);
   assert.deepEqual(again.deviations, input.deviations);
   assert.equal(again.notes.filter((n) => n === "beit ran at 1×").length, 1);
+  for (const r of [input, again]) {
+    assert.match(
+      r.notes[r.notes.length - 1],
+      /claims and profile deviations listed since the table ran were added/,
+    );
+  }
 });

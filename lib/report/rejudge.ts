@@ -207,7 +207,15 @@ export function rejudgeReport(
   if (!isStringArray(deviations)) fail("report: 'deviations' is not a list of strings");
   const floorRow = json.floorRow ?? null;
   if (floorRow !== null && !isString(floorRow)) fail("report: 'floorRow' is not a string or null");
+  // Said once additions are made, and kept by later re-judges.
+  const added = fresh.length > old.length ||
+    (o.deviations ?? []).some((d) => !deviations.includes(d)) ||
+    notes.some((n) => n.startsWith(REJUDGE_NOTE_PREFIX) && n.includes("were added"));
   const note = `${REJUDGE_NOTE_PREFIX} by commit ${o.commit} (${o.date}), with that commit's statistics; ` +
+    (added
+      ? "claims and profile deviations listed since the table ran were added (a claim on rows this report " +
+        "lacks reads not run); "
+      : "") +
     "the header, rows, runs and other notes are as the table's run wrote them.";
   return {
     header: header as unknown as TableReportInput["header"],

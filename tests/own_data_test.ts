@@ -176,3 +176,61 @@ Deno.test("own data: what cannot use a folder says so; a folder without the layo
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("any ViT as the teacher: a profile head outside the model becomes the last block, all heads", async () => {
+  const { namedTeacher } = await import("../cli/teacher.ts");
+  const { writeSafetensors } = await import("../lib/safetensors.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    const small: VitConfig = { imageSize: 32, patchSize: 8, dim: 64, depth: 2, heads: 1, mlpRatio: 2 };
+    await writeSafetensors(`${dir}/t.safetensors`, toTimmVit(encoderTensors(small), small));
+    const lines: string[] = [];
+    const ctx = ctxOf("paper", lines); // the paper's teacher head is b9h11 of a ViT-B
+    assert.equal(await namedTeacher({ "teacher-weights": `${dir}/t.safetensors` }, ctx), true);
+    assert.deepEqual(ctx.profile.gpa.teacher.head, { block: 1, head: -1 });
+    assert.equal(ctx.profile.model.dim, 64);
+    assert.equal(ctx.profile.dataset.resolution, 32, "the data is resized to the teacher's input");
+    assert.equal(ctx.profile.gpa.teacher.weightsHint, undefined);
+    assert.ok(
+      lines.some((l) => /b9h11 is not in this model; using the last block, all heads \(b1h-1/.test(l)),
+    );
+    assert.equal(await namedTeacher({}, ctxOf("smoke")), false);
+    await assert.rejects(
+      namedTeacher({ weights: `${dir}/t.safetensors`, from: "0123456789abcdef" }, ctxOf("smoke")),
+      /each name the teacher: give one/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("figures and gpa-recall draw from an encoder of another shape than the profile's", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const run = async (args: string[]) => {
+      const r = await cli([...args, "--backend", "wasm", "--cache-dir", `${dir}/cache`]);
+      assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+      return r;
+    };
+    // A 32-px encoder with 8-px patches on the smoke profile (16 px, 4-px patches).
+    const pre = await run(["pretrain", "--input-size", "32", "--patch-size", "8", "--epochs", "1", "--json"]);
+    const hash = JSON.parse(pre.stdout).hash;
+    await run(["export", hash, "--out", `${dir}/enc.safetensors`]);
+    const fig = await run([
+      "figures",
+      "--teacher-weights",
+      `${dir}/enc.safetensors`,
+      "--reports-dir",
+      `${dir}/r`,
+    ]);
+    assert.match(
+      fig.stderr,
+      /teacher: .*enc\.safetensors \(ViT 32-d × 2 blocks × 2 heads, 32 px \/ 8-px patches\)/,
+    );
+    assert.ok((await Deno.stat(`${dir}/r/smoke/figures/figure2.png`)).size > 0);
+    const rec = await run(["gpa-recall", "--from", hash, "--images", "20", "--out", `${dir}/rec`, "--json"]);
+    assert.deepEqual(JSON.parse(rec.stdout).teacher.teacherRun, hash);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -10,7 +10,8 @@ import { RunDir, runHash, RunLockedError } from "../../lib/cache/mod.ts";
 import { paperTable, paperValue, type TableId } from "../../experiments/paper.ts";
 import { SEGMENTATION_SETUPS } from "../../experiments/segmentation.ts";
 import { allPlans, type Evaluation, type TablePlan } from "../../experiments/tables/mod.ts";
-import { type ClaimInput, judgeClaims } from "../../lib/report/verdict.ts";
+import { type ClaimInput, judgeClaims, type Verdict } from "../../lib/report/verdict.ts";
+import { seedImageBootstrap, unpackCorrect } from "../../lib/report/bootstrap.ts";
 import { atomicWriteFile, ensureDir } from "../../lib/fsutil.ts";
 import { linePlotPng } from "../../lib/plot/mod.ts";
 import {
@@ -54,6 +55,8 @@ export interface UnitResult {
   meta: Record<string, unknown>;
   /** Per-epoch curves: pre-training loss and the evaluation's metric (when it logs one per epoch). */
   curves: { pretrainLoss: number[]; evalMetric: number[] };
+  /** Which validation images the evaluation classified correctly (`packCorrect`), where the run recorded it. */
+  correct?: string;
 }
 
 function scaledContext(ctx: RunContext, scale = 1): RunContext {
@@ -73,6 +76,7 @@ export async function runUnit(ctx: RunContext, plan: TablePlan, unit: Unit): Pro
   let evalHit: boolean;
   let evalHistory: Record<string, number>[] = [];
   let evalMetrics: Record<string, unknown>;
+  let correct: string | undefined;
   const evaluation = plan.metric.evaluation;
   if (evaluation === "finetune") {
     const ft = await ensureFinetune(ctx, pre, unit.seed);
@@ -81,6 +85,7 @@ export async function runUnit(ctx: RunContext, plan: TablePlan, unit: Unit): Pro
     evalHit = ft.cacheHit;
     evalMetrics = ft.metrics;
     evalHistory = ft.history;
+    correct = typeof ft.metrics.valCorrect === "string" ? ft.metrics.valCorrect : undefined;
   } else if (evaluation === "knn") {
     // The k-NN the pre-training run recorded at its end: no second run.
     value = Number(pre.metrics.knnTop1);
@@ -127,6 +132,7 @@ export async function runUnit(ctx: RunContext, plan: TablePlan, unit: Unit): Pro
       pretrainLoss: pre.history.map((r) => Number(r.pixelLoss ?? r.loss)),
       evalMetric: evalHistory.map((r) => Number(r.top1 ?? NaN)),
     },
+    ...(correct ? { correct } : {}),
   };
 }
 
@@ -168,6 +174,7 @@ async function runRandomInitUnit(ctx: RunContext, plan: TablePlan, unit: Unit): 
     wallSeconds: Number(out.metrics.wallSeconds ?? 0),
     meta: { strategy: { name: "random init" }, knnTop1: knn, engines: [out.metrics.engine ?? null] },
     curves: { pretrainLoss: [], evalMetric: (out.history ?? []).map((r) => Number(r.top1 ?? NaN)) },
+    ...(typeof out.metrics.valCorrect === "string" ? { correct: out.metrics.valCorrect } : {}),
   };
 }
 
@@ -488,7 +495,8 @@ export function assembleReport(
       : Object.fromEntries(claims.map((c) => [c.id, paperEffect(plan.id as TableId, c, plan)])),
   }).map((
     v,
-  ) => (measuredAs && v.metric === plan.metric.key ? { ...v, text: `${v.text} (${measuredAs})` } : v));
+  ) => (measuredAs && v.metric === plan.metric.key ? { ...v, text: `${v.text} (${measuredAs})` } : v))
+    .map((v) => withBootstrap(v, plan.metric.key, results));
   const wall = results.reduce((s, r) => s + r.wallSeconds, 0);
   const hits = results.reduce((s, r) => s + r.cacheHits, 0);
   const total = results.reduce((s, r) => s + r.runs, 0);
@@ -561,6 +569,39 @@ export function assembleReport(
       evalHash: r.evalHash,
     })),
   };
+}
+
+/**
+ * A verdict on the main metric with its second interval: the seed × image bootstrap of the deciding rows'
+ * difference, where every run of both rows on their common seeds recorded its per-image predictions.
+ */
+export function withBootstrap(
+  v: Verdict,
+  metric: string,
+  results: Pick<UnitResult, "row" | "seed" | "correct">[],
+): Verdict {
+  if (v.metric !== metric || v.method !== "paired") return v;
+  const of = (row: string) => new Map(results.filter((r) => r.row === row).map((r) => [r.seed, r.correct]));
+  const a = of(v.compared.a), b = of(v.compared.b);
+  const seeds = [...a.keys()].filter((s) => b.has(s)).sort((x, y) => x - y);
+  if (seeds.length < 2 || seeds.some((s) => !a.get(s) || !b.get(s))) return v;
+  try {
+    const r = seedImageBootstrap(
+      seeds.map((s) => unpackCorrect(a.get(s)!)),
+      seeds.map((s) => unpackCorrect(b.get(s)!)),
+      {
+        level: v.level,
+      },
+    );
+    return r
+      ? {
+        ...v,
+        bootstrap: { ci: r.ci, pairs: r.pairs, images: r.images, resamples: r.resamples, level: v.level },
+      }
+      : v;
+  } catch {
+    return v; // runs that scored different images: no second interval
+  }
 }
 
 /**

@@ -467,7 +467,15 @@ export function renderTableReport(input: TableReportInput): string {
           formatOutcome(v)
         }** | ${holmCell} | ${delta} | ${ci} | ` +
           `${escapeCell(testLabel(v))} | ${mde} | ${formatDelta(v.paperEffect, 2)} |${share} ` +
-          `${formatSeedsNeeded(v)} | ${escapeCell(v.detail)} |`,
+          `${formatSeedsNeeded(v)} | ${escapeCell(v.detail)}${
+            v.bootstrap
+              ? `; seed × image bootstrap ${Math.round(v.bootstrap.level * 100)} % [${
+                formatDelta(v.bootstrap.ci[0], 3)
+              }, ${
+                formatDelta(v.bootstrap.ci[1], 3)
+              }] (${v.bootstrap.pairs} seeds × ${v.bootstrap.images} images)`
+              : ""
+          } |`,
       );
     }
     lines.push(
@@ -489,6 +497,14 @@ export function renderTableReport(input: TableReportInput): string {
         "interval lies above 0 and wholly below the paper's Δ. " +
         "Holm: the verdict after Holm's correction for testing several claims of this table at once " +
         "(family-wise error 5 %; for smaller/larger than the paper's, of the test against the paper's Δ)." +
+        (input.verdicts.some((v) => v.bootstrap)
+          ? " The verdicts use the paired t interval over seeds (95% CI). A second interval, a bootstrap over " +
+            "the paired seeds and the validation images (seed × image; it adds the uncertainty of one finite " +
+            "validation set), is given in Details and as `bootstrap` in the JSON where every compared run " +
+            "recorded which images it classified correctly."
+          : " The verdicts use the paired t interval over seeds (95% CI), which treats the validation set as " +
+            "fixed; these runs did not record per-image predictions, so no image-level (seed × image) " +
+            "bootstrap interval is given (runs that record them get one).") +
         (input.verdicts.some((v) => v.kind === "best-in-group")
           ? ' Best-in-group: a row beating the claimed one decides "not reproduced" only with Bonferroni ' +
             "over the group's k − 1 comparisons (its interval at 1 − 0.05/(k − 1))."

@@ -171,13 +171,20 @@ export function rejudgeReport(
     const level = v.level ?? 0.95;
     if (typeof level !== "number" || !(level > 0 && level < 1)) fail(`${where}: 'level' is not in (0, 1)`);
     try {
-      return judgeClaim(claim, results as SeedResults, {
+      const fresh = judgeClaim(claim, results as SeedResults, {
         level,
         exact: v.method === "exact",
         seeds: seeds as SeedIds,
         paired: true,
         paperEffect,
       });
+      // The image-level bootstrap needs the runs' per-image predictions, which the JSON does not hold: it is
+      // kept as written while the same two rows decide.
+      const before = v.compared as { a?: unknown; b?: unknown } | undefined;
+      const same = before?.a === fresh.compared.a && before?.b === fresh.compared.b;
+      return same && isObject(v.bootstrap)
+        ? { ...fresh, bootstrap: v.bootstrap as unknown as NonNullable<Verdict["bootstrap"]> }
+        : fresh;
     } catch (e) {
       // A malformed claim or seed list in the file is a problem of the input, not of the statistics.
       if (e instanceof RangeError) fail(`${where}: ${e.message}`);

@@ -184,6 +184,11 @@ export interface Verdict {
   seedsNeeded: number | null;
   /** `seedsNeeded` at the lower and upper end of the spread's 95 % chi-square interval (Infinity: beyond). */
   seedsNeededRange: [number, number] | null;
+  /**
+   * A second interval of `delta` (set by the table runner where every compared run recorded its per-image
+   * predictions): a bootstrap over the paired seeds and the validation images. The verdict uses `ci`.
+   */
+  bootstrap?: { ci: [number, number]; pairs: number; images: number; resamples: number; level: number };
   /** Holm-corrected outcome over the table's claims (set by `holmVerdicts`). */
   holm?: { adjustedP: number; outcome: Outcome };
   /** Mean and number of seeds of every row the claim refers to. */

@@ -8,6 +8,7 @@ import { engineLabel } from "../backend.ts";
 import { downstreamRun, type DownstreamTrainArgs, recordedTop1 } from "./cached_run.ts";
 import { centerBatch, randomErasing, randomResizedCropFlip } from "../data/augment.ts";
 import { parseRandAugment, randAugmentBatch } from "../data/randaugment.ts";
+import { packCorrect } from "../report/bootstrap.ts";
 import { datasetIdentity, type DatasetSpec, type ImageSplit } from "../data/types.ts";
 import { encodeImages, isEncoderParam } from "../encode.ts";
 import { linear } from "../ops.ts";
@@ -180,6 +181,8 @@ export async function evaluateTop1(
   cfg: VitConfig,
   split: ImageSplit,
   batchSize = 256,
+  /** Filled with 1 where image i is classified correctly (for the image-level bootstrap). */
+  correctOut?: Uint8Array,
 ): Promise<number> {
   if (tf.getBackend() === "wasm") batchSize = Math.min(batchSize, 32); // see resolveMicroBatch
   let correct = 0;
@@ -190,7 +193,11 @@ export async function evaluateTop1(
     );
     const p = await pred.data();
     pred.dispose();
-    for (let i = 0; i < idx.length; i++) if (p[i] === split.labels[idx[i]]) correct++;
+    for (let i = 0; i < idx.length; i++) {
+      const ok = p[i] === split.labels[idx[i]];
+      if (ok) correct++;
+      if (correctOut) correctOut[idx[i]] = ok ? 1 : 0;
+    }
   }
   return (100 * correct) / split.count;
 }
@@ -256,6 +263,7 @@ async function trainFinetune(
   const lr = absoluteLr(r.blr, r.batchSize);
   const vars = [...params.values()];
   const byVar = new Map([...params].map(([n, v]) => [v.name, n]));
+  let lastCorrect: Uint8Array | undefined;
   const result = await trainLoop({
     run,
     params,
@@ -327,15 +335,28 @@ async function trainFinetune(
         ? new PendingMetrics({ loss: deviceSums.get("loss")!, lr: lrNow })
         : { loss, lr: lrNow };
     },
-    evaluate: async () => ({ top1: await evaluateTop1(params, cfg, data.val) }),
+    evaluate: async () => {
+      const c = new Uint8Array(data.val.count);
+      const top1 = await evaluateTop1(params, cfg, data.val, 256, c);
+      lastCorrect = c;
+      return { top1 };
+    },
   });
   const top1 = result.final.top1;
+  // Which validation images the final model classifies correctly, one bit each (the reports' image-level
+  // bootstrap); evaluated again when the last evaluation is not the final model's (a resumed run).
+  const agrees = (c: Uint8Array) => Math.abs((100 * c.reduce((s, x) => s + x, 0)) / c.length - top1) < 1e-9;
+  if (!lastCorrect || !agrees(lastCorrect)) {
+    lastCorrect = new Uint8Array(data.val.count);
+    await evaluateTop1(params, cfg, data.val, 256, lastCorrect);
+  }
   const metrics = {
     ...result.final,
     top1,
     wallSeconds: result.wallSeconds,
     resumedFrom: result.resumedFrom,
     engine: engineLabel(), // what finished the run (backend; on wasm, the matMul engine)
+    valCorrect: packCorrect(lastCorrect),
     ...notesField(env),
   };
   await run.saveFinal(await namedTensorsOf(params), metrics);

@@ -14,6 +14,10 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
 
 /** Why a block is not run here; the first that matches applies. */
 const SKIPS: [RegExp, string][] = [
+  [
+    /#SBATCH/,
+    "a Slurm job script: tests/slurm/one_node.sh runs it on a one-node Slurm (GPA_TEST_SLURM=1, .ci/run)",
+  ],
   [/--profile (cpu|paper)\b/, "names the cpu or paper profile: hours of compute, or ImageNet and a GPU"],
   [
     /^npx /m,
@@ -27,7 +31,6 @@ const SKIPS: [RegExp, string][] = [
   [/apt-get|brew install|deno install/, "installs system or npm packages"],
   [/--backend webgpu/, "needs a WebGPU adapter (tests/webgpu_test.ts, opt-in)"],
   [/deno task bench/, "a benchmark: minutes, and PyTorch (--peer); its checks run in bench_checks_test"],
-  [/SLURM_|#SBATCH|^\.\.\.$/m, "a Slurm job array (docs/cluster.md)"],
   [/<command>|<task>/, "a template of the command line, not a command"],
 ];
 

@@ -259,8 +259,9 @@ written.
   --reports-dir DIR    where the reports are (default reports/)
   --write FILE         write into FILE between the markers instead of printing
   --rejudge            re-judge the report files given after the flags
-  --add-row KEY        with --rejudge and one report: copy row KEY (values, runs) from --from FILE.json,
-  --from FILE.json     when its runs are the ones the report's table plans for that row (hashes checked)
+  --add-row KEY[=SRC]  with --rejudge and one report: copy row KEY (row SRC there; values, runs) from
+  --from FILE.json     FILE.json, for the report's seeds, when its runs are the ones the report's table
+                       plans for that row (hashes checked); an own table's discussion is written anew
   --note TEXT          with --rejudge: add TEXT to the notes of each report
 
 example: deno task results --write README.md    (rewrites README.md's results block, a tracked file)

@@ -9,6 +9,7 @@ import { CorruptFileError } from "../lib/fsutil.ts";
 import type { ReportJson } from "../lib/report/summary.ts";
 import type { ProseReportJson } from "../lib/report/prose.ts";
 import { checkOutputPath, context, print, PROJECT_ROOT } from "./context.ts";
+import { DISCUSSION_PREFIX } from "../experiments/tables/common.ts";
 
 export async function cmdDoctor(args: string[]) {
   const { values } = parseCommandArgs("doctor", args);
@@ -302,13 +303,15 @@ async function statisticsCommit(): Promise<string> {
  * (the data's fingerprint is read from its source, as `plan` does).
  */
 async function rowTransfer(values: Values, files: string[]) {
-  const key = str(values, "add-row");
+  const spec = str(values, "add-row");
   const from = str(values, "from");
-  if (key === undefined && from === undefined) return undefined;
-  if (!key || !from) {
+  if (spec === undefined && from === undefined) return undefined;
+  if (!spec || !from) {
     throw new UsageError("results --rejudge: --add-row KEY and --from FILE.json go together");
   }
   if (files.length !== 1) throw new UsageError("results --rejudge --add-row: give exactly one report");
+  // KEY, or KEY=SOURCE_KEY when the other report names the row differently.
+  const [key, sourceKey = key] = spec.split("=");
   const { addRowFrom, ReportFormatError } = await import("../lib/report/rejudge.ts");
   const read = async (path: string) => {
     try {
@@ -327,16 +330,23 @@ async function rowTransfer(values: Values, files: string[]) {
   const row = plan?.rows.find((r) => r.key === key);
   if (!row) throw new UsageError(`results --rejudge: ${files[0]}'s table has no row '${key}' in its plan`);
   const ctx = await context({ ...values, profile: String(header.profile) });
-  const seeds: number[] =
-    (source?.metrics?.[0]?.rows ?? []).find((r: { key: string }) => r.key === key)?.seeds ??
-      [];
+  const seeds: number[] = Array.isArray(header.seeds) ? header.seeds : [];
   const planned = await planTable(ctx, { ...plan, rows: [row] }, seeds);
   const expectedEvalHashes = Object.fromEntries(
     planned.filter((u) => u.evalHash).map((u) => [u.seed, u.evalHash!]),
   );
   return (json: unknown) => {
     try {
-      return addRowFrom(json, { key, from: source, fromPath: from, expectedEvalHashes });
+      return addRowFrom(json, {
+        key,
+        sourceKey,
+        label: row.label,
+        order: plan.rows.map((r) => r.key),
+        seeds,
+        from: source,
+        fromPath: from,
+        expectedEvalHashes,
+      });
     } catch (e) {
       throw e instanceof ReportFormatError ? new UsageError(`results --rejudge: ${e.message}`) : e;
     }
@@ -400,6 +410,25 @@ async function rejudgeReports(values: Values, files: string[]) {
         throw e instanceof ReportFormatError ? new UsageError(`results --rejudge: ${e.message}`) : e;
       }),
     );
+  }
+  // The suite's own tables write a discussion from their verdicts: written anew from the re-judged ones.
+  const { getProfile } = await import("../experiments/profiles.ts");
+  const { allPlans } = await import("../experiments/tables/mod.ts");
+  for (const r of done) {
+    const h = r.input.header;
+    const discuss = (() => {
+      try {
+        return allPlans(getProfile(h.profile))[h.tableId ?? ""]?.own?.discuss;
+      } catch {
+        return undefined;
+      }
+    })();
+    if (discuss) {
+      r.input.notes = [
+        ...r.input.notes.filter((n) => !n.startsWith(DISCUSSION_PREFIX)),
+        discuss(r.input.verdicts),
+      ];
+    }
   }
   for (const r of done) await writeRejudged(r);
   print(

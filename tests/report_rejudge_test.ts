@@ -312,3 +312,46 @@ Deno.test("rejudge: claims and deviations added since a report was written are a
     );
   }
 });
+
+Deno.test("addRowFrom: a row named differently there, only the report's seeds, in the plan's order", async () => {
+  const { addRowFrom } = await import("../lib/report/rejudge.ts");
+  const metric = { key: "finetune", label: "fine-tune top-1" };
+  const target = {
+    metrics: [{
+      metric,
+      baseline: "mae",
+      rows: [
+        { key: "mae", label: "MAE", perSeed: [17, 18], seeds: [0, 1] },
+        { key: "oracle", label: "oracle", perSeed: [17.5, 18.5], seeds: [0, 1] },
+      ],
+    }],
+    runs: [],
+    notes: [],
+  };
+  const source = {
+    metrics: [{
+      metric,
+      baseline: "mae",
+      rows: [{ key: "gpa-teacher", label: "GPA as teacher", perSeed: [17.2, 18.1, 16.9], seeds: [0, 1, 2] }],
+    }],
+    runs: [0, 1, 2].map((s) => ({ row: "gpa-teacher", seed: s, pretrainHash: `p${s}`, evalHash: `e${s}` })),
+  };
+  const out = addRowFrom(target, {
+    key: "gpa",
+    sourceKey: "gpa-teacher",
+    label: "GPA (shipped teacher)",
+    order: ["mae", "gpa", "oracle"],
+    seeds: [0, 1],
+    from: source,
+    fromPath: "table1.json",
+    expectedEvalHashes: { 0: "e0", 1: "e1" }, // seed 2 is not asked for, so its hash is not needed
+  }) as typeof target;
+  assert.deepEqual(out.metrics[0].rows.map((r) => r.key), ["mae", "gpa", "oracle"]);
+  const gpa = out.metrics[0].rows[1];
+  assert.deepEqual([gpa.label, gpa.perSeed, gpa.seeds], ["GPA (shipped teacher)", [17.2, 18.1], [0, 1]]);
+  assert.deepEqual((out.runs as { row: string; seed: number }[]).map((r) => `${r.row}/${r.seed}`), [
+    "gpa/0",
+    "gpa/1",
+  ]);
+  assert.match(out.notes.at(-1)!, /copied from table1\.json \(its row 'gpa-teacher'\)/);
+});

@@ -16,6 +16,9 @@ import { SEGMENTATION_SETUPS } from "../segmentation.ts";
  */
 export type Evaluation = "finetune" | "linprobe" | "segment" | "knn";
 
+/** How an own table's discussion note begins (a re-judged report replaces it). */
+export const DISCUSSION_PREFIX = "Discussion";
+
 /** One row: a run recipe, or the reason it is not run. */
 export interface TableRowPlan {
   key: string;
@@ -50,8 +53,8 @@ export interface TablePlan {
     claims: Claim[];
     baseline: string;
     note: string;
-    /** A discussion written from the verdicts (added to the report's notes). */
-    discuss?: (verdicts: Verdict[]) => string;
+    /** A discussion written from the verdicts (added to the report's notes; begins with `DISCUSSION_PREFIX`). */
+    discuss?: (verdicts: readonly Verdict[]) => string;
   };
   /**
    * Metric key of the paper module that our runs fill, and how it is produced; `measuredAs` says what stands

@@ -17,7 +17,15 @@
 import type { Claim } from "../paper_types.ts";
 import type { Verdict } from "../../lib/report/verdict.ts";
 import type { Profile } from "../profiles.ts";
-import { GPA, RANDOM_INIT_ROW, type TableModule, type TablePlan, type TableRowPlan } from "./common.ts";
+import {
+  DISCUSSION_PREFIX,
+  GPA,
+  RANDOM_INIT_ROW,
+  recipeDeviations,
+  type TableModule,
+  type TablePlan,
+  type TableRowPlan,
+} from "./common.ts";
 
 /** Pre-training epochs of the long arm, as a multiple of the profile's. */
 export const LONG_ARM_SCALE = 4;
@@ -65,6 +73,7 @@ function deviations(profile: Profile, long: boolean): string[] {
     "centre), with the box moved by the view's crop and flip; views that miss the box rank by closeness to " +
     "where its centre would be",
     "mean GPA map: the teacher's min–max scaled maps of every training image (centre view) averaged once",
+    ...recipeDeviations(profile),
   ];
 }
 
@@ -122,14 +131,14 @@ const interval = (v: Verdict) => `${signed(v.delta)} [${signed(v.ci![0])}, ${sig
  * matters, and which of the three explanations of a null result the intervals support — read at 95 %, each
  * bound stated, with what the seeds could detect (the MDE at 80 % power).
  */
-export function ladderDiscussion(verdicts: Verdict[], arm: string): string {
+export function ladderDiscussion(verdicts: readonly Verdict[], arm: string): string {
   const v = (id: string) => verdicts.find((x) => x.claimId === `${arm}-${id}`);
   const pre = v("mae-beats-random"), oracle = v("oracle-beats-mae"), gpaMean = v("gpa-beats-mean");
   const gpaCentre = v("gpa-beats-centre"), gpaMae = v("gpa-beats-mae");
   const missing = [pre, oracle].some((x) => !x?.ci);
   if (missing) {
-    return "Discussion: the random-init, MAE and oracle-box rows need at least 2 paired seeds each before an " +
-      "explanation can be picked; not enough have run.";
+    return `${DISCUSSION_PREFIX}: the random-init, MAE and oracle-box rows need at least 2 paired seeds each ` +
+      "before an explanation can be picked; not enough have run.";
   }
   const out: string[] = [];
   const gain = pre!.delta;
@@ -185,7 +194,7 @@ export function ladderDiscussion(verdicts: Verdict[], arm: string): string {
           : " — no measurable value of the teacher's per-image content beyond its positional prior."),
     );
   }
-  return `Discussion (written from the verdicts above, 95 % paired intervals): ${out.join(" ")}`;
+  return `${DISCUSSION_PREFIX} (written from the verdicts above, 95 % paired intervals): ${out.join(" ")}`;
 }
 
 /** The table arm. */

@@ -300,8 +300,16 @@ export async function writeRejudged(r: Rejudged): Promise<{ markdown: string; js
 
 /** A row copied into a report from another report whose runs have the same identity. */
 export interface RowTransfer {
-  /** The row's key in both reports. */
+  /** The row's key in the report. */
   key: string;
+  /** Its key in the other report (default: `key`). */
+  sourceKey?: string;
+  /** The row's label in the report (default: the other report's). */
+  label?: string;
+  /** The report's row keys in table order: the copied row takes its place among them (default: first). */
+  order?: readonly string[];
+  /** Only these seeds (default: all the other report has). */
+  seeds?: readonly number[];
   /** The other report's JSON (already parsed). */
   from: unknown;
   /** Where the other report is, for the note. */
@@ -312,11 +320,9 @@ export interface RowTransfer {
 
 /**
  * A report's JSON with one row of the main metric (its per-seed values, seeds and runs) copied from another
- * report, for when the target's run cache is gone but the row's runs — the same identities, checked against
- * `expectedEvalHashes` seed by seed — ran for the other table. The row goes first (a floor row, such as
- * random init, reads best there) and replaces one of the same key; a note says where it came from. Seeds the
- * target has for other rows and the source lacks are simply missing from the row (paired claims use the
- * seeds both rows have).
+ * report, for when the target's run cache is gone, or its runs were made for another table: the same
+ * identities, checked against `expectedEvalHashes` seed by seed. The row replaces one of the same key; a note
+ * says where it came from. Paired claims use the seeds both rows have.
  */
 export function addRowFrom(json: unknown, t: RowTransfer): Json {
   if (!isObject(json) || !isObject(t.from)) fail("not a JSON object");
@@ -327,37 +333,53 @@ export function addRowFrom(json: unknown, t: RowTransfer): Json {
   if (targetMetric.key !== source.metric.key) {
     fail(`${t.fromPath}: its metric '${source.metric.key}' is not the report's '${targetMetric.key}'`);
   }
-  const row = source.rows.find((r) => r.key === t.key) ?? fail(`${t.fromPath}: no row '${t.key}'`);
-  const runs = ((t.from.runs ?? []) as Json[]).filter((r) => r.row === t.key);
-  const seeds = row.seeds ?? fail(`${t.fromPath}: row '${t.key}' records no seeds`);
-  for (const s of seeds) {
+  const from = t.sourceKey ?? t.key;
+  const row = source.rows.find((r) => r.key === from) ?? fail(`${t.fromPath}: no row '${from}'`);
+  const allSeeds = row.seeds ?? fail(`${t.fromPath}: row '${from}' records no seeds`);
+  const keep = allSeeds.map((s, i) => [s, i] as const).filter(([s]) => !t.seeds || t.seeds.includes(s));
+  if (keep.length === 0) fail(`${t.fromPath}: row '${from}' has none of the seeds ${t.seeds!.join(", ")}`);
+  const runs = ((t.from.runs ?? []) as Json[]).filter((r) => r.row === from);
+  for (const [s] of keep) {
     const run = runs.find((r) => r.seed === s);
     const want = t.expectedEvalHashes[s];
     if (!run || !want || run.evalHash !== want) {
       fail(
-        `${t.fromPath}: row '${t.key}' seed ${s} ran as ${
-          String(run?.evalHash ?? "nothing")
-        }, the report's ` +
+        `${t.fromPath}: row '${from}' seed ${s} ran as ${String(run?.evalHash ?? "nothing")}, the report's ` +
           `table plans ${want ?? "no such run"}; only runs of the same identity can be copied`,
       );
     }
   }
-  const rows = field(target[0], "rows", isArray, "a list", "metrics[0]").filter((r) =>
+  const seeds = keep.map(([s]) => s);
+  const copied = {
+    key: t.key,
+    label: t.label ?? row.label,
+    paper: null,
+    perSeed: keep.map(([, i]) => row.perSeed[i]),
+    seeds,
+  };
+  const others = field(target[0], "rows", isArray, "a list", "metrics[0]").filter((r) =>
     !(isObject(r) && r.key === t.key)
   );
-  const copied = { key: row.key, label: row.label, paper: null, perSeed: row.perSeed, seeds };
+  const rank = (r: unknown) => {
+    const i = t.order?.indexOf(isObject(r) ? String(r.key) : "") ?? -1;
+    return i < 0 ? Infinity : i;
+  };
+  const rows = t.order ? [...others, copied].sort((a, b) => rank(a) - rank(b)) : [copied, ...others];
   const notes = (json.notes ?? []) as string[];
   return {
     ...json,
-    ...(t.from.floorRow === t.key ? { floorRow: t.key } : {}),
-    metrics: [{ ...target[0], rows: [copied, ...rows] }, ...target.slice(1)],
-    runs: [...((json.runs ?? []) as Json[]).filter((r) => r.row !== t.key), ...runs],
+    ...(t.from.floorRow === from ? { floorRow: t.key } : {}),
+    metrics: [{ ...target[0], rows }, ...target.slice(1)],
+    runs: [
+      ...((json.runs ?? []) as Json[]).filter((r) => r.row !== t.key),
+      ...runs.filter((r) => seeds.includes(r.seed as number)).map((r) => ({ ...r, row: t.key })),
+    ],
     notes: [
       ...notes,
-      `Row '${t.key}' (seeds ${
-        seeds.join(", ")
-      }) copied from ${t.fromPath}: the same runs (evaluation hashes ` +
-      "checked against this table's plan), recorded there after this table's own runs.",
+      `Row '${t.key}' (seeds ${seeds.join(", ")}) copied from ${t.fromPath}${
+        from === t.key ? "" : ` (its row '${from}')`
+      }: ` +
+      "the same runs — their evaluation hashes are the ones this table plans for the row.",
     ],
   };
 }

@@ -90,3 +90,34 @@ Deno.test("teachers plans: six rows, one random-init floor, the long arm 4× the
     "tt-oracle-beats-mae",
   ]);
 });
+
+Deno.test("mapSourcesNote: gpa-recall's mask-source measures as one line; null for an older file", async () => {
+  const { mapSourcesNote } = await import("../experiments/tables/teachers.ts");
+  const line = mapSourcesNote({
+    images: 2500,
+    positionVsContent: [
+      {
+        source: "gpa",
+        k: 16,
+        recall: 0.379,
+        correlationWithMean: 0.79,
+        topKOverlapWithMean: 0.61,
+        chance: 0.25,
+      },
+      {
+        source: "centre",
+        k: 16,
+        recall: 0.426,
+        correlationWithMean: 1,
+        topKOverlapWithMean: 1,
+        chance: 0.25,
+      },
+    ],
+  });
+  assert.match(line!, /on 2500 held-out images/);
+  assert.match(
+    line!,
+    /top-16 \(chance 0\.25\): gpa recall 0\.379, correlation with its mean map 0\.79, top-k overlap/,
+  );
+  assert.equal(mapSourcesNote({ recall: 0.86 }), null);
+});

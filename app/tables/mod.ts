@@ -346,6 +346,21 @@ export async function runTable(
       `The command above, without --rows, completes the table.`,
     ];
   }
+  for (const f of plan.own?.fileNotes ?? []) {
+    const text = await Deno.readTextFile(`${opts.reportsDir}/${ctx.profile.name}/${f.file}`).catch(() =>
+      null
+    );
+    let line: string | null = null;
+    try {
+      line = text === null ? null : f.note(JSON.parse(text));
+    } catch {
+      line = null;
+    }
+    report.notes = [
+      ...report.notes,
+      line ?? `(${f.file} not found or not readable: its measures are not shown)`,
+    ];
+  }
   report.figures = [...(report.figures ?? []), ...curves];
   const paths = await writeReport(`${opts.reportsDir}/${ctx.profile.name}`, id, report);
   return { ...paths, results };

@@ -53,6 +53,11 @@ export interface TablePlan {
     claims: Claim[];
     baseline: string;
     note: string;
+    /**
+     * Notes written from measurement files beside the report (`reports/<profile>/<file>`, e.g. the teacher's
+     * recall JSON that `gpa-recall` writes): each `note` returns a line, or null when the file lacks it.
+     */
+    fileNotes?: { file: string; note: (json: unknown) => string | null }[];
     /** A discussion written from the verdicts (added to the report's notes; begins with `DISCUSSION_PREFIX`). */
     discuss?: (verdicts: readonly Verdict[]) => string;
   };

@@ -98,6 +98,7 @@ export function plan(profile: Profile): TablePlan {
       claims: ladderClaims("finetune", "tt"),
       note: note(false),
       discuss: (v) => ladderDiscussion(v, "tt"),
+      fileNotes: [{ file: "figures/gpa_recall.json", note: mapSourcesNote }],
     },
     metric: { key: "finetune", label: "fine-tune top-1", evaluation: "finetune" },
     rows: rows(),
@@ -115,11 +116,45 @@ export function planLong(profile: Profile): TablePlan {
       claims: ladderClaims("knn", "tl"),
       note: note(true),
       discuss: (v) => ladderDiscussion(v, "tl"),
+      fileNotes: [{ file: "figures/gpa_recall.json", note: mapSourcesNote }],
     },
     metric: { key: "knn", label: "k-NN top-1", evaluation: "knn" },
     rows: rows(LONG_ARM_SCALE),
     deviations: deviations(profile, true),
   };
+}
+
+/**
+ * The ladder's mask sources on held-out images, from `gpa-recall`'s JSON (`positionVsContent`): each source's
+ * recall of the object's patches and how much of its map is position (correlation with its mean map, top-k
+ * overlap with the mean's top-k, against chance k / L). Null when the file predates those measures.
+ */
+export function mapSourcesNote(json: unknown): string | null {
+  const r = json as {
+    images?: number;
+    positionVsContent?: {
+      source: string;
+      k: number;
+      recall: number;
+      correlationWithMean: number;
+      topKOverlapWithMean: number;
+      chance: number;
+    }[];
+  };
+  const m = r?.positionVsContent;
+  if (!Array.isArray(m) || m.length === 0) return null;
+  const ks = [...new Set(m.map((x) => x.k))];
+  const parts = ks.map((k) => {
+    const at = m.filter((x) => x.k === k);
+    return `top-${k} (chance ${at[0].chance.toFixed(2)}): ` +
+      at.map((x) =>
+        `${x.source} recall ${x.recall.toFixed(3)}, correlation with its mean map ${
+          x.correlationWithMean.toFixed(2)
+        }, top-k overlap with it ${x.topKOverlapWithMean.toFixed(2)}`
+      ).join("; ");
+  });
+  return `Mask sources on ${r.images ?? "the"} held-out images (figures/gpa_recall.json, \`gpa-recall\`): ` +
+    `${parts.join(". ")}. A map that is pure position has correlation 1 and overlap 1.`;
 }
 
 const signed = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(2)}`;

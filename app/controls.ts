@@ -14,16 +14,8 @@ import { createMaskStrategy } from "../lib/masking/mod.ts";
 import type { MaskStrategy } from "../lib/masking/types.ts";
 import type { ImageSplit } from "../lib/data/types.ts";
 
-/** The control strategies' names. */
-export const CONTROL_STRATEGIES = ["centre", "mean-map", "oracle-box"] as const;
-
-/** A control strategy's name. */
-export type ControlStrategy = typeof CONTROL_STRATEGIES[number];
-
-/** Whether a strategy name is one of the controls. */
-export function isControlStrategy(name: string): name is ControlStrategy {
-  return (CONTROL_STRATEGIES as readonly string[]).includes(name);
-}
+/** A control strategy's name (each an entry of the strategy registry, app/strategies.ts). */
+export type ControlStrategy = "centre" | "mean-map" | "oracle-box";
 
 /** GPA's shares, schedule and rounding as a control takes them. */
 export interface ControlShares {

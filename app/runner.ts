@@ -23,24 +23,12 @@ import {
 import type { Profile } from "../experiments/profiles.ts";
 import { centerBatch } from "../lib/data/augment.ts";
 import { isEncoderParam } from "../lib/encode.ts";
-import {
-  GpaMapCache,
-  gpaStrategy,
-  type GpaVariant,
-  type HeadChoice,
-  loadTimmTeacherWeights,
-  Teacher,
-} from "../lib/gpa.ts";
-export { gpaStrategy, type GpaStrategyOptions } from "../lib/gpa.ts";
+import { type HeadChoice, loadTimmTeacherWeights, Teacher } from "../lib/gpa.ts";
 import { groundTruthPatches, headLabel, recallMatrix } from "../lib/head_selection.ts";
-import type { MaskContext } from "../lib/masking/types.ts";
-import { MaskedAttentionModeling } from "../lib/mam.ts";
-import { HardPatchesMining } from "../lib/hpm.ts";
 import { Rng } from "../lib/rng.ts";
 import { sha256File } from "../lib/fsutil.ts";
 import { verifyTeacherWeights } from "./teacher_weights.ts";
 import type { Params } from "../lib/vit.ts";
-import { CONTROL_STRATEGIES, controlStrategy } from "./controls.ts";
 
 /** Where and how runs execute. */
 export interface RunContext {
@@ -293,22 +281,8 @@ export function randomInitKnn(ctx: RunContext, seed: number): Promise<number> {
   return p;
 }
 
-/** How a GPA run picks its teacher. */
-export interface TeacherChoice {
-  /** Seed of the profile's MAE baseline run used as teacher (default 0). */
-  teacherSeed?: number;
-  /** Pre-training epochs of that baseline (default: the profile's pre-training epochs). */
-  teacherEpochs?: number;
-  /** A safetensors file with timm/MAE ViT weights instead of a cached run. */
-  weightsPath?: string;
-  /** A finished pre-training run of the cache (its hash) as the teacher, instead of the profile's. */
-  run?: string;
-  /** When set, a weights file is required: the error without one says where to get it. */
-  weightsHint?: string;
-  /** Head: explicit, or chosen by k-shot selection on annotated train images. */
-  head: HeadChoice | { shots: number };
-  variant?: GpaVariant;
-}
+export type { StrategyRequest, TeacherChoice } from "../experiments/strategy_request.ts";
+import type { TeacherChoice } from "../experiments/strategy_request.ts";
 
 const selectedHeads = new Map<string, HeadChoice>();
 
@@ -482,146 +456,6 @@ export function annotatedSample(
     gt.set(patches, j * L);
   });
   return { indices, gt };
-}
-
-/** Strategy names the CLI and tasks accept. */
-export const STRATEGY_NAMES = [
-  "random",
-  "block",
-  "uniform",
-  "gpa",
-  "cls-attention",
-  "hpm",
-  ...CONTROL_STRATEGIES,
-] as const;
-
-/** Strategies whose masks come from the profile's teacher (it must be there before any of their runs). */
-const TEACHER_STRATEGIES: readonly string[] = ["gpa", "cls-attention", "mean-map"];
-
-/** Whether a strategy needs the profile's teacher: decided here once for the tables, `plan` and the CLI. */
-export function strategyNeedsTeacher(name: string): boolean {
-  return TEACHER_STRATEGIES.includes(name);
-}
-
-/** Options of a named strategy choice (CLI flags and table rows). */
-export interface StrategyRequest {
-  name: string;
-  maskRatio?: number;
-  /** GPA */
-  soft?: [number, number];
-  hard?: [number, number];
-  overlap?: "paper" | "official";
-  /** Share-count rounding: "nearest" (default) or "floor" (authors' code). */
-  rounding?: "nearest" | "floor";
-  /** Clip the soft share to 1 − hard where the two schedules sum above 1 (authors' code). */
-  clipSoft?: boolean;
-  /** Training progress the schedules see: per optimiser step (default) or per epoch (authors' code). */
-  progress?: ProgressUnit;
-  /** GPA maps from the teacher on every view (paper) or cached once per image and cropped (faster). */
-  maps?: "per-step" | "cached";
-  teacher?: TeacherChoice;
-  mam?: boolean | { lossOn?: "masked" | "all"; activeFrom?: number; weight?: number };
-  /** cls-attention */
-  variant?: "top" | "sample";
-  /** uniform: UM-MAE's secondary masking (a `UM_MAE_SECONDARY_RATIO` share of the kept patches hidden). */
-  secondaryMasking?: boolean;
-}
-
-/** UM-MAE's share of the kept patches replaced by its visible mask token (its `vis_mask_ratio`). */
-export const UM_MAE_SECONDARY_RATIO = 0.25;
-
-/**
- * Resolves a strategy request into a pre-training choice: teacher-guided strategies get their (cached)
- * teacher, and the teacher's identity becomes part of the run's identity.
- */
-export async function strategyChoice(
-  ctx: RunContext,
-  req: StrategyRequest,
-  seed: number,
-): Promise<PretrainChoice> {
-  const choice = await strategyChoiceOf(ctx, req, seed);
-  return req.progress ? { ...choice, progressUnit: req.progress } : choice;
-}
-
-async function strategyChoiceOf(
-  ctx: RunContext,
-  req: StrategyRequest,
-  seed: number,
-): Promise<PretrainChoice> {
-  const maskRatio = req.maskRatio ?? ctx.profile.pretrain.maskRatio;
-  switch (req.name) {
-    case "random":
-    case "block":
-      return { seed, strategy: { name: req.name, options: { maskRatio } } };
-    case "uniform":
-      // Without secondary masking no secondary mask is drawn (ratio 0) and the model has no token: plain
-      // uniform sampling, whose identity stays what it was before the token existed.
-      return req.secondaryMasking
-        ? {
-          seed,
-          strategy: { name: "uniform", options: { secondaryMaskRatio: UM_MAE_SECONDARY_RATIO } },
-          visMaskToken: true,
-        }
-        : { seed, strategy: { name: "uniform", options: { secondaryMaskRatio: 0 } } };
-    case "gpa": {
-      const teacher = await ensureTeacher(ctx, req.teacher ?? ctx.profile.gpa.teacher);
-      const cache = req.maps === "cached"
-        ? await GpaMapCache.build(teacher, (await profileData(ctx)).train)
-        : undefined;
-      const strategy = gpaStrategy(teacher, {
-        maps: req.maps,
-        cache,
-        maskRatio,
-        soft: req.soft ?? ctx.profile.gpa.soft,
-        hard: req.hard ?? ctx.profile.gpa.hard,
-        overlap: req.overlap ?? "paper",
-        rounding: req.rounding,
-        clipSoft: req.clipSoft,
-      });
-      const extensions: PretrainExtension[] = [];
-      if (req.mam) extensions.push(new MaskedAttentionModeling(req.mam === true ? {} : req.mam));
-      return { seed, strategy, extensions, dependsOn: { teacher: teacher.describe() } };
-    }
-    case "cls-attention": {
-      const teacher = await ensureTeacher(ctx, {
-        ...(req.teacher ?? ctx.profile.gpa.teacher),
-        head: { block: ctx.profile.model.depth - 1, head: -1 },
-      });
-      const strategy = createMaskStrategy("cls-attention", {
-        maskRatio,
-        variant: req.variant ?? "top",
-        attentionProvider: (mctx: MaskContext) => teacher.clsAttention(mctx.imageData!, mctx.batchSize),
-      });
-      return { seed, strategy, dependsOn: { teacher: { ...teacher.describe(), signal: "cls-attention" } } };
-    }
-    case "centre":
-    case "mean-map":
-    case "oracle-box": {
-      const { train } = await profileData(ctx);
-      const { strategy, dependsOn } = await controlStrategy(req.name, {
-        maskRatio,
-        soft: req.soft ?? ctx.profile.gpa.soft,
-        hard: req.hard ?? ctx.profile.gpa.hard,
-        overlap: req.overlap ?? "paper",
-        rounding: req.rounding,
-        clipSoft: req.clipSoft,
-      }, {
-        imageSize: ctx.profile.model.imageSize,
-        patchSize: ctx.profile.model.patchSize,
-        train,
-        cacheDir: ctx.cacheDir,
-        teacher: () => ensureTeacher(ctx, req.teacher ?? ctx.profile.gpa.teacher),
-      });
-      return { seed, strategy, ...(dependsOn ? { dependsOn } : {}) };
-    }
-    case "hpm": {
-      // The extension owns the EMA teacher whose predicted losses drive the masks.
-      const hpm = new HardPatchesMining({ maskRatio });
-      return { seed, strategy: hpm.strategy(maskRatio), extensions: [hpm] };
-    }
-    default:
-      throw new RangeError(`unknown strategy '${req.name}'; valid: ${STRATEGY_NAMES.join(", ")}`);
-  }
 }
 
 /** A feature the suite does not have (yet); reports say so instead of inventing numbers. */

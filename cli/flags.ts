@@ -5,8 +5,8 @@
 import { decimal, floatIn, floatOpen, int, oneOf, str, UsageError, type Values } from "../lib/cli.ts";
 import { PROFILES } from "../experiments/profiles.ts";
 import { VIT_PRESETS } from "../lib/vit.ts";
-import { type RunContext, STRATEGY_NAMES, strategyNeedsTeacher } from "../app/runner.ts";
-import { CONTROL_STRATEGIES } from "../app/controls.ts";
+import type { RunContext } from "../app/runner.ts";
+import { STRATEGY_NAMES, STRATEGY_REGISTRY } from "../app/strategies.ts";
 
 /** MAE/timm-style recipe flags (every value enters the run's identity through the recipe or model). */
 export const RECIPE_OPTIONS = {
@@ -295,7 +295,10 @@ export function teacherHead(values: Values, depth: number, heads: number) {
 }
 
 /** The teacher from `--teacher-head`, `--teacher-weights`, `--teacher-epochs`, `--gpa-variant` over the profile's. */
-export function teacherFlags(values: Values, ctx: RunContext): import("../app/runner.ts").TeacherChoice & {
+export function teacherFlags(
+  values: Values,
+  ctx: RunContext,
+): import("../experiments/strategy_request.ts").TeacherChoice & {
   variant: "paper" | "official";
 } {
   const head = teacherHead(values, ctx.profile.model.depth, ctx.profile.model.heads);
@@ -310,23 +313,22 @@ export function teacherFlags(values: Values, ctx: RunContext): import("../app/ru
 }
 
 /**
- * Which strategies each strategy flag changes, derived from the runner's registry: the teacher's file and
- * epochs choose the teacher of every strategy that needs one (`strategyNeedsTeacher`); its head and GPA
- * variant only where GPA maps are read (not cls-attention, which always reads the last block's CLS
- * attention); GPA's share schedules drive GPA and the controls (`CONTROL_STRATEGIES`, masks with GPA's
- * shares); cached maps and MAM exist for GPA alone.
+ * Which strategies each strategy flag changes, from the strategy registry's entries (`flags`): flags that
+ * change the same strategies form one group.
  */
 export function strategyFlagScopes(): { flags: string[]; strategies: string[] }[] {
-  const teacher = STRATEGY_NAMES.filter((s) => strategyNeedsTeacher(s));
-  return [
-    { flags: ["teacher-weights", "teacher-epochs"], strategies: teacher },
-    { flags: ["teacher-head", "gpa-variant"], strategies: teacher.filter((s) => s !== "cls-attention") },
-    {
-      flags: ["soft", "hard", "clip-soft", "overlap", "rounding"],
-      strategies: ["gpa", ...CONTROL_STRATEGIES],
-    },
-    { flags: ["gpa-maps", "mam", "mam-loss-on", "mam-active-from"], strategies: ["gpa"] },
-  ];
+  const byFlag = new Map<string, string[]>();
+  for (const e of STRATEGY_REGISTRY) {
+    for (const f of e.flags) byFlag.set(f, [...(byFlag.get(f) ?? []), e.name]);
+  }
+  const groups = new Map<string, { flags: string[]; strategies: string[] }>();
+  for (const [flag, strategies] of byFlag) {
+    const key = strategies.join(",");
+    const g = groups.get(key);
+    if (g) g.flags.push(flag);
+    else groups.set(key, { flags: [flag], strategies });
+  }
+  return [...groups.values()];
 }
 
 /**
@@ -345,7 +347,10 @@ export function checkStrategyFlags(values: Values, name: string): void {
 }
 
 /** The strategy request of pretrain/finetune/linprobe from CLI flags. */
-export function strategyRequest(values: Values, ctx: RunContext): import("../app/runner.ts").StrategyRequest {
+export function strategyRequest(
+  values: Values,
+  ctx: RunContext,
+): import("../experiments/strategy_request.ts").StrategyRequest {
   const name = oneOf(values, "strategy", STRATEGIES, "random");
   if (values.mam !== true) {
     for (const k of ["mam-loss-on", "mam-active-from"]) {

@@ -4,7 +4,7 @@
  * @module
  */
 import { BACKEND_NAMES } from "../lib/backend.ts";
-import { STRATEGY_NAMES } from "../app/runner.ts";
+import { STRATEGY_NAMES } from "../app/strategies.ts";
 import { PROFILES } from "../experiments/profiles.ts";
 
 const GLOBAL = `global options (every command):

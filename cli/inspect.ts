@@ -175,6 +175,9 @@ export async function cmdResults(args: string[]) {
     note: { type: "string" },
   }, { positionals: 1000 });
   if (values.rejudge) return await rejudgeReports(values, positionals);
+  for (const flag of ["note", "add-row", "from"]) {
+    if (values[flag] !== undefined) throw new UsageError(`results: --${flag} applies only with --rejudge`);
+  }
   if (positionals.length > 0) {
     throw new UsageError(`results: unexpected argument '${positionals[0]}' (report files go with --rejudge)`);
   }

@@ -34,7 +34,8 @@ export async function cmdPretrain(args: string[]) {
   applyOverrides(ctx, values);
   const req = strategyRequest(values, ctx);
   installSignalHandlers(ctx.stopSignal);
-  const { ensurePretrain, strategyChoice } = await import("../app/runner.ts");
+  const { ensurePretrain } = await import("../app/runner.ts");
+  const { strategyChoice } = await import("../app/strategies.ts");
   const out = await ensurePretrain(ctx, await strategyChoice(ctx, req, ctx.profile.seeds[0]));
   if (outputDir) await copyRunTo(ctx, out.hash, outputDir, true);
   const summary = { hash: out.hash, cacheHit: out.cacheHit, metrics: out.metrics, history: out.history };
@@ -153,9 +154,10 @@ export async function cmdDownstream(kind: "finetune" | "linprobe" | "segment", a
   // The encoder's seed may differ from the downstream run's (several downstream seeds on one encoder).
   const pretrainSeed = int(values, "pretrain-seed", seed, 0, 2 ** 31 - 1)!;
   const pre = named ??
-    (from === "random"
-      ? null
-      : await runner.ensurePretrain(ctx, await runner.strategyChoice(ctx, req, pretrainSeed)));
+    (from === "random" ? null : await runner.ensurePretrain(
+      ctx,
+      await (await import("../app/strategies.ts")).strategyChoice(ctx, req, pretrainSeed),
+    ));
   if (kind === "segment") {
     const { ensureSegment } = await import("../app/segment.ts");
     const seg = await ensureSegment(ctx, pre, seed, recipe);
@@ -264,13 +266,14 @@ export async function cmdKnn(args: string[]) {
   const seed = ctx.profile.seeds[0];
   const pretrainSeed = int(values, "pretrain-seed", seed, 0, 2 ** 31 - 1)!;
   const pre = named ??
-    (from === "random"
-      ? null
-      : await runner.ensurePretrain(ctx, await runner.strategyChoice(ctx, req, pretrainSeed)));
-  const { initMae } = await import("../lib/mae.ts");
-  const { Rng } = await import("../lib/rng.ts");
-  const params = pre?.params ?? initMae(ctx.profile.model, new Rng(seed).fork("init"));
+    (from === "random" ? null : await runner.ensurePretrain(
+      ctx,
+      await (await import("../app/strategies.ts")).strategyChoice(ctx, req, pretrainSeed),
+    ));
   const { train, val } = await runner.profileData(ctx);
+  // A random init is the encoder every random-init evaluation starts from (fine-tuning, the tables' floor).
+  const { buildClassifier } = await import("../lib/train/finetune.ts");
+  const params = pre?.params ?? buildClassifier(ctx.profile.model, train.numClasses, seed);
   const { knnEvaluate } = await import("../lib/eval/knn.ts");
   const r = await knnEvaluate(params, ctx.profile.model, train, val, { pooling, k, temperature });
   const summary = { from: pre?.hash ?? "random init", pooling, k, temperature, top1: r.top1, top5: r.top5 };

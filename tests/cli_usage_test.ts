@@ -93,7 +93,7 @@ Deno.test("usage errors exit 2 with one line, before any work or any file is wri
 
 Deno.test("the flags that stay valid: --strategy gpa takes the GPA flags, -1 after --seed is its value", async () => {
   const { checkStrategyFlags, strategyFlagScopes } = await import("../cli/flags.ts");
-  const { STRATEGY_NAMES, strategyNeedsTeacher } = await import("../app/runner.ts");
+  const { STRATEGY_NAMES, strategyNeedsTeacher } = await import("../app/strategies.ts");
   const gpaFlags = {
     mam: true,
     soft: "0,0.5",

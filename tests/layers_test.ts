@@ -90,3 +90,19 @@ Deno.test("layers: the import scanner sees static, re-exported, lazy and type-po
   assert.deepEqual([...text.matchAll(SPEC)].map((m) => m[1]), ["./a.ts", "../b.ts"]);
   assert.deepEqual([...text.matchAll(DYNAMIC)].map((m) => m[1]), ["./c.ts", "../d.ts"]);
 });
+
+Deno.test("layers: the profiles and tables (experiments/) are data below the app; the app is below the CLI", async () => {
+  const graph = await importGraph({ dynamic: true });
+  const above: Record<string, string[]> = {
+    "experiments/": ["app/", "cli/", "tasks/", "main.ts"],
+    "app/": ["cli/", "tasks/", "main.ts"],
+  };
+  const offenders: string[] = [];
+  for (const [f, deps] of graph) {
+    for (const [layer, forbidden] of Object.entries(above)) {
+      if (!f.startsWith(layer)) continue;
+      for (const d of deps) if (forbidden.some((x) => d.startsWith(x))) offenders.push(`${f} → ${d}`);
+    }
+  }
+  assert.deepEqual(offenders, [], `upward imports:\n${offenders.join("\n")}`);
+});

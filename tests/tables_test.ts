@@ -145,7 +145,8 @@ Deno.test("rows that share a seed share the encoder's initialisation and data or
 
 Deno.test("Table 6's UM-MAE row runs uniform sampling with secondary masking; plain uniform keeps its identity", async () => {
   const { tablePlans } = await import("../experiments/tables/mod.ts");
-  const { pretrainSpec, strategyChoice, UM_MAE_SECONDARY_RATIO } = await import("../app/runner.ts");
+  const { pretrainSpec } = await import("../app/runner.ts");
+  const { strategyChoice, UM_MAE_SECONDARY_RATIO } = await import("../app/strategies.ts");
   const { pretrainIdentity } = await import("../lib/train/pretrain.ts");
   const ctx = planContext("smoke");
   const row = tablePlans(ctx.profile).table6.rows.find((r) => r.key === "um-mae")!;

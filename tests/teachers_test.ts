@@ -56,7 +56,7 @@ Deno.test("ladderDiscussion: an oracle gain the teacher lacks names the teacher;
     teacher,
     /oracle box beats MAE by \+0\.80 \[\+0\.20, \+1\.40\] \(80 % of pre-training's gain\)/,
   );
-  assert.match(teacher, /explanation 1, the teacher is the bottleneck/);
+  assert.match(teacher, /consistent with explanation 1, the teacher as the bottleneck/);
   const short = ladderDiscussion([
     verdict("mae-beats-random", 0.2, [-0.5, 0.9]),
     verdict("oracle-beats-mae", 0, [-0.4, 0.4]),

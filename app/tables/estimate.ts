@@ -6,12 +6,13 @@
 import type { ThroughputModel } from "../../experiments/profiles.ts";
 import type { Profile } from "../../experiments/profiles.ts";
 import type { Evaluation, TableRowPlan } from "../../experiments/tables/mod.ts";
+import { strategyEntry } from "../strategies.ts";
 
 /** The throughput key of a row's pre-training: its strategy, with "+mam" for GPA with MAM. */
 export function strategyKey(row: TableRowPlan): string {
   if (!row.request) return "none";
-  const r = row.request;
-  return r.name === "gpa" && r.mam ? "gpa+mam" : r.name;
+  const key = strategyEntry(row.request.name).throughputKey;
+  return row.request.mam ? `${key}+mam` : key;
 }
 
 /**

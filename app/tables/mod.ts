@@ -30,9 +30,8 @@ import {
   randomInitKnn,
   runCache,
   type RunContext,
-  strategyChoice,
-  strategyNeedsTeacher,
 } from "../runner.ts";
+import { strategyChoice, strategyNeedsTeacher } from "../strategies.ts";
 import type { PretrainOutcome } from "../../lib/train/pretrain.ts";
 import { InterruptedError } from "../../lib/train/loop.ts";
 import { formatEstimate, unitSeconds } from "./estimate.ts";
@@ -117,8 +116,9 @@ export async function runUnit(ctx: RunContext, plan: TablePlan, unit: Unit): Pro
     value,
     pretrainHash: pre.hash,
     evalHash,
-    cacheHits: (pre.cacheHit ? 1 : 0) + (evalHit ? 1 : 0),
-    runs: 2,
+    // A k-NN unit's evaluation is its pre-training run's own record: one run, not two.
+    cacheHits: (pre.cacheHit ? 1 : 0) + (evalHit && evalHash !== pre.hash ? 1 : 0),
+    runs: evalHash === pre.hash ? 1 : 2,
     wallSeconds: Number(pre.metrics.wallSeconds ?? 0) + evalWall,
     imgPerSec,
     meta: {
@@ -391,7 +391,7 @@ export async function rowsLeftOut(
 /** How many of a unit's runs (pre-training, evaluation) had finished before `since` (ms since the epoch). */
 export async function runsFinishedBefore(ctx: RunContext, r: UnitResult, since: number): Promise<number> {
   let n = 0;
-  for (const hash of [r.pretrainHash, r.evalHash].filter((h) => h !== "")) {
+  for (const hash of new Set([r.pretrainHash, r.evalHash].filter((h) => h !== ""))) {
     const st = await Deno.stat(runCache(ctx).runDir(hash).finalPath).catch(() => null);
     if (st?.mtime && st.mtime.getTime() < since) n++;
   }

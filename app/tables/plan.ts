@@ -13,10 +13,9 @@ import {
   profileFingerprint,
   runCache,
   type RunContext,
-  strategyChoice,
-  strategyNeedsTeacher,
-  type StrategyRequest,
 } from "../runner.ts";
+import { strategyChoice, strategyNeedsTeacher } from "../strategies.ts";
+import type { StrategyRequest } from "../../experiments/strategy_request.ts";
 import { pretrainHash } from "../../lib/train/pretrain.ts";
 import { runHash } from "../../lib/cache/mod.ts";
 import { shardUnits, tableUnits, type Unit } from "./units.ts";

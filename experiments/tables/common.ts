@@ -4,7 +4,7 @@
  * the helpers that build rows, and the deviations every report lists.
  * @module
  */
-import type { StrategyRequest } from "../../app/runner.ts";
+import type { StrategyRequest } from "../strategy_request.ts";
 import type { Claim, PaperColumn, PaperRow, PaperTable, RowGroup, TableId } from "../paper_types.ts";
 import type { Verdict } from "../../lib/report/verdict.ts";
 import { type Profile, PROFILES } from "../profiles.ts";

@@ -197,9 +197,10 @@ export function ladderDiscussion(verdicts: readonly Verdict[], arm: string): str
     out.push(
       teacherGets
         ? `The shipped teacher gets a measurable part of it (GPA − MAE ${interval(gpaMae!)}).`
-        : "The shipped teacher does not get it" +
+        : "The shipped teacher shows no gain these seeds detect" +
           (gpaMae?.ci ? ` (GPA − MAE ${interval(gpaMae)})` : "") +
-          " — explanation 1, the teacher is the bottleneck: a teacher that localises objects should help.",
+          " — consistent with explanation 1, the teacher as the bottleneck: a teacher that localises objects " +
+          "would be the next thing to try.",
     );
   } else if (hi < 0) {
     out.push(
@@ -213,11 +214,11 @@ export function ladderDiscussion(verdicts: readonly Verdict[], arm: string): str
     );
     out.push(
       preHelps
-        ? "With pre-training clearly above random init, this supports explanation 3: object-aware masking " +
-          "gives no gain at this scale larger than the bound above — the teacher's quality cannot be what " +
-          "holds GPA back here."
-        : "With pre-training itself not measurably above random init, this supports explanation 2: the " +
-          "pre-training is too short for any masking strategy to matter (see the long arm).",
+        ? "With pre-training clearly above random init, this is consistent with explanation 3: object-aware " +
+          "masking gives no gain at this scale beyond the bound above, so a better teacher could gain at most " +
+          "that much here."
+        : "With pre-training itself not measurably above random init, this is consistent with explanation 2: " +
+          "the pre-training is too short for any masking strategy to matter (see the long arm).",
     );
   }
   if (gpaMean?.ci) {
@@ -229,7 +230,8 @@ export function ladderDiscussion(verdicts: readonly Verdict[], arm: string): str
           : " — no measurable value of the teacher's per-image content beyond its positional prior."),
     );
   }
-  return `${DISCUSSION_PREFIX} (written from the verdicts above, 95 % paired intervals): ${out.join(" ")}`;
+  return `${DISCUSSION_PREFIX} (written from the verdicts above; unadjusted 95 % paired intervals, Holm's ` +
+    `outcomes are in the verdict table): ${out.join(" ")}`;
 }
 
 /** The table arm. */

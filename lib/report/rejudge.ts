@@ -366,8 +366,16 @@ export function addRowFrom(json: unknown, t: RowTransfer): Json {
   };
   const rows = t.order ? [...others, copied].sort((a, b) => rank(a) - rank(b)) : [copied, ...others];
   const notes = (json.notes ?? []) as string[];
+  // A bootstrap interval was computed from the replaced row's runs: it does not describe the copied ones.
+  const verdicts = ((json.verdicts ?? []) as Json[]).map((v) => {
+    const c = isObject(v.compared) ? v.compared : {};
+    if (!("bootstrap" in v) || (c.a !== t.key && c.b !== t.key)) return v;
+    const { bootstrap: _, ...rest } = v;
+    return rest;
+  });
   return {
     ...json,
+    verdicts,
     ...(t.from.floorRow === from ? { floorRow: t.key } : {}),
     metrics: [{ ...target[0], rows }, ...target.slice(1)],
     runs: [

@@ -8,7 +8,7 @@ import { engineLabel } from "../backend.ts";
 import { downstreamRun, type DownstreamTrainArgs, recordedTop1 } from "./cached_run.ts";
 import { centerBatch, randomErasing, randomResizedCropFlip } from "../data/augment.ts";
 import { parseRandAugment, randAugmentBatch } from "../data/randaugment.ts";
-import { packCorrect } from "../report/bootstrap.ts";
+import { packCorrect } from "../eval/correct.ts";
 import { datasetIdentity, type DatasetSpec, type ImageSplit } from "../data/types.ts";
 import { encodeImages, isEncoderParam } from "../encode.ts";
 import { linear } from "../ops.ts";

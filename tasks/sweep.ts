@@ -3,7 +3,7 @@
  * scale, through the run cache, with its cost and signal appended as one JSON line to a results file. This is
  * how the `cpu` profile was chosen (experiments/README.md has the table and the reasoning).
  *
- *   deno run -A experiments/sweep.ts --name c50-64 --classes 50 --resolution 64 --patch 8 \
+ *   deno run -A tasks/sweep.ts --name c50-64 --classes 50 --resolution 64 --patch 8 \
  *     --pretrain-epochs 4 --finetune-epochs 4 [--from random] [--seed 0] [--out experiments/sweeps/cpu.jsonl]
  *
  * Every candidate starts from the `cpu` profile; only the flags given change it.
@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { engineLabel, selectBackend } from "../lib/backend.ts";
 import { ensureFinetune, ensurePretrain, type RunContext } from "../app/runner.ts";
-import { getProfile } from "./profiles.ts";
+import { getProfile } from "../experiments/profiles.ts";
 
 const { values } = parseArgs({
   args: Deno.args.filter((a) => a !== "--"),

@@ -230,7 +230,7 @@ export async function cmdResults(args: string[]) {
     reports.map((r) => ({ file: r.file, report: r.report as unknown as ProseReportJson })),
   );
   if (write) {
-    const { writeFilesAtomic } = await import("../lib/report/atomic_write.ts");
+    const { atomicWriteFiles } = await import("../lib/fsutil.ts");
     const current = await Deno.readTextFile(write);
     let content: string;
     try {
@@ -242,7 +242,7 @@ export async function cmdResults(args: string[]) {
     }
     // The prose block is optional: written where the file has its markers.
     if (content.includes(PROSE_MARKERS[0])) content = replaceBetweenMarkers(content, prose, PROSE_MARKERS);
-    await writeFilesAtomic([{ path: write, content }]);
+    await atomicWriteFiles([{ path: write, content }]);
     console.error(`results of ${reports.length} report(s) written into ${write}`);
     return;
   }

@@ -203,3 +203,43 @@ export async function exists(path: string): Promise<boolean> {
     throw error;
   }
 }
+
+/** One file to write. */
+export interface FileToWrite {
+  path: string;
+  content: string | Uint8Array;
+}
+
+/**
+ * Writes a set of files together (a report's .md and .json): every file goes to a temporary sibling first,
+ * and only when all are written and synced are they renamed over their targets, so a reader sees the old or
+ * the new version of each, never a partial one, and a failed write leaves the targets untouched. Writes all
+ * `files` atomically: writes and syncs every temporary file, then renames them onto their targets
+ * in order. Temporaries are removed if any write fails. Parent directories must exist.
+ */
+export async function atomicWriteFiles(files: readonly FileToWrite[]): Promise<void> {
+  const encoder = new TextEncoder();
+  const temporaries: Array<{ tmp: string; path: string }> = [];
+  try {
+    for (const file of files) {
+      const tmp = tempSiblingPath(file.path);
+      temporaries.push({ tmp, path: file.path });
+      const bytes = typeof file.content === "string" ? encoder.encode(file.content) : file.content;
+      using handle = await Deno.open(tmp, { write: true, createNew: true });
+      let written = 0;
+      while (written < bytes.length) written += await handle.write(bytes.subarray(written));
+      await handle.sync();
+    }
+  } catch (error) {
+    for (const { tmp } of temporaries) await Deno.remove(tmp).catch(() => {});
+    throw error;
+  }
+  for (let i = 0; i < temporaries.length; i++) {
+    try {
+      await Deno.rename(temporaries[i].tmp, temporaries[i].path);
+    } catch (error) {
+      for (const { tmp } of temporaries.slice(i)) await Deno.remove(tmp).catch(() => {});
+      throw error;
+    }
+  }
+}

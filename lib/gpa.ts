@@ -22,15 +22,14 @@ import type { ImageSplit } from "./data/types.ts";
 import { GpaMasking, type GpaRounding } from "./masking/gpa.ts";
 import type { MaskStrategy } from "./masking/types.ts";
 import { minMaxScale } from "./gpa_math.ts";
+import type { HeadRef } from "./head_selection.ts";
 
 /** Which queries a GPA sum includes. */
 export type GpaVariant = "paper" | "official";
 
 /** A teacher head: block index and head index (−1 = all heads summed). */
-export interface HeadChoice {
-  block: number;
-  head: number;
-}
+/** A teacher's head: block and head (0-based; head −1 = all heads of the block summed). */
+export type HeadChoice = HeadRef;
 
 /** Validates a head choice against a model. */
 export function checkHead(choice: HeadChoice, cfg: VitConfig): void {

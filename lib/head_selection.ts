@@ -27,7 +27,8 @@ export interface HeadRef {
 }
 
 /** A selected head, with its few-shot recall when it was chosen by recall. */
-export interface HeadChoice extends HeadRef {
+/** A selected head with the recall it was selected by. */
+export interface SelectedHead extends HeadRef {
   recall?: number;
 }
 
@@ -171,7 +172,7 @@ export interface RecallMatrix {
   /** `[blocks, columns]` mean R-precision, the tie-break of `best`. */
   rPrecision: Float32Array;
   /** Highest mean recall (ties: higher mean R-precision, then first in block-major order). */
-  best: HeadChoice & { recall: number; rPrecision: number };
+  best: SelectedHead & { recall: number; rPrecision: number };
   /** Images used (rows of `gt`). */
   images: Int32Array;
   /** |M_h|, patches per head mask. */
@@ -244,7 +245,7 @@ export async function recallMatrix(opts: RecallMatrixOptions): Promise<RecallMat
   const recall = new Float32Array(blocks * columns);
   const precision = new Float32Array(blocks * columns);
   const perImage = opts.perImage ? new Float32Array(blocks * columns * n) : undefined;
-  let best: HeadChoice & { recall: number; rPrecision: number } = {
+  let best: SelectedHead & { recall: number; rPrecision: number } = {
     block: 0,
     head: 0,
     recall: -1,
@@ -328,7 +329,7 @@ export interface SelectHeadOptions {
 export async function selectHead(
   method: HeadSelectionMethod,
   opts: SelectHeadOptions,
-): Promise<HeadChoice & { matrix?: RecallMatrix }> {
+): Promise<SelectedHead & { matrix?: RecallMatrix }> {
   const { blocks, heads } = opts;
   if (!(Number.isInteger(blocks) && blocks >= 1 && Number.isInteger(heads) && heads >= 1)) {
     throw new RangeError(`blocks and heads must be positive integers, got ${blocks}, ${heads}`);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { writeFilesAtomic } from "../lib/report/atomic_write.ts";
+import { atomicWriteFiles } from "../lib/fsutil.ts";
 import {
   formatDuration,
   renderTableReport,
@@ -187,14 +187,14 @@ Deno.test("atomic write: a failing file leaves earlier targets untouched and no 
     const first = join(dir, "a.txt");
     await Deno.writeTextFile(first, "old");
     await assert.rejects(() =>
-      writeFilesAtomic([
+      atomicWriteFiles([
         { path: first, content: "new" },
         { path: join(dir, "missing-dir", "b.txt"), content: "x" },
       ])
     );
     assert.equal(await Deno.readTextFile(first), "old");
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["a.txt"]);
-    await writeFilesAtomic([{ path: first, content: new Uint8Array([104, 105]) }]);
+    await atomicWriteFiles([{ path: first, content: new Uint8Array([104, 105]) }]);
     assert.equal(await Deno.readTextFile(first), "hi");
   } finally {
     await Deno.remove(dir, { recursive: true });

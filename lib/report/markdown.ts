@@ -5,7 +5,7 @@
  * @module
  */
 import { join } from "node:path";
-import { writeFilesAtomic } from "./atomic_write.ts";
+import { atomicWriteFiles } from "../fsutil.ts";
 import { mean, sampleStd, SEEDS_FOR_POWER_MAX } from "./stats.ts";
 import { onRowsNotRun, type Outcome, OUTCOMES, type Verdict } from "./verdict.ts";
 
@@ -554,6 +554,6 @@ export async function writeReport(
   await Deno.mkdir(dir, { recursive: true });
   const markdown = join(dir, `${name}.md`);
   const json = join(dir, `${name}.json`);
-  await writeFilesAtomic([{ path: markdown, content: markdownText }, { path: json, content: jsonText }]);
+  await atomicWriteFiles([{ path: markdown, content: markdownText }, { path: json, content: jsonText }]);
   return { markdown, json };
 }

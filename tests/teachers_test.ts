@@ -121,3 +121,11 @@ Deno.test("mapSourcesNote: gpa-recall's mask-source measures as one line; null f
   );
   assert.equal(mapSourcesNote({ recall: 0.86 }), null);
 });
+
+Deno.test("report header: the long arm's epochs are its own (4×) and its evaluation is k-NN", async () => {
+  const { epochsLabel } = await import("../app/tables/report.ts");
+  const cpu = getProfile("cpu");
+  const ctx = { profile: cpu } as Parameters<typeof epochsLabel>[0];
+  assert.equal(epochsLabel(ctx, "knn", planLong(cpu)), "16 pre-train + k-NN on the frozen encoder");
+  assert.equal(epochsLabel(ctx, "finetune", plan(cpu)), "4 pre-train + 4 fine-tune");
+});

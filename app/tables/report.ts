@@ -194,7 +194,7 @@ export function assembleReport(
       dataset: datasetLabel(ctx, plan.metric.evaluation),
       resolution: ctx.profile.dataset.resolution,
       model: modelLabel(ctx),
-      epochs: epochsLabel(ctx, plan.metric.evaluation),
+      epochs: epochsLabel(ctx, plan.metric.evaluation, plan),
       backend: describeEngines(ctx.backend, results.flatMap((r) => (r.meta.engines as unknown[]) ?? [])),
       seeds,
       commit: reportCommit(),
@@ -293,8 +293,13 @@ export function datasetLabel(ctx: RunContext, evaluation: Evaluation): string {
 }
 
 /** "N pre-train + M <evaluation>": the evaluation's own length (fine-tuning, linear probe or segmentation). */
-function epochsLabel(ctx: RunContext, evaluation: Evaluation): string {
-  const pre = `${ctx.profile.pretrain.epochs} pre-train`;
+export function epochsLabel(ctx: RunContext, evaluation: Evaluation, plan?: TablePlan): string {
+  // Rows that all scale the profile's epochs alike (the long arm) are labelled with their own length.
+  const scales = new Set((plan?.rows ?? []).filter((r) => r.request).map((r) => r.epochsScale ?? 1));
+  const scale = scales.size === 1 ? [...scales][0] : 1;
+  const epochs = Math.max(1, Math.round(ctx.profile.pretrain.epochs * scale));
+  const pre = `${epochs} pre-train${scales.size > 1 ? " (some rows scaled, see deviations)" : ""}`;
+  if (evaluation === "knn") return `${pre} + k-NN on the frozen encoder`;
   if (evaluation === "linprobe") return `${pre} + ${ctx.profile.linprobe.epochs} linear probe`;
   if (evaluation === "segment") {
     const setup = SEGMENTATION_SETUPS[ctx.profile.name];

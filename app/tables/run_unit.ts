@@ -133,7 +133,7 @@ async function runRandomInitUnit(ctx: RunContext, plan: TablePlan, unit: Unit): 
     const lp = await ensureLinprobe(ctx, null, unit.seed);
     out = { value: lp.top1, hash: lp.hash, hit: lp.cacheHit, metrics: lp.metrics };
   } else if (evaluation === "knn") {
-    out = { value: knn, hash: "", hit: true, metrics: {} };
+    out = { value: knn, hash: "", hit: false, metrics: {} };
   } else {
     const seg = await import("../segment.ts");
     const r = await seg.ensureSegment(ctx, null, unit.seed);
@@ -145,8 +145,9 @@ async function runRandomInitUnit(ctx: RunContext, plan: TablePlan, unit: Unit): 
     value: out.value,
     pretrainHash: "",
     evalHash: out.hash,
+    // k-NN of a random init is computed, not a run: nothing to count as a hit or a miss.
     cacheHits: out.hit ? 1 : 0,
-    runs: 1,
+    runs: out.hash === "" ? 0 : 1,
     wallSeconds: Number(out.metrics.wallSeconds ?? 0),
     meta: { strategy: { name: "random init" }, knnTop1: knn, engines: [out.metrics.engine ?? null] },
     curves: { pretrainLoss: [], evalMetric: (out.history ?? []).map((r) => Number(r.top1 ?? NaN)) },

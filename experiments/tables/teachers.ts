@@ -181,7 +181,10 @@ export function ladderDiscussion(verdicts: readonly Verdict[], arm: string): str
   const preHelps = pre!.ci![0] > 0;
   out.push(
     preHelps
-      ? `Pre-training is worth ${interval(pre!)} points over a random initialisation here.`
+      ? `Pre-training is worth ${
+        interval(pre!)
+      } points over a random initialisation here (an interval that ` +
+        "excludes 0 before Holm's correction)."
       : `Pre-training shows no gain over a random initialisation that these seeds detect (${
         interval(pre!)
       }).`,
@@ -212,9 +215,13 @@ export function ladderDiscussion(verdicts: readonly Verdict[], arm: string): str
       `Even a perfect teacher gives no gain these seeds detect: oracle − MAE ${interval(oracle!)}, at most ` +
         `${signed(hi)} points${share(hi)} at 95 % (MDE at 80 % power ${oracle!.mde.toFixed(2)}).`,
     );
+    const wide = preHelps && hi >= gain / 2;
     out.push(
-      preHelps
-        ? "With pre-training clearly above random init, this is consistent with explanation 3: object-aware " +
+      wide
+        ? "That bound is too wide to tell the explanations apart: an oracle gain of half or more of what " +
+          "pre-training itself is worth is not ruled out. More seeds (or the long arm) are the next step."
+        : preHelps
+        ? "With pre-training measurably above random init, this is consistent with explanation 3: object-aware " +
           "masking gives no gain at this scale beyond the bound above, so a better teacher could gain at most " +
           "that much here."
         : "With pre-training itself not measurably above random init, this is consistent with explanation 2: " +

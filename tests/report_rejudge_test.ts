@@ -326,7 +326,9 @@ Deno.test("addRowFrom: a row named differently there, only the report's seeds, i
       ],
     }],
     runs: [],
-    notes: [],
+    notes: [
+      "Partial report: this call trained only --rows mae,oracle; gpa did not run (not all seeds cached).",
+    ],
   };
   const source = {
     metrics: [{
@@ -354,4 +356,5 @@ Deno.test("addRowFrom: a row named differently there, only the report's seeds, i
     "gpa/1",
   ]);
   assert.match(out.notes.at(-1)!, /copied from table1\.json \(its row 'gpa-teacher'\)/);
+  assert.match(out.notes[0], /gpa did not run .* Row 'gpa' is copied from another report since/);
 });

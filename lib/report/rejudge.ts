@@ -383,7 +383,14 @@ export function addRowFrom(json: unknown, t: RowTransfer): Json {
       ...runs.filter((r) => seeds.includes(r.seed as number)).map((r) => ({ ...r, row: t.key })),
     ],
     notes: [
-      ...notes,
+      // A partial run's note listed this row as not run: say it is there now.
+      ...notes.map((n) =>
+        n.startsWith("Partial report:") &&
+          new RegExp(`\\b${t.key.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b`).test(n) &&
+          !n.includes(`'${t.key}' is copied`)
+          ? `${n} Row '${t.key}' is copied from another report since (below).`
+          : n
+      ),
       `Row '${t.key}' (seeds ${seeds.join(", ")}) copied from ${t.fromPath}${
         from === t.key ? "" : ` (its row '${from}')`
       }: ` +

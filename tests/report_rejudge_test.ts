@@ -357,4 +357,15 @@ Deno.test("addRowFrom: a row named differently there, only the report's seeds, i
   ]);
   assert.match(out.notes.at(-1)!, /copied from table1\.json \(its row 'gpa-teacher'\)/);
   assert.match(out.notes[0], /gpa did not run .* Row 'gpa' is copied from another report since/);
+  // Copying again replaces the row and its note; nothing is said twice.
+  const again = addRowFrom(out, {
+    key: "gpa",
+    sourceKey: "gpa-teacher",
+    seeds: [0, 1],
+    from: source,
+    fromPath: "table1.json",
+    expectedEvalHashes: { 0: "e0", 1: "e1" },
+  }) as typeof target;
+  assert.deepEqual(again.notes, out.notes);
+  assert.equal(again.metrics[0].rows.filter((r) => r.key === "gpa").length, 1);
 });

@@ -384,7 +384,7 @@ export function addRowFrom(json: unknown, t: RowTransfer): Json {
     ],
     notes: [
       // A partial run's note listed this row as not run: say it is there now.
-      ...notes.map((n) =>
+      ...notes.filter((n) => !n.startsWith(`Row '${t.key}' (seeds `)).map((n) =>
         n.startsWith("Partial report:") &&
           new RegExp(`\\b${t.key.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b`).test(n) &&
           !n.includes(`'${t.key}' is copied`)

@@ -6,7 +6,6 @@
  * @module
  */
 import { Rng } from "../rng.ts";
-import { unpackCorrect } from "../eval/correct.ts";
 export { packCorrect, unpackCorrect } from "../eval/correct.ts";
 
 /** Options of {@linkcode seedImageBootstrap}. */

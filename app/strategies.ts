@@ -57,6 +57,18 @@ const SHARES: StrategyFlag[] = ["soft", "hard", "clip-soft", "overlap", "roundin
 const maskRatioOf = (ctx: RunContext, req: StrategyRequest) =>
   req.maskRatio ?? ctx.profile.pretrain.maskRatio;
 
+/** GPA's shares, schedule and rounding of a request (the profile's defaults where it is silent). */
+function sharesOf(ctx: RunContext, req: StrategyRequest) {
+  return {
+    maskRatio: maskRatioOf(ctx, req),
+    soft: req.soft ?? ctx.profile.gpa.soft,
+    hard: req.hard ?? ctx.profile.gpa.hard,
+    overlap: req.overlap ?? ("paper" as const),
+    rounding: req.rounding,
+    clipSoft: req.clipSoft,
+  };
+}
+
 /** MAE-style strategies without a teacher: the registry's mask strategy with the ratio. */
 function plain(name: "random" | "block", summary: string): StrategyEntry {
   return {
@@ -81,14 +93,7 @@ function control(name: ControlStrategy, summary: string, needsTeacher: boolean):
     throughputKey: "random",
     async resolve(ctx, req, seed) {
       const { train } = await profileData(ctx);
-      const { strategy, dependsOn } = await controlStrategy(name, {
-        maskRatio: maskRatioOf(ctx, req),
-        soft: req.soft ?? ctx.profile.gpa.soft,
-        hard: req.hard ?? ctx.profile.gpa.hard,
-        overlap: req.overlap ?? "paper",
-        rounding: req.rounding,
-        clipSoft: req.clipSoft,
-      }, {
+      const { strategy, dependsOn } = await controlStrategy(name, sharesOf(ctx, req), {
         imageSize: ctx.profile.model.imageSize,
         patchSize: ctx.profile.model.patchSize,
         train,
@@ -137,12 +142,7 @@ export const STRATEGY_REGISTRY: readonly StrategyEntry[] = [
       const strategy = gpaStrategy(teacher, {
         maps: req.maps,
         cache,
-        maskRatio: maskRatioOf(ctx, req),
-        soft: req.soft ?? ctx.profile.gpa.soft,
-        hard: req.hard ?? ctx.profile.gpa.hard,
-        overlap: req.overlap ?? "paper",
-        rounding: req.rounding,
-        clipSoft: req.clipSoft,
+        ...sharesOf(ctx, req),
       });
       const extensions: PretrainExtension[] = [];
       if (req.mam) extensions.push(new MaskedAttentionModeling(req.mam === true ? {} : req.mam));

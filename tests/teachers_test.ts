@@ -78,7 +78,24 @@ Deno.test("ladderDiscussion: an oracle gain the teacher lacks names the teacher;
   assert.match(ladderDiscussion([verdict("mae-beats-random", 1, null)], "tt"), /not enough have run/);
 });
 
-Deno.test("teachers plans: six rows, one random-init floor, the long arm 4× the epochs and read by k-NN", () => {
+Deno.test("ladderDiscussion: a second reading is one line of its intervals, named by its metric", () => {
+  const vs = [
+    verdict("mae-beats-random", 2, [1, 3]),
+    verdict("oracle-beats-mae", 0.2, [-0.5, 0.9]),
+    verdict("gpa-beats-mean", 0.1, [-0.3, 0.5]),
+  ];
+  const line = ladderDiscussion(vs, "tt", "k-NN", { short: true });
+  assert.equal(
+    line,
+    "Read by k-NN: MAE − random init +2.00 [+1.00, +3.00]; oracle − MAE +0.20 [−0.50, +0.90]; " +
+      "GPA − mean map +0.10 [−0.30, +0.50].",
+  );
+  assert.match(ladderDiscussion([], "tt", "k-NN", { short: true }), /not enough paired seeds/);
+  // The main reading names its metric after the prefix, so a re-judge still finds and replaces it.
+  assert.match(ladderDiscussion(vs, "tt", "linear probe"), /^Discussion \(linear probe\) \(written/);
+});
+
+Deno.test("teachers plans: six rows, one random-init floor, the long arm 4× the epochs, probe + k-NN", () => {
   const cpu = getProfile("cpu");
   const arm = plan(cpu), long = planLong(cpu);
   assert.deepEqual(arm.rows.map((r) => r.key), [
@@ -90,7 +107,12 @@ Deno.test("teachers plans: six rows, one random-init floor, the long arm 4× the
     "oracle-box",
   ]);
   assert.equal(arm.metric.evaluation, "finetune");
-  assert.equal(long.metric.evaluation, "knn");
+  assert.equal(long.metric.evaluation, "linprobe");
+  assert.deepEqual(long.sideMetrics, ["knn"]);
+  assert.deepEqual(arm.sideMetrics, ["knn", "linprobe"]);
+  // Co-primary: the ladder's claims on both metrics, so Holm runs over all twelve.
+  assert.deepEqual([...new Set(long.own!.claims.map((c) => c.metric))], ["linprobe", "knn"]);
+  assert.equal(long.own!.claims.length, 12);
   assert.ok(long.rows.filter((r) => r.request).every((r) => r.epochsScale === 4));
   assert.deepEqual(arm.own!.claims.map((c) => c.id).slice(0, 2), [
     "tt-mae-beats-random",
@@ -129,10 +151,86 @@ Deno.test("mapSourcesNote: gpa-recall's mask-source measures as one line; null f
   assert.equal(mapSourcesNote({ recall: 0.86 }), null);
 });
 
-Deno.test("report header: the long arm's epochs are its own (4×) and its evaluation is k-NN", async () => {
+Deno.test("report header: the long arm's epochs are its own (4×) and its evaluation the probe", async () => {
   const { epochsLabel } = await import("../app/tables/report.ts");
   const cpu = getProfile("cpu");
   const ctx = { profile: cpu } as Parameters<typeof epochsLabel>[0];
-  assert.equal(epochsLabel(ctx, "knn", planLong(cpu)), "16 pre-train + k-NN on the frozen encoder");
+  assert.equal(epochsLabel(ctx, "linprobe", planLong(cpu)), "16 pre-train + 20 linear probe");
   assert.equal(epochsLabel(ctx, "finetune", plan(cpu)), "4 pre-train + 4 fine-tune");
+});
+
+Deno.test("side metrics: k-NN and the probe are per-seed blocks, paired, and the long arm judges both", async () => {
+  const { assembleReport } = await import("../app/tables/mod.ts");
+  const { tableReportJson } = await import("../lib/report/markdown.ts");
+  const { rejudgeReport } = await import("../lib/report/rejudge.ts");
+  const { planContext } = await import("./fixtures.ts");
+  const ctx = planContext("smoke");
+  const unit = (row: string, seed: number, value: number, knn: number) => ({
+    row,
+    seed,
+    value,
+    pretrainHash: "",
+    evalHash: "",
+    cacheHits: 2,
+    runs: 2,
+    wallSeconds: 0,
+    meta: { knnTop1: knn, linprobeTop1: value },
+    curves: { pretrainLoss: [], evalMetric: [] },
+  });
+  // MAE's k-NN beats random init by 2 ± 0.1 at every seed; its probe by an amount that changes sign.
+  const units = [0, 1, 2].flatMap((s) => [
+    unit("random-init", s, 10 + s, 5 + s),
+    unit("mae", s, 10 + s + [0.5, -0.5, 0.2][s], 7 + s + 0.1 * (s - 1)),
+  ]);
+  const long = planLong(ctx.profile);
+  const report = assembleReport(ctx, long, units, {}, [0, 1, 2], 0);
+  const v = Object.fromEntries(report.verdicts.map((x) => [x.claimId, x]));
+  assert.equal(v["tlk-mae-beats-random"].outcome, "reproduced", v["tlk-mae-beats-random"].detail);
+  assert.equal(v["tlk-mae-beats-random"].n, "3 pairs");
+  assert.ok(Math.abs(v["tlk-mae-beats-random"].delta - 2) < 1e-9);
+  assert.equal(v["tl-mae-beats-random"].outcome, "inconclusive");
+  const knn = report.additionalMetrics!.find((b) => b.metric.key === "knn")!;
+  assert.deepEqual(knn.rows.find((r) => r.key === "mae")!.seeds, [0, 1, 2]);
+  // The blocks survive the JSON: a re-judge from the file gives the same verdicts.
+  const again = rejudgeReport(JSON.parse(JSON.stringify(tableReportJson(report))), {
+    commit: "test",
+    date: "2026-12-07",
+  });
+  const w = Object.fromEntries(again.verdicts.map((x) => [x.claimId, x]));
+  assert.equal(w["tlk-mae-beats-random"].outcome, "reproduced");
+  assert.ok(Math.abs(w["tlk-mae-beats-random"].delta - 2) < 1e-9);
+  // The table arm shows both beside fine-tuning and judges neither.
+  const arm = assembleReport(ctx, plan(ctx.profile), units, {}, [0, 1, 2], 0);
+  assert.deepEqual(arm.additionalMetrics!.map((b) => b.metric.key), ["knn", "linprobe"]);
+  assert.ok(arm.verdicts.every((x) => x.metric === "finetune"));
+});
+
+Deno.test("share of pre-training's gain: each co-primary metric's Δ over its own floor gain", async () => {
+  const { assembleReport } = await import("../app/tables/mod.ts");
+  const { tableReportJson } = await import("../lib/report/markdown.ts");
+  const { planContext } = await import("./fixtures.ts");
+  const ctx = planContext("smoke");
+  const unit = (row: string, seed: number, probe: number, knn: number) => ({
+    row,
+    seed,
+    value: probe,
+    pretrainHash: "",
+    evalHash: "",
+    cacheHits: 1,
+    runs: 1,
+    wallSeconds: 0,
+    meta: { knnTop1: knn },
+    curves: { pretrainLoss: [], evalMetric: [] },
+  });
+  // Probe: MAE − random = 4, oracle − MAE = 1 (25 %). k-NN: MAE − random = 2, oracle − MAE = 1 (50 %).
+  const units = [0, 1].flatMap((s) => [
+    unit("random-init", s, 10 + s, 20 + s),
+    unit("mae", s, 14 + s, 22 + s),
+    unit("oracle-box", s, 15 + s, 23 + s),
+  ]);
+  const json = tableReportJson(assembleReport(ctx, planLong(ctx.profile), units, {}, [0, 1], 0));
+  const verdicts = json.verdicts as { claimId: string; shareOfGain: number }[];
+  const share = (id: string) => verdicts.find((v) => v.claimId === id)!.shareOfGain;
+  assert.ok(Math.abs(share("tl-oracle-beats-mae") - 0.25) < 1e-9);
+  assert.ok(Math.abs(share("tlk-oracle-beats-mae") - 0.5) < 1e-9);
 });

@@ -3,7 +3,7 @@
  * depend on a teacher that is not trained yet are listed as waiting for it).
  * @module
  */
-import type { Evaluation, TablePlan } from "../../experiments/tables/mod.ts";
+import type { TablePlan } from "../../experiments/tables/mod.ts";
 import { GpaMasking } from "../../lib/masking/gpa.ts";
 import type { Profile } from "../../experiments/profiles.ts";
 import { teacherSeconds, unitSeconds } from "./estimate.ts";
@@ -38,6 +38,8 @@ export interface PlannedUnit {
   randomInit?: true;
   /** The hash of the unit's evaluation run (fine-tuning, linear probe or segmentation), when it can be known. */
   evalHash?: string;
+  /** The hash of the unit's linear probe reported beside the main metric (`sideMetrics`), when it has one. */
+  sideHash?: string;
   notRun?: string;
   /**
    * GPA rows: the shares of the masked patches at the start and the end of training (t = 0 and t = 1), after
@@ -133,12 +135,14 @@ export async function planTable(
     SEGMENTATION_SETUPS[ctx.profile.name]?.dataset?.name === "synthetic"; // generated scenes need nothing
   for (const unit of units) {
     if (unit.row.randomInit) {
-      out.push(await planRandomInit(ctx, unit, evaluation, data, dataReady, segReady, segData));
+      out.push(await planRandomInit(ctx, plan, unit, data, dataReady, segReady, segData));
       continue;
     }
     const needsTeacher = strategyNeedsTeacher(unit.row.request!.name);
     const shares = unit.row.request!.name === "gpa" ? { shares: requestShares(ctx, unit.row.request!) } : {};
-    const est = unitSeconds(ctx.profile, unit.row, evaluation);
+    const side = sideSeconds(ctx.profile, plan);
+    const est0 = unitSeconds(ctx.profile, unit.row, evaluation);
+    const est = est0 === null ? null : est0 + side;
     const estimate = est !== null ? { estimateSeconds: Math.round(est) } : {};
     if (!dataReady || !segReady || (needsTeacher && !teacherReady)) {
       const waitingFor = dataReady && segReady ? "teacher" : "data";
@@ -157,15 +161,19 @@ export async function planTable(
     const evalHash = identity ? runHash(identity) : evaluation === "knn" ? hash : undefined;
     // The report is a cache hit only when the evaluation is there too (a changed fine-tuning recipe keeps the
     // pre-training hashes).
+    const sideHash = sideLinprobeHash(ctx, plan, hash, unit.seed, data);
     const pretrained = await cache.runDir(hash).isComplete();
-    const done = pretrained && evalHash !== undefined && await cache.runDir(evalHash).isComplete();
-    const left = pretrained ? unitSeconds(ctx.profile, unit.row, evaluation, { pretrained }) : est;
+    const done = pretrained && evalHash !== undefined && await cache.runDir(evalHash).isComplete() &&
+      (!sideHash || await cache.runDir(sideHash).isComplete());
+    const left0 = pretrained ? unitSeconds(ctx.profile, unit.row, evaluation, { pretrained }) : est0;
+    const left = left0 === null ? null : left0 + side;
     out.push({
       row: unit.row.key,
       seed: unit.seed,
       status: done ? "cached" : "missing",
       pretrainHash: hash,
       ...(evalHash ? { evalHash } : {}),
+      ...(sideHash ? { sideHash } : {}),
       ...shares,
       ...(done || left === null ? {} : { estimateSeconds: Math.round(left) }),
     });
@@ -176,14 +184,16 @@ export async function planTable(
 /** A random-init unit: only its evaluation runs (k-NN: nothing cached, so it is always "missing"). */
 async function planRandomInit(
   ctx: RunContext,
+  plan: TablePlan,
   unit: Unit,
-  evaluation: Evaluation,
   data: string | undefined,
   dataReady: boolean,
   segReady: boolean,
   segData: string | undefined,
 ): Promise<PlannedUnit> {
-  const est = unitSeconds(ctx.profile, unit.row, evaluation);
+  const evaluation = plan.metric.evaluation;
+  const est0 = unitSeconds(ctx.profile, unit.row, evaluation);
+  const est = est0 === null ? null : est0 + sideSeconds(ctx.profile, plan);
   const estimate = est !== null ? { estimateSeconds: Math.round(est) } : {};
   if (!dataReady || !segReady) {
     return { row: unit.row.key, seed: unit.seed, status: "waiting", waitingFor: "data", ...estimate };
@@ -194,13 +204,35 @@ async function planRandomInit(
     ? undefined
     : evaluationIdentity(ctx, evaluation, null, unit.seed, data);
   const evalHash = identity ? runHash(identity) : undefined;
-  const done = evalHash !== undefined && await runCache(ctx).runDir(evalHash).isComplete();
+  const sideHash = sideLinprobeHash(ctx, plan, null, unit.seed, data);
+  const complete = (h: string) => runCache(ctx).runDir(h).isComplete();
+  const done = evalHash !== undefined && await complete(evalHash) && (!sideHash || await complete(sideHash));
   return {
     row: unit.row.key,
     seed: unit.seed,
     status: done ? "cached" : "missing",
     randomInit: true,
     ...(evalHash ? { evalHash } : {}),
+    ...(sideHash ? { sideHash } : {}),
     ...(done ? {} : estimate),
   };
+}
+
+/** The hash of a unit's side linear probe (`sideMetrics`), or undefined when the plan reports none. */
+function sideLinprobeHash(
+  ctx: RunContext,
+  plan: TablePlan,
+  from: string | null,
+  seed: number,
+  data: string | undefined,
+): string | undefined {
+  if (!plan.sideMetrics?.includes("linprobe") || plan.metric.evaluation === "linprobe") return undefined;
+  return runHash(evaluationIdentity(ctx, "linprobe", from, seed, data));
+}
+
+/** Estimated seconds of a unit's side evaluations (the linear probe; k-NN is part of pre-training). */
+function sideSeconds(profile: Profile, plan: TablePlan): number {
+  if (!plan.sideMetrics?.includes("linprobe") || plan.metric.evaluation === "linprobe") return 0;
+  const t = profile.throughput;
+  return t?.linprobe ? (t.trainImages * profile.linprobe.epochs) / t.linprobe : 0;
 }

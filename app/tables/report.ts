@@ -6,7 +6,7 @@
  */
 import { paperTable, paperValue, type TableId } from "../../experiments/paper.ts";
 import { SEGMENTATION_SETUPS } from "../../experiments/segmentation.ts";
-import { type Evaluation, type TablePlan } from "../../experiments/tables/mod.ts";
+import { type Evaluation, SIDE_METRICS, type TablePlan } from "../../experiments/tables/mod.ts";
 import { type ClaimInput, judgeClaims, type Verdict } from "../../lib/report/verdict.ts";
 import { seedImageBootstrap, unpackCorrect } from "../../lib/report/bootstrap.ts";
 import { atomicWriteFile, ensureDir } from "../../lib/fsutil.ts";
@@ -123,6 +123,33 @@ export function assembleReport(
       baseline: null,
     });
   }
+  // Side evaluations of the same encoders (k-NN, linear probe): per seed and paired like the main metric.
+  const seedsByMetric: Record<string, Record<string, number[]>> = { [plan.metric.key]: seedsByRow };
+  for (const m of plan.sideMetrics ?? []) {
+    if (m === plan.metric.key) continue;
+    const { label, metaKey } = SIDE_METRICS[m];
+    const values: Record<string, number[]> = {};
+    const seedsOf: Record<string, number[]> = {};
+    for (const r of [...results].sort((x, y) => x.seed - y.seed)) {
+      const v = Number(r.meta[metaKey]);
+      if (r.meta[metaKey] === undefined || r.meta[metaKey] === null || !Number.isFinite(v)) continue;
+      (values[r.row] ??= []).push(v);
+      (seedsOf[r.row] ??= []).push(r.seed);
+    }
+    resultsByMetric[m] = values;
+    seedsByMetric[m] = seedsOf;
+    additional.push({
+      metric: { key: m, label, unit: "%", digits: 2 },
+      rows: plan.rows.map((row) => ({
+        key: row.key,
+        label: row.label,
+        paper: null,
+        perSeed: values[row.key] ?? [],
+        seeds: seedsOf[row.key] ?? [],
+      })),
+      baseline: paper.baseline,
+    });
+  }
   for (const [metric, why] of Object.entries(plan.unreproducedMetrics ?? {})) {
     additional.push({
       metric: { key: metric, label: `${metric} — ${why}` },
@@ -142,7 +169,7 @@ export function assembleReport(
   const verdicts = judgeClaims(claims, resultsByMetric, {
     exactMetrics,
     paired: true,
-    seedsByMetric: { [plan.metric.key]: seedsByRow },
+    seedsByMetric,
     paperEffects: plan.own
       ? {}
       : Object.fromEntries(claims.map((c) => [c.id, paperEffect(plan.id as TableId, c, plan)])),
@@ -169,7 +196,7 @@ export function assembleReport(
     const v = Number(r.meta.knnTop1);
     if (Number.isFinite(v)) knnByRow.set(r.row, [...(knnByRow.get(r.row) ?? []), v]);
   }
-  if (knnByRow.size > 0) {
+  if (knnByRow.size > 0 && !plan.sideMetrics?.includes("knn") && plan.metric.evaluation !== "knn") {
     notes.push(
       "k-NN top-1 of the pre-trained encoders (CLS features, k = 20, T = 0.07; a cheap extra signal): " +
         [...knnByRow].map(([row, v]) =>

@@ -82,7 +82,8 @@ export async function runUnit(ctx: RunContext, plan: TablePlan, unit: Unit): Pro
     evalHit = out.cacheHit;
     evalMetrics = out.metrics;
   }
-  const evalWall = Number(evalMetrics.wallSeconds ?? 0);
+  const side = await sideLinprobe(ctx, plan, pre, unit.seed);
+  const evalWall = Number(evalMetrics.wallSeconds ?? 0) + side.wallSeconds;
   const imgPerSec = pre.history.length
     ? pre.history.reduce((s, r) => s + (r.imgPerSec ?? 0), 0) / pre.history.length
     : undefined;
@@ -93,15 +94,16 @@ export async function runUnit(ctx: RunContext, plan: TablePlan, unit: Unit): Pro
     pretrainHash: pre.hash,
     evalHash,
     // A k-NN unit's evaluation is its pre-training run's own record: one run, not two.
-    cacheHits: (pre.cacheHit ? 1 : 0) + (evalHit && evalHash !== pre.hash ? 1 : 0),
-    runs: evalHash === pre.hash ? 1 : 2,
+    cacheHits: (pre.cacheHit ? 1 : 0) + (evalHit && evalHash !== pre.hash ? 1 : 0) + side.hits,
+    runs: (evalHash === pre.hash ? 1 : 2) + side.runs,
     wallSeconds: Number(pre.metrics.wallSeconds ?? 0) + evalWall,
     imgPerSec,
     meta: {
       strategy: pre.metrics.strategy,
       extensions: pre.metrics.extensions,
       knnTop1: pre.metrics.knnTop1,
-      engines: [pre.metrics.engine, evalMetrics.engine],
+      ...side.meta,
+      engines: [pre.metrics.engine, evalMetrics.engine, ...side.engines],
     },
     curves: {
       // The pixel reconstruction loss: the same quantity on every row (MAM's and HPM's totals add terms).
@@ -139,6 +141,7 @@ async function runRandomInitUnit(ctx: RunContext, plan: TablePlan, unit: Unit): 
     const r = await seg.ensureSegment(ctx, null, unit.seed);
     out = { value: r.miou, hash: r.hash, hit: r.cacheHit, metrics: r.metrics };
   }
+  const side = await sideLinprobe(ctx, plan, null, unit.seed);
   return {
     row: unit.row.key,
     seed: unit.seed,
@@ -146,11 +149,41 @@ async function runRandomInitUnit(ctx: RunContext, plan: TablePlan, unit: Unit): 
     pretrainHash: "",
     evalHash: out.hash,
     // k-NN of a random init is computed, not a run: nothing to count as a hit or a miss.
-    cacheHits: out.hit ? 1 : 0,
-    runs: out.hash === "" ? 0 : 1,
-    wallSeconds: Number(out.metrics.wallSeconds ?? 0),
-    meta: { strategy: { name: "random init" }, knnTop1: knn, engines: [out.metrics.engine ?? null] },
+    cacheHits: (out.hit ? 1 : 0) + side.hits,
+    runs: (out.hash === "" ? 0 : 1) + side.runs,
+    wallSeconds: Number(out.metrics.wallSeconds ?? 0) + side.wallSeconds,
+    meta: {
+      strategy: { name: "random init" },
+      knnTop1: knn,
+      ...side.meta,
+      engines: [out.metrics.engine ?? null, ...side.engines],
+    },
     curves: { pretrainLoss: [], evalMetric: (out.history ?? []).map((r) => Number(r.top1 ?? NaN)) },
     ...(typeof out.metrics.valCorrect === "string" ? { correct: out.metrics.valCorrect } : {}),
+  };
+}
+
+/**
+ * The linear probe of a unit's encoder when the plan reports it beside another main metric (`sideMetrics`):
+ * one more cached run, its top-1 and hash in the unit's metadata.
+ */
+async function sideLinprobe(
+  ctx: RunContext,
+  plan: TablePlan,
+  pre: PretrainOutcome | null,
+  seed: number,
+): Promise<
+  { meta: Record<string, unknown>; hits: number; runs: number; wallSeconds: number; engines: unknown[] }
+> {
+  if (!plan.sideMetrics?.includes("linprobe") || plan.metric.evaluation === "linprobe") {
+    return { meta: {}, hits: 0, runs: 0, wallSeconds: 0, engines: [] };
+  }
+  const lp = await ensureLinprobe(ctx, pre, seed);
+  return {
+    meta: { linprobeTop1: lp.top1, linprobeHash: lp.hash },
+    hits: lp.cacheHit ? 1 : 0,
+    runs: 1,
+    wallSeconds: Number(lp.metrics.wallSeconds ?? 0),
+    engines: [lp.metrics.engine ?? null],
   };
 }

@@ -82,7 +82,22 @@ export interface TablePlan {
    * used), compared exactly like `exactMetrics`; a row whose runs disagree, or that did not run, has none.
    */
   recordedMetrics?: RecordedMetric[];
+  /**
+   * Further evaluations of every unit's encoder, shown beside the main metric with their per-seed values and
+   * paired like it (claims may name them): k-NN costs nothing (every pre-training run records it), a linear
+   * probe costs one cached run per unit (on frozen features, a fraction of a fine-tuning).
+   */
+  sideMetrics?: SideMetric[];
 }
+
+/** An evaluation reported beside a table's main metric. */
+export type SideMetric = "knn" | "linprobe";
+
+/** Key and label of each side metric (its per-unit value lives in the unit's metadata under `metaKey`). */
+export const SIDE_METRICS: Record<SideMetric, { label: string; metaKey: string }> = {
+  knn: { label: "k-NN top-1 (frozen encoder, CLS, k = 20)", metaKey: "knnTop1" },
+  linprobe: { label: "linear-probe top-1 (frozen encoder)", metaKey: "linprobeTop1" },
+};
 
 /** A deterministic metric read from the metadata of a row's runs. */
 export interface RecordedMetric {

@@ -192,12 +192,23 @@ export interface GainOverFloor {
   gain: number;
 }
 
-/** The main metric's baseline gain over `floorRow`: null without both rows' results or with a gain ≤ 0. */
-export function gainOverFloor(input: TableReportInput): GainOverFloor | null {
+/**
+ * The baseline's gain over `floorRow` on the main metric, or on the further metric `metricKey` (a block of
+ * `additionalMetrics` with the same rows: a co-primary reading of the same runs): null without both rows'
+ * results or with a gain ≤ 0.
+ */
+export function gainOverFloor(input: TableReportInput, metricKey = input.metric.key): GainOverFloor | null {
   if (input.floorRow === undefined) return null;
-  const rows = deriveRows({ metric: input.metric, rows: input.rows, baseline: input.baseline });
+  const block = metricKey === input.metric.key
+    ? { metric: input.metric, rows: input.rows }
+    : input.additionalMetrics?.find((b) => b.metric.key === metricKey);
+  if (!block) return null;
+  const rows = deriveRows({ metric: block.metric, rows: block.rows, baseline: input.baseline });
   const floor = rows.find((r) => r.key === input.floorRow);
-  if (!floor) throw new RangeError(`unknown floor row ${input.floorRow}`);
+  if (!floor) {
+    if (metricKey !== input.metric.key) return null;
+    throw new RangeError(`unknown floor row ${input.floorRow}`);
+  }
   const base = input.baseline ? rows.find((r) => r.key === input.baseline) : undefined;
   if (!base || base.mean === null || floor.mean === null) return null;
   const gain = base.mean - floor.mean;
@@ -278,7 +289,9 @@ export function tableReportJson(input: TableReportInput): Record<string, unknown
     })),
     floorRow: input.floorRow ?? null,
     gainOverFloor: gain,
-    verdicts: input.verdicts.map((v) => verdictJson(v, shareOfGain(v, gain, input.metric.key))),
+    verdicts: input.verdicts.map((v) =>
+      verdictJson(v, shareOfGain(v, gainOverFloor(input, v.metric), v.metric))
+    ),
     summary: countOutcomes(input.verdicts),
     deviations: input.deviations,
     notes: input.notes,
@@ -461,7 +474,7 @@ export function renderTableReport(input: TableReportInput): string {
       const delta = Number.isFinite(v.delta) ? formatDelta(v.delta, 3) : "—";
       const mde = Number.isFinite(v.mde) && v.method !== "exact" ? v.mde.toFixed(3) : "—";
       const holmCell = v.holm && v.method !== "exact" ? v.holm.outcome : "—";
-      const share = gain ? ` ${formatShare(shareOfGain(v, gain, input.metric.key))} |` : "";
+      const share = gain ? ` ${formatShare(shareOfGain(v, gainOverFloor(input, v.metric), v.metric))} |` : "";
       lines.push(
         `| ${escapeCell(v.text)} (\`${v.claimId}\`) | **${
           formatOutcome(v)
@@ -512,7 +525,10 @@ export function renderTableReport(input: TableReportInput): string {
         (gain
           ? ` % of baseline's gain over floor: Δ ours as a share of ${gain.baselineLabel}'s gain over ` +
             `${gain.floorLabel} (${gain.baselineMean.toFixed(2)} − ${gain.floorMean.toFixed(2)} = ` +
-            `${gain.gain.toFixed(2)}), for claims of the form a > b on this metric.`
+            `${gain.gain.toFixed(2)}), for claims of the form a > b on this metric` +
+            (input.verdicts.some((v) => v.metric !== input.metric.key)
+              ? "; for claims on a further metric, as a share of the same gain measured on that metric."
+              : ".")
           : ""),
     );
     lines.push("", "Rules:", "");

@@ -252,6 +252,8 @@ const paper: Profile = {
     minLr: 0,
     warmupEpochs: 20,
     weightDecay: 0.05,
+    // As MAE's and the authors' main_pretrain.py: timm's add_weight_decay, so the tokens are decayed too.
+    decayTokens: true,
     maskRatio: 0.75,
     cropScale: [0.2, 1],
   },

@@ -9,6 +9,7 @@ import { selectBackend } from "../lib/backend.ts";
 import {
   absoluteLr,
   AdamW,
+  CODE_PRETRAIN_NO_DECAY,
   cosineLr,
   globalNorm,
   hasWeightDecay,
@@ -405,4 +406,53 @@ Deno.test("SgdMomentum with LARS scales a weight matrix's update by trust·‖p�
     opt.dispose();
     params.forEach((v) => v.dispose());
   }
+});
+
+Deno.test("AdamW with the code's pre-training groups: cls_token and mask_token are decayed, biases not", async () => {
+  await selectBackend("cpu");
+  // Zero gradients: Adam's step is 0, so what moves a parameter is the decay alone, p·(1 − lr·wd).
+  const run = async (noDecayNames?: ReadonlySet<string>) => {
+    const params = makeParams({
+      "cls_token": { shape: [1, 2], data: [1, -2] },
+      "mask_token": { shape: [1, 2], data: [0.5, 4] },
+      "head.bias": { shape: [2], data: [1, 1] },
+    });
+    const opt = new AdamW(params, { weightDecay: 0.5, ...(noDecayNames ? { noDecayNames } : {}) });
+    const grads = gradsOf({ "cls_token": [0, 0], "mask_token": [0, 0], "head.bias": [0, 0] }, params);
+    await opt.apply(grads, 0.1);
+    const out = Object.fromEntries([...params].map(([n, v]) => [n, Array.from(v.dataSync())]));
+    grads.forEach((t) => t.dispose());
+    opt.dispose();
+    params.forEach((v) => v.dispose());
+    return out;
+  };
+  const code = await run(CODE_PRETRAIN_NO_DECAY);
+  assert.deepEqual(code["cls_token"].map((x) => Number(x.toFixed(6))), [0.95, -1.9]);
+  assert.deepEqual(code["mask_token"].map((x) => Number(x.toFixed(6))), [0.475, 3.8]);
+  assert.deepEqual(code["head.bias"], [1, 1]);
+  const legacy = await run();
+  assert.deepEqual(legacy["cls_token"], [1, -2]);
+  assert.deepEqual(legacy["mask_token"], [0.5, 4]);
+  assert.equal(hasWeightDecay("cls_token", [1, 2], CODE_PRETRAIN_NO_DECAY), true);
+  assert.equal(hasWeightDecay("norm.weight", [2], CODE_PRETRAIN_NO_DECAY), false);
+});
+
+Deno.test("decayTokens: the paper profile follows the code; a recipe without the field keeps its identity", async () => {
+  const { getProfile } = await import("../experiments/profiles.ts");
+  const { recipeScaleDeviations } = await import("../experiments/tables/common.ts");
+  assert.equal(getProfile("paper").pretrain.decayTokens, true);
+  assert.equal(getProfile("cpu").pretrain.decayTokens, undefined, "the cpu tables' runs keep their hashes");
+  assert.ok(recipeScaleDeviations(getProfile("cpu")).some((d) => d.includes("exempts cls_token")));
+  const { pretrainHash } = await import("../lib/train/pretrain.ts");
+  const { createMaskStrategy } = await import("../lib/masking/mod.ts");
+  const p = getProfile("smoke");
+  const spec = (recipe: typeof p.pretrain) => ({
+    profile: p.name,
+    dataset: p.dataset,
+    model: p.model,
+    recipe,
+    seed: 0,
+    strategy: createMaskStrategy("random", { maskRatio: 0.75 }),
+  });
+  assert.notEqual(pretrainHash(spec({ ...p.pretrain, decayTokens: true })), pretrainHash(spec(p.pretrain)));
 });

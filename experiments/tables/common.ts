@@ -192,6 +192,13 @@ export function recipeScaleDeviations(profile: Profile): string[] {
   if (profile.name === p.name) return [];
   const pre = profile.pretrain, ft = profile.finetune, m = profile.model, pm = p.model;
   const out: string[] = [];
+  if (!pre.decayTokens && p.pretrain.decayTokens) {
+    out.push(
+      "pre-training exempts cls_token and the decoder's mask_token from weight decay (paper profile: decayed, " +
+        "as MAE's and the authors' main_pretrain.py do with timm's add_weight_decay); kept so that this " +
+        "profile's recorded runs keep their identity",
+    );
+  }
   if (ft.randAugment !== p.finetune.randAugment) {
     out.push(
       `fine-tuning RandAugment: ${ft.randAugment ?? "none"} (paper: ${p.finetune.randAugment}, as in MAE's ` +

@@ -9,14 +9,29 @@ import { nativeAdamW, nativeKernelsActive } from "../native.ts";
 import type { Params } from "../vit.ts";
 
 /**
- * Parameters excluded from weight decay by name (besides every 1-D tensor). UM-MAE's `vis_mask_token` is not
- * one: its code decays it (timm's `add_weight_decay` without a skip list; shape [1, 1, D]), so it is decayed here.
+ * Parameters excluded from weight decay by name (besides every 1-D tensor and bias): MAE's fine-tuning
+ * (`param_groups_lrd`'s `no_weight_decay_list`), and this suite's pre-training unless its recipe sets
+ * `decayTokens`. UM-MAE's `vis_mask_token` is not one: its code decays it, so it is decayed here.
  */
-const NO_DECAY_NAMES = new Set(["cls_token", "mask_token", "pos_embed", "dist_token"]);
+const NO_DECAY_NAMES: ReadonlySet<string> = new Set(["cls_token", "mask_token", "pos_embed", "dist_token"]);
 
-/** True when MAE's parameter grouping applies weight decay to this parameter. */
-export function hasWeightDecay(name: string, shape: readonly number[]): boolean {
-  return !(shape.length === 1 || name.endsWith(".bias") || NO_DECAY_NAMES.has(name));
+/**
+ * The names MAE's, GPA's and UM-MAE's pre-training exempt: none. Their `main_pretrain.py` groups parameters
+ * with timm's `add_weight_decay` and no skip list, so only 1-D tensors and biases escape decay — `cls_token`
+ * and `mask_token` ([1, 1, D]) are decayed (their positional embeddings are fixed buffers, not parameters).
+ */
+export const CODE_PRETRAIN_NO_DECAY: ReadonlySet<string> = new Set();
+
+/**
+ * True when MAE's parameter grouping applies weight decay to this parameter: not a 1-D tensor, not a bias,
+ * not one of `noDecayNames` (default: the fine-tuning list, which also names the tokens).
+ */
+export function hasWeightDecay(
+  name: string,
+  shape: readonly number[],
+  noDecayNames: ReadonlySet<string> = NO_DECAY_NAMES,
+): boolean {
+  return !(shape.length === 1 || name.endsWith(".bias") || noDecayNames.has(name));
 }
 
 /**
@@ -66,6 +81,8 @@ export interface AdamWOptions {
   lrScale?: (name: string) => number;
   /** Gradient clipping by global norm; undefined = none. */
   clipNorm?: number;
+  /** Names exempt from weight decay besides 1-D tensors and biases (default: `hasWeightDecay`'s). */
+  noDecayNames?: ReadonlySet<string>;
 }
 
 /** Global L2 norm of a set of gradients. */
@@ -155,7 +172,7 @@ export class AdamW {
       const grad = g.get(name);
       if (!grad) continue;
       const plr = lr * (this.opts.lrScale?.(name) ?? 1);
-      const wd = hasWeightDecay(name, p.shape) ? this.opts.weightDecay : 0;
+      const wd = hasWeightDecay(name, p.shape, this.opts.noDecayNames) ? this.opts.weightDecay : 0;
       const m = this.m.get(name)!;
       const v = this.v.get(name)!;
       if (fusedUpdate(p, grad)) {

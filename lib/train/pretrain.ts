@@ -24,7 +24,7 @@ import {
 import type { MaskBatch, MaskStrategy } from "../masking/types.ts";
 import { Rng } from "../rng.ts";
 import { gridOf, type Params } from "../vit.ts";
-import { absoluteLr, AdamW, cosineLr } from "./optim.ts";
+import { absoluteLr, AdamW, CODE_PRETRAIN_NO_DECAY, cosineLr } from "./optim.ts";
 import { cachedRun, UnusableRunError } from "./cached_run.ts";
 import type { NamedTensors } from "../safetensors.ts";
 import {
@@ -220,6 +220,7 @@ async function runPretrainLoop(
     weightDecay: recipe.weightDecay,
     beta2: 0.95,
     clipNorm: recipe.clipGrad,
+    ...(recipe.decayTokens ? { noDecayNames: CODE_PRETRAIN_NO_DECAY } : {}),
   });
   const extra = new Map<string, tf.Variable>();
   for (const e of exts) for (const [n, v] of e.state?.() ?? []) extra.set(n, v);

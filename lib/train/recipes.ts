@@ -15,6 +15,12 @@ export interface PretrainRecipe {
   weightDecay: number;
   /** Gradient clipping by global norm (MAE pre-training uses none). */
   clipGrad?: number;
+  /**
+   * Decay `cls_token` and `mask_token` as MAE's and the authors' pre-training code does (timm's
+   * `add_weight_decay` without a skip list). Absent: they are exempt, as in this suite's earlier runs (and the
+   * run's identity is what it was before the field existed).
+   */
+  decayTokens?: boolean;
   maskRatio: number;
   /** RandomResizedCrop scale range. */
   cropScale: [number, number];

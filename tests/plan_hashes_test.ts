@@ -34,6 +34,7 @@ Deno.test("plan hashes of every table on the smoke profile are as pinned", async
       for (const u of await planTable(ctx, allPlans(profile)[id], [0, 1])) {
         if (u.pretrainHash) got[`${id}/${u.row}/s${u.seed}`] = u.pretrainHash;
         if (u.evalHash) got[`${id}/${u.row}/s${u.seed}/eval`] = u.evalHash;
+        if (u.sideHash) got[`${id}/${u.row}/s${u.seed}/side`] = u.sideHash;
       }
     }
     // What plan predicts is what a run gets: a fine-tuned, a linear-probed and a segmentation unit, run for real.

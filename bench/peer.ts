@@ -83,6 +83,8 @@ export const PEER_DEFAULT_MODEL: Readonly<PeerModelConfig> = {
 export interface PeerResult {
   step: "mae-pretrain";
   impl: "pytorch";
+  /** Which transformer blocks: the script's own (`blocks`) or PyTorch's `nn.TransformerEncoderLayer`. */
+  blocks?: PeerBlocks;
   /** `torch.__version__`. */
   torch: string;
   /** Torch intra-op threads actually in use. */
@@ -159,8 +161,16 @@ export interface EnsurePeerOptions {
   python?: string;
 }
 
+/** The peer's two implementations of a transformer block (see `peer_torch.py --impl`). */
+export type PeerBlocks = "blocks" | "stock";
+
+/** Both implementations, in the order `--peer` times them. */
+export const PEER_BLOCKS: readonly PeerBlocks[] = ["blocks", "stock"];
+
 /** Options of {@linkcode runPeer}. */
 export interface RunPeerOptions {
+  /** Transformer blocks (default `blocks`, the script's own). */
+  impl?: PeerBlocks;
   /** Torch intra-op threads (`torch.set_num_threads`). */
   threads: number;
   /** Images per step. */
@@ -183,6 +193,8 @@ export interface RunPeerOptions {
 
 /** Options of {@linkcode runPeerCheck}. */
 export interface RunPeerCheckOptions {
+  /** Transformer blocks (default `blocks`, the script's own). */
+  impl?: PeerBlocks;
   /** Images in the fixed batch (default 8). */
   batch?: number;
   /** Training steps on the fixed batch (default 20, at least 10). */
@@ -487,6 +499,7 @@ export async function runPeer(opts: RunPeerOptions): Promise<PeerResult> {
     ["--steps", positiveInt(opts.steps, "steps")],
     ["--warmup", String(warmup)],
     ["--seed", String(opts.seed ?? 0)],
+    ["--impl", opts.impl ?? "blocks"],
     modelArgs(opts.model),
   ].flat();
   const blasThreads = Number(positiveInt(opts.blasThreads ?? 1, "blasThreads"));
@@ -555,6 +568,8 @@ export async function runPeerCheck(opts: RunPeerCheckOptions = {}): Promise<Peer
     positiveInt(opts.batch ?? 8, "batch"),
     "--check-steps",
     positiveInt(opts.steps ?? 20, "steps"),
+    "--impl",
+    opts.impl ?? "blocks",
   ];
   const output = await runCommand(opts.python ?? PEER_PYTHON, args, {
     env: peerEnv(threads, 1),
@@ -565,4 +580,15 @@ export async function runPeerCheck(opts: RunPeerCheckOptions = {}): Promise<Peer
     throw new Error(`peer_torch.py --check failed (exit ${output.code})\n${tail(output.stderr)}`);
   }
   return parsePeerCheck(output.stdout, output.stderr);
+}
+
+/**
+ * The faster of several peer timings (the one a ratio must use: a slow peer flatters ours), or undefined
+ * for none.
+ */
+export function fasterPeer(results: readonly PeerResult[]): PeerResult | undefined {
+  return results.reduce<PeerResult | undefined>(
+    (best, r) => (best === undefined || r.msPerStep < best.msPerStep ? r : best),
+    undefined,
+  );
 }

@@ -6,7 +6,9 @@ Scalable Vision Learners"): ViT encoder on the visible patches, lightweight deco
 masked patches, AdamW update. Inputs are random tensors created once; the data pipeline is not timed.
 
 Modes (each prints exactly one JSON line on stdout):
-  default   time `--warmup` + `--steps` training steps, report the median step time
+  default   time `--warmup` + `--steps` training steps, report the median step time; `--impl stock` builds
+            the blocks from PyTorch's own nn.TransformerEncoderLayer instead of this file's (a second
+            implementation: bench/peer.ts times both and compares ours with the faster)
   --check   verify the masking invariants and that the loss falls over 20 steps on a fixed batch
   --probe   report torch version, the BLAS library in use and a 1024x1024 sgemm rate
   --gemm S  time a @ b for the JSON list S of [m, k, n] or [m, k, n, batch] shapes (the GEMMs another
@@ -162,6 +164,26 @@ def norm_pix_loss(pred: Tensor, images: Tensor, mask: Tensor, patch: int) -> Ten
 # Model
 
 
+def stock_block(dim: int, heads: int) -> nn.Module:
+    """The same pre-norm block from PyTorch's own modules (the second implementation, `--impl stock`):
+    `nn.TransformerEncoderLayer` with `nn.MultiheadAttention` inside, GELU MLP of ratio 4, no dropout."""
+    return nn.TransformerEncoderLayer(
+        dim,
+        heads,
+        dim_feedforward=4 * dim,
+        dropout=0.0,
+        activation="gelu",
+        layer_norm_eps=LAYER_NORM_EPS,
+        batch_first=True,
+        norm_first=True,
+    )
+
+
+def make_block(dim: int, heads: int, impl: str) -> nn.Module:
+    """A transformer block of the chosen implementation: this file's (`blocks`) or PyTorch's (`stock`)."""
+    return stock_block(dim, heads) if impl == "stock" else Block(dim, heads)
+
+
 class MaskedAutoencoder(nn.Module):
     """MAE with a ViT encoder and a lightweight ViT decoder."""
 
@@ -176,7 +198,8 @@ class MaskedAutoencoder(nn.Module):
         self.patch_embed = nn.Conv2d(3, cfg.dim, kernel_size=cfg.patch, stride=cfg.patch)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, cfg.dim))
         self.register_buffer("pos_embed", sincos_2d(cfg.dim, grid, with_cls=True))  # fixed, not trained
-        self.blocks = nn.ModuleList(Block(cfg.dim, cfg.heads) for _ in range(cfg.depth))
+        impl = getattr(cfg, "impl", "blocks")
+        self.blocks = nn.ModuleList(make_block(cfg.dim, cfg.heads, impl) for _ in range(cfg.depth))
         self.norm = nn.LayerNorm(cfg.dim, eps=LAYER_NORM_EPS)
 
         # decoder
@@ -184,7 +207,7 @@ class MaskedAutoencoder(nn.Module):
         self.mask_token = nn.Parameter(torch.zeros(1, 1, cfg.decoder_dim))
         self.register_buffer("decoder_pos_embed", sincos_2d(cfg.decoder_dim, grid, with_cls=True))
         self.decoder_blocks = nn.ModuleList(
-            Block(cfg.decoder_dim, cfg.decoder_heads) for _ in range(cfg.decoder_depth)
+            make_block(cfg.decoder_dim, cfg.decoder_heads, impl) for _ in range(cfg.decoder_depth)
         )
         self.decoder_norm = nn.LayerNorm(cfg.decoder_dim, eps=LAYER_NORM_EPS)
         self.decoder_pred = nn.Linear(cfg.decoder_dim, cfg.patch * cfg.patch * 3)
@@ -351,6 +374,7 @@ def run_bench(cfg: argparse.Namespace) -> dict:
     return {
         "step": "mae-pretrain",
         "impl": "pytorch",
+        "blocks": cfg.impl,
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "batch": cfg.batch,
@@ -496,6 +520,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps before timing")
     parser.add_argument("--steps", type=int, default=10, help="timed steps")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    parser.add_argument(
+        "--impl",
+        choices=("blocks", "stock"),
+        default="blocks",
+        help="transformer blocks: this file's (blocks) or PyTorch's nn.TransformerEncoderLayer (stock)",
+    )
     parser.add_argument("--lr", type=float, default=1.5e-4 * 128 / 256, help="AdamW learning rate (bench)")
     parser.add_argument("--weight-decay", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=0)

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   ensurePeer,
+  fasterPeer,
   parsePeerCheck,
   parsePeerResult,
   PEER_DEFAULT_MODEL,
@@ -157,6 +158,40 @@ Deno.test({
     assert.deepEqual(check.numPatches, 64); // (32 / 4)²
     assert.deepEqual(check.numKept, 16); // 25 % of 64
     assert.deepEqual(check.losses.length, 20);
+    assert(check.lossLast5 < check.lossFirst5);
+  },
+});
+
+Deno.test("fasterPeer: the ratio's peer is the faster implementation", () => {
+  const r = (blocks: "blocks" | "stock", msPerStep: number) =>
+    parsePeerResult(JSON.stringify({
+      step: "mae-pretrain",
+      impl: "pytorch",
+      blocks,
+      torch: "1.13",
+      threads: 1,
+      batch: 8,
+      msPerStep,
+      imgPerSec: 8000 / msPerStep,
+      blas,
+    }));
+  assert.equal(fasterPeer([r("blocks", 1557), r("stock", 891)])!.blocks, "stock");
+  assert.equal(fasterPeer([r("blocks", 700), r("stock", 891)])!.blocks, "blocks");
+  assert.equal(fasterPeer([]), undefined);
+});
+
+Deno.test({
+  name: "the second implementation (PyTorch's TransformerEncoderLayer): same parameters, and it learns",
+  ignore: noTorch,
+  async fn() {
+    const model = { embedDim: 16, depth: 1, heads: 2, decoderDim: 8, decoderDepth: 1, decoderHeads: 2 };
+    const ours = await runPeer({ threads: 1, batch: 2, steps: 1, warmup: 0, model });
+    const stock = await runPeer({ impl: "stock", threads: 1, batch: 2, steps: 1, warmup: 0, model });
+    assert.equal(stock.blocks, "stock");
+    assert.equal(ours.blocks, "blocks");
+    assert.equal(stock.params, ours.params, "the same architecture: the same parameter count");
+    const check = await runPeerCheck({ impl: "stock", batch: 8, steps: 20 });
+    assert.deepEqual(check.failures, []);
     assert(check.lossLast5 < check.lossFirst5);
   },
 });

@@ -30,7 +30,10 @@ export interface BackendChoice {
   reasons: string[];
   /** Adapter description for webgpu, if any. */
   adapter?: string;
-  /** wasm only: what runs its matrix products, "XNNPACK" or the OpenBLAS build (e.g. "OpenBLAS 0.3.21"). */
+  /**
+   * wasm only: what runs its matrix products, "XNNPACK" or the OpenBLAS build and its kernel set (e.g.
+   * "OpenBLAS 0.3.21 Prescott"; runs recorded before 2026-12-07 name no kernel set).
+   */
   matmul?: string;
   /** wasm with OpenBLAS only: the threads its matrix products use. */
   blasThreads?: number;
@@ -93,7 +96,8 @@ function configureWasmMatMul(
   }
   const r = installBlasMatMul(threads, o.blasLib);
   if (r.ok) {
-    const name = r.info.config.split(" ").slice(0, 2).join(" "); // "OpenBLAS 0.3.21"
+    // "OpenBLAS 0.3.21 Prescott": the kernel set is part of the engine (sets round differently).
+    const name = r.info.config.split(" ").slice(0, 2).join(" ") + (r.info.core ? ` ${r.info.core}` : "");
     reasons.push(`wasm matMul: ${name} (${r.info.library}, ${threads} thread${threads === 1 ? "" : "s"})`);
     return { matmul: name, blasThreads: threads };
   }

@@ -44,7 +44,42 @@ const SYMBOLS = {
   },
   openblas_set_num_threads: { parameters: ["i32"], result: "void" },
   openblas_get_config: { parameters: [], result: "pointer" },
+  // Builds without DYNAMIC_ARCH may lack it: the kernel set is then the build's, named in the config.
+  openblas_get_corename: { parameters: [], result: "pointer", optional: true },
 } as const;
+
+/**
+ * The OpenBLAS kernel set the suite selects unless told otherwise: "Prescott" (SSE3, no FMA), which every
+ * x86-64 CPU runs. Kernel sets round differently (FMA or not; measured: Haswell and Zen agree bit for bit,
+ * SkylakeX and Prescott each differ from them), so a run's weights depend on which one ran; OpenBLAS's own
+ * detection picks by CPU model and falls back to Prescott on CPUs it does not know (this project's cloud
+ * machines). Pinning one makes a run identity reproduce bit for bit on any x86-64 machine, and Prescott is
+ * the set the committed cpu reports ran on. `GPA_BLAS_CORE=Haswell` (AVX2 + FMA) is ≈ 2× faster for the
+ * matrix products where the CPU has them, and rounds differently: a table's paired rows should not mix them.
+ */
+export const DEFAULT_BLAS_CORE = "Prescott";
+
+/**
+ * The `OPENBLAS_CORETYPE` to set before OpenBLAS is opened, or null to leave the library's detection alone:
+ * an `OPENBLAS_CORETYPE` already in the environment wins; else `GPA_BLAS_CORE` (a kernel name, or `auto` for
+ * the library's detection); else `DEFAULT_BLAS_CORE` on x86-64 (the names are x86's).
+ */
+export function blasCoreRequest(
+  env: (name: string) => string | undefined = (name) => Deno.env.get(name),
+  arch: string = Deno.build.arch,
+): string | null {
+  if (env("OPENBLAS_CORETYPE")) return null;
+  const asked = env("GPA_BLAS_CORE");
+  if (asked) {
+    if (!/^[A-Za-z][A-Za-z0-9]*$/.test(asked)) {
+      throw new RangeError(
+        `GPA_BLAS_CORE must be an OpenBLAS kernel name (e.g. Haswell) or auto, got '${asked}'`,
+      );
+    }
+    return asked.toLowerCase() === "auto" ? null : asked;
+  }
+  return arch === "x86_64" ? DEFAULT_BLAS_CORE : null;
+}
 
 type BlasLib = Deno.DynamicLibrary<typeof SYMBOLS>;
 
@@ -56,6 +91,8 @@ export interface BlasInfo {
   config: string;
   /** Threads OpenBLAS uses. */
   threads: number;
+  /** The kernel set in use (`openblas_get_corename`, e.g. "Prescott", "Haswell"), when the library says. */
+  core?: string;
 }
 
 let lib: BlasLib | null = null;
@@ -79,14 +116,19 @@ export function openBlas(threads = 1, library?: string): BlasOpenResult {
   const override = library ?? Deno.env.get("GPA_BLAS_LIB");
   const candidates = override ? [override] : BLAS_LIBRARY_CANDIDATES;
   const errors: string[] = [];
+  // OpenBLAS reads OPENBLAS_CORETYPE once, when it is loaded: set it before the first dlopen.
+  const core = blasCoreRequest();
+  if (core) Deno.env.set("OPENBLAS_CORETYPE", core);
   for (const path of candidates) {
     try {
       const l = Deno.dlopen(path, SYMBOLS);
       l.symbols.openblas_set_num_threads(threads);
       const cfgPtr = l.symbols.openblas_get_config();
       const config = cfgPtr ? new Deno.UnsafePointerView(cfgPtr).getCString() : "unknown";
+      const corePtr = l.symbols.openblas_get_corename?.() ?? null;
+      const coreName = corePtr ? new Deno.UnsafePointerView(corePtr).getCString() : "";
       lib = l;
-      info = { library: path, config, threads };
+      info = { library: path, config, threads, ...(coreName ? { core: capitalise(coreName) } : {}) };
       return { ok: true, info };
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
@@ -209,4 +251,9 @@ function blasBatchMatMul(args: {
     );
   }
   return out;
+}
+
+/** "prescott" → "Prescott" (OpenBLAS names its kernel sets in lower case; its docs and env use capitals). */
+function capitalise(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
 }

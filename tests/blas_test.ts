@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { BackendError, selectBackend } from "../lib/backend.ts";
-import { blasMatMulActive, openBlas } from "../lib/blas.ts";
+import { blasCoreRequest, blasMatMulActive, DEFAULT_BLAS_CORE, openBlas } from "../lib/blas.ts";
 import { Rng } from "../lib/rng.ts";
 import { childEnv } from "./cli_run.ts";
 
@@ -242,5 +242,54 @@ Deno.test({
     assert.match(r.label2, /^wasm \(matMul: OpenBLAS [^,]+, 2 threads(; fused kernels)?\)$/);
     assert.ok(r.err <= 1e-4, `max difference ${r.err}`);
     assert.equal(r.actual, 2);
+  },
+});
+
+Deno.test("blasCoreRequest: OPENBLAS_CORETYPE wins, then GPA_BLAS_CORE (auto: the library's choice), then Prescott", () => {
+  const env = (vars: Record<string, string>) => (name: string) => vars[name];
+  assert.equal(DEFAULT_BLAS_CORE, "Prescott");
+  assert.equal(blasCoreRequest(env({}), "x86_64"), "Prescott");
+  assert.equal(blasCoreRequest(env({}), "aarch64"), null, "x86's kernel names mean nothing elsewhere");
+  assert.equal(blasCoreRequest(env({ GPA_BLAS_CORE: "Haswell" }), "x86_64"), "Haswell");
+  assert.equal(blasCoreRequest(env({ GPA_BLAS_CORE: "auto" }), "x86_64"), null);
+  assert.equal(blasCoreRequest(env({ OPENBLAS_CORETYPE: "Zen", GPA_BLAS_CORE: "Haswell" }), "x86_64"), null);
+  assert.throws(() => blasCoreRequest(env({ GPA_BLAS_CORE: "Has well;rm" }), "x86_64"), /GPA_BLAS_CORE/);
+});
+
+const avx2 = await Deno.readTextFile("/proc/cpuinfo").then(
+  (t) => /\bavx2\b/.test(t) && /\bfma\b/.test(t),
+  () => false,
+);
+
+Deno.test({
+  name: "blas: the kernel set is pinned before OpenBLAS loads and named in the engine label",
+  ignore: !available || Deno.build.arch !== "x86_64",
+  fn: async () => {
+    const lib = (f: string) => new URL(`../lib/${f}`, import.meta.url).href;
+    const script = `
+      import { engineLabel, selectBackend } from "${lib("backend.ts")}";
+      await selectBackend("wasm", { blas: "on" });
+      console.log(JSON.stringify({ label: engineLabel(), env: Deno.env.get("OPENBLAS_CORETYPE") ?? null }));`;
+    const run = async (vars: Record<string, string>) => {
+      const env = { ...childEnv(), ...vars };
+      delete (env as Record<string, string>).OPENBLAS_CORETYPE;
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["eval", "--quiet", script],
+        cwd: new URL("..", import.meta.url).pathname,
+        env,
+        clearEnv: true,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+    };
+    const plain = await run({});
+    assert.equal(plain.env, "Prescott");
+    assert.match(plain.label, /^wasm \(matMul: OpenBLAS \S+ Prescott(; fused kernels)?\)$/);
+    if (avx2) {
+      const fast = await run({ GPA_BLAS_CORE: "Haswell" });
+      assert.match(fast.label, /OpenBLAS \S+ Haswell/);
+    }
   },
 });

@@ -257,3 +257,13 @@ function blasBatchMatMul(args: {
 function capitalise(name: string): string {
   return name.charAt(0).toUpperCase() + name.slice(1);
 }
+
+/**
+ * What a command must set to run on the kernel set this process opened, when that is not the default:
+ * "GPA_BLAS_CORE=Haswell " (with a trailing space), else "" (the default set, no OpenBLAS, or not x86).
+ */
+export function blasCoreCommandPrefix(): string {
+  const core = info?.core;
+  if (!core || Deno.build.arch !== "x86_64") return "";
+  return core.toLowerCase() === DEFAULT_BLAS_CORE.toLowerCase() ? "" : `GPA_BLAS_CORE=${core} `;
+}

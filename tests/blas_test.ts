@@ -268,8 +268,10 @@ Deno.test({
     const lib = (f: string) => new URL(`../lib/${f}`, import.meta.url).href;
     const script = `
       import { engineLabel, selectBackend } from "${lib("backend.ts")}";
+      import { blasCoreCommandPrefix } from "${lib("blas.ts")}";
       await selectBackend("wasm", { blas: "on" });
-      console.log(JSON.stringify({ label: engineLabel(), env: Deno.env.get("OPENBLAS_CORETYPE") ?? null }));`;
+      console.log(JSON.stringify({ label: engineLabel(), env: Deno.env.get("OPENBLAS_CORETYPE") ?? null,
+        prefix: blasCoreCommandPrefix() }));`;
     const run = async (vars: Record<string, string>) => {
       const env = { ...childEnv(), ...vars };
       delete (env as Record<string, string>).OPENBLAS_CORETYPE;
@@ -287,9 +289,11 @@ Deno.test({
     const plain = await run({});
     assert.equal(plain.env, "Prescott");
     assert.match(plain.label, /^wasm \(matMul: OpenBLAS \S+ Prescott(; fused kernels)?\)$/);
+    assert.equal(plain.prefix, "", "the default set needs nothing in a report's command");
     if (avx2) {
       const fast = await run({ GPA_BLAS_CORE: "Haswell" });
       assert.match(fast.label, /OpenBLAS \S+ Haswell/);
+      assert.equal(fast.prefix, "GPA_BLAS_CORE=Haswell ", "a report's command names another set");
     }
   },
 });

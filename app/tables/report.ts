@@ -10,6 +10,7 @@ import { type Evaluation, SIDE_METRICS, type TablePlan } from "../../experiments
 import { type ClaimInput, judgeClaims, type Verdict } from "../../lib/report/verdict.ts";
 import { seedImageBootstrap, unpackCorrect } from "../../lib/report/bootstrap.ts";
 import { atomicWriteFile, ensureDir } from "../../lib/fsutil.ts";
+import { blasCoreCommandPrefix } from "../../lib/blas.ts";
 import { linePlotPng } from "../../lib/plot/mod.ts";
 import { type MetricBlock, type ReportRow, type TableReportInput } from "../../lib/report/markdown.ts";
 import { type RunContext } from "../runner.ts";
@@ -229,7 +230,8 @@ export function assembleReport(
       wallTimeSeconds: wall,
       invocationSeconds: elapsedSeconds,
       cacheHits: { hits, total },
-      command: `deno task ${plan.id} --profile ${ctx.profile.name} ` +
+      // A run on another OpenBLAS kernel set rounds differently: the command names the set it used.
+      command: `${blasCoreCommandPrefix()}deno task ${plan.id} --profile ${ctx.profile.name} ` +
         (seeds.every((s, i) => s === i) ? `--seeds ${seeds.length}` : `--seed-list ${seeds.join(",")}`),
     },
     metric: { key: plan.metric.key, label: plan.metric.label, unit: "%", digits: 2 },

@@ -272,6 +272,26 @@ Deno.test("engineMixNote: a table whose runs name two engines says which rows ra
   assert.ok(note!.includes(`${plain} (mae s0)`) && note!.includes(`${fused} (gpa s0)`), note!);
 });
 
+Deno.test("engineMixNote: runs from before kernel sets were named, beside one named set, get their own note", () => {
+  const old = "wasm (matMul: OpenBLAS 0.3.21; fused kernels)";
+  const prescott = "wasm (matMul: OpenBLAS 0.3.21 Prescott; fused kernels)";
+  const haswell = "wasm (matMul: OpenBLAS 0.3.21 Haswell; fused kernels)";
+  const unit = (row: string, seed: number, engines: unknown[]) => ({ row, seed, meta: { engines } });
+  const note = engineMixNote([unit("mae", 0, [old, old]), unit("mae", 3, [prescott, prescott])])!;
+  assert.match(
+    note,
+    /^Kernel set: the runs mae s0 were recorded before the engine named OpenBLAS's kernel set/,
+  );
+  assert.match(note, /most likely used it too/);
+  assert.match(
+    engineMixNote([unit("mae", 0, [old]), unit("gpa", 0, [haswell])])!,
+    /rerun them with GPA_BLAS_CORE=Haswell/,
+  );
+  // Two named sets are two engines.
+  assert.match(engineMixNote([unit("mae", 0, [prescott]), unit("gpa", 0, [haswell])])!, /^Engine mix:/);
+  assert.equal(engineMixNote([unit("mae", 0, [prescott]), unit("gpa", 0, [prescott])]), null);
+});
+
 /** A unit result of a report test: only what `assembleReport` reads. */
 const fakeUnit = (row: string, seed: number, value: number, meta: Record<string, unknown> = {}) => ({
   row,

@@ -10,7 +10,7 @@ import { type Evaluation, SIDE_METRICS, type TablePlan } from "../../experiments
 import { type ClaimInput, judgeClaims, type Verdict } from "../../lib/report/verdict.ts";
 import { seedImageBootstrap, unpackCorrect } from "../../lib/report/bootstrap.ts";
 import { atomicWriteFile, ensureDir } from "../../lib/fsutil.ts";
-import { blasCoreCommandPrefix } from "../../lib/blas.ts";
+import { blasCoreCommandPrefix, DEFAULT_BLAS_CORE } from "../../lib/blas.ts";
 import { linePlotPng } from "../../lib/plot/mod.ts";
 import { type MetricBlock, type ReportRow, type TableReportInput } from "../../lib/report/markdown.ts";
 import { type RunContext } from "../runner.ts";
@@ -376,6 +376,22 @@ export function engineMixNote(results: Pick<UnitResult, "row" | "seed" | "meta">
     }
   }
   if (byEngine.size <= 1) return null;
+  // Labels from before OpenBLAS's kernel set was named ("OpenBLAS 0.3.21") against one named set
+  // ("OpenBLAS 0.3.21 Prescott"): the same engine if the earlier runs used that set, which is not recorded.
+  const KERNEL = /(OpenBLAS \S+) ([A-Z][A-Za-z0-9]*)(?=[;,)])/;
+  const named = new Set([...byEngine.keys()].map((e) => KERNEL.exec(e)?.[2]).filter((k) => k !== undefined));
+  const base = new Set([...byEngine.keys()].map((e) => e.replace(KERNEL, "$1")));
+  if (base.size === 1 && named.size === 1) {
+    const [kernel] = named;
+    const unnamed = [...byEngine].filter(([e]) => !KERNEL.test(e)).flatMap(([, rows]) => [...rows]);
+    return `Kernel set: the runs ${unnamed.join(", ")} were recorded before the engine named OpenBLAS's ` +
+      `kernel set; the others ran on ${kernel}. ` +
+      (kernel === DEFAULT_BLAS_CORE
+        ? `OpenBLAS falls back to ${kernel} on this project's machines (the set the suite now pins), so the ` +
+          "earlier runs most likely used it too; a rerun in a fresh cache would settle it."
+        : `If the earlier runs used another set, paired differences include its rounding; rerun them with ` +
+          `GPA_BLAS_CORE=${kernel} in a fresh cache to compare like with like.`);
+  }
   return "Engine mix: the runs behind this table ran on " +
     [...byEngine].map(([e, rows]) => `${e} (${[...rows].join(", ")})`).join("; ") +
     ". Paired differences then include the engines' rounding; rerun the rows of one engine in a fresh cache " +

@@ -370,8 +370,30 @@ export function forwardLoss(pred: tf.Tensor2D, target: tf.Tensor2D): tf.Scalar {
   return tf.mean(tf.squaredDifference(pred, target));
 }
 
+/** The MAE forward pass with the intermediates that pre-training's extensions read (MAM, HPM, probes). */
+export interface MaeForward {
+  /** Encoder output after the final norm, `[B·(1+Lk), D]`. */
+  latent: tf.Tensor2D;
+  /** Decoder input, `[B·(1+L), Dd]` in `[CLS, kept…, masked…]` order (shared with MAM's decoder). */
+  decoderIn: tf.Tensor2D;
+  /** Pixel predictions of the masked patches, `[B·Lm, p·p·3]`. */
+  pixelPred: tf.Tensor2D;
+  /** Their mean squared error against the (normalised) targets. */
+  pixelLoss: tf.Scalar;
+}
+
+/**
+ * One batch through MAE: encoder on the kept patches, decoder on latent + mask tokens, loss on the masked
+ * patches (MAE's `forward_encoder` → `forward_decoder` → `forward_loss`). What pre-training differentiates.
+ */
+export function maeForward(params: Params, cfg: MaeConfig, mb: MaeBatch): MaeForward {
+  const latent = forwardEncoder(params, cfg, mb); // [B·(1+Lk), D]
+  const decoderIn = decoderInput(params, cfg, latent, mb); // [B·(1+L), Dd]
+  const pixelPred = decoderStack(params, cfg, "decoder", decoderIn, mb, "masked"); // [B·Lm, p·p·3]
+  return { latent, decoderIn, pixelPred, pixelLoss: forwardLoss(pixelPred, mb.target) };
+}
+
 /** The whole MAE objective for one batch. */
 export function maeLoss(params: Params, cfg: MaeConfig, mb: MaeBatch): tf.Scalar {
-  const latent = forwardEncoder(params, cfg, mb);
-  return forwardLoss(forwardDecoder(params, cfg, latent, mb), mb.target);
+  return maeForward(params, cfg, mb).pixelLoss;
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../lib/backend.ts";
 import { initMae, type MaeConfig } from "../lib/mae.ts";
 import { UniformMasking } from "../lib/masking/uniform.ts";
@@ -115,4 +116,58 @@ Deno.test("UM-MAE pre-training step: micro-batches give the whole batch's loss a
   whole.after.forEach((v, i) =>
     assert.ok(Math.abs(v - split.after[i]) < 1e-6, `token ${i}: ${v} vs ${split.after[i]}`)
   );
+});
+
+Deno.test("a pre-training step differentiates the model's own forward: its loss is maeLoss of its mask", async () => {
+  await selectBackend("wasm", { blas: "off" });
+  const { maeLoss, prepareMaeBatch } = await import("../lib/mae.ts");
+  const { RandomMasking } = await import("../lib/masking/random.ts");
+  const cfg: MaeConfig = {
+    imageSize: 16,
+    patchSize: 4,
+    dim: 16,
+    depth: 1,
+    heads: 2,
+    mlpRatio: 2,
+    decoderDim: 8,
+    decoderDepth: 1,
+    decoderHeads: 2,
+    normPixLoss: true,
+  };
+  const B = 3;
+  const imgRng = new Rng(5);
+  const images = Float32Array.from({ length: B * 16 * 16 * 3 }, () => imgRng.normal());
+  const params = initMae(cfg, new Rng(6));
+  // The strategy the step uses, recording the mask it drew.
+  const inner = new RandomMasking(0.75);
+  let drawn: import("../lib/masking/types.ts").MaskBatch | undefined;
+  const recording = Object.assign(Object.create(inner), {
+    generate: async (ctx: Parameters<typeof inner.generate>[0]) => (drawn = await inner.generate(ctx)),
+  });
+  // Before the update: the model's loss on the step's batch and mask, computed after the step from a copy.
+  const copy = new Map([...params].map(([n, v]) => [n, tf.variable(v.clone(), false, `copy_${n}`)]));
+  const optimizer = new AdamW(params, { weightDecay: 0.05, beta2: 0.95 });
+  const step = makePretrainStep({
+    cfg,
+    params,
+    optimizer,
+    strategy: recording,
+    lr: () => 1e-3,
+    deferReads: false,
+  });
+  const metrics = await step({
+    images,
+    batch: B,
+    progress: 0,
+    epoch: 0,
+    step: 0,
+    rng: new Rng(7),
+    grid: { rows: 4, cols: 4 },
+  }) as Record<string, number>;
+  const mb = prepareMaeBatch(cfg, images, drawn!);
+  const want = tf.tidy(() => maeLoss(copy, cfg, mb).dataSync()[0]);
+  mb.dispose();
+  assert.equal(metrics.loss, want, "the step's loss is the model's forward, bit for bit");
+  optimizer.dispose();
+  for (const v of [...params.values(), ...copy.values()]) v.dispose();
 });

@@ -12,15 +12,7 @@ import { type CropParams, randomResizedCropFlip } from "../data/augment.ts";
 import { knnEvaluate } from "../eval/knn.ts";
 import { OnlineProbe } from "../eval/online_probe.ts";
 import { datasetIdentity, type DatasetSpec, type ImageSplit } from "../data/types.ts";
-import {
-  decoderInput,
-  decoderStack,
-  forwardEncoder,
-  forwardLoss,
-  initMae,
-  type MaeConfig,
-  prepareMaeBatch,
-} from "../mae.ts";
+import { initMae, type MaeConfig, maeForward, prepareMaeBatch } from "../mae.ts";
 import type { MaskBatch, MaskStrategy } from "../masking/types.ts";
 import { Rng } from "../rng.ts";
 import { gridOf, type Params } from "../vit.ts";
@@ -388,10 +380,8 @@ export function makePretrainStep(o: {
         const mb = prepareMaeBatch(cfg, input.images.subarray(start * px, end * px), sub);
         const extraMetrics: Record<string, tf.Scalar> = {};
         const f = () => {
-          const latent = forwardEncoder(params, cfg, mb);
-          const decoderIn = decoderInput(params, cfg, latent, mb);
-          const pixelPred = decoderStack(params, cfg, "decoder", decoderIn, mb, "masked");
-          const pixelLoss = forwardLoss(pixelPred, mb.target);
+          // The model's own forward (lib/mae.ts), with the intermediates the extensions read.
+          const { latent, decoderIn, pixelPred, pixelLoss } = maeForward(params, cfg, mb);
           let total: tf.Scalar = pixelLoss;
           let observed: tf.Scalar = tf.scalar(0);
           if (exts.length > 0) extraMetrics.pixelLoss = tf.keep(pixelLoss.clone());

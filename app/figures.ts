@@ -23,6 +23,7 @@ import { recallClaims } from "../lib/report/recall_claims.ts";
 import type { Verdict } from "../lib/report/verdict.ts";
 import { Rng } from "../lib/rng.ts";
 import { gridOf } from "../lib/vit.ts";
+import type { HpmPredictor } from "./hpm_maps.ts";
 
 function rgbOf(split: ImageSplit, index: number, size: number): Uint8Array {
   // Nearest resize of the stored image to the model's input size (figures only).
@@ -175,6 +176,8 @@ export interface GpaRecallResult {
   positionVsContent: MapSourceMeasures[];
   /** Recall of the teacher's CLS-to-patch attention (last block, heads averaged) at the profile's share. */
   clsAttentionRecall: number;
+  /** Recall of HPM's highest predicted losses at the profile's share, and the HPM run (null: none given). */
+  hpmLoss: { recall: number; run: string } | null;
   /**
    * The paper's claims on these images (§1 / Figure 1: GPA beats CLS attention and HPM's predicted loss;
    * Figure 4: recall rises with depth), paired over images; HPM's is not run without a trained HPM run.
@@ -195,8 +198,20 @@ export function centerPriorMaps(cfg: { imageSize: number; patchSize: number }, n
  * Evaluates a teacher's GPA against object annotations on held-out images (the val split when it has boxes or
  * masks): recall of every head's top-|mask| patches, the selected head's recall and its ratio to random.
  */
-export async function gpaRecall(ctx: RunContext, teacher: Teacher, count = 200): Promise<GpaRecallResult> {
+export async function gpaRecall(
+  ctx: RunContext,
+  teacher: Teacher,
+  count = 200,
+  options: { hpm?: HpmPredictor } = {},
+): Promise<GpaRecallResult> {
   const cfg = ctx.profile.model;
+  const hpm = options.hpm;
+  if (hpm && (hpm.cfg.imageSize !== cfg.imageSize || hpm.cfg.patchSize !== cfg.patchSize)) {
+    throw new RangeError(
+      `the HPM run ${hpm.hash} sees ${hpm.cfg.imageSize} px in ${hpm.cfg.patchSize}-px patches; the ` +
+        `profile's teacher ${cfg.imageSize} px in ${cfg.patchSize}-px patches`,
+    );
+  }
   const ratio = ctx.profile.pretrain.maskRatio;
   const { val, train } = await profileData(ctx);
   const split = val.boxes || val.segmentation ? val : train;
@@ -243,7 +258,16 @@ export async function gpaRecall(ctx: RunContext, teacher: Teacher, count = 200):
       for (let h = 0; h < cfg.heads; h++) sum += rm!.perImage![(b * rm!.columns + h) * n + i];
       return sum / cfg.heads;
     }));
-  const claims = recallClaims({ perImage: { gpa: gpaPerImage!, "cls-attention": clsPerImage }, perBlock });
+  // HPM's highest predicted losses, where an HPM run is given (its claim is "not run" otherwise).
+  const hpmPerImage = hpm ? Array.from(topKRecall(await hpm.predict(images, n), gt, n, L, rm!.k)) : undefined;
+  const claims = recallClaims({
+    perImage: {
+      gpa: gpaPerImage!,
+      "cls-attention": clsPerImage,
+      ...(hpmPerImage ? { "hpm-loss": hpmPerImage } : {}),
+    },
+    perBlock,
+  });
   const clsAttentionRecall = mean(clsPerImage);
   const recall = main.recall;
   const randomRecall = main.randomRecall;
@@ -269,6 +293,7 @@ export async function gpaRecall(ctx: RunContext, teacher: Teacher, count = 200):
       { value: randomRecall, label: "random" },
       { value: main.centerRecall, label: "centre prior" },
       { value: clsAttentionRecall, label: "CLS attention" },
+      ...(hpmPerImage ? [{ value: mean(hpmPerImage), label: "HPM loss" }] : []),
     ],
     width: Math.max(640, 90 * rm!.columns + 300),
     height: Math.max(240, 44 * cfg.depth + 110),
@@ -281,6 +306,7 @@ export async function gpaRecall(ctx: RunContext, teacher: Teacher, count = 200):
     cachedMapAgreement: { ...agreement, views },
     positionVsContent,
     clsAttentionRecall,
+    hpmLoss: hpmPerImage ? { recall: mean(hpmPerImage), run: hpm!.hash } : null,
     claims,
     teacher: teacher.describe(),
     selectedHead: headLabel(head),

@@ -182,6 +182,7 @@ random patches and a centre prior at the profile's share and at top-25 %; JSON a
   --teacher-epochs N   epochs of the profile's MAE teacher
   --mask-ratio R       the top-k share (default the profile's, 0.75)
   --images N           held-out images (default 200)
+  --hpm-from HASH      a finished HPM pre-training run: its predicted-loss maps beside GPA's (§1's claim)
   --out DIR            where the JSON and PNG go (default reports/<profile>/figures)
 
 ${GLOBAL}

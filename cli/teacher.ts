@@ -130,6 +130,7 @@ export async function cmdGpaRecall(args: string[]) {
     out: { type: "string" },
     "teacher-epochs": { type: "string" },
     "mask-ratio": { type: "string" },
+    "hpm-from": { type: "string" },
   });
   const ctx = await context(values);
   if (ctx.dataPath !== undefined) {
@@ -153,8 +154,11 @@ export async function cmdGpaRecall(args: string[]) {
   await checkOutputPath("out", outDir, "dir"); // before the teacher and the recall are computed
   const { ensureTeacher } = await import("../app/runner.ts");
   const { gpaRecall } = await import("../app/figures.ts");
+  const hpmFrom = values["hpm-from"] as string | undefined;
+  const hpm = hpmFrom ? await (await import("../app/hpm_maps.ts")).loadHpmPredictor(ctx, hpmFrom) : undefined;
   const teacher = await ensureTeacher(ctx, choice);
-  const { png, ...result } = await gpaRecall(ctx, teacher, images);
+  const { png, ...result } = await gpaRecall(ctx, teacher, images, { hpm });
+  hpm?.dispose();
   const { atomicWriteFile, atomicWriteJson, ensureDir } = await import("../lib/fsutil.ts");
   await ensureDir(outDir);
   await atomicWriteFile(`${outDir}/gpa_recall.png`, png);
@@ -169,6 +173,9 @@ export async function cmdGpaRecall(args: string[]) {
         result.zScore.toFixed(1)
       } standard errors above random) on ${result.images} held-out images\n` +
       `best held-out head ${result.bestHead}: recall ${result.bestRecall.toFixed(3)}\n` +
+      (result.hpmLoss
+        ? `HPM's predicted losses (run ${result.hpmLoss.run}): recall ${result.hpmLoss.recall.toFixed(3)}\n`
+        : "") +
       result.shares.map((r) =>
         `top-${Math.round(r.share * 100)}% (k = ${r.k}): head ${r.recall.toFixed(3)} ± ${
           r.recallStdErr.toFixed(3)

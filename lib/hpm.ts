@@ -94,36 +94,9 @@ export class HardPatchesMining implements PretrainExtension {
   }
 
   /** The teacher's predicted loss of every patch of unmasked images `[B, L]`. */
-  async predictLosses(images: Float32Array, batch: number): Promise<Float32Array> {
-    const cfg = this.#cfg!;
+  predictLosses(images: Float32Array, batch: number): Promise<Float32Array> {
     const tp: Params = new Map([...this.teacher].map(([n, v]) => [n.slice("hpm_teacher.".length), v]));
-    const L = gridOf(cfg).count;
-    const chunk = inferenceChunk(batch);
-    const px = images.length / batch;
-    const out = new Float32Array(batch * L);
-    const pos = posTables(cfg).decoder; // [1 + L, Dd], CLS row first
-    for (let s = 0; s < batch; s += chunk) {
-      const n = Math.min(batch, s + chunk) - s;
-      const t = tf.tidy(() => {
-        const latent =
-          encoderBlocks(tp, cfg, embedImages(tp, cfg, images.subarray(s * px, (s + n) * px), n), n).x;
-        const posAll = new Float32Array(n * pos.length);
-        for (let b = 0; b < n; b++) posAll.set(pos, b * pos.length);
-        let x = tf.add(
-          linear(latent, param(tp, "decoder_embed.weight"), param(tp, "decoder_embed.bias")),
-          tf.tensor2d(posAll, [n * (1 + L), cfg.decoderDim]),
-        ) as tf.Tensor2D;
-        for (let i = 0; i < cfg.decoderDepth; i++) {
-          x = blockForward(tp, `hpm_decoder_blocks.${i}`, x, n, cfg.decoderHeads).x;
-        }
-        x = layerNorm(x, param(tp, "hpm_decoder_norm.weight"), param(tp, "hpm_decoder_norm.bias"));
-        const p = linear(x, param(tp, "hpm_decoder_pred.weight"), param(tp, "hpm_decoder_pred.bias")); // [n·(1+L), 1]
-        return tf.reshape(tf.slice(tf.reshape(p, [n, 1 + L]), [0, 1], [-1, L]), [n * L]);
-      });
-      out.set((await t.data()) as Float32Array, s * L);
-      t.dispose();
-    }
-    return out;
+    return predictPatchLosses(tp, this.#cfg!, images, batch);
   }
 
   /** HPM's masking driven by this extension's teacher. */
@@ -143,4 +116,43 @@ export class HardPatchesMining implements PretrainExtension {
       teacherRuns: "encoder + loss predictor",
     };
   }
+}
+
+/**
+ * HPM's loss predictor on whole images: every patch visible, the encoder and the `hpm_decoder` stack of
+ * `params` (an EMA teacher's, or a finished run's own) → predicted reconstruction loss per patch `[B, L]`.
+ */
+export async function predictPatchLosses(
+  params: Params,
+  cfg: MaeConfig,
+  images: Float32Array,
+  batch: number,
+): Promise<Float32Array> {
+  const L = gridOf(cfg).count;
+  const chunk = inferenceChunk(batch);
+  const px = images.length / batch;
+  const out = new Float32Array(batch * L);
+  const pos = posTables(cfg).decoder; // [1 + L, Dd], CLS row first
+  for (let s = 0; s < batch; s += chunk) {
+    const n = Math.min(batch, s + chunk) - s;
+    const t = tf.tidy(() => {
+      const latent =
+        encoderBlocks(params, cfg, embedImages(params, cfg, images.subarray(s * px, (s + n) * px), n), n).x;
+      const posAll = new Float32Array(n * pos.length);
+      for (let b = 0; b < n; b++) posAll.set(pos, b * pos.length);
+      let x = tf.add(
+        linear(latent, param(params, "decoder_embed.weight"), param(params, "decoder_embed.bias")),
+        tf.tensor2d(posAll, [n * (1 + L), cfg.decoderDim]),
+      ) as tf.Tensor2D;
+      for (let i = 0; i < cfg.decoderDepth; i++) {
+        x = blockForward(params, `hpm_decoder_blocks.${i}`, x, n, cfg.decoderHeads).x;
+      }
+      x = layerNorm(x, param(params, "hpm_decoder_norm.weight"), param(params, "hpm_decoder_norm.bias"));
+      const p = linear(x, param(params, "hpm_decoder_pred.weight"), param(params, "hpm_decoder_pred.bias")); // [n·(1+L), 1]
+      return tf.reshape(tf.slice(tf.reshape(p, [n, 1 + L]), [0, 1], [-1, L]), [n * L]);
+    });
+    out.set((await t.data()) as Float32Array, s * L);
+    t.dispose();
+  }
+  return out;
 }

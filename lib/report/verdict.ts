@@ -34,320 +34,38 @@
  * (chi-square), since a spread from few seeds is itself uncertain.
  * `holmVerdicts` adds Holm's correction over a table's claims (family-wise error 5 %).
  * Claims are about raw values: "greater" means a larger number, whatever direction is better.
- * The rules, the power arithmetic behind `mde`/`seedsNeeded` and Holm's correction stay in one file (≈ 650
- * lines) so that the whole verdict procedure is read in one place.
+ * The rules and Holm's correction are here; the types are in `verdict_types.ts` and the arithmetic of one
+ * comparison (intervals, power, seeds needed) in `comparison.ts`.
  * @module
  */
+import { holmAdjust, mean, studentTCdf, twoSidedPValue } from "./stats.ts";
 import {
-  type ConfidenceInterval,
-  holmAdjust,
-  mean,
-  minimumDetectableEffect,
-  pairedDifferenceInterval,
-  sampleStd,
-  sampleVariance,
-  sdConfidenceInterval,
-  seedsForPower,
-  studentTCdf,
-  twoSidedPValue,
-  welchDifferenceInterval,
-} from "./stats.ts";
-
-/** Outcome of testing one claim. */
-export type Outcome =
-  | "reproduced"
-  | "not reproduced"
-  | "inconclusive"
-  | "smaller than the paper's"
-  | "larger than the paper's";
-
-/** Every outcome, in the order reports count them. */
-export const OUTCOMES: readonly Outcome[] = [
-  "reproduced",
-  "not reproduced",
-  "smaller than the paper's",
-  "larger than the paper's",
-  "inconclusive",
-];
-
-/** Claim "row a has a larger value of `metric` than row b" (structurally the paper module's claim). */
-export interface GreaterClaimInput {
-  kind: "greater";
-  id: string;
-  text: string;
-  metric: string;
-  a: string;
-  b: string;
-  /**
-   * "a is slightly larger than b": the difference must also be at most this (deterministic quantities only;
-   * a larger one is "not reproduced", the magnitude the claim's wording rules out).
-   */
-  atMost?: number;
-}
-
-/** Claim "row `best` has the largest value among `rows`". */
-export interface BestInGroupClaimInput {
-  kind: "best-in-group";
-  id: string;
-  text: string;
-  metric: string;
-  best: string;
-  rows: readonly string[];
-}
-
-/** Claim "rows a and b agree within ±tolerance". */
-export interface EqualClaimInput {
-  kind: "equal";
-  id: string;
-  text: string;
-  metric: string;
-  a: string;
-  b: string;
-  tolerance: number;
-}
-
-/** Any claim a verdict can be given on. */
-export type ClaimInput = GreaterClaimInput | BestInGroupClaimInput | EqualClaimInput;
-
-/** Per-seed values of one metric, by row key. */
-export type SeedResults = Readonly<Record<string, readonly number[]>>;
-
-/** The seed of each value of a `SeedResults`, same shape (`seeds[row][i]` produced `results[row][i]`). */
-export type SeedIds = Readonly<Record<string, readonly number[]>>;
-
-/** Options of {@link judgeClaim}. */
-export interface VerdictOptions {
-  /** Confidence level of the intervals (default 0.95). */
-  level?: number;
-  /** The metric is deterministic (no seed noise): compare single measurements directly. */
-  exact?: boolean;
-  /** Seeds of the values; with `paired`, rows are compared seed by seed. */
-  seeds?: SeedIds;
-  /** Rows that share a seed share initialisation and data order (a paired design). */
-  paired?: boolean;
-  /** The paper's own difference for this claim, in the metric's units (for `seedsNeeded`). */
-  paperEffect?: number | null;
-}
-
-/** Which test formed a verdict's interval. */
-export type TestMethod = "paired" | "welch" | "exact" | "none";
-
-/** The verdict on one claim. */
-export interface Verdict {
-  claimId: string;
-  /** The claim in words. */
-  text: string;
-  kind: ClaimInput["kind"];
-  metric: string;
-  outcome: Outcome;
-  /**
-   * Where the CI lies against the paper's difference ("a > b" claims with one): wholly below ("smaller"),
-   * wholly above ("larger"), or null (overlapping it, touching it, or no CI / no paper difference). Set
-   * whatever the outcome; reports show it beside a reproduced verdict (the outcome says it otherwise).
-   */
-  vsPaper: "smaller" | "larger" | null;
-  /** The decision rule applied, in words. */
-  rule: string;
-  /** The two rows whose difference decided the verdict (`a − b`). */
-  compared: { a: string; b: string };
-  /** mean(a) − mean(b) of the compared rows (paired: mean of per-seed differences; NaN without results). */
-  delta: number;
-  /** Confidence interval of `delta`, or null where none could be formed. */
-  ci: [number, number] | null;
-  /** Nominal confidence level of the verdict (and of `ci`, unless `bonferroni` says otherwise). */
-  level: number;
-  /** Set when `ci` is a Bonferroni interval (best-in-group, not reproduced): its level and the family size. */
-  bonferroni?: { comparisons: number; level: number };
-  /** Tolerance of an "a = b ± tol" claim. */
-  tolerance?: number;
-  /** Upper bound of a "slightly larger" claim's difference (see `GreaterClaimInput.atMost`). */
-  atMost?: number;
-  /** The test behind `ci`. */
-  method: TestMethod;
-  /** Pairs (paired), or seeds of a and b (Welch), behind the deciding comparison. */
-  n: string;
-  /**
-   * Minimum detectable effect at 80 % power: (t_{(1+level)/2,df} + t_{0.8,df}) · SE of `delta` (NaN where no
-   * interval exists; 0 when exact).
-   */
-  mde: number;
-  /** Half-width of `ci`, t_{(1+level)/2,df} · SE (NaN where no interval exists; 0 when exact). */
-  halfWidth: number;
-  /** Two-sided p-value of the deciding test (see `holmVerdicts`); NaN where none exists. */
-  pValue: number;
-  /** The paper's difference for this claim, when known. */
-  paperEffect: number | null;
-  /**
-   * Seeds per row for 80 % power on the paper's effect, if it held at this scale, at the measured spread
-   * (inconclusive verdicts); Infinity when more than `SEEDS_FOR_POWER_MAX` would be needed. A point estimate.
-   */
-  seedsNeeded: number | null;
-  /** `seedsNeeded` at the lower and upper end of the spread's 95 % chi-square interval (Infinity: beyond). */
-  seedsNeededRange: [number, number] | null;
-  /**
-   * A second interval of `delta` (set by the table runner where every compared run recorded its per-image
-   * predictions): a bootstrap over the paired seeds and the validation images. The verdict uses `ci`.
-   */
-  bootstrap?: { ci: [number, number]; pairs: number; images: number; resamples: number; level: number };
-  /** Holm-corrected outcome over the table's claims (set by `holmVerdicts`). */
-  holm?: { adjustedP: number; outcome: Outcome };
-  /** Mean and number of seeds of every row the claim refers to. */
-  rows: Record<string, { mean: number; n: number }>;
-  /** What the numbers showed, in words. */
-  detail: string;
-}
-
-/** Up to four decimals, trailing zeros dropped; values that round to zero print as "0" (never "-0"). */
-const fmt = (x: number): string => {
-  if (!Number.isFinite(x)) return String(x);
-  const text = x.toFixed(4).replace(/\.?0+$/, "");
-  return text === "-0" ? "0" : text;
-};
-const pct = (level: number): string => `${Math.round(level * 100)}%`;
-/** A level to two decimals of a percent where it is not whole: "98.33%", "95%". */
-const pctExact = (level: number): string => `${Number((level * 100).toFixed(2))}%`;
-
-/** One comparison a − b of two rows: the interval, the test and the spread behind it. */
-interface Comparison {
-  a: string;
-  b: string;
-  method: TestMethod;
-  interval: ConfidenceInterval;
-  n: string;
-  /** Spread for power: sd of per-seed differences (paired) or the rows' pooled sd (Welch). */
-  sd: number;
-  /** Degrees of freedom of `sd`: pairs − 1 (paired) or n_a + n_b − 2 (Welch). */
-  sdDf: number;
-}
-
-function checkSeeds(row: string, values: readonly number[], seeds: readonly number[]): void {
-  if (seeds.length !== values.length) {
-    throw new RangeError(`row ${row}: ${seeds.length} seeds for ${values.length} values`);
-  }
-  if (new Set(seeds).size !== seeds.length) throw new RangeError(`row ${row}: a seed appears twice`);
-}
-
-function compare(a: string, b: string, results: SeedResults, level: number, o: VerdictOptions): Comparison {
-  const va = results[a] ?? [];
-  const vb = results[b] ?? [];
-  if (o.paired && o.seeds?.[a] && o.seeds?.[b]) {
-    checkSeeds(a, va, o.seeds[a]);
-    checkSeeds(b, vb, o.seeds[b]);
-    const sb = new Map(o.seeds[b].map((s, i) => [s, vb[i]]));
-    const xa: number[] = [];
-    const xb: number[] = [];
-    o.seeds[a].forEach((s, i) => {
-      if (sb.has(s)) {
-        xa.push(va[i]);
-        xb.push(sb.get(s)!);
-      }
-    });
-    if (xa.length >= 2) {
-      const interval = pairedDifferenceInterval(xa, xb, level);
-      const dropped = va.length - xa.length + vb.length - xb.length;
-      return {
-        a,
-        b,
-        method: Number.isNaN(interval.lower) ? "none" : "paired",
-        interval,
-        n: `${xa.length} pairs` + (dropped > 0 ? ` (${dropped} unpaired seed value(s) left out)` : ""),
-        sd: sampleStd(xa.map((v, i) => v - xb[i])),
-        sdDf: xa.length - 1,
-      };
-    }
-  }
-  const interval = welchDifferenceInterval(va, vb, level);
-  return {
-    a,
-    b,
-    method: Number.isNaN(interval.lower) ? "none" : "welch",
-    interval,
-    n: `${va.length}/${vb.length} seeds`,
-    sd: Math.sqrt((sampleVariance(va) + sampleVariance(vb)) / 2),
-    sdDf: va.length + vb.length - 2,
-  };
-}
-
-function ciOf(interval: ConfidenceInterval): [number, number] | null {
-  return Number.isNaN(interval.lower) ? null : [interval.lower, interval.upper];
-}
-
-function pOf(c: Comparison): number {
-  return twoSidedPValue(c.interval.estimate, c.interval.standardError, c.interval.df);
-}
-
-function testName(c: Comparison, level: number): string {
-  return c.method === "paired"
-    ? `paired ${pctExact(level)} CI (per-seed differences, ${c.n})`
-    : c.method === "welch"
-    ? `Welch ${pctExact(level)} CI (${c.n}, not paired)`
-    : `no CI (${c.n})`;
-}
-
-function rowSummary(
-  keys: readonly string[],
-  results: SeedResults,
-): Record<string, { mean: number; n: number }> {
-  const out: Record<string, { mean: number; n: number }> = {};
-  for (const key of keys) {
-    const values = results[key] ?? [];
-    out[key] = { mean: mean(values), n: values.length };
-  }
-  return out;
-}
-
-function missingRows(keys: readonly string[], results: SeedResults): string[] {
-  return keys.filter((k) => (results[k]?.length ?? 0) === 0);
-}
-
-type VerdictBase = Pick<
-  Verdict,
-  | "claimId"
-  | "text"
-  | "kind"
-  | "metric"
-  | "level"
-  | "rows"
-  | "paperEffect"
-  | "seedsNeeded"
-  | "seedsNeededRange"
-  | "vsPaper"
->;
-
-/** Fields of a verdict decided by one comparison. */
-function fromComparison(
-  c: Comparison,
-): Pick<Verdict, "compared" | "delta" | "ci" | "method" | "n" | "mde" | "halfWidth" | "pValue"> {
-  return {
-    compared: { a: c.a, b: c.b },
-    delta: c.interval.estimate,
-    ci: ciOf(c.interval),
-    method: c.method,
-    n: c.n,
-    mde: minimumDetectableEffect(c.interval),
-    halfWidth: c.interval.halfWidth,
-    pValue: pOf(c),
-  };
-}
-
-/**
- * Seeds per row to resolve the paper's effect at the spread of comparison `c`, and the same at the ends of
- * the spread's 95 % chi-square interval (nulls where not defined).
- */
-function seedsNeeded(
-  c: Comparison,
-  paperEffect: number | null,
-  level: number,
-): Pick<Verdict, "seedsNeeded" | "seedsNeededRange"> {
-  const none = { seedsNeeded: null, seedsNeededRange: null };
-  if (paperEffect === null || !Number.isFinite(c.sd) || c.method === "none") return none;
-  const at = (sd: number) => seedsForPower({ sd, effect: paperEffect, paired: c.method === "paired", level });
-  const n = at(c.sd);
-  if (Number.isNaN(n)) return none;
-  const [lo, hi] = sdConfidenceInterval(c.sd, c.sdDf);
-  const range: [number, number] = [at(lo), at(hi)];
-  return { seedsNeeded: n, seedsNeededRange: range.some(Number.isNaN) ? null : range };
-}
+  ciOf,
+  compare,
+  type Comparison,
+  fmt,
+  fromComparison,
+  missingRows,
+  pct,
+  pctExact,
+  pOf,
+  rowSummary,
+  seedsNeeded,
+  testName,
+  type VerdictBase,
+} from "./comparison.ts";
+import {
+  type BestInGroupClaimInput,
+  type ClaimInput,
+  type EqualClaimInput,
+  type GreaterClaimInput,
+  type Outcome,
+  type SeedIds,
+  type SeedResults,
+  type Verdict,
+  type VerdictOptions,
+} from "./verdict_types.ts";
+export * from "./verdict_types.ts";
 
 /** Tests one claim on per-seed results of its metric. */
 export function judgeClaim(claim: ClaimInput, results: SeedResults, options: VerdictOptions = {}): Verdict {

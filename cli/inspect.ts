@@ -338,12 +338,16 @@ async function rowTransfer(values: Values, files: string[]) {
   const expectedEvalHashes = Object.fromEntries(
     planned.filter((u) => u.evalHash).map((u) => [u.seed, u.evalHash!]),
   );
+  // The target table's own paper value for the row (the other report's is its table's).
+  const { planPaperValue } = await import("../app/tables/mod.ts");
+  const paper = planPaperValue(plan, key, plan.metric.key);
   return (json: unknown) => {
     try {
       return addRowFrom(json, {
         key,
         sourceKey,
         label: row.label,
+        paper,
         order: plan.rows.map((r) => r.key),
         seeds,
         from: source,

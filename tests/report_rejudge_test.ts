@@ -242,6 +242,10 @@ Deno.test("addRowFrom: copies a row's values and runs when their evaluation hash
   assert.equal(out.floorRow, "random-init");
   assert.equal(out.runs.length, 3);
   assert.match(out.notes.at(-1)!, /copied from teachers\.json/);
+  assert.equal((out.metrics[0].rows[0] as { paper?: number | null }).paper, null);
+  // The target table's paper value, where it has one (Table 9's HPM row copied from Table 6).
+  const withPaper = addRowFrom(target, { ...t, paper: 83 }) as typeof target;
+  assert.equal((withPaper.metrics[0].rows[0] as { paper?: number | null }).paper, 83);
   // A run of another identity (here seed 1's hash differs from the plan's) is refused, naming it.
   assert.throws(
     () => addRowFrom(target, { ...t, expectedEvalHashes: { 0: "r0", 1: "other" } }),
@@ -284,6 +288,11 @@ Deno.test("rejudge: claims and deviations added since a report was written are a
         claim: { kind: "greater", id: "borrowed", text: "t3 > a", metric: "finetune", a: "t3-row", b: "a" },
         paperEffect: 0.44,
       },
+      {
+        // A metric the report has no rows of (Table 9's linear probe before Table 7 ran): not judged, noted.
+        claim: { kind: "greater", id: "unrun-metric", text: "b > a", metric: "linprobe", a: "b", b: "a" },
+        paperEffect: 4.1,
+      },
     ],
     deviations: ["old line", "fine-tuning RandAugment: none"],
     notes: ["beit ran at 1×"],
@@ -293,18 +302,28 @@ Deno.test("rejudge: claims and deviations added since a report was written are a
   assert.equal(v.borrowed.n, "0", "not run");
   assert.equal(v.borrowed.paperEffect, 0.44);
   assert.deepEqual(input.deviations, ["old line", "fine-tuning RandAugment: none"]);
-  assert.deepEqual(input.notes.slice(0, 2), ["kept", "beit ran at 1×"]);
-  // Idempotent: a second re-judge adds nothing twice.
+  assert.deepEqual(input.notes.slice(0, 3), [
+    "kept",
+    "claim unrun-metric (linprobe) not judged: that metric was not run",
+    "beit ran at 1×",
+  ]);
+  assert.equal(v["unrun-metric"], undefined);
+  assert.ok(input.notes.includes("claim unrun-metric (linprobe) not judged: that metric was not run"));
+  // Idempotent: a second re-judge adds nothing twice (and a claim on an unrun metric does not break it).
   const again = rejudgeReport(JSON.parse(JSON.stringify(tableReportJson(input))), {
     commit: "abc",
     date: "2026-01-01",
-    claims: [],
+    claims: [{
+      claim: { kind: "greater", id: "unrun-metric", text: "b > a", metric: "linprobe", a: "b", b: "a" },
+      paperEffect: 4.1,
+    }],
     deviations: ["fine-tuning RandAugment: none"],
     notes: ["beit ran at 1×"],
   });
   assert.equal(again.verdicts.length, 2);
   assert.deepEqual(again.deviations, input.deviations);
   assert.equal(again.notes.filter((n) => n === "beit ran at 1×").length, 1);
+  assert.equal(again.notes.filter((n) => n.startsWith("claim unrun-metric")).length, 1);
   for (const r of [input, again]) {
     assert.match(
       r.notes[r.notes.length - 1],

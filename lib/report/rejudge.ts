@@ -191,14 +191,21 @@ export function rejudgeReport(
       throw e;
     }
   });
-  // Claims added to the table since the report was written: judged on its rows (none: not run).
+  // Claims added to the table since the report was written: judged on its rows (none: not run). A claim on a
+  // metric the report has no rows of is not judged, as when the table ran (a note says so): a verdict needs
+  // its metric's rows to be re-judged again.
   const known = new Set(fresh.map((v) => v.claimId));
+  const unjudged: string[] = [];
   for (const { claim, paperEffect, exact } of o.claims ?? []) {
     if (known.has(claim.id)) continue;
     const block = byMetric.get(claim.metric);
+    if (!block) {
+      unjudged.push(`claim ${claim.id} (${claim.metric}) not judged: that metric was not run`);
+      continue;
+    }
     const results: Record<string, number[]> = {};
     const seeds: Record<string, number[]> = {};
-    for (const r of block?.rows ?? []) {
+    for (const r of block.rows) {
       results[r.key] = [...r.perSeed];
       if (r.seeds) seeds[r.key] = [...r.seeds];
     }
@@ -235,6 +242,7 @@ export function rejudgeReport(
     deviations: [...deviations, ...(o.deviations ?? []).filter((d) => !deviations.includes(d))],
     notes: [
       ...notes.filter((n) => !n.startsWith(REJUDGE_NOTE_PREFIX) && !(o.notes ?? []).includes(n)),
+      ...unjudged.filter((n) => !notes.includes(n)),
       ...(o.notes ?? []),
       note,
     ],
@@ -306,6 +314,8 @@ export interface RowTransfer {
   sourceKey?: string;
   /** The row's label in the report (default: the other report's). */
   label?: string;
+  /** The paper's value of the row in the report's table (default: none). */
+  paper?: number | null;
   /** The report's row keys in table order: the copied row takes its place among them (default: first). */
   order?: readonly string[];
   /** Only these seeds (default: all the other report has). */
@@ -353,7 +363,7 @@ export function addRowFrom(json: unknown, t: RowTransfer): Json {
   const copied = {
     key: t.key,
     label: t.label ?? row.label,
-    paper: null,
+    paper: t.paper ?? null,
     perSeed: keep.map(([, i]) => row.perSeed[i]),
     seeds,
   };

@@ -26,11 +26,10 @@ import { assembleReport, renderCurves } from "./report.ts";
 
 export { checkRowSelection, shardUnits, tableUnits, type Unit } from "./units.ts";
 export { runUnit, type UnitResult } from "./run_unit.ts";
+export { describeEngines, engineMixNote } from "./engines.ts";
 export {
   assembleReport,
   datasetLabel,
-  describeEngines,
-  engineMixNote,
   paperEffect,
   planPaperValue,
   reportCommit,

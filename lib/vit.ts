@@ -221,13 +221,57 @@ function residual(x: tf.Tensor2D, branch: tf.Tensor2D, batch: number, keep?: tf.
   return tf.add(x, tf.reshape(tf.mul(tf.reshape(branch, [batch, (bt / batch) * d]), keep), [bt, d]));
 }
 
+/** A linear layer's parameters: weight `[in, out]`, bias `[out]`. */
+export interface LinearParams {
+  weight: tf.Tensor2D;
+  bias: tf.Tensor1D;
+}
+
+/** A norm's parameters: scale and shift `[D]`. */
+export interface NormParams {
+  weight: tf.Tensor1D;
+  bias: tf.Tensor1D;
+}
+
+/** One transformer block's parameters under timm's names (`norm1`, `attn.{q,k,v,proj}`, `norm2`, `mlp.fc1/2`). */
+export interface BlockParams {
+  norm1: NormParams;
+  q: LinearParams;
+  k: LinearParams;
+  v: LinearParams;
+  proj: LinearParams;
+  norm2: NormParams;
+  fc1: LinearParams;
+  fc2: LinearParams;
+}
+
+/** The typed view of the block at `prefix` (e.g. "blocks.3"): each tensor looked up once, by name. */
+export function blockParams(params: Params, prefix: string): BlockParams {
+  const linearAt = (n: string): LinearParams => ({
+    weight: param<tf.Tensor2D>(params, `${prefix}.${n}.weight`),
+    bias: param<tf.Tensor1D>(params, `${prefix}.${n}.bias`),
+  });
+  const normAt = (n: string): NormParams => ({
+    weight: param<tf.Tensor1D>(params, `${prefix}.${n}.weight`),
+    bias: param<tf.Tensor1D>(params, `${prefix}.${n}.bias`),
+  });
+  return {
+    norm1: normAt("norm1"),
+    q: linearAt("attn.q"),
+    k: linearAt("attn.k"),
+    v: linearAt("attn.v"),
+    proj: linearAt("attn.proj"),
+    norm2: normAt("norm2"),
+    fc1: linearAt("mlp.fc1"),
+    fc2: linearAt("mlp.fc2"),
+  };
+}
+
 /** The q and k projections of a block's normalised input (what GPA needs from a teacher). */
 export function blockQK(params: Params, prefix: string, x: tf.Tensor2D): { q: tf.Tensor2D; k: tf.Tensor2D } {
-  const h = layerNorm(x, param(params, `${prefix}.norm1.weight`), param(params, `${prefix}.norm1.bias`));
-  return {
-    q: linear(h, param(params, `${prefix}.attn.q.weight`), param(params, `${prefix}.attn.q.bias`)),
-    k: linear(h, param(params, `${prefix}.attn.k.weight`), param(params, `${prefix}.attn.k.bias`)),
-  };
+  const b = blockParams(params, prefix);
+  const h = layerNorm(x, b.norm1.weight, b.norm1.bias);
+  return { q: linear(h, b.q.weight, b.q.bias), k: linear(h, b.k.weight, b.k.bias) };
 }
 
 /** One pre-norm transformer block on `[B·T, D]` tokens. */
@@ -239,28 +283,16 @@ export function blockForward(
   heads: number,
   opts: BlockOptions = {},
 ): { x: tf.Tensor2D; logits?: tf.Tensor3D } {
-  const p = (n: string) => param<tf.Tensor2D>(params, `${prefix}.${n}`);
-  const h = layerNorm(
-    x,
-    p("norm1.weight") as unknown as tf.Tensor1D,
-    p("norm1.bias") as unknown as tf.Tensor1D,
-  );
-  const q = linear(h, p("attn.q.weight"), p("attn.q.bias") as unknown as tf.Tensor1D);
-  const k = linear(h, p("attn.k.weight"), p("attn.k.bias") as unknown as tf.Tensor1D);
-  const v = linear(h, p("attn.v.weight"), p("attn.v.bias") as unknown as tf.Tensor1D);
+  const b = blockParams(params, prefix);
+  const h = layerNorm(x, b.norm1.weight, b.norm1.bias);
+  const q = linear(h, b.q.weight, b.q.bias); // [B·T, D]
+  const k = linear(h, b.k.weight, b.k.bias);
+  const v = linear(h, b.v.weight, b.v.bias);
   const att = multiHeadAttention(q, k, v, batch, heads, { returnLogits: opts.returnLogits });
-  const a = linear(att.out, p("attn.proj.weight"), p("attn.proj.bias") as unknown as tf.Tensor1D);
-  const x1 = residual(x, a, batch, opts.dropPath?.attn);
-  const h2 = layerNorm(
-    x1,
-    p("norm2.weight") as unknown as tf.Tensor1D,
-    p("norm2.bias") as unknown as tf.Tensor1D,
-  );
-  const m = linear(
-    gelu(linear(h2, p("mlp.fc1.weight"), p("mlp.fc1.bias") as unknown as tf.Tensor1D)),
-    p("mlp.fc2.weight"),
-    p("mlp.fc2.bias") as unknown as tf.Tensor1D,
-  );
+  const a = linear(att.out, b.proj.weight, b.proj.bias);
+  const x1 = residual(x, a, batch, opts.dropPath?.attn); // x + attn(norm1(x))
+  const h2 = layerNorm(x1, b.norm2.weight, b.norm2.bias);
+  const m = linear(gelu(linear(h2, b.fc1.weight, b.fc1.bias)), b.fc2.weight, b.fc2.bias); // [B·T, D]
   return { x: residual(x1, m, batch, opts.dropPath?.mlp), logits: att.logits };
 }
 

@@ -249,3 +249,17 @@ for (const backend of ["cpu", "wasm"] as const) {
     }
   });
 }
+
+Deno.test("blockParams: the typed view of a block is its named tensors; a missing one is named", async () => {
+  const { blockParams, initBlock } = await import("../lib/vit.ts");
+  const params = new Map();
+  initBlock(params, "blocks.0", 8, 2, new Rng(1));
+  const b = blockParams(params, "blocks.0");
+  assert.equal(b.q.weight, params.get("blocks.0.attn.q.weight"));
+  assert.equal(b.fc2.bias, params.get("blocks.0.mlp.fc2.bias"));
+  assert.deepEqual(b.fc1.weight.shape, [8, 16]);
+  assert.deepEqual(b.norm2.weight.shape, [8]);
+  params.delete("blocks.0.attn.v.bias");
+  assert.throws(() => blockParams(params, "blocks.0"), /missing parameter blocks\.0\.attn\.v\.bias/);
+  for (const v of params.values()) v.dispose();
+});

@@ -70,7 +70,13 @@ export interface ThroughputModel {
   /** Pre-training, keyed by strategy name, with "+mam" for GPA with MAM. */
   pretrain: Record<string, number>;
   finetune: number;
+  /** Linear probing that encodes every step's augmented view (`augment: true`), images per second. */
   linprobe?: number;
+  /**
+   * Seconds per linear probe on frozen features (`augment: false`): one encoder pass over train and val,
+   * then the head's epochs on the stored features — far from `epochs × images / linprobe`.
+   */
+  linprobeSeconds?: number;
   /** Seconds per segmentation run. */
   segmentSeconds?: number;
 }

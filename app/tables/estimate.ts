@@ -39,7 +39,7 @@ export function unitSeconds(
     : evaluation === "finetune"
     ? (t.trainImages * profile.finetune.epochs) / t.finetune
     : evaluation === "linprobe"
-    ? t.linprobe ? (t.trainImages * profile.linprobe.epochs) / t.linprobe : null
+    ? linprobeSeconds(profile)
     : t.segmentSeconds ?? null;
   return ev === null ? null : (options.pretrained ? 0 : pre) + ev;
 }
@@ -56,4 +56,12 @@ export function formatEstimate(seconds: number): string {
   if (seconds >= 5400) return `${(seconds / 3600).toFixed(1)} h`;
   if (seconds >= 90) return `${Math.round(seconds / 60)} min`;
   return `${Math.round(seconds)} s`;
+}
+
+/** Estimated seconds of one linear probe (null: no measured throughput for the profile's recipe). */
+export function linprobeSeconds(profile: Profile): number | null {
+  const t = profile.throughput;
+  if (!t) return null;
+  if (!profile.linprobe.augment && t.linprobeSeconds !== undefined) return t.linprobeSeconds;
+  return t.linprobe ? (t.trainImages * profile.linprobe.epochs) / t.linprobe : null;
 }

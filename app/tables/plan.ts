@@ -6,7 +6,7 @@
 import type { TablePlan } from "../../experiments/tables/mod.ts";
 import { GpaMasking } from "../../lib/masking/gpa.ts";
 import type { Profile } from "../../experiments/profiles.ts";
-import { teacherSeconds, unitSeconds } from "./estimate.ts";
+import { linprobeSeconds, teacherSeconds, unitSeconds } from "./estimate.ts";
 import {
   evaluationIdentity,
   pretrainSpec,
@@ -233,6 +233,5 @@ function sideLinprobeHash(
 /** Estimated seconds of a unit's side evaluations (the linear probe; k-NN is part of pre-training). */
 function sideSeconds(profile: Profile, plan: TablePlan): number {
   if (!plan.sideMetrics?.includes("linprobe") || plan.metric.evaluation === "linprobe") return 0;
-  const t = profile.throughput;
-  return t?.linprobe ? (t.trainImages * profile.linprobe.epochs) / t.linprobe : 0;
+  return linprobeSeconds(profile) ?? 0;
 }

@@ -59,6 +59,8 @@ export function cacheKey(spec: DatasetSpec): string {
   if (spec.name === "cifar10" && spec.cifarFormat && spec.cifarFormat !== "auto") {
     key += `-${spec.cifarFormat}`;
   }
+  // A class subset decoded alone (the whole dataset's entry has no such suffix).
+  if (spec.classes !== undefined) key += `-c${spec.classes}`;
   return key;
 }
 

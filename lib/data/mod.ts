@@ -98,7 +98,12 @@ async function buildFromSource(
   log: (message: string) => void,
   ctx: DecodeContext,
 ): Promise<{ splits: { train: ImageSplit; val: ImageSplit }; source: string; originPath: string }> {
-  const limits = { resolution: spec.resolution, trainLimit: spec.trainLimit, valLimit: spec.valLimit };
+  const limits = {
+    resolution: spec.resolution,
+    trainLimit: spec.trainLimit,
+    valLimit: spec.valLimit,
+    ...(spec.classes !== undefined ? { classLimit: spec.classes } : {}),
+  };
   if (spec.name === "imagefolder") {
     if (!spec.root) {
       throw new DataError(NO_IMAGE_FOLDER);
@@ -144,14 +149,47 @@ export async function loadDataset(
 ): Promise<{ train: ImageSplit; val: ImageSplit }> {
   checkSpec(spec);
   if (spec.classes !== undefined) {
-    // The packed cache holds every class; the subset is cut on load.
     const { classes, ...full } = spec;
-    const { train, val } = await loadDataset(full, options);
+    // A source that can select classes is decoded for those classes only (its own packed entry), unless
+    // the whole dataset is packed already: then the subset is cut from it. Both give the same splits.
+    if (selectsClasses(full) && !(await packedEntryExists(full, options))) {
+      const { train, val } = await loadPacked(spec, options);
+      if (classes > train.numClasses) {
+        throw new RangeError(`classes ${classes} exceeds the ${train.numClasses} classes of ${spec.name}`);
+      }
+      return { train, val };
+    }
+    const { train, val } = await loadPacked(full, options);
     if (classes > train.numClasses) {
       throw new RangeError(`classes ${classes} exceeds the ${train.numClasses} classes of ${spec.name}`);
     }
     return { train: firstClasses(train, classes), val: firstClasses(val, classes) };
   }
+  return await loadPacked(spec, options);
+}
+
+/** Whether the dataset's source formats can decode a class subset alone (`SourceFormat.selectsClasses`). */
+function selectsClasses(spec: DatasetSpec): boolean {
+  if (spec.name === "synthetic" || spec.name === "imagefolder") return false;
+  return formatsFor(spec).formats.every((f) => f.selectsClasses === true);
+}
+
+/** Whether the packed entry of `spec` (every class) is in the cache, without reading it. */
+async function packedEntryExists(spec: DatasetSpec, options: LoadOptions): Promise<boolean> {
+  const fingerprint = await locateFingerprint(spec, options);
+  if (!fingerprint) return false;
+  const dir = `${options.cacheDir}/datasets/${cacheEntryKey(spec, fingerprint)}`;
+  return await Deno.stat(dir).then((st) => st.isDirectory, () => false);
+}
+
+/**
+ * `spec` from its packed cache entry, or built from the sources into it. A spec with `classes` reaches here
+ * only for a source that decodes those classes alone (its entry's key says `-c<k>`).
+ */
+async function loadPacked(
+  spec: DatasetSpec,
+  options: LoadOptions,
+): Promise<{ train: ImageSplit; val: ImageSplit }> {
   const log = options.log ?? ((message: string) => console.error(message));
   if (spec.name === "synthetic") {
     return generateSynthetic({

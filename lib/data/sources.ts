@@ -34,12 +34,19 @@ export interface SourceFormat {
     limits: SourceLimits,
     readText: (names: string[]) => Promise<Map<string, string>>,
   ) => Promise<string[]>;
+  /** Its loader and `selectMembers` honour `SourceLimits.classLimit`. */
+  selectsClasses?: boolean;
 }
 
 /** Per-class limits of a load, used to extract only what it reads. */
 export interface SourceLimits {
   trainLimit?: number;
   valLimit?: number;
+  /**
+   * Only the first k classes (in the dataset's class order), where the format can select them
+   * (`SourceFormat.selectsClasses`): a profile that trains on 50 of 200 classes decodes those 50.
+   */
+  classLimit?: number;
 }
 
 /** Tiny-ImageNet-200 (official zip, or this project's tar.gz mirror with 250 train images per class). */
@@ -52,6 +59,7 @@ export const TINY_IMAGENET_FORMAT: SourceFormat = {
     "tiny-imagenet-200-train250.tar.gz, or the extracted tiny-imagenet-200/",
   url: "http://cs231n.stanford.edu/tiny-imagenet-200.zip",
   selectMembers: selectTinyImagenetMembers,
+  selectsClasses: true,
 };
 
 /** CIFAR-10 official binary batches. */
@@ -277,9 +285,10 @@ async function fromArchive(
 ): Promise<ResolvedSource> {
   let partial: PartialExtraction | undefined;
   const select = format.selectMembers;
-  if (select && (limits.trainLimit !== undefined || limits.valLimit !== undefined)) {
+  const classes = format.selectsClasses ? limits.classLimit : undefined;
+  if (select && (limits.trainLimit !== undefined || limits.valLimit !== undefined || classes !== undefined)) {
     partial = {
-      tag: `t${limits.trainLimit ?? "all"}-v${limits.valLimit ?? "all"}`,
+      tag: `t${limits.trainLimit ?? "all"}-v${limits.valLimit ?? "all"}${classes !== undefined ? `-c${classes}` : ""}`,
       select: (members, readText) => select(members, limits, readText),
     };
   }

@@ -54,13 +54,17 @@ export function firstValRowsPerClass(rows: string[][], limit: number | undefined
  */
 export async function selectTinyImagenetMembers(
   members: string[],
-  limits: { trainLimit?: number; valLimit?: number },
+  limits: { trainLimit?: number; valLimit?: number; classLimit?: number },
   readText: (names: string[]) => Promise<Map<string, string>>,
 ): Promise<string[]> {
   const wnidsMember =
     members.filter((m) => /(^|\/)wnids\.txt$/.test(m)).sort((a, b) => a.length - b.length)[0];
   if (wnidsMember === undefined) throw new DataError("archive has no tiny-imagenet-200/wnids.txt");
   const prefix = wnidsMember.slice(0, -"wnids.txt".length);
+  // The first `classLimit` classes in label order (sorted wnids), as `loadTinyImagenet` takes them.
+  const kept = limits.classLimit === undefined ? undefined : new Set(
+    firstWnids(parseColumns((await readText([wnidsMember])).get(wnidsMember) ?? ""), limits.classLimit),
+  );
   const chosen: string[] = [];
   const trainImages = new Map<string, string[]>();
   const valImages = new Set<string>();
@@ -73,6 +77,8 @@ export async function selectTinyImagenetMembers(
       /^train\/[^/]+\/[^/]+_boxes\.txt$/.test(rel)
     ) {
       chosen.push(member);
+    } else if ((match = /^train\/([^/]+)\//.exec(rel)) && kept && !kept.has(match[1])) {
+      continue; // a class past the limit
     } else if ((match = /^train\/([^/]+)\/images\/([^/]+)$/.exec(rel)) && JPEG.test(match[2])) {
       const list = trainImages.get(match[1]) ?? [];
       list.push(match[2]);
@@ -87,24 +93,39 @@ export async function selectTinyImagenetMembers(
     }
   }
   let valFiles = [...valImages];
-  if (limits.valLimit !== undefined) {
+  if (limits.valLimit !== undefined || kept) {
     const annotations = `${prefix}val/val_annotations.txt`;
     const text = (await readText([annotations])).get(annotations) ?? "";
-    valFiles = firstValRowsPerClass(parseColumns(text), limits.valLimit).map((row) => row[0])
+    valFiles = firstValRowsPerClass(parseColumns(text), limits.valLimit)
+      .filter((row) => !kept || kept.has(row[1]))
+      .map((row) => row[0])
       .filter((file) => valImages.has(file));
   }
   for (const file of valFiles) chosen.push(`${prefix}val/images/${file}`);
   return chosen;
 }
 
-/** Loads Tiny-ImageNet from an extracted official-layout directory. */
+/** The first `k` class ids in label order (sorted), from wnids.txt's rows. */
+function firstWnids(rows: string[][], k: number): string[] {
+  return rows.map((f) => f[0]).sort().slice(0, k);
+}
+
+/**
+ * Loads Tiny-ImageNet from an extracted official-layout directory. With `classLimit`, only the first k
+ * classes (sorted wnids) are read and decoded — the same splits, byte for byte, as `firstClasses` cuts from
+ * the whole dataset.
+ */
 export async function loadTinyImagenet(
   dir: string,
-  options: { resolution: number; trainLimit?: number; valLimit?: number },
+  options: { resolution: number; trainLimit?: number; valLimit?: number; classLimit?: number },
   ctx: DecodeContext,
 ): Promise<{ train: ImageSplit; val: ImageSplit }> {
-  const wnids = parseColumns(await readText(`${dir}/wnids.txt`)).map((f) => f[0]).sort();
-  const classIndex = new Map(wnids.map((w, i) => [w, i]));
+  const allWnids = parseColumns(await readText(`${dir}/wnids.txt`)).map((f) => f[0]).sort();
+  const classIndex = new Map(allWnids.map((w, i) => [w, i]));
+  const limit = options.classLimit !== undefined && options.classLimit < allWnids.length
+    ? options.classLimit
+    : undefined;
+  const wnids = limit === undefined ? allWnids : allWnids.slice(0, limit);
   const words = new Map<string, string>();
   try {
     for (const line of (await Deno.readTextFile(`${dir}/words.txt`)).split(/\r?\n/)) {
@@ -135,15 +156,18 @@ export async function loadTinyImagenet(
 
   const annotationsPath = `${dir}/val/val_annotations.txt`;
   const valRows = firstValRowsPerClass(parseColumns(await readText(annotationsPath)), options.valLimit);
-  const valItems = valRows.map((fields): ImageItem => {
+  const valItems = valRows.flatMap((fields): ImageItem[] => {
     const label = classIndex.get(fields[1]);
     if (label === undefined) throw new DataError(`${annotationsPath}: unknown wnid ${fields[1]}`);
-    return { path: `${dir}/val/images/${fields[0]}`, label, box: parseBox(fields, 2, annotationsPath) };
+    if (limit !== undefined && label >= limit) return [];
+    return [{ path: `${dir}/val/images/${fields[0]}`, label, box: parseBox(fields, 2, annotationsPath) }];
   });
 
   const res = options.resolution;
+  // Named as `firstClasses` names a cut of the whole dataset: the two are the same splits.
+  const suffix = limit === undefined ? "" : `/c${limit}`;
   return {
-    train: await decodeItems(`tiny-imagenet/train@${res}`, trainItems, res, classNames, ctx),
-    val: await decodeItems(`tiny-imagenet/val@${res}`, valItems, res, classNames, ctx),
+    train: await decodeItems(`tiny-imagenet/train@${res}${suffix}`, trainItems, res, classNames, ctx),
+    val: await decodeItems(`tiny-imagenet/val@${res}${suffix}`, valItems, res, classNames, ctx),
   };
 }

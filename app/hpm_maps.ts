@@ -10,7 +10,7 @@ import { UsageError } from "../lib/cli.ts";
 import { HardPatchesMining, predictPatchLosses } from "../lib/hpm.ts";
 import { initMae, type MaeConfig } from "../lib/mae.ts";
 import { Rng } from "../lib/rng.ts";
-import { loadNamedInto } from "../lib/train/loop.ts";
+import { loadNamedInto } from "../lib/named_tensors.ts";
 import type { Params } from "../lib/vit.ts";
 import { runCache, type RunContext } from "./runner.ts";
 

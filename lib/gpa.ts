@@ -14,7 +14,7 @@ import * as tf from "@tensorflow/tfjs";
 import { embedImages } from "./encode.ts";
 import type { NamedTensors } from "./safetensors.ts";
 import { readSafetensorsFile } from "./safetensors.ts";
-import { loadNamedInto } from "./train/loop.ts";
+import { loadNamedInto } from "./named_tensors.ts";
 import { blockQK, encoderBlocks, gridOf, initEncoder, type Params, type VitConfig } from "./vit.ts";
 import { Rng } from "./rng.ts";
 import { applyCropToMap, centerBatch, type CropParams, randomResizedCropFlip } from "./data/augment.ts";

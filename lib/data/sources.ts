@@ -288,7 +288,9 @@ async function fromArchive(
   const classes = format.selectsClasses ? limits.classLimit : undefined;
   if (select && (limits.trainLimit !== undefined || limits.valLimit !== undefined || classes !== undefined)) {
     partial = {
-      tag: `t${limits.trainLimit ?? "all"}-v${limits.valLimit ?? "all"}${classes !== undefined ? `-c${classes}` : ""}`,
+      tag: `t${limits.trainLimit ?? "all"}-v${limits.valLimit ?? "all"}${
+        classes !== undefined ? `-c${classes}` : ""
+      }`,
       select: (members, readText) => select(members, limits, readText),
     };
   }

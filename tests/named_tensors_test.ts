@@ -6,7 +6,7 @@ import { loadNamedInto, namedTensorsOf, WeightsMismatchError } from "../lib/name
 
 Deno.test("named tensors: a round trip, a filter, and a mismatch that leaves the model untouched", async () => {
   await selectBackend("cpu");
-  const params = new Map([
+  const params = new Map<string, tf.Variable>([
     ["a", tf.variable(tf.tensor2d([[1, 2], [3, 4]]))],
     ["b", tf.variable(tf.tensor1d([5, 6]))],
   ]);

@@ -10,7 +10,7 @@ import type { RunCache } from "../cache/mod.ts";
 import { runHash } from "../cache/mod.ts";
 import { type CropParams, randomResizedCropFlip } from "../data/augment.ts";
 import { knnEvaluate } from "../eval/knn.ts";
-import { OnlineProbe } from "../eval/online_probe.ts";
+import { OnlineProbe } from "./online_probe.ts";
 import { datasetIdentity, type DatasetSpec, type ImageSplit } from "../data/types.ts";
 import { initMae, type MaeConfig, maeForward, prepareMaeBatch } from "../mae.ts";
 import type { MaskBatch, MaskStrategy } from "../masking/types.ts";

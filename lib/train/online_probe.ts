@@ -11,8 +11,8 @@ import { centerBatch } from "../data/augment.ts";
 import type { ImageSplit } from "../data/types.ts";
 import { featuresOf } from "../encode.ts";
 import { detach, linear } from "../ops.ts";
-import { AdamW } from "../train/optim.ts";
-import type { ExtensionLossArgs, PretrainExtension } from "../train/extension.ts";
+import { AdamW } from "./optim.ts";
+import type { ExtensionLossArgs, PretrainExtension } from "./extension.ts";
 import { addParam, param, type Params, type VitConfig } from "../vit.ts";
 
 /** The online probe, as a pre-training extension with its own parameters and optimiser. */

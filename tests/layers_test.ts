@@ -58,6 +58,23 @@ Deno.test("layers: no lib/ module imports the app, the CLI, the profiles and tab
   assert.deepEqual(offenders, [], `lib/ must point down only:\n${offenders.join("\n")}`);
 });
 
+Deno.test("layers: inside lib/, the model and the evaluators do not import the trainers", async () => {
+  // The model (vit, mae, gpa, …) and lib/eval are below lib/train: training uses them, not the reverse.
+  const graph = await importGraph({ dynamic: true });
+  const below = (f: string) =>
+    f.startsWith("lib/eval/") || ["lib/vit.ts", "lib/mae.ts", "lib/gpa.ts", "lib/encode.ts"].includes(f);
+  const offenders: string[] = [];
+  for (const [f, deps] of graph) {
+    if (!below(f)) continue;
+    for (const d of deps) if (d.startsWith("lib/train/")) offenders.push(`${f} → ${d}`);
+  }
+  assert.deepEqual(
+    offenders,
+    [],
+    `the model and lib/eval must not import lib/train:\n${offenders.join("\n")}`,
+  );
+});
+
 Deno.test("layers: no import cycles among the project's modules", async () => {
   const graph = await importGraph();
   // Tarjan's strongly connected components; any component with more than one module is a cycle.

@@ -14,7 +14,8 @@ import { HardPatchesMining } from "../lib/hpm.ts";
 import type { PretrainExtension } from "../lib/train/pretrain.ts";
 import type { StrategyRequest } from "../experiments/strategy_request.ts";
 import { type ControlStrategy, controlStrategy } from "./controls.ts";
-import { ensureTeacher, type PretrainChoice, profileData, type RunContext } from "./runner.ts";
+import { type PretrainChoice, profileData, type RunContext } from "./runner.ts";
+import { ensureTeacher } from "./teacher.ts";
 
 /** The strategy flags of `pretrain` (and of commands that pre-train first), as the CLI names them. */
 export type StrategyFlag =

@@ -10,7 +10,8 @@ import { atomicWriteFile, atomicWriteJson, ensureDir } from "../lib/fsutil.ts";
 import { type ExportedEncoder, exportEncoder } from "../lib/export.ts";
 import { gpaRecall, type GpaRecallResult } from "./figures.ts";
 import { linePlotPng } from "../lib/plot/mod.ts";
-import { ensurePretrain, ensureTeacher, runCache, type RunContext } from "./runner.ts";
+import { ensurePretrain, runCache, type RunContext } from "./runner.ts";
+import { ensureTeacher } from "./teacher.ts";
 
 /** The card written next to a shipped teacher. */
 export interface TeacherCard {

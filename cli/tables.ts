@@ -113,7 +113,7 @@ async function checkTableTeacher(ctx: RunContext, tables: string[], rows: string
   const path = ctx.profile.gpa.teacher.weightsPath;
   if (!path) return;
   const { allPlans } = await import("../experiments/tables/mod.ts");
-  const { checkTeacherWeights } = await import("../app/runner.ts");
+  const { checkTeacherWeights } = await import("../app/teacher.ts");
   const { strategyNeedsTeacher } = await import("../app/strategies.ts");
   const plans = allPlans(ctx.profile);
   const needs = tables.some((id) =>

@@ -152,7 +152,7 @@ export async function cmdGpaRecall(args: string[]) {
   const images = int(values, "images", 200, 1, 100000)!;
   const outDir = pathOption(values, "out", `${PROJECT_ROOT}/reports/${ctx.profile.name}/figures`)!;
   await checkOutputPath("out", outDir, "dir"); // before the teacher and the recall are computed
-  const { ensureTeacher } = await import("../app/runner.ts");
+  const { ensureTeacher } = await import("../app/teacher.ts");
   const { gpaRecall } = await import("../app/figures.ts");
   const hpmFrom = values["hpm-from"] as string | undefined;
   const hpm = hpmFrom ? await (await import("../app/hpm_maps.ts")).loadHpmPredictor(ctx, hpmFrom) : undefined;
@@ -250,7 +250,7 @@ export async function cmdGpaMaps(args: string[]) {
   if (files.length > limit) {
     ctx.log(`gpa-maps: the first ${limit} of ${files.length} images (--limit sets it)`);
   }
-  const { ensureTeacher } = await import("../app/runner.ts");
+  const { ensureTeacher } = await import("../app/teacher.ts");
   const teacher = await ensureTeacher(ctx, { ...ctx.profile.gpa.teacher, head, variant });
   const r = await renderGpaMaps(
     teacher,

@@ -232,7 +232,7 @@ Deno.test("MAM before activation (authors' code): the channel mean of the decode
 
 Deno.test("teacher weights enter the identity by their content: two files with one name and size differ", async () => {
   await selectBackend("cpu");
-  const { ensureTeacher } = await import("../app/runner.ts");
+  const { ensureTeacher } = await import("../app/teacher.ts");
   const { toTimmVit } = await import("../lib/timm.ts");
   const { getProfile } = await import("../experiments/profiles.ts");
   const profile = getProfile("smoke");

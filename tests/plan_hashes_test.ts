@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { selectBackend } from "../lib/backend.ts";
 import { allPlans, TABLE_IDS } from "../experiments/tables/mod.ts";
 import { getProfile } from "../experiments/profiles.ts";
-import { ensureTeacher, type RunContext } from "../app/runner.ts";
+import type { RunContext } from "../app/runner.ts";
+import { ensureTeacher } from "../app/teacher.ts";
 import { planTable } from "../app/tables/plan.ts";
 import { runUnit, tableUnits } from "../app/tables/mod.ts";
 

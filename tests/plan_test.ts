@@ -64,7 +64,7 @@ Deno.test("planEstimate adds the teacher only when a unit waits for it and the p
 
 Deno.test("one head selection per teacher in a process: planning a table's GPA units selects (and logs) once", async () => {
   const { selectBackend } = await import("../lib/backend.ts");
-  const { ensureTeacher } = await import("../app/runner.ts");
+  const { ensureTeacher } = await import("../app/teacher.ts");
   await selectBackend("wasm", { blas: "off" });
   const dir = await Deno.makeTempDir();
   try {

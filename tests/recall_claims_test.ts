@@ -29,7 +29,7 @@ Deno.test("recall claims: GPA vs CLS attention and HPM's predicted loss, paired 
 Deno.test("gpa-recall reports the recall claims beside GPA's recall (smoke teacher)", async () => {
   const { selectBackend } = await import("../lib/backend.ts");
   const { getProfile } = await import("../experiments/profiles.ts");
-  const { ensureTeacher } = await import("../app/runner.ts");
+  const { ensureTeacher } = await import("../app/teacher.ts");
   const { gpaRecall } = await import("../app/figures.ts");
   await selectBackend("wasm", { blas: "off" });
   const dir = await Deno.makeTempDir();

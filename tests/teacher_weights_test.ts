@@ -113,7 +113,7 @@ Deno.test("teacher weights: a table checks them before training anything (damage
 });
 
 Deno.test("teacher weights: loading a teacher (ensureTeacher) refuses a file whose bytes are not its card's", async () => {
-  const { ensureTeacher } = await import("../app/runner.ts");
+  const { ensureTeacher } = await import("../app/teacher.ts");
   const { selectBackend } = await import("../lib/backend.ts");
   const { planContext } = await import("./fixtures.ts");
   await selectBackend("wasm");

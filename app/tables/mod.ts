@@ -8,13 +8,8 @@
 import { RunDir, runHash, RunLockedError } from "../../lib/cache/mod.ts";
 import { allPlans, type TablePlan } from "../../experiments/tables/mod.ts";
 import { writeReport } from "../../lib/report/markdown.ts";
-import {
-  checkTeacherWeights,
-  NotImplementedError,
-  profileData,
-  runCache,
-  type RunContext,
-} from "../runner.ts";
+import { NotImplementedError, profileData, runCache, type RunContext } from "../runner.ts";
+import { checkTeacherWeights } from "../teacher.ts";
 import { strategyNeedsTeacher } from "../strategies.ts";
 import { InterruptedError } from "../../lib/train/loop.ts";
 import { formatEstimate, unitSeconds } from "./estimate.ts";

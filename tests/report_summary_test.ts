@@ -78,8 +78,8 @@ Deno.test("resultsSummary: seeds beyond the power search survive JSON as '> 1000
     metric: { key: "finetune", label: "top-1" },
     rows: [],
     verdicts: [
-      verdict({ seedsNeeded: Infinity, seedsNeededRange: [40, Infinity] }),
-      verdict({ claimId: "e", text: "two", seedsNeeded: 6, seedsNeededRange: [3, 250] }),
+      verdict({ n: "3 pairs", seedsNeeded: Infinity, seedsNeededRange: [40, Infinity] }),
+      verdict({ n: "3 pairs", claimId: "e", text: "two", seedsNeeded: 6, seedsNeededRange: [3, 250] }),
     ],
     deviations: [],
     notes: [],
@@ -128,4 +128,13 @@ Deno.test("resultsSummary lists a claim whose rows did not run as 'not run', and
   assert.ok(!/never ran[^\n]*not reproduced/.test(md), "not run is never 'not reproduced'");
   assert.ok(md.includes("| one seed |"), "too few seeds is still a result to show");
   assert.ok(md.endsWith("\n\n2 of 3 claims judged; 1 not run (their rows did not run: Table 10 1)."), md);
+});
+
+Deno.test("seedsBehind: the seeds a verdict's own test used, not the report's", async () => {
+  const { seedsBehind } = await import("../lib/report/summary.ts");
+  assert.equal(seedsBehind({ n: "3 pairs (2 unpaired seed value(s) left out)", method: "paired" }, 5), "3");
+  assert.equal(seedsBehind({ n: "5/3 seeds", method: "welch" }, 5), "5/3");
+  assert.equal(seedsBehind({ n: "3/3 seeds", method: "welch" }, 5), "3");
+  assert.equal(seedsBehind({ n: "1/1", method: "exact" }, 5), "—");
+  assert.equal(seedsBehind({ n: "0", method: "none" }, 5), "5");
 });

@@ -55,7 +55,7 @@ export function resultsSummary(reports: readonly { file: string; report: ReportJ
       lines.push(
         `| ${label} | ${escapeCell(v.text)} | ${formatDelta(v.paperEffect, 2)} | ${ours} | ` +
           `**${formatOutcome({ outcome: v.outcome, vsPaper: v.vsPaper ?? null })}**${holm} | ` +
-          `${report.header.seeds.length} | ${needed} |`,
+          `${seedsBehind(v, report.header.seeds.length)} | ${needed} |`,
       );
     }
   }
@@ -68,6 +68,20 @@ export function resultsSummary(reports: readonly { file: string; report: ReportJ
     );
   }
   return lines.join("\n");
+}
+
+/**
+ * The seeds behind a verdict, as its test counted them: the pairs of a paired interval ("3 pairs" → 3, even
+ * where the report ran more seeds on other rows), a/b for Welch's ("5/3 seeds"), "—" for an exact comparison;
+ * the report's seed count where the verdict does not say.
+ */
+export function seedsBehind(v: { n: string; method: string }, reportSeeds: number): string {
+  if (v.method === "exact") return "—";
+  const paired = /^(\d+) pairs/.exec(v.n);
+  if (paired) return paired[1];
+  const welch = /^(\d+)\/(\d+) seeds/.exec(v.n);
+  if (welch) return welch[1] === welch[2] ? welch[1] : `${welch[1]}/${welch[2]}`;
+  return String(reportSeeds);
 }
 
 /** `text` with what lies between the two markers replaced by `inner`; throws when the markers are missing. */

@@ -3,7 +3,6 @@
  * @module
  */
 import { GLOBAL_OPTIONS, int, parseCommandArgs, shard, str, UsageError, type Values } from "../lib/cli.ts";
-import type { Profile } from "../experiments/profiles.ts";
 import {
   checkOutputPath,
   context,
@@ -14,6 +13,8 @@ import {
   workers,
 } from "./context.ts";
 import type { RunContext } from "../app/runner.ts";
+import type { TableModule, TablePlan } from "../experiments/tables/common.ts";
+import { checkRowSelection } from "../app/tables/units.ts";
 
 export const TABLE_OPTIONS = {
   seeds: { type: "string" },
@@ -26,32 +27,34 @@ export const TABLE_OPTIONS = {
   rows: { type: "string" },
 } as const;
 
-/** `table <id>` / `all`: runs tables through the cache and writes their reports. */
-export async function cmdTables(ids: string[] | null, args: string[]) {
-  const { values, positionals } = parseCommandArgs(ids ? "all" : "table", args, TABLE_OPTIONS, {
-    positionals: ids ? 0 : 1,
-  });
-  const { TABLE_IDS } = await import("../experiments/tables/mod.ts");
-  const wanted = ids ?? positionals.map((p) => (/^\d+$/.test(p) ? `table${p}` : p));
-  if (wanted.length === 0) throw new UsageError(`table: which table? one of ${TABLE_IDS.join(", ")}`);
-  for (const id of wanted) {
-    if (!TABLE_IDS.includes(id)) {
-      throw new UsageError(`unknown table '${id}'; valid: ${TABLE_IDS.join(", ")}`);
-    }
-  }
+/**
+ * `table <id>` / `all` / `deno task tableN`: runs tables through the cache and writes their reports. `tables`
+ * are the modules to run (`all`, a task script); null reads one table id from the arguments (`table <id>`).
+ */
+export async function cmdTables(tables: readonly TableModule[] | null, args: string[]) {
+  const { values, positionals } = parseCommandArgs(
+    tables && tables.length > 1 ? "all" : "table",
+    args,
+    TABLE_OPTIONS,
+    { positionals: tables ? 0 : 1 },
+  );
+  const wanted = tables ?? await tablesNamed(positionals);
   const jobs = int(values, "jobs", 1, 1, 64)!;
   const sh = shard(values);
   const ctx = await context(values);
-  const rows = await rowSelection(values, wanted, ids !== null, ctx.profile);
+  // Each table's plan for this profile, built once for every check and run below.
+  const plans = wanted.map((t) => ({ table: t, plan: t.plan(ctx.profile) }));
+  const rows = rowSelection(values, plans.map((p) => p.plan), wanted.length > 1);
   const seeds = tableSeeds(values, ctx.profile.seeds);
   const reportsDir = dirOption(values, "reports-dir") ?? `${PROJECT_ROOT}/reports`;
   await checkOutputPath("reports-dir", reportsDir, "dir"); // before the runs, not when the report is due
-  await checkTableTeacher(ctx, wanted, rows);
+  await checkTableTeacher(ctx, plans.map((p) => p.plan), rows);
   installSignalHandlers(ctx.stopSignal);
   const { runTable } = await import("../app/tables/mod.ts");
   const out: Record<string, unknown> = {};
-  for (const id of wanted) {
-    const r = await runTable(ctx, id, {
+  for (const { table, plan } of plans) {
+    const id = table.id;
+    const r = await runTable(ctx, plan, {
       seeds,
       jobs,
       shard: sh,
@@ -70,9 +73,7 @@ export async function cmdTables(ids: string[] | null, args: string[]) {
   }
   // Tables whose reports link the paper's figures (their modules say which) get them rendered from the same
   // teacher. Workers (--worker) and shards write neither reports nor figures: the coordinating call does.
-  const { allPlans } = await import("../experiments/tables/mod.ts");
-  const plans = allPlans(ctx.profile);
-  if (!sh && values.worker !== true && wanted.some((id) => (plans[id].figures ?? []).length > 0)) {
+  if (!sh && values.worker !== true && plans.some((p) => (p.plan.figures ?? []).length > 0)) {
     const { renderFigures } = await import("../app/figures.ts");
     out.figures = await renderFigures(ctx, reportsDir);
     // A signal while the figures rendered: they finish (each file is whole), but the call exits 130.
@@ -109,15 +110,13 @@ function stoppedAfter(ctx: RunContext, done: string): void {
  * finite, and its card's bytes where a card is beside it — before anything is trained (not after every MAE
  * seed).
  */
-async function checkTableTeacher(ctx: RunContext, tables: string[], rows: string[] | undefined) {
+async function checkTableTeacher(ctx: RunContext, plans: readonly TablePlan[], rows: string[] | undefined) {
   const path = ctx.profile.gpa.teacher.weightsPath;
   if (!path) return;
-  const { allPlans } = await import("../experiments/tables/mod.ts");
   const { checkTeacherWeights } = await import("../app/teacher.ts");
   const { strategyNeedsTeacher } = await import("../app/strategies.ts");
-  const plans = allPlans(ctx.profile);
-  const needs = tables.some((id) =>
-    plans[id].rows.some((r) =>
+  const needs = plans.some((plan) =>
+    plan.rows.some((r) =>
       (!rows || rows.includes(r.key)) && r.request !== undefined && strategyNeedsTeacher(r.request.name)
     )
   );
@@ -127,27 +126,33 @@ async function checkTableTeacher(ctx: RunContext, tables: string[], rows: string
   await verifyTeacherWeights(path, ctx.profile.model);
 }
 
+/** The table modules `table <id>` names (`4` or `table4`, `teachers`); a usage error for any other name. */
+async function tablesNamed(positionals: string[]): Promise<TableModule[]> {
+  const { TABLES, TABLE_IDS } = await import("../experiments/tables/mod.ts");
+  const ids = positionals.map((p) => (/^\d+$/.test(p) ? `table${p}` : p));
+  if (ids.length === 0) throw new UsageError(`table: which table? one of ${TABLE_IDS.join(", ")}`);
+  return ids.map((id) => {
+    if (!Object.hasOwn(TABLES, id)) {
+      throw new UsageError(`unknown table '${id}'; valid: ${TABLE_IDS.join(", ")}`);
+    }
+    return TABLES[id];
+  });
+}
+
 /**
  * `--rows a,b`: the rows of one table that a call trains (checked against its plan); undefined when absent.
  */
-async function rowSelection(
-  values: Values,
-  tables: string[],
-  all: boolean,
-  profile: Profile,
-): Promise<string[] | undefined> {
+function rowSelection(values: Values, plans: readonly TablePlan[], all: boolean): string[] | undefined {
   const text = str(values, "rows");
   if (text === undefined) return undefined;
-  if (all || tables.length !== 1) {
+  if (all || plans.length !== 1) {
     throw new UsageError("--rows names one table's rows: give it with one table");
   }
   const rows = text.split(",").map((x) => x.trim());
   if (rows.some((x) => x === "") || new Set(rows).size !== rows.length) {
     throw new UsageError(`--rows must name distinct rows separated by commas (e.g. mae,gpa); got '${text}'`);
   }
-  const { allPlans } = await import("../experiments/tables/mod.ts");
-  const { checkRowSelection } = await import("../app/tables/units.ts");
-  const error = checkRowSelection(allPlans(profile)[tables[0]], rows);
+  const error = checkRowSelection(plans[0], rows);
   if (error) throw new UsageError(error);
   return rows;
 }
@@ -231,7 +236,7 @@ export async function cmdPlan(args: string[]) {
     positionals: 1,
   });
   const ctx = await context(values);
-  const { TABLE_IDS, allPlans } = await import("../experiments/tables/mod.ts");
+  const { TABLE_IDS, TABLES } = await import("../experiments/tables/mod.ts");
   const flagged = str(values, "table");
   if (flagged !== undefined && positionals[0] !== undefined) {
     throw new UsageError(
@@ -241,10 +246,12 @@ export async function cmdPlan(args: string[]) {
   const t = flagged ?? positionals[0];
   if (!t) throw new UsageError(`plan: give --table N (one of ${TABLE_IDS.join(", ")})`);
   const id = /^\d+$/.test(t) ? `table${t}` : t;
-  if (!TABLE_IDS.includes(id)) throw new UsageError(`unknown table '${t}'; valid: ${TABLE_IDS.join(", ")}`);
+  if (!Object.hasOwn(TABLES, id)) {
+    throw new UsageError(`unknown table '${t}'; valid: ${TABLE_IDS.join(", ")}`);
+  }
   const seeds = tableSeeds(values, ctx.profile.seeds);
-  const rowKeys = await rowSelection(values, [id], false, ctx.profile);
-  const tablePlan = allPlans(ctx.profile)[id];
+  const tablePlan = TABLES[id].plan(ctx.profile);
+  const rowKeys = rowSelection(values, [tablePlan], false);
   const selected = rowKeys
     ? { ...tablePlan, rows: tablePlan.rows.filter((r) => rowKeys.includes(r.key)) }
     : tablePlan;

@@ -113,6 +113,8 @@ Deno.test("layers: the profiles and tables (experiments/) are data below the app
   const above: Record<string, string[]> = {
     "experiments/": ["app/", "cli/", "tasks/", "main.ts"],
     "app/": ["cli/", "tasks/", "main.ts"],
+    // The CLI's command modules serve main.ts and the task scripts; they never go back up through main.ts.
+    "cli/": ["tasks/", "main.ts"],
   };
   const offenders: string[] = [];
   for (const [f, deps] of graph) {

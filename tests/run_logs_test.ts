@@ -3,6 +3,7 @@
  * and TensorBoard scalar event files, the latter checked byte for byte against records computed by hand (an
  * independent bit-by-bit CRC-32C, TFRecord framing, the Event protocol buffer written out field by field).
  */
+import { table9 } from "../experiments/tables/table9.ts";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../lib/backend.ts";
@@ -129,7 +130,7 @@ Deno.test("a table gives its ETA at the start, from plan's estimate over its pro
       stopSignal: { stopped: true }, // a SIGINT before the first unit: nothing trains, the ETA is said first
     };
     await assert.rejects(
-      runTable(ctx, "table9", {
+      runTable(ctx, table9, {
         seeds: [0, 1],
         jobs: 2,
         reportsDir: `${dir}/r`,

@@ -1,4 +1,5 @@
 /** Table reports name the engines behind their runs; every run records the engine that finished it. */
+import { table9 } from "../experiments/tables/table9.ts";
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { planContext } from "./fixtures.ts";
@@ -172,7 +173,7 @@ Deno.test("a table stopped before its units ran throws InterruptedError and writ
   try {
     const ctx = { ...planContext("smoke"), cacheDir: `${dir}/cache`, stopSignal: { stopped: true } }; // a SIGINT that arrived before the first unit
     await assert.rejects(
-      runTable(ctx, "table9", { seeds: [0], jobs: 1, reportsDir: `${dir}/reports` }),
+      runTable(ctx, table9, { seeds: [0], jobs: 1, reportsDir: `${dir}/reports` }),
       (e: Error) => e.name === "InterruptedError",
     );
     assert.equal(await Deno.stat(`${dir}/reports`).then(() => true, () => false), false, "nothing written");
@@ -232,7 +233,7 @@ Deno.test("--rows trains only the rows named; the others come from the cache or 
     type Row = { key: string; label: string; perSeed: number[] };
     const row = (j: { metrics: { rows: Row[] }[] }, key: string) =>
       j.metrics[0].rows.find((r) => r.key === key)!;
-    const first = await runTable(ctx, "table9", { seeds: [0], jobs: 1, reportsDir, rows: ["mae"] });
+    const first = await runTable(ctx, table9, { seeds: [0], jobs: 1, reportsDir, rows: ["mae"] });
     assert.deepEqual(first!.results.map((r) => r.row), ["mae"], "only the named row trained");
     let j = await read();
     assert.equal(row(j, "mae").perSeed.length, 1);
@@ -240,7 +241,7 @@ Deno.test("--rows trains only the rows named; the others come from the cache or 
     assert.equal(row(j, "hpm").perSeed.length, 0);
     assert.ok(j.notes.some((n: string) => n.startsWith("Partial report")), "the report says it is partial");
     // A second call for another row reads the first row back from the cache: both enter the report.
-    const second = await runTable(ctx, "table9", { seeds: [0], jobs: 1, reportsDir, rows: ["hpm"] });
+    const second = await runTable(ctx, table9, { seeds: [0], jobs: 1, reportsDir, rows: ["hpm"] });
     assert.deepEqual(second!.results.map((r) => [r.row, r.cacheHits]), [["mae", 2], ["hpm", 0]]);
     j = await read();
     assert.equal(row(j, "hpm").perSeed.length, 1);

@@ -6,7 +6,7 @@
  * @module
  */
 import { RunDir, runHash, RunLockedError } from "../../lib/cache/mod.ts";
-import { allPlans, type TablePlan } from "../../experiments/tables/mod.ts";
+import type { TableModule, TablePlan } from "../../experiments/tables/mod.ts";
 import { writeReport } from "../../lib/report/markdown.ts";
 import { NotImplementedError, profileData, runCache, type RunContext } from "../runner.ts";
 import { checkTeacherWeights } from "../teacher.ts";
@@ -75,15 +75,19 @@ async function logStartEstimate(ctx: RunContext, id: string, plan: TablePlan, op
   }
 }
 
-/** Runs a table's units and, unless sharded, writes its report. Returns the report paths (or null). */
+/**
+ * Runs a table's units and, unless sharded, writes its report. `table` is the table's module (its plan is
+ * built for the context's profile) or a plan already built. Returns the report paths (or null).
+ */
 export async function runTable(
   ctx: RunContext,
-  id: string,
+  table: TableModule | TablePlan,
   opts: TableRunOptions,
 ): Promise<{ markdown: string; json: string; results: UnitResult[] } | null> {
-  const plans = allPlans(ctx.profile);
-  const plan = plans[id];
-  if (!plan) throw new RangeError(`unknown table '${id}'; valid: ${Object.keys(plans).join(", ")}`);
+  const plan = "plan" in table && typeof table.plan === "function"
+    ? table.plan(ctx.profile)
+    : table as TablePlan;
+  const id = plan.id;
   const units = tableUnits(plan, opts.seeds).filter((u) => !opts.rows || opts.rows.includes(u.row.key));
   // A table whose rows need the teacher fails before any training when its weights are missing.
   if (units.some((u) => u.row.request && strategyNeedsTeacher(u.row.request.name))) {

@@ -232,6 +232,9 @@ const cpu: Profile = {
     pretrain: { random: 110, block: 110, uniform: 110, gpa: 74, "gpa+mam": 57, "cls-attention": 74, hpm: 60 },
     finetune: 95,
     linprobe: 300,
+    // Frozen-feature probes of the teachers table (2026-12-07, two side by side): 63–77 s each, mostly the
+    // encoder pass over 12,500 + 2,500 images.
+    linprobeSeconds: 70,
   },
 };
 

@@ -8,7 +8,7 @@ import { getProfile } from "../experiments/profiles.ts";
 import { allPlans } from "../experiments/tables/mod.ts";
 import type { RunContext } from "../app/runner.ts";
 import { planEstimate, type PlannedUnit, planTable } from "../app/tables/plan.ts";
-import { teacherSeconds } from "../app/tables/estimate.ts";
+import { teacherSeconds, unitSeconds } from "../app/tables/estimate.ts";
 import { planContext } from "./fixtures.ts";
 
 Deno.test("planTable on an empty cache: GPA rows wait for the teacher, the MAE row is missing", async () => {
@@ -78,4 +78,17 @@ Deno.test("one head selection per teacher in a process: planning a table's GPA u
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("a frozen-feature linear probe on the cpu profile is estimated by its measured seconds, not by epochs", () => {
+  const cpu = getProfile("cpu");
+  assert.equal(cpu.linprobe.augment, false);
+  const mae = allPlans(cpu).table1.rows.find((r) => r.key === "mae")!;
+  assert.equal(unitSeconds(cpu, mae, "linprobe", { pretrained: true }), cpu.throughput!.linprobeSeconds);
+  // Without the measured seconds the epochs × images / throughput fallback would say ≈ 20× more.
+  const noSeconds = structuredClone(cpu);
+  delete noSeconds.throughput!.linprobeSeconds;
+  assert.ok(
+    unitSeconds(noSeconds, mae, "linprobe", { pretrained: true })! > 10 * cpu.throughput!.linprobeSeconds!,
+  );
 });

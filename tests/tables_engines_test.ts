@@ -32,8 +32,15 @@ Deno.test("engineMixNote: runs from before kernel sets were named, beside one na
   const note = engineMixNote([unit("mae", 0, [old, old]), unit("mae", 3, [prescott, prescott])])!;
   assert.match(
     note,
-    /^Kernel set: the runs mae s0 were recorded before the engine named OpenBLAS's kernel set/,
+    /^Kernel set: the runs of mae s0 were recorded before the engine named OpenBLAS's kernel set/,
   );
+  // Every unit with old runs and new ones (a side probe added later): said once, not each unit twice.
+  const both = engineMixNote([unit("mae", 0, [old, prescott]), unit("gpa", 0, [old, prescott])])!;
+  assert.match(
+    both,
+    /^Kernel set: every unit \(2\) has runs recorded before .* runs added since, which ran on Prescott/,
+  );
+  assert.doesNotMatch(both, /mae s0/);
   assert.match(note, /most likely used it too/);
   assert.match(
     engineMixNote([unit("mae", 0, [old]), unit("gpa", 0, [haswell])])!,

@@ -234,3 +234,28 @@ Deno.test("share of pre-training's gain: each co-primary metric's Δ over its ow
   assert.ok(Math.abs(share("tl-oracle-beats-mae") - 0.25) < 1e-9);
   assert.ok(Math.abs(share("tlk-oracle-beats-mae") - 0.5) < 1e-9);
 });
+
+Deno.test("ladderDiscussion: an interval that excludes 0 only before Holm's correction is called a hint, not a finding", () => {
+  const holm = (v: Verdict, outcome: Verdict["outcome"]): Verdict => ({
+    ...v,
+    holm: { adjustedP: 0.1, outcome },
+  });
+  const rows = (gpaMeanHolm: Verdict["outcome"]) => [
+    verdict("mae-beats-random", 1.2, [0.6, 1.9]),
+    verdict("oracle-beats-mae", 0.3, [-0.1, 0.8]),
+    holm(verdict("gpa-beats-mean", 0.34, [0.03, 0.65]), gpaMeanHolm),
+    verdict("gpa-beats-centre", 0.46, [0.05, 0.87]),
+  ];
+  const hint = ladderDiscussion(rows("inconclusive"), "tt");
+  assert.match(hint, /a hint that the teacher's per-image content adds something/);
+  assert.match(hint, /not after Holm's correction/);
+  assert.doesNotMatch(hint, /— the teacher's per-image content adds/);
+  const holds = ladderDiscussion(rows("reproduced"), "tt");
+  assert.match(holds, /— the teacher's per-image content adds something beyond its positional prior\./);
+  // An oracle gain that Holm's correction does not keep says so.
+  const oracle = ladderDiscussion([
+    verdict("mae-beats-random", 1.2, [0.6, 1.9]),
+    holm(verdict("oracle-beats-mae", 0.5, [0.1, 0.9]), "inconclusive"),
+  ], "tt");
+  assert.match(oracle, /beats MAE by \+0\.50 \[\+0\.10, \+0\.90\].*\(before Holm's correction/);
+});

@@ -46,9 +46,20 @@ export function engineMixNote(results: Pick<UnitResult, "row" | "seed" | "meta">
   const base = new Set([...byEngine.keys()].map((e) => e.replace(KERNEL, "$1")));
   if (base.size === 1 && named.size === 1) {
     const [kernel] = named;
-    const unnamed = [...byEngine].filter(([e]) => !KERNEL.test(e)).flatMap(([, rows]) => [...rows]);
-    return `Kernel set: the runs ${unnamed.join(", ")} were recorded before the engine named OpenBLAS's ` +
-      `kernel set; the others ran on ${kernel}. ` +
+    const unitsOf = (pick: (e: string) => boolean) =>
+      new Set([...byEngine].filter(([e]) => pick(e)).flatMap(([, rows]) => [...rows]));
+    const unnamed = unitsOf((e) => !KERNEL.test(e));
+    const namedUnits = unitsOf((e) => KERNEL.test(e));
+    // A unit holds several runs (pre-training, evaluation, side probes); some may predate the label and
+    // some not. When every unit has both, name the runs by when they ran rather than list every unit twice.
+    const every = [...namedUnits].every((u) => unnamed.has(u)) &&
+      [...unnamed].every((u) => namedUnits.has(u));
+    const which = every
+      ? `every unit (${unnamed.size}) has runs recorded before the engine named OpenBLAS's kernel set and ` +
+        `runs added since, which ran on ${kernel}. `
+      : `the runs of ${[...unnamed].join(", ")} were recorded before the engine named OpenBLAS's ` +
+        `kernel set; the others ran on ${kernel}. `;
+    return `Kernel set: ${which}` +
       (kernel === DEFAULT_BLAS_CORE
         ? `OpenBLAS falls back to ${kernel} on this project's machines (the set the suite now pins), so the ` +
           "earlier runs most likely used it too; a rerun in a fresh cache would settle it."

@@ -222,7 +222,7 @@ export function ladderDiscussion(
     out.push(
       `Masking the annotated object helps: the oracle box beats MAE by ${interval(oracle!)}${
         share(oracle!.delta)
-      }.`,
+      }${afterHolm(oracle!)}.`,
     );
     const teacherGets = gpaMae?.ci && gpaMae.ci[0] > 0;
     out.push(
@@ -265,12 +265,23 @@ export function ladderDiscussion(
       `Content versus position: GPA − its own mean map ${interval(gpaMean)}` +
         (gpaCentre?.ci ? `, GPA − centre prior ${interval(gpaCentre)}` : "") +
         (gpaMean.ci[0] > 0
-          ? " — the teacher's per-image content adds something beyond its positional prior."
+          ? gpaMean.holm && gpaMean.holm.outcome !== "reproduced"
+            ? " — a hint that the teacher's per-image content adds something beyond its positional prior: the " +
+              "interval excludes 0, but not after Holm's correction over the table's claims, so it is not " +
+              "established by these seeds."
+            : " — the teacher's per-image content adds something beyond its positional prior."
           : " — no measurable value of the teacher's per-image content beyond its positional prior."),
     );
   }
   return `${DISCUSSION_PREFIX}${by} (written from the verdicts above; unadjusted 95 % paired intervals, ` +
     `Holm's outcomes are in the verdict table): ${out.join(" ")}`;
+}
+
+/** ", not after Holm's correction" where a claim's interval excludes 0 but its Holm outcome does not hold. */
+function afterHolm(v: Verdict): string {
+  return v.holm && v.holm.outcome === "inconclusive"
+    ? " (before Holm's correction over the table's claims; after it, inconclusive)"
+    : "";
 }
 
 /** The table arm. */

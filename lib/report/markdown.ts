@@ -4,6 +4,7 @@
  * row for the paper and for us; the claims' verdicts follow with their rules.
  * @module
  */
+import { scaleReading } from "./scale_reading.ts";
 import { join } from "node:path";
 import { atomicWriteFiles } from "../fsutil.ts";
 import {
@@ -258,6 +259,8 @@ export function renderTableReport(input: TableReportInput): string {
     lines.push("", "Rules:", "");
     for (const v of input.verdicts) lines.push(`- \`${v.claimId}\`: ${v.rule}`);
     lines.push("");
+    const reading = scaleReading(input.verdicts, { gain: gainOverFloor(input), metricKey: input.metric.key });
+    if (reading) lines.push("## What this table says at this scale", "", reading, "");
   }
 
   lines.push("## Deviations from the paper", "");

@@ -3,6 +3,7 @@
  * the Markdown page, non-finite numbers as null and seed counts past the power search as "> 1000".
  * @module
  */
+import { scaleReading } from "./scale_reading.ts";
 import {
   blocksOf,
   countOutcomes,
@@ -74,6 +75,7 @@ export function tableReportJson(input: TableReportInput): Record<string, unknown
       verdictJson(v, shareOfGain(v, gainOverFloor(input, v.metric), v.metric))
     ),
     summary: countOutcomes(input.verdicts),
+    atThisScale: scaleReading(input.verdicts, { gain, metricKey: input.metric.key }),
     deviations: input.deviations,
     notes: input.notes,
     figures: input.figures ?? [],

@@ -408,6 +408,9 @@ const BENCH_OPTIONS = {
   matmul: { type: "string" },
   native: { type: "string" },
   counts: { type: "boolean" },
+  unit: { type: "boolean" },
+  "unit-row": { type: "string" },
+  "unit-epochs": { type: "string" },
 } as const;
 
 /** CLI entry of `main.ts bench`. */
@@ -416,6 +419,10 @@ export async function runBenchCommand(
   _o: { context?: (v: Values) => unknown } = {},
 ): Promise<void> {
   const { values } = parseCommandArgs("bench", args, BENCH_OPTIONS);
+  if (values.unit) return await unitCommand(values, _o.context);
+  for (const flag of ["unit-row", "unit-epochs"]) {
+    if (values[flag] !== undefined) throw new UsageError(`bench: --${flag} applies only with --unit`);
+  }
   const backends = (str(values, "backends", "wasm,cpu")!).split(",").map((s) => s.trim()) as BackendName[];
   for (const b of backends) {
     if (!["wasm", "cpu", "webgpu", "tensorflow"].includes(b)) {
@@ -604,6 +611,32 @@ export async function runBenchCommand(
     for (const c of out.checks as import("./speed_checks.ts").SpeedCheck[]) console.log(describeCheck(c));
   }
   if (failedChecks.length) throw new SpeedCheckError(failedChecks);
+}
+
+/**
+ * `bench --unit`: one Table 1 unit of the profile (`--profile`, default smoke), each stage cut to
+ * `--unit-epochs` (default 1), timed by phase (bench/unit.ts); `--json` prints the raw result.
+ */
+async function unitCommand(values: Values, context?: (v: Values) => unknown): Promise<void> {
+  if (!context) throw new UsageError("bench --unit runs through the CLI (main.ts bench --unit)");
+  const epochs = int(values, "unit-epochs", 1, 1, 1000)!;
+  const row = str(values, "unit-row", "mae")!;
+  const ctx = await context(values) as import("../app/runner.ts").RunContext;
+  const { runUnitBench, formatUnitBench } = await import("./unit.ts");
+  let result;
+  try {
+    result = await runUnitBench({ ctx, row, epochs, seed: ctx.profile.seeds[0] ?? 0 });
+  } catch (e) {
+    if (e instanceof RangeError && e.message.startsWith("bench --unit:")) throw new UsageError(e.message);
+    throw e;
+  }
+  const out = {
+    date: new Date().toISOString(),
+    machine: { cpus: navigator.hardwareConcurrency, os: Deno.build.os, arch: Deno.build.arch },
+    engine: ctx.backend,
+    unit: result,
+  };
+  console.log(values.json ? JSON.stringify(out, null, 2) : formatUnitBench(result));
 }
 
 /** A speed check missed its limit (`bench` exits 1 after printing everything it measured). */

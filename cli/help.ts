@@ -289,10 +289,16 @@ Engine throughput per backend; see bench/README.md.
   --scaling            two parallel processes against one
   --steps N            timed steps (default 5)
   --warmup N           untimed steps first (default 2)
+  --unit               instead: one Table 1 unit of --profile (data, pre-training, fine-tuning,
+                       evaluation) timed by phase, with GFLOP/s, share of a measured GEMM peak and the
+                       whole unit projected to the profile's epochs
+  --unit-row ROW       Table 1's row for --unit (default mae; gpa-teacher, gpa-teacher-feature)
+  --unit-epochs N      epochs per stage for --unit (default 1)
 
 ${GLOBAL}
 
-example: deno task bench -- --backends wasm --only mae-pretrain --peer --json`,
+example: deno task bench -- --backends wasm --only mae-pretrain --peer --json
+         deno task bench -- --unit --profile cpu --json`,
 };
 
 /** The overview `main.ts help` prints. */

@@ -11,23 +11,24 @@ import type { Profile } from "../experiments/profiles.ts";
 import { table1 } from "../experiments/tables/table1.ts";
 import { ensureFinetune, ensurePretrain, profileData, type RunContext } from "../app/runner.ts";
 import { strategyChoice } from "../app/strategies.ts";
-import { maeCostConfig, trainingStepFlops } from "../lib/cost.ts";
+import { resolve } from "node:path";
+import { encoderForwardFlops, linearFlops, maeCostConfig, trainingStepFlops } from "../lib/cost.ts";
 import { gridOf } from "../lib/vit.ts";
 import { timeGemms } from "./gemm.ts";
 
 /** One timed phase of a unit. */
 export interface UnitPhase {
-  phase: "data" | "pretrain" | "pretrain-eval" | "finetune" | "finetune-eval";
+  phase: "data" | "setup" | "pretrain" | "pretrain-probe" | "pretrain-knn" | "finetune" | "finetune-eval";
   /** Wall seconds measured in this run (at `epochs`). */
   seconds: number;
-  /** Images the phase processed (training: epochs × train images; evaluation: the images it read). */
+  /** Images the phase processed (training: the images its steps took; evaluation: the images it read). */
   images: number;
   imgPerSec: number | null;
-  /** Achieved GFLOP/s from the cost model's FLOPs per image (null where the model has none: data). */
+  /** Achieved GFLOP/s from the cost model's FLOPs per image (null where the model has none: data, setup). */
   gflopPerSec: number | null;
   /** gflopPerSec ÷ the GEMM peak measured in this run. */
   shareOfPeak: number | null;
-  /** Seconds at the profile's own epochs (training phases scale with epochs, evaluations with their count). */
+  /** Seconds at the profile's own epochs (per-epoch phases scale with epochs; once-per-run phases do not). */
   projectedSeconds: number;
 }
 
@@ -43,8 +44,10 @@ export interface UnitBench {
   valImages: number;
   /** One thread's sgemm GFLOP/s at 1024³ (this engine's matMul), the peak the shares are of. */
   gemmPeakGflops: number;
+  /** FLOPs per image the GFLOP/s columns use, by phase (from lib/cost.ts). */
+  flopsPerImage: Record<string, number>;
   phases: UnitPhase[];
-  /** Σ measured phases and the wall time of the whole measured unit (the rest: setup, checkpoints). */
+  /** Σ measured phases and the wall time of the whole measured unit (the rest: checkpoints, logging). */
   measuredSeconds: number;
   wallSeconds: number;
   /** The unit at the profile's epochs: Σ projected phases. */
@@ -82,6 +85,99 @@ export function shortenedProfile(profile: Profile, epochs: number): Profile {
   return p;
 }
 
+/** What one shortened unit measured, before it is turned into phases. */
+export interface UnitMeasurements {
+  dataSeconds: number;
+  /** Strategy resolution: teacher loading, head selection (and training a teacher where one is missing). */
+  setupSeconds: number;
+  /** Per pre-training epoch: its training seconds and img/s (the loop's records). */
+  pretrainEpochs: { seconds: number; imgPerSec: number }[];
+  /** The pre-training loop's wall time (epochs + the online probe's evaluation after each). */
+  pretrainLoopSeconds: number;
+  /** ensurePretrain's wall time: the loop, then the k-NN read of the encoder and the checkpoint. */
+  pretrainSeconds: number;
+  finetuneEpochs: { seconds: number; imgPerSec: number; evaluated: boolean }[];
+  /** The fine-tuning loop's wall time (epochs + the evaluations). */
+  finetuneLoopSeconds: number;
+  trainImages: number;
+  valImages: number;
+}
+
+/** FLOPs per image of each computing phase (lib/cost.ts). */
+export interface UnitFlops {
+  /** One pre-training step per image (student, decoder, teacher and extensions; forward + backward). */
+  pretrain: number;
+  /** The encoder's forward on every patch: what evaluation reads (k-NN, probe, fine-tune evaluation). */
+  encoderForward: number;
+  /** Fine-tuning per image: 3 × the encoder forward (backward ≈ 2 × forward) + the classifier head. */
+  finetune: number;
+}
+
+/**
+ * The phases of a unit from what a shortened run measured: per-epoch phases (training, the online probe's
+ * evaluation, fine-tuning's evaluations) scale to the profile's epochs; once-per-run phases (data, setup, the
+ * k-NN read) do not.
+ */
+export function unitPhases(
+  m: UnitMeasurements,
+  flops: UnitFlops,
+  full: { pretrainEpochs: number; finetuneEpochs: number },
+  gemmPeakGflops: number,
+): UnitPhase[] {
+  const preE = m.pretrainEpochs.length || 1, ftE = m.finetuneEpochs.length || 1;
+  const preTrain = sum(m.pretrainEpochs.map((e) => e.seconds));
+  const preImages = Math.round(sum(m.pretrainEpochs.map((e) => e.seconds * e.imgPerSec)));
+  const preProbe = Math.max(0, m.pretrainLoopSeconds - preTrain);
+  const preKnn = Math.max(0, m.pretrainSeconds - m.pretrainLoopSeconds);
+  const ftTrain = sum(m.finetuneEpochs.map((e) => e.seconds));
+  const ftImages = Math.round(sum(m.finetuneEpochs.map((e) => e.seconds * e.imgPerSec)));
+  const ftEval = Math.max(0, m.finetuneLoopSeconds - ftTrain);
+  const evals = m.finetuneEpochs.filter((e) => e.evaluated).length;
+  const phase = (
+    name: UnitPhase["phase"],
+    seconds: number,
+    images: number,
+    flopsPerImage: number | null,
+    projectedSeconds: number,
+  ): UnitPhase => {
+    const ips = images > 0 && seconds > 0 ? images / seconds : null;
+    const gf = ips !== null && flopsPerImage !== null ? (ips * flopsPerImage) / 1e9 : null;
+    return {
+      phase: name,
+      seconds: round(seconds),
+      images,
+      imgPerSec: ips === null ? null : round(ips, 1),
+      gflopPerSec: gf === null ? null : round(gf),
+      shareOfPeak: gf === null || !(gemmPeakGflops > 0) ? null : round(gf / gemmPeakGflops, 3),
+      projectedSeconds: round(projectedSeconds),
+    };
+  };
+  return [
+    phase("data", m.dataSeconds, m.trainImages + m.valImages, null, m.dataSeconds),
+    phase("setup", m.setupSeconds, 0, null, m.setupSeconds),
+    phase("pretrain", preTrain, preImages, flops.pretrain, (preTrain / preE) * full.pretrainEpochs),
+    // The online probe's evaluation of val after every pre-training epoch.
+    phase(
+      "pretrain-probe",
+      preProbe,
+      preE * m.valImages,
+      flops.encoderForward,
+      (preProbe / preE) * full.pretrainEpochs,
+    ),
+    // Once per run: train and val encoded for the k-NN read (and the final checkpoint written).
+    phase("pretrain-knn", preKnn, m.trainImages + m.valImages, flops.encoderForward, preKnn),
+    phase("finetune", ftTrain, ftImages, flops.finetune, (ftTrain / ftE) * full.finetuneEpochs),
+    // Fine-tuning evaluates val after every epoch (lib/train/finetune.ts passes no evalEvery).
+    phase(
+      "finetune-eval",
+      ftEval,
+      evals * m.valImages,
+      flops.encoderForward,
+      (ftEval / ftE) * full.finetuneEpochs,
+    ),
+  ];
+}
+
 /** Runs one shortened Table 1 unit and times its phases. */
 export async function runUnitBench(o: UnitBenchOptions): Promise<UnitBench> {
   const { ctx } = o;
@@ -98,96 +194,81 @@ export async function runUnitBench(o: UnitBenchOptions): Promise<UnitBench> {
       }`,
     );
   }
-  const cost = maeCostConfig(full.model, full.pretrain.maskRatio);
   // The GEMM peak of this engine, one large product: what "share of peak" is a share of.
   const n = 1024;
   const g = await timeGemms([{ m: n, n, k: n, batch: 1, count: 1 }]);
   const gemmPeakGflops = (2 * n * n * n) / (g.totalMs / 1000) / 1e9;
 
-  const t0 = performance.now();
-  // Data: the dataset as a unit's process gets it (decoded from the cache, or built once when missing).
-  const td = performance.now();
-  const { train, val } = await profileData(ctx);
-  const dataSeconds = (performance.now() - td) / 1000;
-
   const runsDir = o.runsDir ?? await Deno.makeTempDir({ prefix: "gpa-unit-bench-" });
+  // An interrupt removes the temporary runs too (the finally below does not run on a signal).
+  const cleanup = () => {
+    if (!o.runsDir) {
+      try {
+        Deno.removeSync(runsDir, { recursive: true });
+      } catch { /* already gone */ }
+    }
+    Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", cleanup);
   try {
-    // A fresh cache for the runs whose datasets folder is the given cache's: no hits, no rebuild.
+    // A fresh cache for the runs whose datasets folder is the given cache's: no hits, no second dataset.
     await Deno.mkdir(runsDir, { recursive: true });
-    await Deno.symlink(`${ctx.cacheDir}/datasets`, `${runsDir}/datasets`).catch(() => {});
+    await Deno.mkdir(`${resolve(ctx.cacheDir)}/datasets`, { recursive: true });
+    await Deno.symlink(`${resolve(ctx.cacheDir)}/datasets`, `${runsDir}/datasets`).catch((e) => {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+    });
     const short: RunContext = { ...ctx, cacheDir: runsDir, profile: shortenedProfile(full, epochs) };
+    const t0 = performance.now();
+    // Data: the dataset as a unit's process gets it (decoded from the cache, or built once when missing).
+    let t = performance.now();
+    const { train, val } = await profileData(short);
+    const dataSeconds = (performance.now() - t) / 1000;
+    t = performance.now();
     const choice = await strategyChoice(short, row.request, seed);
+    const setupSeconds = (performance.now() - t) / 1000;
+    t = performance.now();
     const pre = await ensurePretrain(short, choice);
+    const pretrainSeconds = (performance.now() - t) / 1000;
     const ft = await ensureFinetune(short, pre, seed);
     const wallSeconds = (performance.now() - t0) / 1000;
+    for (const v of pre.params.values()) v.dispose();
 
-    const preTrain = sum(pre.history.map((h) => h.seconds ?? 0));
-    const preWall = Number(pre.metrics.wallSeconds ?? preTrain);
-    const ftTrain = sum(ft.history.map((h) => h.seconds ?? 0));
-    const ftWall = Number(ft.metrics.wallSeconds ?? ftTrain);
-    const ftEvals = ft.history.filter((h) => Number.isFinite(h.top1)).length || 1;
-    const preEpochs = short.profile.pretrain.epochs, ftEpochs = short.profile.finetune.epochs;
-    const evalEvery = full.evalEvery;
-    const fullFtEvals = Math.ceil(full.finetune.epochs / evalEvery);
-
-    const pretrainFlops =
-      trainingStepFlops(row.request.mam ? "gpa-mam" : row.request.name === "gpa" ? "gpa" : "mae", cost, {
-        teacherBlock: Math.max(0, Math.round(0.75 * full.model.depth) - 1),
-      }).total;
-    // Full sequence: forward ≈ the MAE student's with (almost) every patch kept; training ≈ 3 × forward.
+    const cost = maeCostConfig(full.model, full.pretrain.maskRatio);
+    const teacherBlock = (choice.dependsOn?.teacher as { block?: number } | undefined)?.block;
+    const pretrainFlops = trainingStepFlops(
+      row.request.mam ? "gpa-mam" : choice.dependsOn?.teacher ? "gpa" : "mae",
+      cost,
+      teacherBlock === undefined ? {} : { teacherBlock },
+    ).total;
     const L = gridOf(full.model).count;
-    const forward = trainingStepFlops("mae", { ...cost, maskRatio: 1 / (2 * L) }).studentForward;
-    const phase = (
-      name: UnitPhase["phase"],
-      seconds: number,
-      images: number,
-      flopsPerImage: number | null,
-      projectedSeconds: number,
-    ): UnitPhase => {
-      const ips = images > 0 && seconds > 0 ? images / seconds : null;
-      const gf = ips !== null && flopsPerImage !== null ? (ips * flopsPerImage) / 1e9 : null;
-      return {
-        phase: name,
-        seconds: round(seconds),
-        images,
-        imgPerSec: ips === null ? null : round(ips, 1),
-        gflopPerSec: gf === null ? null : round(gf),
-        shareOfPeak: gf === null ? null : round(gf / gemmPeakGflops, 3),
-        projectedSeconds: round(projectedSeconds),
-      };
+    const encoderForward = encoderForwardFlops(cost, L);
+    const flops: UnitFlops = {
+      pretrain: pretrainFlops,
+      encoderForward,
+      finetune: 3 * (encoderForward + linearFlops(1, full.model.dim, train.numClasses)),
     };
-    const phases = [
-      phase("data", dataSeconds, train.count + val.count, null, dataSeconds),
-      phase(
-        "pretrain",
-        preTrain,
-        preEpochs * train.count,
-        pretrainFlops,
-        (preTrain / preEpochs) * full.pretrain.epochs,
-      ),
-      // After pre-training: the k-NN read of the encoder (train and val encoded once), its setup and saving.
-      phase(
-        "pretrain-eval",
-        Math.max(0, preWall - preTrain),
-        train.count + val.count,
-        forward,
-        preWall - preTrain,
-      ),
-      phase(
-        "finetune",
-        ftTrain,
-        ftEpochs * train.count,
-        3 * forward,
-        (ftTrain / ftEpochs) * full.finetune.epochs,
-      ),
-      phase(
-        "finetune-eval",
-        Math.max(0, ftWall - ftTrain),
-        ftEvals * val.count,
-        forward,
-        (Math.max(0, ftWall - ftTrain) / ftEvals) * fullFtEvals,
-      ),
-    ];
+    const records = (h: Record<string, number>[]) =>
+      h.filter((r) => Number.isFinite(r.seconds)).map((r) => ({
+        seconds: r.seconds,
+        imgPerSec: r.imgPerSec,
+        evaluated: Number.isFinite(r.top1),
+      }));
+    const phases = unitPhases(
+      {
+        dataSeconds,
+        setupSeconds,
+        pretrainEpochs: records(pre.history),
+        pretrainLoopSeconds: Number(pre.metrics.wallSeconds),
+        pretrainSeconds,
+        finetuneEpochs: records(ft.history),
+        finetuneLoopSeconds: Number(ft.metrics.wallSeconds),
+        trainImages: train.count,
+        valImages: val.count,
+      },
+      flops,
+      { pretrainEpochs: full.pretrain.epochs, finetuneEpochs: full.finetune.epochs },
+      gemmPeakGflops,
+    );
     const projectedUnitSeconds = sum(phases.map((p) => p.projectedSeconds));
     return {
       profile: full.name,
@@ -198,6 +279,7 @@ export async function runUnitBench(o: UnitBenchOptions): Promise<UnitBench> {
       trainImages: train.count,
       valImages: val.count,
       gemmPeakGflops: round(gemmPeakGflops),
+      flopsPerImage: Object.fromEntries(Object.entries(flops).map(([k, v]) => [k, Math.round(v)])),
       phases,
       measuredSeconds: round(sum(phases.map((p) => p.seconds))),
       wallSeconds: round(wallSeconds),
@@ -207,6 +289,7 @@ export async function runUnitBench(o: UnitBenchOptions): Promise<UnitBench> {
       ),
     };
   } finally {
+    Deno.removeSignalListener("SIGINT", cleanup);
     if (!o.runsDir) await Deno.remove(runsDir, { recursive: true }).catch(() => {});
   }
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatUnitBench, shortenedProfile } from "../bench/unit.ts";
+import { formatUnitBench, shortenedProfile, unitPhases } from "../bench/unit.ts";
 import { getProfile } from "../experiments/profiles.ts";
 import { main } from "../main.ts";
 
@@ -38,8 +38,10 @@ Deno.test("bench --unit: a smoke unit timed by phase, projected to the profile's
     const { unit } = JSON.parse(out);
     assert.deepEqual(unit.phases.map((p: { phase: string }) => p.phase), [
       "data",
+      "setup",
       "pretrain",
-      "pretrain-eval",
+      "pretrain-probe",
+      "pretrain-knn",
       "finetune",
       "finetune-eval",
     ]);
@@ -49,13 +51,14 @@ Deno.test("bench --unit: a smoke unit timed by phase, projected to the profile's
       pretrain: smoke.pretrain.epochs,
       finetune: smoke.finetune.epochs,
     });
-    const pre = unit.phases[1];
+    const pre = unit.phases[2];
     // Training phases scale with the epochs: 1 epoch here, the profile's 3 projected.
     assert.ok(
       Math.abs(pre.projectedSeconds - pre.seconds * smoke.pretrain.epochs) < 0.02 + 1e-9,
       JSON.stringify(pre),
     );
-    assert.equal(pre.images, unit.trainImages);
+    // Drop-last batches: at most one batch short of the train set.
+    assert.ok(pre.images <= unit.trainImages && pre.images > 0, JSON.stringify(pre));
     assert.ok(pre.gflopPerSec > 0 && pre.shareOfPeak > 0 && unit.gemmPeakGflops > 0);
     const shares = Object.values(unit.projectedShare as Record<string, number>).reduce((a, b) => a + b, 0);
     assert.ok(Math.abs(shares - 1) < 0.01, String(shares));
@@ -77,4 +80,45 @@ Deno.test("bench --unit: a row Table 1 does not pre-train, or --unit-epochs with
   } finally {
     console.error = error;
   }
+});
+
+Deno.test("unitPhases: per-epoch phases scale to the profile's epochs, once-per-run phases do not (hand-computed)", () => {
+  const phases = unitPhases(
+    {
+      dataSeconds: 5,
+      setupSeconds: 2,
+      // 2 epochs of 100 s at 120 img/s: 24,000 images.
+      pretrainEpochs: [{ seconds: 100, imgPerSec: 120 }, { seconds: 100, imgPerSec: 120 }],
+      pretrainLoopSeconds: 210, // + 10 s of probe evaluation (5 per epoch)
+      pretrainSeconds: 240, // + 30 s of k-NN and checkpoint
+      finetuneEpochs: [
+        { seconds: 50, imgPerSec: 200, evaluated: true },
+        { seconds: 50, imgPerSec: 200, evaluated: true },
+      ],
+      finetuneLoopSeconds: 108, // + 8 s of evaluation (4 per epoch)
+      trainImages: 12_500,
+      valImages: 2_500,
+    },
+    { pretrain: 1e9, encoderForward: 2e8, finetune: 6e8 },
+    { pretrainEpochs: 8, finetuneEpochs: 4 },
+    100,
+  );
+  const by = Object.fromEntries(phases.map((p) => [p.phase, p]));
+  assert.equal(by.pretrain.images, 24_000);
+  assert.equal(by.pretrain.imgPerSec, 120);
+  assert.equal(by.pretrain.gflopPerSec, 120); // 120 img/s × 1 GFLOP
+  assert.equal(by.pretrain.shareOfPeak, 1.2);
+  assert.equal(by.pretrain.projectedSeconds, 800); // 100 s/epoch × 8
+  assert.equal(by["pretrain-probe"].seconds, 10);
+  assert.equal(by["pretrain-probe"].images, 5_000); // val once per epoch
+  assert.equal(by["pretrain-probe"].projectedSeconds, 40);
+  assert.equal(by["pretrain-knn"].seconds, 30);
+  assert.equal(by["pretrain-knn"].projectedSeconds, 30); // once per run
+  assert.equal(by["pretrain-knn"].gflopPerSec, 100); // 15,000 images × 0.2 GFLOP / 30 s
+  assert.equal(by.finetune.projectedSeconds, 200);
+  assert.equal(by.finetune.gflopPerSec, 120); // 200 img/s × 0.6 GFLOP
+  assert.equal(by["finetune-eval"].images, 5_000);
+  assert.equal(by["finetune-eval"].projectedSeconds, 16); // 4 s per evaluated epoch × 4
+  assert.equal(by.data.projectedSeconds, 5);
+  assert.equal(by.setup.gflopPerSec, null);
 });

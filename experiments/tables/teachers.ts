@@ -220,14 +220,20 @@ export function ladderDiscussion(
   const [lo, hi] = oracle!.ci!;
   if (lo > 0) {
     out.push(
-      `Masking the annotated object helps: the oracle box beats MAE by ${interval(oracle!)}${
-        share(oracle!.delta)
-      }${afterHolm(oracle!)}.`,
+      heldByHolm(oracle!)
+        ? `Masking the annotated object helps: the oracle box beats MAE by ${interval(oracle!)}${
+          share(oracle!.delta)
+        }.`
+        : `A hint that masking the annotated object helps: oracle − MAE ${interval(oracle!)}${
+          share(oracle!.delta)
+        }${afterHolm(oracle!)}.`,
     );
     const teacherGets = gpaMae?.ci && gpaMae.ci[0] > 0;
     out.push(
       teacherGets
-        ? `The shipped teacher gets a measurable part of it (GPA − MAE ${interval(gpaMae!)}).`
+        ? heldByHolm(gpaMae!)
+          ? `The shipped teacher gets a measurable part of it (GPA − MAE ${interval(gpaMae!)}).`
+          : `The shipped teacher may get part of it (GPA − MAE ${interval(gpaMae!)}${afterHolm(gpaMae!)}).`
         : "The shipped teacher shows no gain these seeds detect" +
           (gpaMae?.ci ? ` (GPA − MAE ${interval(gpaMae)})` : "") +
           " — consistent with explanation 1, the teacher as the bottleneck: a teacher that localises objects " +
@@ -265,7 +271,7 @@ export function ladderDiscussion(
       `Content versus position: GPA − its own mean map ${interval(gpaMean)}` +
         (gpaCentre?.ci ? `, GPA − centre prior ${interval(gpaCentre)}` : "") +
         (gpaMean.ci[0] > 0
-          ? gpaMean.holm && gpaMean.holm.outcome !== "reproduced"
+          ? !heldByHolm(gpaMean)
             ? " — a hint that the teacher's per-image content adds something beyond its positional prior: the " +
               "interval excludes 0, but not after Holm's correction over the table's claims, so it is not " +
               "established by these seeds."
@@ -275,6 +281,11 @@ export function ladderDiscussion(
   }
   return `${DISCUSSION_PREFIX}${by} (written from the verdicts above; unadjusted 95 % paired intervals, ` +
     `Holm's outcomes are in the verdict table): ${out.join(" ")}`;
+}
+
+/** Whether a claim's outcome survives Holm's correction (true where no correction was recorded). */
+function heldByHolm(v: Verdict): boolean {
+  return !v.holm || v.holm.outcome !== "inconclusive";
 }
 
 /** ", not after Holm's correction" where a claim's interval excludes 0 but its Holm outcome does not hold. */

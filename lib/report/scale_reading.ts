@@ -47,8 +47,8 @@ function seedsText(needed: number[]): string {
 
 /**
  * The reading of a table at this scale, or null when it has no claims. Sentences: what the judged claims
- * show (by outcome, with Holm's correction where it changes one); how small an effect the seeds could detect
- * (the MDE at 80 % power of the inconclusive claims, as a share of pre-training's gain where a floor row ran)
+ * show (by outcome, with Holm's correction where it changes one); below what size an effect has less than 80 %
+ * power with these seeds (the MDE of the inconclusive claims, as a share of pre-training's gain where a floor row ran)
  * and how many seeds the paper's own differences would need; which claims were not judged because their rows
  * did not run.
  */
@@ -76,7 +76,11 @@ export function scaleReading(verdicts: readonly Verdict[], options: ScaleReading
     }
     const larger = by("larger than the paper's");
     if (larger.length) {
-      parts.push(`${larger.length} ${verb(larger, "exceeds", "exceed")} the paper's effect (${ids(larger)})`);
+      parts.push(
+        `${larger.length} ${
+          verb(larger, "excludes", "exclude")
+        } an effect as small as the paper's, without excluding none (${ids(larger)})`,
+      );
     }
     const open = by("inconclusive");
     if (open.length) parts.push(`${open.length} ${verb(open, "is", "are")} inconclusive (${ids(open)})`);
@@ -98,15 +102,18 @@ export function scaleReading(verdicts: readonly Verdict[], options: ScaleReading
     const mdes = open.filter((v) => v.method !== "exact" && Number.isFinite(v.mde) && v.ci);
     if (mdes.length) {
       const gain = options.gain ?? null;
-      const shares = gain
-        ? mdes.filter((v) => v.metric === (options.metricKey ?? v.metric))
-          .map((v) => shareOfGain({ kind: "greater", metric: v.metric, delta: v.mde }, gain, v.metric))
+      // A share of the gain only where every one of these claims is on the main metric: both ranges then
+      // describe the same claims.
+      const onMain = mdes.every((v) => options.metricKey === undefined || v.metric === options.metricKey);
+      const shares = gain && onMain
+        ? mdes.map((v) => shareOfGain({ kind: "greater", metric: v.metric, delta: v.mde }, gain, v.metric))
           .filter((s): s is number => s !== null && Number.isFinite(s))
         : [];
       const needed = mdes.map((v) => v.seedsNeeded).filter((n): n is number => n !== null && n > 0);
       out.push(
-        `These seeds cannot tell a true difference smaller than about ${span(mdes.map((v) => v.mde), 2)} ` +
-          `points from none (the MDE at 80 % power of the inconclusive claims)` +
+        `These seeds have less than 80 % power to detect a true difference smaller than about ${
+          span(mdes.map((v) => v.mde), 2)
+        } points (the MDE of the inconclusive claims)` +
           (shares.length
             ? `, that is ${
               span(shares.map((s) => 100 * s), 0)

@@ -4,7 +4,13 @@
  * @module
  */
 import type { Profile } from "../profiles.ts";
-import { GPA, recipeDeviations, type TableModule, type TablePlan, type TableRowPlan } from "./common.ts";
+import {
+  gpaRequest,
+  recipeDeviations,
+  type TableModule,
+  type TablePlan,
+  type TableRowPlan,
+} from "./common.ts";
 
 /**
  * The authors' public code differs from the paper's text in several choices (README, "Paper vs authors'
@@ -16,50 +22,50 @@ export function plan(profile: Profile): TablePlan {
   const def = profile.gpa;
   const teacher = (variant: "paper" | "official") => ({ ...def.teacher, variant });
   const rows: TableRowPlan[] = [
-    { key: "paper", label: "paper's text (all defaults)", request: GPA({ mam: true }) },
+    { key: "paper", label: "paper's text (all defaults)", request: gpaRequest({ mam: true }) },
     {
       key: "gpa-official",
       label: "GPA sums all queries incl. CLS and the diagonal",
-      request: GPA({ mam: true, teacher: teacher("official") }),
+      request: gpaRequest({ mam: true, teacher: teacher("official") }),
     },
     {
       key: "overlap-official",
       label: "soft draw over all patches, collisions refilled at random",
-      request: GPA({ mam: true, overlap: "official" }),
+      request: gpaRequest({ mam: true, overlap: "official" }),
     },
-    { key: "mam-all", label: "MAM loss over all patches", request: GPA({ mam: { lossOn: "all" } }) },
+    { key: "mam-all", label: "MAM loss over all patches", request: gpaRequest({ mam: { lossOn: "all" } }) },
     {
       key: "mam-late",
       label: "MAM decoder only after 75 % of training (channel mean before), loss on all patches as the code",
       // With the paper's masked-only loss the stand-in sees only mask tokens before 75 %, so the encoder would
       // get no MAM gradient at all there; the code's loss on all patches trains it through the visible
       // tokens. The row runs what the code runs (mam-all isolates the loss alone).
-      request: GPA({ mam: { activeFrom: 0.75, lossOn: "all" } }),
+      request: gpaRequest({ mam: { activeFrom: 0.75, lossOn: "all" } }),
     },
     {
       key: "soft-0.3",
       label: "soft share 0.3 → 0 (code default)",
-      request: GPA({ mam: true, soft: [0.3, 0] }),
+      request: gpaRequest({ mam: true, soft: [0.3, 0] }),
     },
     {
       key: "soft-fixed-0.3",
       label: "soft share fixed at 0.3 (the code's MAM variant)",
-      request: GPA({ mam: true, soft: [0.3, 0.3] }),
+      request: gpaRequest({ mam: true, soft: [0.3, 0.3] }),
     },
     {
       key: "progress-epoch",
       label: "schedules step per epoch (t = epoch / epochs)",
-      request: GPA({ mam: true, progress: "epoch" }),
+      request: gpaRequest({ mam: true, progress: "epoch" }),
     },
     {
       key: "rounding-floor",
       label: "share counts rounded down",
-      request: GPA({ mam: true, rounding: "floor" }),
+      request: gpaRequest({ mam: true, rounding: "floor" }),
     },
     {
       key: "code",
       label: "all of the code's choices together",
-      request: GPA({
+      request: gpaRequest({
         mam: { lossOn: "all", activeFrom: 0.75 },
         teacher: teacher("official"),
         overlap: "official",

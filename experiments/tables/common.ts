@@ -118,7 +118,8 @@ export interface ExactMetric {
   rowLabels?: Record<string, string>;
 }
 
-export const GPA = (o: Partial<StrategyRequest> = {}): StrategyRequest => ({ name: "gpa", ...o });
+/** A GPA row's request: GPA masking with `o` over the profile's defaults. */
+export const gpaRequest = (o: Partial<StrategyRequest> = {}): StrategyRequest => ({ name: "gpa", ...o });
 
 /**
  * The random-init row of a classification table: its evaluation of an encoder that was never pre-trained,
@@ -130,13 +131,8 @@ export const RANDOM_INIT_ROW: TableRowPlan = {
   label: "random init (no pre-training)",
   randomInit: true,
 };
-export const NI = (what: string) => `${what} is not implemented in this suite`;
-
-/** Shares "start to end" from a paper row key such as `s0.5to0`. */
-export function pair(text: string): [number, number] {
-  const [a, b] = text.split("to").map(Number);
-  return [a, b];
-}
+/** The reason a row cannot run: the method it needs is not implemented. */
+export const notImplemented = (what: string) => `${what} is not implemented in this suite`;
 
 /**
  * A GPA row of Tables 3 and 4: the varied share as printed, the other at the profile's default. Where the two
@@ -149,7 +145,7 @@ export function sharesRow(
   hard: [number, number],
 ): StrategyRequest {
   const over = soft[0] + hard[0] > 1 + 1e-9 || soft[1] + hard[1] > 1 + 1e-9;
-  return GPA({ maskRatio, soft, hard, ...(over ? { clipSoft: true } : {}) });
+  return gpaRequest({ maskRatio, soft, hard, ...(over ? { clipSoft: true } : {}) });
 }
 
 /**
@@ -353,7 +349,7 @@ export function planContext(profile: Profile) {
     }`;
   const common = [scaleNote, ...recipeDeviations(profile), teacherNote];
   const withTeacherHead = (head: { block: number; head: number } | { shots: number }) =>
-    GPA({ teacher: { ...def.teacher, head } });
+    gpaRequest({ teacher: { ...def.teacher, head } });
   return { depth, heads, def, segData, common, withTeacherHead };
 }
 
@@ -374,6 +370,25 @@ export function scheduleRows(
     if (delta !== undefined) row.printedDelta = { finetune: delta };
     if (isDefault(start, end, alpha)) row.paperDefault = true;
     return row;
+  });
+}
+
+/**
+ * The runs behind the schedule rows of Tables 3 and 4, one per paper row (in the paper's order, with its
+ * key): the varied share's start → end from the row's cells, at the row's mask ratio α.
+ */
+export function scheduleRowPlans(
+  rows: readonly PaperRow[],
+  prefix: "s" | "h",
+  request: (alpha: number, varied: [number, number]) => StrategyRequest,
+): TableRowPlan[] {
+  return rows.map((row) => {
+    const { alpha, start, end } = row.cells as { alpha: number; start: number; end: number };
+    return {
+      key: row.key,
+      label: `α ${alpha}, α_${prefix} ${start} → ${end}`,
+      request: request(alpha, [start, end]),
+    };
   });
 }
 

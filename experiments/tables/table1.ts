@@ -8,7 +8,14 @@
 import type { PaperTable } from "../paper_types.ts";
 import type { Profile } from "../profiles.ts";
 import type { TableModule, TablePlan } from "./common.ts";
-import { FINETUNE_COLUMN, FINETUNE_METRIC, GPA, oneGroup, planContext, RANDOM_INIT_ROW } from "./common.ts";
+import {
+  FINETUNE_COLUMN,
+  FINETUNE_METRIC,
+  gpaRequest,
+  oneGroup,
+  planContext,
+  RANDOM_INIT_ROW,
+} from "./common.ts";
 
 export const paper: PaperTable = {
   id: "table1",
@@ -84,8 +91,12 @@ export function plan(profile: Profile): TablePlan {
     rows: [
       RANDOM_INIT_ROW,
       { key: "mae", label: "MAE (random masking)", request: { name: "random" } },
-      { key: "gpa-teacher", label: "GPA as teacher", request: GPA() },
-      { key: "gpa-teacher-feature", label: "GPA as teacher + feature (MAM)", request: GPA({ mam: true }) },
+      { key: "gpa-teacher", label: "GPA as teacher", request: gpaRequest() },
+      {
+        key: "gpa-teacher-feature",
+        label: "GPA as teacher + feature (MAM)",
+        request: gpaRequest({ mam: true }),
+      },
     ],
     deviations: common,
     figures: [

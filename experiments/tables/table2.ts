@@ -9,7 +9,7 @@ import type { Claim, PaperTable } from "../paper_types.ts";
 import type { Profile } from "../profiles.ts";
 import { SEGMENTATION_SETUPS } from "../segmentation.ts";
 import type { TableModule, TablePlan } from "./common.ts";
-import { GPA, oneGroup, planContext, segmentationMetric, segmentationRows } from "./common.ts";
+import { gpaRequest, oneGroup, planContext, segmentationMetric, segmentationRows } from "./common.ts";
 
 export const paper: PaperTable = {
   id: "table2",
@@ -83,8 +83,8 @@ export function plan(profile: Profile): TablePlan {
     metric: segmentationMetric(segData),
     rows: segmentationRows(profile, [
       { key: "mae", label: "MAE", request: { name: "random" } },
-      { key: "gpa-teacher", label: "GPA as teacher", request: GPA() },
-      { key: "gpa-teacher-feature", label: "GPA as teacher + feature", request: GPA({ mam: true }) },
+      { key: "gpa-teacher", label: "GPA as teacher", request: gpaRequest() },
+      { key: "gpa-teacher-feature", label: "GPA as teacher + feature", request: gpaRequest({ mam: true }) },
     ]),
     unreproducedMetrics: {
       apBox: "not run: COCO detection (Mask R-CNN / ViTDet) is out of reach for TF.js at this scale",

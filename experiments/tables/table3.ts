@@ -7,13 +7,13 @@
  */
 import type { Claim, PaperTable } from "../paper_types.ts";
 import type { Profile } from "../profiles.ts";
-import type { TableModule, TablePlan, TableRowPlan } from "./common.ts";
+import type { TableModule, TablePlan } from "./common.ts";
 import {
   FINETUNE_METRIC,
   groupsByAlpha,
-  pair,
   planContext,
   scheduleColumns,
+  scheduleRowPlans,
   scheduleRows,
   sharesRow,
 } from "./common.ts";
@@ -68,22 +68,11 @@ export const paper: PaperTable = {
 /** The runs behind the rows, at a profile's scale. */
 export function plan(profile: Profile): TablePlan {
   const { def, common } = planContext(profile);
-  const t3rows: TableRowPlan[] = [];
-  for (const a of ["0.75", "0.5", "0.9"]) {
-    for (const s of ["0to0", "0.5to0", "1to0", "1to1"]) {
-      const soft = pair(s);
-      t3rows.push({
-        key: `a${a}-s${s}`,
-        label: `α ${a}, α_s ${soft[0]} → ${soft[1]}`,
-        request: sharesRow(Number(a), soft, def.hard),
-      });
-    }
-  }
   return {
     id: "table3",
     title: "Table 3 — soft masking share α_s (start → end)",
     metric: FINETUNE_METRIC,
-    rows: t3rows.filter((r) => r.key !== "a0.5-s1to0" && r.key !== "a0.9-s1to0"),
+    rows: scheduleRowPlans(paper.rows, "s", (alpha, soft) => sharesRow(alpha, soft, def.hard)),
     deviations: [
       ...common,
       `hard share held at the default ${def.hard[0]} → ${def.hard[1]} (the paper does not say; the ` +

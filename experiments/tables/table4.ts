@@ -12,9 +12,9 @@ import type { TableModule, TablePlan, TableRowPlan } from "./common.ts";
 import {
   FINETUNE_METRIC,
   groupsByAlpha,
-  pair,
   planContext,
   scheduleColumns,
+  scheduleRowPlans,
   scheduleRows,
   sharesRow,
 } from "./common.ts";
@@ -109,22 +109,14 @@ export function plan(profile: Profile): TablePlan {
       paperRow: { table: "table3", key: row.key },
     };
   });
-  const t4rows: TableRowPlan[] = [];
-  for (const a of ["0.75", "0.5", "0.9"]) {
-    for (const h of ["0to0", "0to0.5", "0to1", "1to1"]) {
-      const hard = pair(h);
-      t4rows.push({
-        key: `a${a}-h${h}`,
-        label: `α ${a}, α_h ${hard[0]} → ${hard[1]}`,
-        request: sharesRow(Number(a), def.soft, hard),
-      });
-    }
-  }
   return {
     id: "table4",
     title: "Table 4 — hard masking share α_h (start → end)",
     metric: FINETUNE_METRIC,
-    rows: [...t4rows.filter((r) => r.key !== "a0.5-h1to1" && r.key !== "a0.9-h1to1"), ...borrowed],
+    rows: [
+      ...scheduleRowPlans(paper.rows, "h", (alpha, hard) => sharesRow(alpha, def.soft, hard)),
+      ...borrowed,
+    ],
     deviations: [
       ...common,
       `soft share held at the default ${def.soft[0]} → ${def.soft[1]} (the paper does not say); where ` +

@@ -8,7 +8,14 @@
 import type { PaperTable } from "../paper_types.ts";
 import type { Profile } from "../profiles.ts";
 import type { TableModule, TablePlan } from "./common.ts";
-import { FINETUNE_COLUMN, FINETUNE_METRIC, GPA, NI, planContext, RANDOM_INIT_ROW } from "./common.ts";
+import {
+  FINETUNE_COLUMN,
+  FINETUNE_METRIC,
+  gpaRequest,
+  notImplemented,
+  planContext,
+  RANDOM_INIT_ROW,
+} from "./common.ts";
 
 const table6Entries: Array<[string, string, string, number, number]> = [
   ["mae", "MAE", "random", 200, 82.2],
@@ -121,11 +128,11 @@ export function plan(profile: Profile): TablePlan {
         request: { name: "cls-attention", variant: "sample" },
         ...scaled("amt"),
       },
-      { key: "semmae", label: "SemMAE", notRun: NI("SemMAE") },
-      { key: "automae", label: "AutoMAE", notRun: NI("AutoMAE") },
-      { key: "milan", label: "MILAN", notRun: NI("MILAN (CLIP-guided)") },
-      { key: "gpa-200", label: "GPA", request: GPA({ mam: true }) },
-      { key: "gpa-300", label: "GPA, 1.5× epochs", request: GPA({ mam: true }), ...scaled("gpa-300") },
+      { key: "semmae", label: "SemMAE", notRun: notImplemented("SemMAE") },
+      { key: "automae", label: "AutoMAE", notRun: notImplemented("AutoMAE") },
+      { key: "milan", label: "MILAN", notRun: notImplemented("MILAN (CLIP-guided)") },
+      { key: "gpa-200", label: "GPA", request: gpaRequest({ mam: true }) },
+      { key: "gpa-300", label: "GPA, 1.5× epochs", request: gpaRequest({ mam: true }), ...scaled("gpa-300") },
     ],
     deviations: [
       ...common,

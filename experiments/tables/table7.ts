@@ -8,7 +8,14 @@
 import type { PaperTable } from "../paper_types.ts";
 import type { Profile } from "../profiles.ts";
 import type { TableModule, TablePlan } from "./common.ts";
-import { GPA, LINPROBE_COLUMN, NI, oneGroup, planContext, RANDOM_INIT_ROW } from "./common.ts";
+import {
+  gpaRequest,
+  LINPROBE_COLUMN,
+  notImplemented,
+  oneGroup,
+  planContext,
+  RANDOM_INIT_ROW,
+} from "./common.ts";
 
 export const paper: PaperTable = {
   id: "table7",
@@ -66,8 +73,8 @@ export function plan(profile: Profile): TablePlan {
       RANDOM_INIT_ROW,
       { key: "mae", label: "MAE", request: { name: "random" } },
       { key: "hpm", label: "HPM", request: { name: "hpm" } },
-      { key: "cae", label: "CAE", notRun: NI("CAE") },
-      { key: "gpa", label: "GPA", request: GPA({ mam: true }) },
+      { key: "cae", label: "CAE", notRun: notImplemented("CAE") },
+      { key: "gpa", label: "GPA", request: gpaRequest({ mam: true }) },
     ],
     deviations: [
       ...common,

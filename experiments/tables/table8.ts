@@ -8,7 +8,14 @@
 import type { PaperTable } from "../paper_types.ts";
 import type { Profile } from "../profiles.ts";
 import type { TableModule, TablePlan } from "./common.ts";
-import { GPA, NI, oneGroup, planContext, segmentationMetric, segmentationRows } from "./common.ts";
+import {
+  gpaRequest,
+  notImplemented,
+  oneGroup,
+  planContext,
+  segmentationMetric,
+  segmentationRows,
+} from "./common.ts";
 
 export const paper: PaperTable = {
   id: "table8",
@@ -66,12 +73,12 @@ export function plan(profile: Profile): TablePlan {
     title: "Table 8 — semantic segmentation of the strategies' encoders",
     metric: segmentationMetric(segData),
     rows: segmentationRows(profile, [
-      { key: "mocov3", label: "MoCo v3", notRun: NI("MoCo v3") },
+      { key: "mocov3", label: "MoCo v3", notRun: notImplemented("MoCo v3") },
       { key: "beit", label: "BEiT (block-wise masking)", request: { name: "block" } },
       { key: "mae", label: "MAE", request: { name: "random" } },
-      { key: "semmae", label: "SemMAE", notRun: NI("SemMAE") },
+      { key: "semmae", label: "SemMAE", notRun: notImplemented("SemMAE") },
       { key: "hpm", label: "HPM", request: { name: "hpm" } },
-      { key: "gpa", label: "GPA", request: GPA({ mam: true }) },
+      { key: "gpa", label: "GPA", request: gpaRequest({ mam: true }) },
     ]),
     deviations: [
       ...common,

@@ -9,7 +9,14 @@ import type { PaperTable } from "../paper_types.ts";
 import type { Profile } from "../profiles.ts";
 import { type CostMethod, costTable } from "../../lib/cost.ts";
 import type { TableModule, TablePlan } from "./common.ts";
-import { FINETUNE_COLUMN, FINETUNE_METRIC, GPA, LINPROBE_COLUMN, oneGroup, planContext } from "./common.ts";
+import {
+  FINETUNE_COLUMN,
+  FINETUNE_METRIC,
+  gpaRequest,
+  LINPROBE_COLUMN,
+  oneGroup,
+  planContext,
+} from "./common.ts";
 
 /** How much more than MAE's FLOPs "slightly more" allows, in multiples of MAE's (the paper: 0.1×). */
 export const SLIGHTLY = 0.25;
@@ -149,7 +156,7 @@ export function plan(profile: Profile): TablePlan {
     rows: [
       { key: "mae", label: "MAE", request: { name: "random" } },
       { key: "hpm", label: "HPM", request: { name: "hpm" } },
-      { key: "gpa", label: "GPA", request: GPA({ mam: true }) },
+      { key: "gpa", label: "GPA", request: gpaRequest({ mam: true }) },
     ],
     deviations: [
       ...common,

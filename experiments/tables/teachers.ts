@@ -20,7 +20,7 @@ import type { Verdict } from "../../lib/report/verdict.ts";
 import type { Profile } from "../profiles.ts";
 import {
   DISCUSSION_PREFIX,
-  GPA,
+  gpaRequest,
   RANDOM_INIT_ROW,
   recipeDeviations,
   type TableModule,
@@ -38,7 +38,7 @@ function rows(epochsScale?: number): TableRowPlan[] {
     { key: "mae", label: "MAE (random masking)", request: { name: "random" }, ...scale },
     { key: "centre", label: "centre-prior masking", request: { name: "centre" }, ...scale },
     { key: "mean-map", label: "mean-GPA-map masking", request: { name: "mean-map" }, ...scale },
-    { key: "gpa", label: "GPA (shipped teacher)", request: GPA(), ...scale },
+    { key: "gpa", label: "GPA (shipped teacher)", request: gpaRequest(), ...scale },
     { key: "oracle-box", label: "oracle-box masking", request: { name: "oracle-box" }, ...scale },
   ];
 }

@@ -15,6 +15,11 @@
  * - Claims carry only orderings the paper states (or shows in bold), never the ImageNet-scale magnitudes.
  * @module
  */
+import type {
+  BestInGroupClaimInput,
+  EqualClaimInput,
+  GreaterClaimInput,
+} from "../lib/report/verdict_types.ts";
 
 /** Identifier of one paper table. */
 export type TableId =
@@ -74,43 +79,21 @@ export interface RowGroup {
   baseline: string | null;
 }
 
-/** Claim "row a has a larger value of `metric` than row b". */
-export interface GreaterClaim {
-  kind: "greater";
-  id: string;
-  /** The claim in this project's words. */
-  text: string;
-  metric: string;
-  a: string;
-  b: string;
-  /** "Slightly larger": the difference must also be at most this (deterministic metrics such as FLOPs). */
-  atMost?: number;
-  /** Where the paper states it. */
+/**
+ * Where the paper states a claim (§, table or figure). The claim kinds themselves are the report layer's
+ * (lib/report/verdict_types.ts: what a verdict can be given on), each with its source: one definition of what a
+ * claim is.
+ */
+export interface ClaimSource {
   source: string;
 }
 
+/** Claim "row a has a larger value of `metric` than row b" (`atMost`: "slightly larger"). */
+export type GreaterClaim = GreaterClaimInput & ClaimSource;
 /** Claim "row `best` has the largest value of `metric` among `rows`" (`rows` includes `best`). */
-export interface BestInGroupClaim {
-  kind: "best-in-group";
-  id: string;
-  text: string;
-  metric: string;
-  best: string;
-  rows: string[];
-  source: string;
-}
-
+export type BestInGroupClaim = BestInGroupClaimInput & ClaimSource;
 /** Claim "rows a and b have the same value of `metric` within ±tolerance (absolute)". */
-export interface EqualClaim {
-  kind: "equal";
-  id: string;
-  text: string;
-  metric: string;
-  a: string;
-  b: string;
-  tolerance: number;
-  source: string;
-}
+export type EqualClaim = EqualClaimInput & ClaimSource;
 
 /** A claim the paper makes about a table. */
 export type Claim = GreaterClaim | BestInGroupClaim | EqualClaim;

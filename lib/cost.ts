@@ -55,11 +55,11 @@ export interface MaeCostConfig {
   /** MLP hidden width / block width, e.g. 4. */
   mlpRatio: number;
   /** Decoder width Dd. */
-  decDim: number;
+  decoderDim: number;
   /** Number of decoder blocks. */
-  decDepth: number;
-  /** Decoder attention heads (must divide `decDim`). */
-  decHeads: number;
+  decoderDepth: number;
+  /** Decoder attention heads (must divide `decoderDim`). */
+  decoderHeads: number;
   /** Fraction of patches removed from the encoder, in (0, 1). */
   maskRatio: number;
 }
@@ -75,9 +75,9 @@ export const VIT_B16_MAE_CONFIG: Readonly<MaeCostConfig> = Object.freeze({
   depth: 12,
   heads: 12,
   mlpRatio: 4,
-  decDim: 512,
-  decDepth: 8,
-  decHeads: 16,
+  decoderDim: 512,
+  decoderDepth: 8,
+  decoderHeads: 16,
   maskRatio: 0.75,
 });
 
@@ -108,9 +108,9 @@ export function validateCostConfig(config: MaeCostConfig): void {
     "depth",
     "heads",
     "mlpRatio",
-    "decDim",
-    "decDepth",
-    "decHeads",
+    "decoderDim",
+    "decoderDepth",
+    "decoderHeads",
   ];
   for (const key of positive) {
     const v = config[key];
@@ -120,7 +120,9 @@ export function validateCostConfig(config: MaeCostConfig): void {
     throw new RangeError(`imageSize ${config.imageSize} is not a multiple of patchSize ${config.patchSize}`);
   }
   if (config.dim % config.heads !== 0) throw new RangeError(`dim ${config.dim} not divisible by heads`);
-  if (config.decDim % config.decHeads !== 0) throw new RangeError(`decDim ${config.decDim} not divisible`);
+  if (config.decoderDim % config.decoderHeads !== 0) {
+    throw new RangeError(`decoderDim ${config.decoderDim} not divisible`);
+  }
   maskedCount(4, config.maskRatio); // validates the ratio
 }
 
@@ -209,13 +211,13 @@ export function teacherForwardFlops(
 export function decoderStackFlops(config: MaeCostConfig, headOutputs = patchValues(config)): number {
   validateCostConfig(config);
   const tokens = numPatches(config) + 1;
-  return config.decDepth * blockForwardFlops(tokens, config.decDim, config.mlpRatio) +
-    linearFlops(tokens, config.decDim, headOutputs);
+  return config.decoderDepth * blockForwardFlops(tokens, config.decoderDim, config.mlpRatio) +
+    linearFlops(tokens, config.decoderDim, headOutputs);
 }
 
 /** FLOPs of the decoder embedding D → Dd applied to `encoderTokens` tokens (default: kept + CLS). */
 export function decoderEmbedFlops(config: MaeCostConfig, encoderTokens = keptPatches(config) + 1): number {
-  return linearFlops(encoderTokens, config.dim, config.decDim);
+  return linearFlops(encoderTokens, config.dim, config.decoderDim);
 }
 
 /** MAE pixel-decoder forward FLOPs: embedding of the encoder output (kept + CLS) + blocks + pixel head. */
@@ -316,14 +318,14 @@ export function encoderParams(config: MaeCostConfig): number {
 
 /** Learnable parameters of one decoder stack: blocks, norm and a head with `headOutputs` outputs. */
 export function decoderStackParams(config: MaeCostConfig, headOutputs = patchValues(config)): number {
-  return config.decDepth * blockParams(config.decDim, config.mlpRatio) + 2 * config.decDim +
-    config.decDim * headOutputs + headOutputs;
+  return config.decoderDepth * blockParams(config.decoderDim, config.mlpRatio) + 2 * config.decoderDim +
+    config.decoderDim * headOutputs + headOutputs;
 }
 
 /** Learnable MAE decoder parameters: embedding D → Dd, mask token, pixel decoder stack. */
 export function decoderParams(config: MaeCostConfig): number {
   validateCostConfig(config);
-  return config.dim * config.decDim + config.decDim + config.decDim + decoderStackParams(config);
+  return config.dim * config.decoderDim + config.decoderDim + config.decoderDim + decoderStackParams(config);
 }
 
 /** Parameters of the teacher encoder up to block `block` (GPA's frozen teacher; its unused tail excluded). */
@@ -342,7 +344,7 @@ export function methodParams(
 ): ParamCounts {
   validateCostConfig(config);
   const L = numPatches(config);
-  const fixedPositional = (L + 1) * (config.dim + config.decDim);
+  const fixedPositional = (L + 1) * (config.dim + config.decoderDim);
   const mae = encoderParams(config) + decoderParams(config);
   const aux = decoderStackParams(config, options.auxHeadOutputs ?? patchValues(config));
   const block = options.teacherBlock ?? 9;
@@ -447,9 +449,9 @@ export function maeCostConfig(
 ): MaeCostConfig {
   return {
     ...encoderConfig(m),
-    decDim: m.decoderDim,
-    decDepth: m.decoderDepth,
-    decHeads: m.decoderHeads,
+    decoderDim: m.decoderDim,
+    decoderDepth: m.decoderDepth,
+    decoderHeads: m.decoderHeads,
     maskRatio,
   };
 }

@@ -38,28 +38,14 @@
  * @module
  */
 import { maskedCount } from "./masking/types.ts";
-import { encoderConfig } from "./vit.ts";
+import { encoderConfig, type VitConfig } from "./vit.ts";
+import type { MaeDecoderShape } from "./mae.ts";
 
-/** Architecture of an MAE-style ViT autoencoder (encoder + lightweight decoder). */
-export interface MaeCostConfig {
-  /** Square input side in pixels, e.g. 224. */
-  imageSize: number;
-  /** Square patch side in pixels, e.g. 16. */
-  patchSize: number;
-  /** Encoder width D. */
-  dim: number;
-  /** Number of encoder blocks. */
-  depth: number;
-  /** Encoder attention heads (must divide `dim`; does not change the FLOPs). */
-  heads: number;
-  /** MLP hidden width / block width, e.g. 4. */
-  mlpRatio: number;
-  /** Decoder width Dd. */
-  decoderDim: number;
-  /** Number of decoder blocks. */
-  decoderDepth: number;
-  /** Decoder attention heads (must divide `decoderDim`). */
-  decoderHeads: number;
+/**
+ * Architecture of an MAE-style ViT autoencoder (encoder + lightweight decoder) at a mask ratio: the model's
+ * own shape (`lib/vit.ts`, `lib/mae.ts`; heads must divide the widths and do not change the FLOPs).
+ */
+export interface MaeCostConfig extends VitConfig, MaeDecoderShape {
   /** Fraction of patches removed from the encoder, in (0, 1). */
   maskRatio: number;
 }
@@ -434,17 +420,7 @@ export function formatCostTable(rows: CostRow[]): string {
 
 /** The cost-model config of an MAE model config (`lib/mae.ts`'s field names) at a mask ratio. */
 export function maeCostConfig(
-  m: {
-    imageSize: number;
-    patchSize: number;
-    dim: number;
-    depth: number;
-    heads: number;
-    mlpRatio: number;
-    decoderDim: number;
-    decoderDepth: number;
-    decoderHeads: number;
-  },
+  m: VitConfig & MaeDecoderShape,
   maskRatio: number,
 ): MaeCostConfig {
   return {

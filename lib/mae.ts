@@ -36,11 +36,15 @@ import {
   xavierUniform,
 } from "./vit.ts";
 
-/** Encoder plus decoder shape and loss options. */
-export interface MaeConfig extends VitConfig {
+/** The decoder's shape: width Dd, blocks, attention heads (must divide Dd). */
+export interface MaeDecoderShape {
   decoderDim: number;
   decoderDepth: number;
   decoderHeads: number;
+}
+
+/** Encoder plus decoder shape and loss options. */
+export interface MaeConfig extends VitConfig, MaeDecoderShape {
   /** Normalise each target patch by its own mean and variance (MAE's `norm_pix_loss`). */
   normPixLoss: boolean;
   /**

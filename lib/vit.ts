@@ -13,12 +13,17 @@ import type { Rng } from "./rng.ts";
 
 /** Shape of a ViT encoder. */
 export interface VitConfig {
+  /** Square input side in pixels, e.g. 224. */
   imageSize: number;
+  /** Square patch side in pixels, e.g. 16. */
   patchSize: number;
   /** Embedding width D. */
   dim: number;
+  /** Number of blocks. */
   depth: number;
+  /** Attention heads (must divide `dim`). */
   heads: number;
+  /** MLP hidden width / block width, e.g. 4. */
   mlpRatio: number;
 }
 

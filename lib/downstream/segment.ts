@@ -13,7 +13,7 @@ import { isEncoderParam } from "../encode.ts";
 import { downstreamRun, type DownstreamTrainArgs, UnusableRunError } from "../train/cached_run.ts";
 import { loadNamedInto, namedTensorsOf, trainLoop } from "../train/loop.ts";
 import { AdamW, layerDecayScale } from "../train/optim.ts";
-import { MODEL_FORMAT_VERSION, type RunEnv } from "../train/pretrain.ts";
+import { loopEnv, MODEL_FORMAT_VERSION, type RunEnv } from "../train/pretrain.ts";
 import type { Params, VitConfig } from "../vit.ts";
 import { evaluateSegmentation, segmentationClasses, type SegmentationEvaluation } from "./evaluate.ts";
 import { buildSegmenter, defaultOutIndices, segmentationLogits, type SegmenterConfig } from "./head.ts";
@@ -154,12 +154,7 @@ async function trainSegmenter(
     datasetSize: data.train.count,
     batchSize: r.batchSize,
     seed: spec.seed,
-    log: env.log,
-    progress: env.progress,
-    progressEvery: env.progressEvery,
-    stopSignal: env.stopSignal,
-    lossHook: env.lossHook,
-    heartbeat, // keeps the run's lock fresh on long runs
+    ...loopEnv(env, heartbeat), // the heartbeat keeps the run's lock fresh on long runs
     evalEvery: r.evalEvery,
     step: async (ctx) => {
       const B = ctx.batchIndices.length;

@@ -59,31 +59,26 @@ export function scaleReading(verdicts: readonly Verdict[], options: ScaleReading
   const out: string[] = [];
   if (judged.length > 0) {
     const by = (o: Verdict["outcome"]) => judged.filter((v) => v.outcome === o);
-    const parts: string[] = [];
-    const held = by("reproduced");
-    if (held.length) parts.push(`${held.length} ${verb(held, "holds", "hold")} (${ids(held)})`);
-    const against = by("not reproduced");
-    if (against.length) {
-      parts.push(`${against.length} ${verb(against, "is", "are")} contradicted (${ids(against)})`);
-    }
-    const smaller = by("smaller than the paper's");
-    if (smaller.length) {
-      parts.push(
-        `${smaller.length} ${
-          verb(smaller, "excludes", "exclude")
-        } an effect as large as the paper's, without excluding none (${ids(smaller)})`,
-      );
-    }
-    const larger = by("larger than the paper's");
-    if (larger.length) {
-      parts.push(
-        `${larger.length} ${
-          verb(larger, "excludes", "exclude")
-        } an effect as small as the paper's, without excluding none (${ids(larger)})`,
-      );
-    }
+    // Each outcome as a clause: [outcome, singular, plural] of "N <verb> (ids)".
+    const clauses: [Verdict["outcome"], string, string][] = [
+      ["reproduced", "holds", "hold"],
+      ["not reproduced", "is contradicted", "are contradicted"],
+      [
+        "smaller than the paper's",
+        "excludes an effect as large as the paper's, without excluding none",
+        "exclude an effect as large as the paper's, without excluding none",
+      ],
+      [
+        "larger than the paper's",
+        "excludes an effect as small as the paper's, without excluding none",
+        "exclude an effect as small as the paper's, without excluding none",
+      ],
+      ["inconclusive", "is inconclusive", "are inconclusive"],
+    ];
+    const parts = clauses.map(([outcome, one, many]) => [by(outcome), one, many] as const)
+      .filter(([vs]) => vs.length > 0)
+      .map(([vs, one, many]) => `${vs.length} ${verb(vs, one, many)} (${ids(vs)})`);
     const open = by("inconclusive");
-    if (open.length) parts.push(`${open.length} ${verb(open, "is", "are")} inconclusive (${ids(open)})`);
     out.push(
       `Of the ${judged.length} ${verb(judged, "claim", "claims")} judged on the runs here, ${listed(parts)}.`,
     );

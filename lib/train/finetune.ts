@@ -19,6 +19,7 @@ import { epochRecords, loadNamedInto, namedTensorsOf, PendingMetrics, trainLoop 
 import {
   accumulateGradients,
   deferredReads,
+  loopEnv,
   MODEL_FORMAT_VERSION,
   notesField,
   resolveMicroBatch,
@@ -272,12 +273,7 @@ async function trainFinetune(
     datasetSize: data.train.count,
     batchSize: r.batchSize,
     seed: spec.seed,
-    log: env.log,
-    progress: env.progress,
-    progressEvery: env.progressEvery,
-    stopSignal: env.stopSignal,
-    lossHook: env.lossHook,
-    heartbeat,
+    ...loopEnv(env, heartbeat), // the heartbeat keeps the run's lock fresh on long runs
     step: async (ctx) => {
       const B = ctx.batchIndices.length;
       const { images } = randomResizedCropFlip(

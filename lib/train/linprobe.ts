@@ -15,7 +15,7 @@ import { Rng } from "../rng.ts";
 import { addParam, initEncoder, param, type Params, type VitConfig } from "../vit.ts";
 import { absoluteLr, cosineLr, SgdMomentum } from "./optim.ts";
 import { loadNamedInto, namedTensorsOf, trainLoop } from "./loop.ts";
-import { MODEL_FORMAT_VERSION, notesField, type RunEnv } from "./pretrain.ts";
+import { loopEnv, MODEL_FORMAT_VERSION, notesField, type RunEnv } from "./pretrain.ts";
 import type { LinprobeRecipe } from "./recipes.ts";
 
 /** A linear-probing run. */
@@ -170,12 +170,7 @@ async function trainProbe(
     datasetSize: data.train.count,
     batchSize: Math.min(r.batchSize, data.train.count),
     seed: spec.seed,
-    log: env.log,
-    progress: env.progress,
-    progressEvery: env.progressEvery,
-    stopSignal: env.stopSignal,
-    lossHook: env.lossHook,
-    heartbeat,
+    ...loopEnv(env, heartbeat), // the heartbeat keeps the run's lock fresh on long runs
     step: async (ctx) => {
       const B = ctx.batchIndices.length;
       let feats: tf.Tensor2D;

@@ -127,6 +127,21 @@ export interface RunEnv {
   notes?: string[];
 }
 
+/**
+ * The training loop's options that come from a run's environment: logging, progress, the stop signal, the
+ * test-only loss hook and the heartbeat that keeps the run's lock fresh (the run's own, where it has one).
+ */
+export function loopEnv(env: RunEnv, heartbeat: (() => Promise<void>) | undefined = env.heartbeat) {
+  return {
+    log: env.log,
+    progress: env.progress,
+    progressEvery: env.progressEvery,
+    stopSignal: env.stopSignal,
+    lossHook: env.lossHook,
+    heartbeat,
+  };
+}
+
 /** The `recipeNotes` field of a run's metrics (absent without notes). */
 export function notesField(env: { notes?: string[] }): { recipeNotes?: string[] } {
   return env.notes && env.notes.length > 0 ? { recipeNotes: env.notes } : {};
@@ -275,12 +290,7 @@ async function runPretrainLoop(
     batchSize: recipe.batchSize,
     seed: spec.seed,
     step: loopStep,
-    log: env.log,
-    progress: env.progress,
-    progressEvery: env.progressEvery,
-    stopSignal: env.stopSignal,
-    lossHook: env.lossHook,
-    heartbeat: env.heartbeat,
+    ...loopEnv(env),
     evaluate: probe
       ? async () => ({ probeTop1: await probe.evaluate(params, cfg, env.knnData!.val) })
       : undefined,

@@ -423,17 +423,21 @@ async function rejudgeReports(values: Values, files: string[]) {
   const { allPlans } = await import("../experiments/tables/mod.ts");
   for (const r of done) {
     const h = r.input.header;
-    const discuss = (() => {
+    const own = (() => {
       try {
-        return allPlans(getProfile(h.profile))[h.tableId ?? ""]?.own?.discuss;
+        return allPlans(getProfile(h.profile))[h.tableId ?? ""]?.own;
       } catch {
         return undefined;
       }
     })();
-    if (discuss) {
+    if (own?.discuss) {
+      const { readingsByMetric } = await import("../lib/report/readings.ts");
       r.input.notes = [
         ...r.input.notes.filter((n) => !n.startsWith(DISCUSSION_PREFIX)),
-        discuss(r.input.verdicts),
+        own.discuss(
+          r.input.verdicts,
+          readingsByMetric(own.claims, r.input.metric.key, r.input.additionalMetrics ?? []),
+        ),
       ];
     }
   }

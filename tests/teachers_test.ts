@@ -87,8 +87,8 @@ Deno.test("ladderDiscussion: a second reading is one line of its intervals, name
   const line = ladderDiscussion(vs, "tt", "k-NN", { short: true });
   assert.equal(
     line,
-    "Read by k-NN: MAE − random init +2.00 [+1.00, +3.00]; oracle − MAE +0.20 [−0.50, +0.90]; " +
-      "GPA − mean map +0.10 [−0.30, +0.50].",
+    "Read by k-NN: MAE − random init +2.00 [+1.00, +3.00]; oracle − MAE +0.20 [−0.50, +0.90] (at most 45 % " +
+      "of pre-training's gain on this reading); GPA − mean map +0.10 [−0.30, +0.50].",
   );
   assert.match(ladderDiscussion([], "tt", "k-NN", { short: true }), /not enough paired seeds/);
   // The main reading names its metric after the prefix, so a re-judge still finds and replaces it.
@@ -262,4 +262,21 @@ Deno.test("ladderDiscussion: an interval that excludes 0 only before Holm's corr
     /A hint that masking the annotated object helps: oracle − MAE \+0\.50 \[\+0\.10, \+0\.90\].*\(before Holm's correction/,
   );
   assert.doesNotMatch(oracle, /Masking the annotated object helps/);
+});
+
+Deno.test("ladderDiscussion: a side reading gives the oracle's bound as a share of pre-training's gain on it", () => {
+  const text = ladderDiscussion(
+    [
+      verdict("mae-beats-random", 4, [3, 5]),
+      verdict("oracle-beats-mae", -0.15, [-0.5, 0.2]),
+    ],
+    "tt",
+    "linear probe, beside (not judged)",
+    { short: true },
+  );
+  // 0.2 of a 4-point gain: 5 %.
+  assert.match(
+    text,
+    /^Read by linear probe, beside \(not judged\): MAE − random init \+4\.00 \[\+3\.00, \+5\.00\]; oracle − MAE −0\.15 \[−0\.50, \+0\.20\] \(at most 5 % of pre-training's gain on this reading\)\.$/,
+  );
 });

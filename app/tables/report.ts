@@ -4,6 +4,7 @@
  * says what ran (data, model, engines, commit).
  * @module
  */
+import { readingsByMetric } from "../../lib/report/readings.ts";
 import { paperTable, paperValue, type TableId } from "../../experiments/paper.ts";
 import { SEGMENTATION_SETUPS } from "../../experiments/segmentation.ts";
 import { type Evaluation, SIDE_METRICS, type TablePlan } from "../../experiments/tables/mod.ts";
@@ -209,7 +210,9 @@ export function assembleReport(
   }
   const mix = engineMixNote(results);
   if (mix) notes.push(mix);
-  if (plan.own?.discuss) notes.push(plan.own.discuss(verdicts));
+  if (plan.own?.discuss) {
+    notes.push(plan.own.discuss(verdicts, readingsByMetric(claims, plan.metric.key, additional)));
+  }
   for (const c of paper.claims) {
     if (!(c.metric in resultsByMetric)) {
       notes.push(`claim ${c.id} (${c.metric}) not judged: that metric was not run`);

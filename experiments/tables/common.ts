@@ -58,8 +58,14 @@ export interface TablePlan {
      * recall JSON that `gpa-recall` writes): each `note` returns a line, or null when the file lacks it.
      */
     fileNotes?: { file: string; note: (json: unknown) => string | null }[];
-    /** A discussion written from the verdicts (added to the report's notes; begins with `DISCUSSION_PREFIX`). */
-    discuss?: (verdicts: readonly Verdict[]) => string;
+    /**
+     * A discussion written from the verdicts (added to the report's notes; begins with `DISCUSSION_PREFIX`);
+     * `readings` are the same claims judged on each side metric (lib/report/readings.ts), by metric key.
+     */
+    discuss?: (
+      verdicts: readonly Verdict[],
+      readings?: Readonly<Record<string, readonly Verdict[]>>,
+    ) => string;
   };
   /**
    * Metric key of the paper module that our runs fill, and how it is produced; `measuredAs` says what stands

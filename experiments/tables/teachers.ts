@@ -100,7 +100,14 @@ export function plan(profile: Profile): TablePlan {
       baseline: "mae",
       claims: ladderClaims("finetune", "tt"),
       note: note(false),
-      discuss: (v) => ladderDiscussion(v, "tt"),
+      discuss: (v, readings) =>
+        [
+          ladderDiscussion(v, "tt"),
+          // The same encoders read directly (beside fine-tuning, not judged): their paired intervals.
+          ...(["linprobe", "knn"] as const).filter((m) => readings?.[m]?.length).map((m) =>
+            ladderDiscussion(readings![m], "tt", `${SIDE_NAMES[m]}, beside (not judged)`, { short: true })
+          ),
+        ].join(" "),
       fileNotes: [{ file: "figures/gpa_recall.json", note: mapSourcesNote }],
     },
     metric: { key: "finetune", label: "fine-tune top-1", evaluation: "finetune" },
@@ -194,7 +201,14 @@ export function ladderDiscussion(
       ["GPA − centre prior", gpaCentre],
       ["GPA − MAE", gpaMae],
     ].filter(([, x]) => (x as Verdict | undefined)?.ci)
-      .map(([name, x]) => `${name} ${interval(x as Verdict)}`);
+      .map(([name, x]) => {
+        const v = x as Verdict;
+        // The oracle's upper bound as a share of what pre-training is worth on this same reading.
+        const bound = v === oracle && pre?.ci && pre.delta > 0
+          ? ` (at most ${Math.round((100 * v.ci![1]) / pre.delta)} % of pre-training's gain on this reading)`
+          : "";
+        return `${name} ${interval(v)}${bound}`;
+      });
     return parts.length
       ? `Read by ${reading ?? arm}: ${parts.join("; ")}.`
       : `Read by ${reading ?? arm}: not enough paired seeds have run.`;
@@ -294,6 +308,9 @@ function afterHolm(v: Verdict): string {
     ? " (before Holm's correction over the table's claims; after it, inconclusive)"
     : "";
 }
+
+/** How the discussion names a side reading. */
+const SIDE_NAMES = { linprobe: "linear probe", knn: "k-NN" } as const;
 
 /** The table arm. */
 export const teachers: TableModule = { id: "teachers", plan };

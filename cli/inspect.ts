@@ -9,7 +9,7 @@ import { CorruptFileError } from "../lib/fsutil.ts";
 import type { ReportJson } from "../lib/report/summary.ts";
 import type { ProseReportJson } from "../lib/report/prose.ts";
 import { checkOutputPath, context, print, PROJECT_ROOT } from "./context.ts";
-import { DISCUSSION_PREFIX } from "../experiments/tables/common.ts";
+import { DISCUSSION_PREFIX } from "../lib/report/report_model.ts";
 
 export async function cmdDoctor(args: string[]) {
   const { values } = parseCommandArgs("doctor", args);

@@ -59,3 +59,23 @@ Deno.test("the prose block is written between its own markers", () => {
   const out = replaceBetweenMarkers(readme, "new", PROSE_MARKERS);
   assert.equal(out, `x\n${PROSE_MARKERS[0]}\n\nnew\n\n${PROSE_MARKERS[1]}\ny`);
 });
+
+Deno.test("resultsProse: a table's discussion note is quoted after its numbers; other notes are not", () => {
+  const report: ProseReportJson = {
+    ...TABLE4,
+    header: { ...TABLE4.header, tableId: "teachers" },
+    notes: [
+      "Runs: 25 units",
+      "Discussion (written from the verdicts above): oracle − MAE +0.31 [−0.13, +0.76].",
+    ],
+  };
+  const paragraphs = resultsProse([{ file: "reports/cpu/teachers.md", report }]).split("\n\n");
+  assert.equal(paragraphs.length, 2);
+  assert.equal(
+    paragraphs[1],
+    "[teachers](reports/cpu/teachers.md) — Discussion (written from the verdicts above): oracle − MAE +0.31 " +
+      "[−0.13, +0.76].",
+  );
+  assert.ok(!paragraphs.join("").includes("Runs: 25 units"));
+  assert.equal(resultsProse([{ file: "t4.md", report: TABLE4 }]).split("\n\n").length, 1);
+});

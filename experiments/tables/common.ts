@@ -16,8 +16,7 @@ import { SEGMENTATION_SETUPS } from "../segmentation.ts";
  */
 export type Evaluation = "finetune" | "linprobe" | "segment" | "knn";
 
-/** How an own table's discussion note begins (a re-judged report replaces it). */
-export const DISCUSSION_PREFIX = "Discussion";
+export { DISCUSSION_PREFIX } from "../../lib/report/report_model.ts";
 
 /** One row: a run recipe, or the reason it is not run. */
 export interface TableRowPlan {

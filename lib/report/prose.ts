@@ -7,6 +7,7 @@
  * @module
  */
 import { escapeCell, formatDelta } from "./markdown.ts";
+import { DISCUSSION_PREFIX } from "./report_model.ts";
 import { holmAdjust, mean, pairedDifferenceInterval, twoSidedPValue } from "./stats.ts";
 
 /** Markers between which `results --write` puts the prose (beside the results table's). */
@@ -27,6 +28,8 @@ export interface ProseReportJson {
     }[];
   }[];
   floorRow?: string | null;
+  /** The report's notes: a discussion note (written from the verdicts) is quoted after the numbers. */
+  notes?: readonly string[];
 }
 
 /** A paired difference a − b over the seeds both rows have. */
@@ -149,6 +152,9 @@ export function resultsProse(reports: readonly { file: string; report: ProseRepo
         (notRun.length > 0 ? ` (not run: ${notRun.join(", ")})` : "") +
         (parts.length > 0 ? `: ${parts.join(" ")}` : ": no two rows ran."),
     );
+    // The table's own discussion (generated from its verdicts, as the report shows it), quoted whole.
+    const discussion = report.notes?.find((n) => n.startsWith(DISCUSSION_PREFIX));
+    if (discussion) paragraphs.push(`[${tableLabel(report.header.tableId)}](${file}) — ${discussion}`);
   }
   return paragraphs.join("\n\n");
 }

@@ -101,6 +101,12 @@ export interface TableReportInput {
   runs?: readonly { row: string; seed: number; pretrainHash: string; evalHash: string }[];
 }
 
+/**
+ * How a table's discussion note begins (written from its verdicts by the table's module; a re-judged report
+ * replaces it, and the front page's prose quotes it).
+ */
+export const DISCUSSION_PREFIX = "Discussion";
+
 /** What a reader must know before comparing numbers. */
 export const SCALE_STATEMENT =
   "Absolute numbers are not expected to match the paper: these runs use a small " +

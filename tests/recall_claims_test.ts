@@ -12,6 +12,12 @@ Deno.test("recall claims: GPA vs CLS attention and HPM's predicted loss, paired 
   );
   assert.equal(v["fig1-gpa-beats-cls-attention"].outcome, "reproduced");
   assert.equal(v["fig1-gpa-beats-cls-attention"].n, `${n} pairs`);
+  // The pairs are images: the detail and the rule say so, not "per seed".
+  assert.match(v["fig1-gpa-beats-cls-attention"].detail, /per-image differences/);
+  assert.doesNotMatch(
+    v["fig1-gpa-beats-cls-attention"].rule + v["fig1-gpa-beats-cls-attention"].detail,
+    /per seed|per-seed/,
+  );
   // No HPM maps (no trained HPM run): not run, never "not reproduced".
   assert.ok(onRowsNotRun(v["fig1-gpa-beats-hpm-loss"]));
   assert.equal(v["fig1-gpa-beats-hpm-loss"].outcome, "inconclusive");

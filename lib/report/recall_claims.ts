@@ -70,13 +70,20 @@ export function recallClaims(input: RecallClaimsInput): Verdict[] {
   // Recall by block, as a detail of the depth claim: does it rise at every step?
   const means = blocks.map((b) => b.reduce((s, x) => s + x, 0) / Math.max(1, b.length));
   const monotone = means.every((m, i) => i === 0 || m >= means[i - 1]);
-  return holmVerdicts(verdicts).map((v) =>
-    v.claimId === "fig4-recall-rises-with-depth" && means.length >= 2
-      ? {
-        ...v,
-        detail: `${v.detail}; block means ${means.map((m) => m.toFixed(3)).join(" → ")}` +
-          ` (${monotone ? "rising at every block" : "not rising at every block"})`,
-      }
-      : v
-  );
+  // The pairs are images, not seeds: say so where the shared wording says "per seed".
+  const perImage = (text: string) =>
+    text.replace("per-seed differences", "per-image differences").replace(
+      "paired per seed",
+      "paired per image",
+    );
+  return holmVerdicts(verdicts).map((v) => ({ ...v, detail: perImage(v.detail), rule: perImage(v.rule) }))
+    .map((v) =>
+      v.claimId === "fig4-recall-rises-with-depth" && means.length >= 2
+        ? {
+          ...v,
+          detail: `${v.detail}; block means ${means.map((m) => m.toFixed(3)).join(" → ")}` +
+            ` (${monotone ? "rising at every block" : "not rising at every block"})`,
+        }
+        : v
+    );
 }

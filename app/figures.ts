@@ -277,8 +277,12 @@ export async function gpaRecall(
     (_, b) => Array.from(rm!.recall.subarray(b * rm!.columns, (b + 1) * rm!.columns)),
   );
   const png = await heatmapPng({
-    title: `GPA top-${Math.round(ratio * 100)}% recall, ${n} images (random ${randomRecall.toFixed(2)}, ` +
-      `centre prior ${main.centerRecall.toFixed(2)}, CLS attention ${clsAttentionRecall.toFixed(2)})`,
+    // Random, the centre prior, CLS attention and HPM are marked on the bar; only a value below the bar's
+    // range (random) is named in the title, which must fit the figure's width.
+    title: `GPA top-${Math.round(ratio * 100)}% recall, ${n} images` +
+      (clsAttentionRecall < randomRecall
+        ? `; CLS attention ${clsAttentionRecall.toFixed(2)}, below random`
+        : ""),
     rows: cfg.depth,
     cols: rm!.columns,
     values: rm!.recall,

@@ -88,7 +88,10 @@ Deno.test("markdown: verdict words, summary, rules, deviations, escaped notes, f
   // The reading at this scale is written from the verdicts, between the rules and the deviations.
   const reading = md.indexOf("## What this table says at this scale");
   assert(reading > md.indexOf("Rules:") && reading < md.indexOf("## Deviations from the paper"), md);
-  assert(md.includes("Of the 2 claims judged on the runs here, 1 holds (`t1-teacher`) and 1 is inconclusive"), md);
+  assert(
+    md.includes("Of the 2 claims judged on the runs here, 1 holds (`t1-teacher`) and 1 is inconclusive"),
+    md,
+  );
 });
 
 Deno.test("markdown: per-row baselines (grouped tables) and bad input", () => {

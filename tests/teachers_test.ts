@@ -280,3 +280,10 @@ Deno.test("ladderDiscussion: a side reading gives the oracle's bound as a share 
     /^Read by linear probe, beside \(not judged\): MAE − random init \+4\.00 \[\+3\.00, \+5\.00\]; oracle − MAE −0\.15 \[−0\.50, \+0\.20\] \(at most 5 % of pre-training's gain on this reading\)\.$/,
   );
 });
+
+Deno.test("teachers-long: its claims on the probe and on k-NN do not read alike", () => {
+  const claims = planLong(getProfile("cpu")).own!.claims;
+  assert.equal(new Set(claims.map((c) => c.text)).size, claims.length);
+  assert.match(claims.find((c) => c.id === "tlk-oracle-beats-mae")!.text, /\(k-NN\)$/);
+  assert.match(claims.find((c) => c.id === "tl-oracle-beats-mae")!.text, /\(linear probe\)$/);
+});

@@ -43,12 +43,15 @@ function rows(epochsScale?: number): TableRowPlan[] {
   ];
 }
 
-/** The ladder's claims on one metric. */
-export function ladderClaims(metric: string, arm: string): Claim[] {
+/**
+ * The ladder's claims on one metric; `reading` names the metric in each claim's text where a table judges
+ * the same claims on two metrics (the long arm: linear probe and k-NN), so that no two claims read alike.
+ */
+export function ladderClaims(metric: string, arm: string, reading?: string): Claim[] {
   const claim = (id: string, a: string, b: string, text: string): Claim => ({
     kind: "greater",
     id: `${arm}-${id}`,
-    text,
+    text: reading ? `${text} (${reading})` : text,
     metric,
     a,
     b,
@@ -124,7 +127,7 @@ export function planLong(profile: Profile): TablePlan {
     title: `What the teacher must know — ${LONG_ARM_SCALE}× pre-training, read by linear probe and k-NN`,
     own: {
       baseline: "mae",
-      claims: [...ladderClaims("linprobe", "tl"), ...ladderClaims("knn", "tlk")],
+      claims: [...ladderClaims("linprobe", "tl", "linear probe"), ...ladderClaims("knn", "tlk", "k-NN")],
       note: note(true),
       discuss: (v) =>
         `${ladderDiscussion(v, "tl", "linear probe", { long: true })} ${

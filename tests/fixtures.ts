@@ -4,6 +4,7 @@ import type { RunContext } from "../app/runner.ts";
 import type { MaeConfig } from "../lib/mae.ts";
 import { createMaskStrategy } from "../lib/masking/mod.ts";
 import type { PretrainSpec } from "../lib/train/pretrain.ts";
+import type { Verdict } from "../lib/report/verdict_types.ts";
 
 /** A tiny MAE (16 px, 8-d, 2 blocks): fast enough for exact checks on any backend. */
 export const TINY_MAE: MaeConfig = {
@@ -40,5 +41,33 @@ export function planContext(profile = "smoke"): RunContext {
     backend: "wasm",
     log: () => {},
     stopSignal: { stopped: false },
+  };
+}
+
+/** A verdict for report tests: an inconclusive paired "GPA beats MAE", with `over` on top. */
+export function verdictFixture(over: Partial<Verdict> = {}): Verdict {
+  return {
+    claimId: "c",
+    text: "GPA beats MAE",
+    kind: "greater",
+    metric: "finetune",
+    outcome: "inconclusive",
+    rule: "",
+    compared: { a: "gpa", b: "mae" },
+    delta: 0.4,
+    ci: [-0.1, 0.9],
+    level: 0.95,
+    method: "paired",
+    n: "5 pairs",
+    mde: 0.5,
+    halfWidth: 0.5,
+    pValue: 0.1,
+    paperEffect: 0.5,
+    seedsNeeded: 9,
+    seedsNeededRange: null,
+    vsPaper: null,
+    rows: {},
+    detail: "",
+    ...over,
   };
 }

@@ -1,31 +1,8 @@
 import assert from "node:assert/strict";
 import { replaceBetweenMarkers, type ReportJson, resultsSummary } from "../lib/report/summary.ts";
-import type { Verdict } from "../lib/report/verdict.ts";
+import { verdictFixture } from "./fixtures.ts";
 
-const verdict = (over: Partial<Verdict>): Verdict => ({
-  claimId: "c",
-  text: "GPA beats MAE",
-  kind: "greater",
-  metric: "finetune",
-  outcome: "inconclusive",
-  rule: "",
-  compared: { a: "gpa", b: "mae" },
-  delta: 0.4,
-  ci: [-0.1, 0.9],
-  level: 0.95,
-  method: "paired",
-  n: "5 pairs",
-  mde: 0.5,
-  halfWidth: 0.5,
-  pValue: 0.1,
-  paperEffect: 0.5,
-  seedsNeeded: 9,
-  seedsNeededRange: null,
-  vsPaper: null,
-  rows: {},
-  detail: "",
-  ...over,
-});
+const verdict = verdictFixture;
 
 Deno.test("resultsSummary: one line per claim with paper Δ, paired CI, verdict, Holm and seeds", () => {
   const report: ReportJson = {

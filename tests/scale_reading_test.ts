@@ -2,32 +2,22 @@ import assert from "node:assert/strict";
 import { scaleReading } from "../lib/report/scale_reading.ts";
 import type { Verdict } from "../lib/report/verdict_types.ts";
 import type { GainOverFloor } from "../lib/report/report_model.ts";
+import { verdictFixture } from "./fixtures.ts";
 
 function verdict(id: string, outcome: Verdict["outcome"], extra: Partial<Verdict> = {}): Verdict {
-  return {
+  return verdictFixture({
     claimId: id,
     text: id,
-    kind: "greater",
-    metric: "finetune",
     outcome,
-    vsPaper: null,
-    rule: "",
     compared: { a: "a", b: "b" },
     delta: 0.2,
     ci: [-0.1, 0.5],
-    level: 0.95,
-    method: "paired",
-    n: "5 pairs",
     mde: 0.4,
     halfWidth: 0.3,
     pValue: 0.2,
-    paperEffect: 0.5,
     seedsNeeded: 4,
-    seedsNeededRange: null,
-    rows: {},
-    detail: "",
     ...extra,
-  };
+  });
 }
 
 const gain: GainOverFloor = {

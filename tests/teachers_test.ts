@@ -2,20 +2,16 @@ import assert from "node:assert/strict";
 import { ladderDiscussion, plan, planLong } from "../experiments/tables/teachers.ts";
 import { getProfile } from "../experiments/profiles.ts";
 import type { Verdict } from "../lib/report/verdict.ts";
+import { verdictFixture } from "./fixtures.ts";
 
 function verdict(id: string, delta: number, ci: [number, number] | null, mde = 1): Verdict {
-  return {
+  return verdictFixture({
     claimId: `tt-${id}`,
     text: id,
-    kind: "greater",
-    metric: "finetune",
     outcome: ci && ci[0] > 0 ? "reproduced" : ci && ci[1] < 0 ? "not reproduced" : "inconclusive",
-    vsPaper: null,
-    rule: "",
     compared: { a: "a", b: "b" },
     delta,
     ci,
-    level: 0.95,
     method: ci ? "paired" : "none",
     n: "3 pairs",
     mde,
@@ -23,10 +19,7 @@ function verdict(id: string, delta: number, ci: [number, number] | null, mde = 1
     pValue: NaN,
     paperEffect: null,
     seedsNeeded: null,
-    seedsNeededRange: null,
-    rows: {},
-    detail: "",
-  };
+  });
 }
 
 Deno.test("ladderDiscussion: pre-training helps, the oracle does not — explanation 3, with its bound", () => {

@@ -254,6 +254,46 @@ Deno.test("addRowFrom: copies a row's values and runs when their evaluation hash
   assert.throws(() => addRowFrom(target, { ...t, key: "gpa" }), /no row 'gpa'/);
 });
 
+Deno.test("addRowFrom: copies the row into every metric the two reports share (a long arm's k-NN)", async () => {
+  const { addRowFrom } = await import("../lib/report/rejudge.ts");
+  const probe = { key: "linprobe", label: "linear-probe top-1" };
+  const knn = { key: "knn", label: "k-NN top-1" };
+  const other = { key: "recall", label: "recall" };
+  type Row = { key: string; label: string; perSeed: number[]; seeds: number[] };
+  const block = (metric: object, rows: Row[]) => ({ metric, baseline: "mae", rows });
+  const mae = { key: "mae", label: "MAE", perSeed: [20, 21], seeds: [0, 1] };
+  const target = {
+    metrics: [block(probe, [mae]), block(knn, [mae]), block(other, [mae])],
+    runs: [],
+    notes: [],
+  };
+  const centre = (perSeed: number[], seeds: number[]) => ({ key: "centre", label: "centre", perSeed, seeds });
+  const source = {
+    metrics: [block(probe, [centre([19, 20], [0, 1])]), block(knn, [centre([12], [1])])],
+    runs: [
+      { row: "centre", seed: 0, pretrainHash: "p0", evalHash: "c0" },
+      { row: "centre", seed: 1, pretrainHash: "p1", evalHash: "c1" },
+    ],
+  };
+  const out = addRowFrom(target, {
+    key: "centre",
+    from: source,
+    fromPath: "long.json",
+    order: ["mae", "centre"],
+    expectedEvalHashes: { 0: "c0", 1: "c1" },
+  }) as typeof target;
+  const rowOf = (i: number) =>
+    (out.metrics[i].rows as { key: string; perSeed: number[]; seeds: number[] }[]).find((r) =>
+      r.key === "centre"
+    );
+  assert.deepEqual(out.metrics[0].rows.map((r) => r.key), ["mae", "centre"]);
+  assert.deepEqual([rowOf(0)!.perSeed, rowOf(0)!.seeds], [[19, 20], [0, 1]]);
+  // The k-NN block has only seed 1 in the source: only that seed is copied.
+  assert.deepEqual([rowOf(1)!.perSeed, rowOf(1)!.seeds], [[12], [1]]);
+  // A metric the source does not have is left as it was.
+  assert.equal(rowOf(2), undefined);
+});
+
 Deno.test("rejudge: claims and deviations added since a report was written are added; new claims on missing rows read not run", async () => {
   const { rejudgeReport } = await import("../lib/report/rejudge.ts");
   const { tableReportJson } = await import("../lib/report/markdown.ts");

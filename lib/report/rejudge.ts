@@ -329,14 +329,16 @@ export interface RowTransfer {
 }
 
 /**
- * A report's JSON with one row of the main metric (its per-seed values, seeds and runs) copied from another
- * report, for when the target's run cache is gone, or its runs were made for another table: the same
- * identities, checked against `expectedEvalHashes` seed by seed. The row replaces one of the same key; a note
- * says where it came from. Paired claims use the seeds both rows have.
+ * A report's JSON with one row (its per-seed values, seeds and runs) copied from another report, for when the
+ * target's run cache is gone, or its runs were made for another table: the same identities, checked against
+ * `expectedEvalHashes` seed by seed. The main metric must be the same; the row is copied into every other
+ * metric the two reports share too (a long arm's k-NN beside its probe). The row replaces one of the same
+ * key; a note says where it came from. Paired claims use the seeds both rows have.
  */
 export function addRowFrom(json: unknown, t: RowTransfer): Json {
   if (!isObject(json) || !isObject(t.from)) fail("not a JSON object");
-  const source = metricBlock((field(t.from, "metrics", isArray, "a list", t.fromPath))[0], 0);
+  const sources = field(t.from, "metrics", isArray, "a list", t.fromPath).map(metricBlock);
+  const source = sources[0] ?? fail(`${t.fromPath}: no metrics`);
   const target = field(json, "metrics", isArray, "a list", "report");
   if (target.length === 0 || !isObject(target[0])) fail("report: no metrics");
   const targetMetric = field(target[0], "metric", isObject, "an object", "metrics[0]");
@@ -360,21 +362,30 @@ export function addRowFrom(json: unknown, t: RowTransfer): Json {
     }
   }
   const seeds = keep.map(([s]) => s);
-  const copied = {
-    key: t.key,
-    label: t.label ?? row.label,
-    paper: t.paper ?? null,
-    perSeed: keep.map(([, i]) => row.perSeed[i]),
-    seeds,
-  };
-  const others = field(target[0], "rows", isArray, "a list", "metrics[0]").filter((r) =>
-    !(isObject(r) && r.key === t.key)
-  );
   const rank = (r: unknown) => {
     const i = t.order?.indexOf(isObject(r) ? String(r.key) : "") ?? -1;
     return i < 0 ? Infinity : i;
   };
-  const rows = t.order ? [...others, copied].sort((a, b) => rank(a) - rank(b)) : [copied, ...others];
+  // The row in the target's metric block `i`, from the source's block of the same metric (the seeds it has).
+  const withRow = (block: unknown, i: number): unknown => {
+    if (!isObject(block)) return block;
+    const key = isObject(block.metric) ? block.metric.key : undefined;
+    const src = i === 0 ? row : sources.find((b) => b.metric.key === key)?.rows.find((r) => r.key === from);
+    if (!src) return block;
+    const at = seeds.map((s) => (src.seeds ?? allSeeds).indexOf(s));
+    const copied = {
+      key: t.key,
+      label: t.label ?? row.label,
+      paper: i === 0 ? t.paper ?? null : null,
+      perSeed: at.filter((j) => j >= 0).map((j) => src.perSeed[j]),
+      seeds: seeds.filter((_, n) => at[n] >= 0),
+    };
+    const others = field(block, "rows", isArray, "a list", `metrics[${i}]`).filter((r) =>
+      !(isObject(r) && r.key === t.key)
+    );
+    const rows = t.order ? [...others, copied].sort((a, b) => rank(a) - rank(b)) : [copied, ...others];
+    return { ...block, rows };
+  };
   const notes = (json.notes ?? []) as string[];
   // A bootstrap interval was computed from the replaced row's runs: it does not describe the copied ones.
   const verdicts = ((json.verdicts ?? []) as Json[]).map((v) => {
@@ -387,7 +398,7 @@ export function addRowFrom(json: unknown, t: RowTransfer): Json {
     ...json,
     verdicts,
     ...(t.from.floorRow === from ? { floorRow: t.key } : {}),
-    metrics: [{ ...target[0], rows }, ...target.slice(1)],
+    metrics: target.map(withRow),
     runs: [
       ...((json.runs ?? []) as Json[]).filter((r) => r.row !== t.key),
       ...runs.filter((r) => seeds.includes(r.seed as number)).map((r) => ({ ...r, row: t.key })),

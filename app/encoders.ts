@@ -9,7 +9,7 @@
 import { UsageError } from "../lib/cli.ts";
 import { isEncoderParam } from "../lib/encode.ts";
 import { sha256File } from "../lib/fsutil.ts";
-import { convertTimmVit, encoderFromNamed } from "../lib/gpa.ts";
+import { convertTimmVit, encoderFromNamed } from "../lib/encoder_weights.ts";
 import { readSafetensorsFile } from "../lib/safetensors.ts";
 import type { NamedTensors } from "../lib/safetensors.ts";
 import { inferTimmVitConfig, UnknownShapeError } from "../lib/timm.ts";

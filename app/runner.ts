@@ -11,15 +11,10 @@ import { createMaskStrategy } from "../lib/masking/mod.ts";
 import type { MaskStrategy } from "../lib/masking/types.ts";
 import { buildClassifier, finetune, finetuneIdentity, type FinetuneOutcome } from "../lib/train/finetune.ts";
 import { linprobe, linprobeIdentity, type LinprobeOutcome } from "../lib/train/linprobe.ts";
-import {
-  knnOfEncoder,
-  pretrain,
-  type PretrainExtension,
-  type PretrainOutcome,
-  type PretrainSpec,
-  type ProgressUnit,
-  type RunEnv,
-} from "../lib/train/pretrain.ts";
+import type { PretrainExtension } from "../lib/train/extension.ts";
+import { knnOfEncoder, pretrain, type PretrainOutcome } from "../lib/train/pretrain.ts";
+import type { PretrainSpec, ProgressUnit } from "../lib/train/pretrain_spec.ts";
+import type { RunEnv } from "../lib/train/run_env.ts";
 import type { Profile } from "../experiments/profiles.ts";
 import type { Params } from "../lib/vit.ts";
 
@@ -149,15 +144,9 @@ export async function ensurePretrain(ctx: RunContext, choice: PretrainChoice): P
   const { train, val } = await profileData(ctx);
   fitBatch(ctx, "pretrain", train);
   return pretrain(pretrainSpec(ctx, choice, train.fingerprint), train, {
+    ...runEnv(ctx, "pretrain"),
     knnData: { train, val },
     onlineProbe: true,
-    cache: runCache(ctx),
-    log: ctx.log,
-    stopSignal: ctx.stopSignal,
-    lossHook: ctx.lossHook,
-    progress: ctx.progress,
-    progressEvery: ctx.progressEvery,
-    ...notesOf(ctx, "pretrain"),
   });
 }
 
@@ -195,6 +184,8 @@ function downstreamSpecOf(
   };
 }
 
+type DownstreamSpec = Awaited<ReturnType<typeof downstreamSpec>>;
+
 async function downstreamSpec(ctx: RunContext, from: EncoderRef | null, seed: number) {
   const data = await profileData(ctx);
   return { spec: downstreamSpecOf(ctx, from?.hash ?? null, seed, data.train.fingerprint), data };
@@ -218,35 +209,51 @@ export function evaluationIdentity(
 }
 
 /** Fine-tunes the encoder of a pre-training outcome (or a random init when `from` is null). */
-export async function ensureFinetune(
+export function ensureFinetune(
   ctx: RunContext,
   from: EncoderRef | null,
   seed: number,
 ): Promise<FinetuneOutcome> {
-  const { spec, data } = await downstreamSpec(ctx, from, seed);
-  fitBatch(ctx, "finetune", data.train);
-  return finetune(
-    { ...spec, recipe: ctx.profile.finetune },
-    from?.params ?? null,
-    data,
-    runEnv(ctx, "finetune"),
+  return ensureDownstream(
+    ctx,
+    from,
+    seed,
+    "finetune",
+    (spec, ...rest) => finetune({ ...spec, recipe: ctx.profile.finetune }, ...rest),
   );
 }
 
 /** Linear-probes the encoder of a pre-training outcome (or a random init). */
-export async function ensureLinprobe(
+export function ensureLinprobe(
   ctx: RunContext,
   from: EncoderRef | null,
   seed: number,
 ): Promise<LinprobeOutcome> {
-  const { spec, data } = await downstreamSpec(ctx, from, seed);
-  fitBatch(ctx, "linprobe", data.train);
-  return linprobe(
-    { ...spec, recipe: ctx.profile.linprobe },
-    from?.params ?? null,
-    data,
-    runEnv(ctx, "linprobe"),
+  return ensureDownstream(
+    ctx,
+    from,
+    seed,
+    "linprobe",
+    (spec, ...rest) => linprobe({ ...spec, recipe: ctx.profile.linprobe }, ...rest),
   );
+}
+
+/** A downstream run of `from`'s encoder: its spec and data, the batch checked against the split, the run. */
+async function ensureDownstream<O>(
+  ctx: RunContext,
+  from: EncoderRef | null,
+  seed: number,
+  kind: "finetune" | "linprobe",
+  run: (
+    spec: DownstreamSpec["spec"],
+    encoder: Params | null,
+    data: DownstreamSpec["data"],
+    env: RunEnv,
+  ) => Promise<O>,
+): Promise<O> {
+  const { spec, data } = await downstreamSpec(ctx, from, seed);
+  fitBatch(ctx, kind, data.train);
+  return await run(spec, from?.params ?? null, data, runEnv(ctx, kind));
 }
 
 const randomKnnMemo = new Map<string, Promise<number>>();

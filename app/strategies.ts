@@ -11,7 +11,7 @@ import type { MaskContext } from "../lib/masking/types.ts";
 import { GpaMapCache, gpaStrategy } from "../lib/gpa.ts";
 import { MaskedAttentionModeling } from "../lib/mam.ts";
 import { HardPatchesMining } from "../lib/hpm.ts";
-import type { PretrainExtension } from "../lib/train/pretrain.ts";
+import type { PretrainExtension } from "../lib/train/extension.ts";
 import type { StrategyRequest } from "../experiments/strategy_request.ts";
 import { type ControlStrategy, controlStrategy } from "./controls.ts";
 import { type PretrainChoice, profileData, type RunContext } from "./runner.ts";

@@ -25,12 +25,9 @@ import { Rng } from "../lib/rng.ts";
 import { buildClassifier, classify, softCrossEntropy } from "../lib/train/finetune.ts";
 import { AdamW } from "../lib/train/optim.ts";
 import { PendingMetrics } from "../lib/train/loop.ts";
-import {
-  accumulateGradients,
-  deferredReads,
-  makePretrainStep,
-  resolveMicroBatch,
-} from "../lib/train/pretrain.ts";
+import { accumulateGradients, deferredReads } from "../lib/train/micro_batch.ts";
+import { microBatchSize } from "../lib/ops.ts";
+import { makePretrainStep } from "../lib/train/pretrain_step.ts";
 import { gridOf, type Params } from "../lib/vit.ts";
 import { gemmFlops, type GemmShape, type StepKernelProfile, stepKernelProfile, timeGemms } from "./gemm.ts";
 import { countWebGpu, type WebGpuCounts } from "./webgpu_counts.ts";
@@ -208,7 +205,7 @@ async function benchFinetune(
     const deviceSums = deferredReads() ? new Map<string, tf.Scalar>() : undefined;
     const grads = await accumulateGradients(
       batch,
-      resolveMicroBatch(batch),
+      microBatchSize(batch),
       vars,
       byVar,
       (s, e) => {

@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from "node:url";
 import type { DatasetSpec } from "../lib/data/types.ts";
-import type { MaeConfig } from "../lib/mae.ts";
+import { type MaeConfig, VIT_B16_MAE } from "../lib/mae.ts";
 
 import type { FinetuneRecipe, LinprobeRecipe, PretrainRecipe } from "../lib/train/recipes.ts";
 export type { FinetuneRecipe, LinprobeRecipe, PretrainRecipe } from "../lib/train/recipes.ts";
@@ -87,6 +87,15 @@ const GPA_DEFAULTS: GpaDefaults = {
   hard: [0, 0.5],
 };
 
+/** MAE's pre-training recipe for the short profiles (smoke, cpu), beside their length, batch and base lr. */
+const SHORT_PRETRAIN = {
+  minLr: 0,
+  warmupEpochs: 1,
+  weightDecay: 0.05,
+  maskRatio: 0.75,
+  cropScale: [0.2, 1] as [number, number],
+};
+
 const smoke: Profile = {
   name: "smoke",
   description: "seconds: synthetic shapes at 16 px, a 2-block ViT; for CI and the nightly run",
@@ -103,16 +112,7 @@ const smoke: Profile = {
     decoderHeads: 2,
     normPixLoss: true,
   },
-  pretrain: {
-    epochs: 3,
-    batchSize: 50,
-    blr: 1.5e-3,
-    minLr: 0,
-    warmupEpochs: 1,
-    weightDecay: 0.05,
-    maskRatio: 0.75,
-    cropScale: [0.2, 1],
-  },
+  pretrain: { ...SHORT_PRETRAIN, epochs: 3, batchSize: 50, blr: 1.5e-3 },
   finetune: {
     epochs: 3,
     batchSize: 50,
@@ -169,16 +169,7 @@ const cpu: Profile = {
     decoderHeads: 4,
     normPixLoss: true,
   },
-  pretrain: {
-    epochs: 4,
-    batchSize: 128,
-    blr: 1e-3,
-    minLr: 0,
-    warmupEpochs: 1,
-    weightDecay: 0.05,
-    maskRatio: 0.75,
-    cropScale: [0.2, 1],
-  },
+  pretrain: { ...SHORT_PRETRAIN, epochs: 4, batchSize: 128, blr: 1e-3 },
   finetune: {
     epochs: 4,
     batchSize: 128,
@@ -242,18 +233,7 @@ const paper: Profile = {
   name: "paper",
   description: "the paper's scale: ViT-B/16 at 224 px on ImageNet-1K (image folder), its recipes; needs GPUs",
   dataset: { name: "imagefolder", resolution: 224 },
-  model: {
-    imageSize: 224,
-    patchSize: 16,
-    dim: 768,
-    depth: 12,
-    heads: 12,
-    mlpRatio: 4,
-    decoderDim: 512,
-    decoderDepth: 8,
-    decoderHeads: 16,
-    normPixLoss: true,
-  },
+  model: { ...VIT_B16_MAE, normPixLoss: true },
   pretrain: {
     epochs: 200,
     batchSize: 4096,

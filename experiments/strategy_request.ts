@@ -4,8 +4,9 @@
  * into a run lives in app/strategies.ts.
  * @module
  */
-import type { GpaVariant, HeadChoice } from "../lib/gpa.ts";
-import type { ProgressUnit } from "../lib/train/pretrain.ts";
+import type { HeadChoice } from "../lib/gpa.ts";
+import type { GpaVariant } from "../lib/gpa_math.ts";
+import type { ProgressUnit } from "../lib/train/pretrain_spec.ts";
 
 /** How a GPA run picks its teacher. */
 export interface TeacherChoice {

@@ -39,7 +39,7 @@
  */
 import { maskedCount } from "./masking/types.ts";
 import { encoderConfig, type VitConfig } from "./vit.ts";
-import type { MaeDecoderShape } from "./mae.ts";
+import { type MaeDecoderShape, VIT_B16_MAE } from "./mae.ts";
 
 /**
  * Architecture of an MAE-style ViT autoencoder (encoder + lightweight decoder) at a mask ratio: the model's
@@ -54,18 +54,7 @@ export interface MaeCostConfig extends VitConfig, MaeDecoderShape {
 export const CHANNELS = 3;
 
 /** MAE ViT-B/16 at 224 px: D 768 × 12 blocks × 12 heads, decoder 512 × 8 blocks × 16 heads, mask 0.75. */
-export const VIT_B16_MAE_CONFIG: Readonly<MaeCostConfig> = Object.freeze({
-  imageSize: 224,
-  patchSize: 16,
-  dim: 768,
-  depth: 12,
-  heads: 12,
-  mlpRatio: 4,
-  decoderDim: 512,
-  decoderDepth: 8,
-  decoderHeads: 16,
-  maskRatio: 0.75,
-});
+export const VIT_B16_MAE_CONFIG: Readonly<MaeCostConfig> = Object.freeze({ ...VIT_B16_MAE, maskRatio: 0.75 });
 
 /** Methods the cost model knows. */
 export type CostMethod = "mae" | "gpa" | "gpa-mam" | "hpm";

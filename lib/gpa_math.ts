@@ -9,6 +9,7 @@
  * - "official" (authors' code): Σ over all T queries, CLS query and i = m included.
  * In both the CLS key is dropped. (Eq. 4 writes Att^{ij} = Q^i K^j as the attention the i-th patch
  * receives; read with the code, "received" is the key side, i.e. the column sums used here.)
+ * The correlations the GPA measures use (Pearson, Spearman) live here too, sharing one implementation.
  * @module
  */
 
@@ -141,6 +142,27 @@ function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
     db += (b[i] - mb) ** 2;
   }
   return da > 0 && db > 0 ? num / Math.sqrt(da * db) : 0;
+}
+
+/**
+ * Spearman rank correlation (average ranks for ties): the Pearson correlation of the ranks. The ranks' mean
+ * that `pearson` sums is exactly (n − 1) / 2, so this equals the closed form bit for bit.
+ */
+export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  return pearson(ranks(a), ranks(b));
+}
+
+/** Ranks 0…n − 1 of `x` in ascending order; tied values share their average rank. */
+function ranks(x: ArrayLike<number>): Float64Array {
+  const idx = Array.from({ length: x.length }, (_, i) => i).sort((i, j) => x[i] - x[j]);
+  const r = new Float64Array(x.length);
+  for (let i = 0; i < idx.length;) {
+    let j = i;
+    while (j + 1 < idx.length && x[idx[j + 1]] === x[idx[i]]) j++;
+    for (let k = i; k <= j; k++) r[idx[k]] = (i + j) / 2;
+    i = j + 1;
+  }
+  return r;
 }
 
 /**

@@ -12,11 +12,10 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { embedImages } from "./encode.ts";
-import { inferenceChunk } from "./gpa.ts";
 import { decoderStack, initDecoderStack, type MaeConfig, posTables } from "./mae.ts";
 import { HpmMasking } from "./masking/hpm.ts";
 import type { MaskStrategy } from "./masking/types.ts";
-import { detach, layerNorm, linear } from "./ops.ts";
+import { detach, layerNorm, linear, microBatchSize } from "./ops.ts";
 import type { Rng } from "./rng.ts";
 import type { ExtensionLossArgs, PretrainExtension } from "./train/extension.ts";
 import { blockForward, encoderBlocks, gridOf, param, type Params } from "./vit.ts";
@@ -129,7 +128,7 @@ export async function predictPatchLosses(
   batch: number,
 ): Promise<Float32Array> {
   const L = gridOf(cfg).count;
-  const chunk = inferenceChunk(batch);
+  const chunk = microBatchSize(batch);
   const px = images.length / batch;
   const out = new Float32Array(batch * L);
   const pos = posTables(cfg).decoder; // [1 + L, Dd], CLS row first

@@ -43,6 +43,19 @@ export interface MaeDecoderShape {
   decoderHeads: number;
 }
 
+/** The paper's model: ViT-B/16 at 224 px (768-d × 12 blocks × 12 heads) with MAE's 512-d × 8 × 16 decoder. */
+export const VIT_B16_MAE: Readonly<VitConfig & MaeDecoderShape> = Object.freeze({
+  imageSize: 224,
+  patchSize: 16,
+  dim: 768,
+  depth: 12,
+  heads: 12,
+  mlpRatio: 4,
+  decoderDim: 512,
+  decoderDepth: 8,
+  decoderHeads: 16,
+});
+
 /** Encoder plus decoder shape and loss options. */
 export interface MaeConfig extends VitConfig, MaeDecoderShape {
   /** Normalise each target patch by its own mean and variance (MAE's `norm_pix_loss`). */

@@ -8,73 +8,13 @@
  * and `Identity` here shares its input's buffer as `Reshape` does (tfjs's tensors are immutable; the cpu backend
  * does the same).
  *
- * The C file is compiled on first use, when a C compiler exists (`cc`, or `GPA_CC`), into
- * `.cache/native/` in the project (gitignored; atomically, one file per source, flags and CPU), and opened with
- * `Deno.dlopen`; `GPA_NATIVE_LIB` names a prebuilt library instead. Without a compiler, `--allow-ffi` or
+ * The library is compiled on first use and opened by `native_library.ts`. Without a compiler, `--allow-ffi` or
  * `--allow-run`, or with `GPA_NATIVE=off`, the ops use tfjs's kernels as before (lib/ops.ts).
  * @module
  */
-import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
 import { heapBase, type WasmBackend } from "./blas.ts";
-
-/** Version of the C library's ABI this module calls (`gpa_kernels_abi()`). */
-export const NATIVE_ABI = 1;
-
-const SYMBOLS = {
-  gpa_kernels_abi: { parameters: [], result: "i32" },
-  gpa_gelu_fwd: { parameters: ["pointer", "pointer", "i32"], result: "void" },
-  gpa_gelu_bwd: { parameters: ["pointer", "pointer", "pointer", "i32"], result: "void" },
-  gpa_layernorm_fwd: {
-    // x, gamma, beta, y, mean, rstd, rows, d, eps
-    parameters: ["pointer", "pointer", "pointer", "pointer", "pointer", "pointer", "i32", "i32", "f32"],
-    result: "void",
-  },
-  gpa_layernorm_bwd: {
-    // dy, x, gamma, mean, rstd, dx, dgamma, dbeta, rows, d
-    parameters: [
-      "pointer",
-      "pointer",
-      "pointer",
-      "pointer",
-      "pointer",
-      "pointer",
-      "pointer",
-      "pointer",
-      "i32",
-      "i32",
-    ],
-    result: "i32",
-  },
-  gpa_adamw: {
-    // p, g, m, v, p', m', v', n, clip, β1, 1 − β1, β2, 1 − β2, bc2, eps, decay, step, hasClip, hasDecay
-    parameters: [
-      "pointer",
-      "pointer",
-      "pointer",
-      "pointer",
-      "pointer",
-      "pointer",
-      "pointer",
-      "i32",
-      "f32",
-      "f32",
-      "f32",
-      "f32",
-      "f32",
-      "f32",
-      "f32",
-      "f32",
-      "f32",
-      "i32",
-      "i32",
-    ],
-    result: "void",
-  },
-  gpa_softmax_bwd: { parameters: ["pointer", "pointer", "pointer", "i32", "i32"], result: "void" },
-} as const;
-
-type NativeLib = Deno.DynamicLibrary<typeof SYMBOLS>;
+import { buildNativeLibrary, type NativeInfo, nativeSymbols, openNative } from "./native_library.ts";
 
 /** Kernel names registered for the wasm backend (inputs and attributes as in the functions below). */
 export const NATIVE_KERNELS = {
@@ -85,139 +25,6 @@ export const NATIVE_KERNELS = {
   softmaxGrad: "GpaSoftmaxGrad",
   adamW: "GpaAdamW",
 } as const;
-
-const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
-const SOURCE = `${PROJECT_ROOT}/native/gpa_kernels.c`;
-/**
- * Compiler flags. `-ffp-contract=off`: no fused multiply-adds, so elementwise results round as tfjs-wasm's ops
- * do (wasm SIMD has no FMA). `-march=native`: the library is built on the machine that runs it (the CPU is part
- * of the file's name). `-fopenmp-simd`: honours the file's `omp simd` reductions, nothing else of OpenMP.
- */
-export const NATIVE_CFLAGS = [
-  "-O3",
-  "-march=native",
-  "-fPIC",
-  "-shared",
-  "-ffp-contract=off",
-  "-fno-math-errno",
-  "-fopenmp-simd",
-  "-fvisibility=hidden",
-];
-
-/** The library in use: where it came from. */
-export interface NativeInfo {
-  /** The shared library opened. */
-  library: string;
-  /** True when this process compiled it (first use), false when it was found built. */
-  built: boolean;
-}
-
-/** The library opened, or why it cannot be used. */
-export type NativeOpenResult = { ok: true; info: NativeInfo } | { ok: false; reason: string };
-
-let lib: NativeLib | null = null;
-let info: NativeInfo | null = null;
-
-/** 64-bit FNV-1a of a string, hex (a file name key; not for security). */
-function fnv1a(text: string): string {
-  let h = 0xcbf29ce484222325n;
-  const bytes = new TextEncoder().encode(text);
-  for (const b of bytes) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n);
-  return h.toString(16).padStart(16, "0");
-}
-
-/** The CPU's model and feature flags (what `-march=native` compiles for); the platform where unreadable. */
-function cpuIdentity(): string {
-  try {
-    const text = Deno.readTextFileSync("/proc/cpuinfo");
-    const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(.*)$`, "m").exec(text)?.[1] ?? "";
-    return `${field("model name")}|${field("flags") || field("Features")}`;
-  } catch {
-    return Deno.build.target;
-  }
-}
-
-function isPermissionError(e: unknown): boolean {
-  const msg = e instanceof Error ? e.message : String(e);
-  return /requires --allow-|NotCapable|PermissionDenied/i.test(msg) || (e as Error)?.name === "NotCapable";
-}
-
-/**
- * Path of the library for this source, compiler and CPU, compiling it first when absent (to a temporary name,
- * then renamed: concurrent first uses in several processes each write their own file, and the rename is
- * atomic). Throws with the compiler's message when it fails.
- */
-export function buildNativeLibrary(o: { cc?: string; force?: boolean; dir?: string } = {}): {
-  path: string;
-  built: boolean;
-} {
-  const cc = o.cc ?? (Deno.env.get("GPA_CC") || "cc");
-  const source = Deno.readTextFileSync(SOURCE);
-  const ext = Deno.build.os === "darwin" ? "dylib" : "so";
-  const dir = o.dir ?? `${PROJECT_ROOT}/.cache/native`;
-  const key = fnv1a([source, cc, NATIVE_CFLAGS.join(" "), cpuIdentity()].join("\n"));
-  const path = `${dir}/gpa_kernels-${key}.${ext}`;
-  if (!o.force) {
-    try {
-      Deno.statSync(path);
-      return { path, built: false };
-    } catch {
-      // not built yet
-    }
-  }
-  Deno.mkdirSync(dir, { recursive: true });
-  const tmp = `${path}.${Deno.pid}.${Date.now()}.tmp`;
-  let out: Deno.CommandOutput;
-  try {
-    out = new Deno.Command(cc, {
-      args: [...NATIVE_CFLAGS, "-o", tmp, SOURCE],
-      stdout: "piped",
-      stderr: "piped",
-    })
-      .outputSync();
-  } catch (e) {
-    if (isPermissionError(e)) throw e;
-    throw new Error(`no C compiler '${cc}' (install gcc, or set GPA_CC)`);
-  }
-  if (!out.success) {
-    try {
-      Deno.removeSync(tmp);
-    } catch {
-      // nothing written
-    }
-    const msg = new TextDecoder().decode(out.stderr).trim().split("\n").slice(0, 3).join(" | ");
-    throw new Error(`${cc} failed on ${SOURCE}: ${msg.slice(0, 300)}`);
-  }
-  Deno.renameSync(tmp, path);
-  return { path, built: true };
-}
-
-/**
- * Opens the fused-kernel library (`library`, else `GPA_NATIVE_LIB`, else the one built from the project's
- * source, compiling it on first use), or explains why it cannot be used.
- */
-export function openNative(library?: string): NativeOpenResult {
-  if (lib && info) return { ok: true, info };
-  if (typeof Deno?.dlopen !== "function") return { ok: false, reason: "Deno FFI unavailable" };
-  let path = library ?? Deno.env.get("GPA_NATIVE_LIB");
-  let built = false;
-  try {
-    if (!path) ({ path, built } = buildNativeLibrary());
-    const l = Deno.dlopen(path, SYMBOLS);
-    const abi = l.symbols.gpa_kernels_abi();
-    if (abi !== NATIVE_ABI) {
-      l.close();
-      return { ok: false, reason: `${path} has ABI ${abi}, this code needs ${NATIVE_ABI}` };
-    }
-    lib = l;
-    info = { library: path, built };
-    return { ok: true, info };
-  } catch (e) {
-    if (isPermissionError(e)) return { ok: false, reason: "needs --allow-ffi, --allow-run and --allow-read" };
-    const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
-    return { ok: false, reason: msg.slice(0, 400) };
-  }
-}
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
@@ -254,7 +61,7 @@ function layerNormKernel({ inputs, backend: b, attrs }: KernelArgs): tf.TensorIn
   const rstd = backend.makeOutput([rows], "float32");
   if (rows > 0) {
     const p = pointers(backend);
-    lib!.symbols.gpa_layernorm_fwd(
+    nativeSymbols().gpa_layernorm_fwd(
       p(x),
       p(gamma),
       p(beta),
@@ -287,7 +94,7 @@ function layerNormGradKernel({ inputs, backend: b }: KernelArgs): tf.TensorInfo[
     }
     return [dx, dgamma, dbeta];
   }
-  const rc = lib!.symbols.gpa_layernorm_bwd(
+  const rc = nativeSymbols().gpa_layernorm_bwd(
     p(dy),
     p(x),
     p(gamma),
@@ -311,7 +118,7 @@ function geluKernel({ inputs, backend: b }: KernelArgs): tf.TensorInfo {
   const n = x.shape.reduce((a, s) => a * s, 1);
   if (n > 0) {
     const p = pointers(backend);
-    lib!.symbols.gpa_gelu_fwd(p(x), p(y), n);
+    nativeSymbols().gpa_gelu_fwd(p(x), p(y), n);
   }
   return y;
 }
@@ -324,7 +131,7 @@ function geluGradKernel({ inputs, backend: b }: KernelArgs): tf.TensorInfo {
   const n = x.shape.reduce((a, s) => a * s, 1);
   if (n > 0) {
     const p = pointers(backend);
-    lib!.symbols.gpa_gelu_bwd(p(dy), p(x), p(dx), n);
+    nativeSymbols().gpa_gelu_bwd(p(dy), p(x), p(dx), n);
   }
   return dx;
 }
@@ -337,7 +144,7 @@ function softmaxGradKernel({ inputs, backend: b }: KernelArgs): tf.TensorInfo {
   const { rows, d } = rowsOf(y.shape);
   if (rows > 0) {
     const p = pointers(backend);
-    lib!.symbols.gpa_softmax_bwd(p(dy), p(y), p(dx), rows, d);
+    nativeSymbols().gpa_softmax_bwd(p(dy), p(y), p(dx), rows, d);
   }
   return dx;
 }
@@ -357,7 +164,7 @@ function adamWKernel({ inputs, backend: b, attrs }: KernelArgs): tf.TensorInfo[]
   const n = param.shape.reduce((x, s) => x * s, 1);
   if (n > 0) {
     const p = pointers(backend);
-    lib!.symbols.gpa_adamw(
+    nativeSymbols().gpa_adamw(
       p(param),
       p(g),
       p(m),

@@ -14,6 +14,13 @@ import * as tf from "@tensorflow/tfjs";
 import { blasMatMulActive } from "./blas.ts";
 import { NATIVE_KERNELS, nativeKernelsActive } from "./native.ts";
 
+/** Images per chunk of a pass, whose intermediates live until it ends: ≤ 32 on wasm (4 GiB heap; GPA_MICRO_BATCH). */
+export function microBatchSize(batch: number): number {
+  const env = Number(Deno.env.get("GPA_MICRO_BATCH") ?? NaN);
+  if (Number.isInteger(env) && env > 0) return Math.min(env, batch);
+  return tf.getBackend() === "wasm" ? Math.min(32, batch) : batch;
+}
+
 /** Which implementation the ops use: "custom" (fast-path gradients), "plain" (tfjs autodiff), or "auto". */
 export type OpsMode = "auto" | "custom" | "plain";
 let mode: OpsMode = "auto";

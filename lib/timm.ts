@@ -1,6 +1,6 @@
 /**
  * Export of this project's ViT encoder in timm / official-MAE layout, the inverse of `convertTimmVit`
- * (lib/gpa.ts): `[out, in]` Linear weights, fused `attn.qkv`, the patch embedding as a conv kernel
+ * (lib/encoder_weights.ts): `[out, in]` Linear weights, fused `attn.qkv`, the patch embedding as a conv kernel
  * `[D, 3, p, p]`, `cls_token` `[1, 1, D]` and MAE's fixed sin-cos `pos_embed` `[1, 1 + L, D]`. A file written
  * from it loads with `loadTimmTeacherWeights` here and with `timm.create_model(..., pretrained_cfg_overlay=
  * dict(file=...))` in PyTorch.

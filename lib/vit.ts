@@ -105,43 +105,41 @@ export function sinCosPosEmbed(dim: number, gridSide: number): Float32Array {
  * pixels inside a patch in (row, column, channel) order.
  */
 export function patchify(images: Float32Array, batch: number, size: number, p: number): Float32Array {
-  const g = size / p;
-  const P = p * p * 3;
-  const out = new Float32Array(batch * g * g * P);
-  let o = 0;
-  for (let b = 0; b < batch; b++) {
-    const base = b * size * size * 3;
-    for (let gh = 0; gh < g; gh++) {
-      for (let gw = 0; gw < g; gw++) {
-        for (let i = 0; i < p; i++) {
-          const src = base + ((gh * p + i) * size + gw * p) * 3;
-          out.set(images.subarray(src, src + p * 3), o);
-          o += p * 3;
-        }
-      }
-    }
-  }
+  const out = new Float32Array(batch * size * size * 3);
+  forEachPatchRow(batch, size, p, (pixel, patch, n) => out.set(images.subarray(pixel, pixel + n), patch));
   return out;
 }
 
 /** Inverse of `patchify`. */
 export function unpatchify(patches: Float32Array, batch: number, size: number, p: number): Float32Array {
-  const g = size / p;
   const out = new Float32Array(batch * size * size * 3);
+  forEachPatchRow(batch, size, p, (pixel, patch, n) => out.set(patches.subarray(patch, patch + n), pixel));
+  return out;
+}
+
+/**
+ * Visits every row of pixels inside every patch: `f(pixel, patch, n)` gets the row's offset in the
+ * `[batch, size, size, 3]` image and in the `[batch, L, p·p·3]` patches, and its length (p·3 floats).
+ */
+function forEachPatchRow(
+  batch: number,
+  size: number,
+  p: number,
+  f: (pixel: number, patch: number, n: number) => void,
+): void {
+  const g = size / p;
   let o = 0;
   for (let b = 0; b < batch; b++) {
     const base = b * size * size * 3;
     for (let gh = 0; gh < g; gh++) {
       for (let gw = 0; gw < g; gw++) {
         for (let i = 0; i < p; i++) {
-          const dst = base + ((gh * p + i) * size + gw * p) * 3;
-          out.set(patches.subarray(o, o + p * 3), dst);
+          f(base + ((gh * p + i) * size + gw * p) * 3, o, p * 3);
           o += p * 3;
         }
       }
     }
   }
-  return out;
 }
 
 /** Xavier-uniform `[fanIn, fanOut]` weights from a seeded stream (MAE initialises every Linear this way). */

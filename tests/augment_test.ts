@@ -2,16 +2,14 @@ import assert, { deepStrictEqual, ok, strictEqual, throws } from "node:assert/st
 import {
   applyCropToMap,
   centerBatch,
-  centerBatchSeg,
   cropBatch,
   type CropParams,
   epochBatches,
-  IMAGENET_MEAN,
-  IMAGENET_STD,
   randomResizedCropFlip,
-  randomScaleCropFlipSeg,
   sampleResizedCrop,
 } from "../lib/data/augment.ts";
+import { centerBatchSeg, randomScaleCropFlipSeg } from "../lib/data/augment_seg.ts";
+import { IMAGENET_MEAN, IMAGENET_STD } from "../lib/data/resample.ts";
 import { generateSyntheticSplit } from "../lib/data/synthetic.ts";
 import type { ImageSplit } from "../lib/data/types.ts";
 import { Rng } from "../lib/rng.ts";

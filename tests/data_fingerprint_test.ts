@@ -108,7 +108,7 @@ Deno.test("datasetFingerprint: what loadDataset will record, without decoding or
 });
 
 Deno.test("run identity carries the data fingerprint (absent for generated data)", async () => {
-  const { pretrainIdentity } = await import("../lib/train/pretrain.ts");
+  const { pretrainIdentity } = await import("../lib/train/pretrain_spec.ts");
   const spec = smokePretrainSpec();
   assert.equal("data" in pretrainIdentity(spec), false);
   assert.equal(pretrainIdentity({ ...spec, data: "sha256:ab" }).data, "sha256:ab");

@@ -3,7 +3,7 @@ import { TINY_MAE } from "./fixtures.ts";
 import { selectBackend } from "../lib/backend.ts";
 import { RunCache } from "../lib/cache/mod.ts";
 import { exportEncoder } from "../lib/export.ts";
-import { loadTimmTeacherWeights } from "../lib/gpa.ts";
+import { loadTimmTeacherWeights } from "../lib/encoder_weights.ts";
 import { initMae, type MaeConfig } from "../lib/mae.ts";
 import { Rng } from "../lib/rng.ts";
 import { readSafetensorsFile } from "../lib/safetensors.ts";

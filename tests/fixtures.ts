@@ -3,7 +3,7 @@ import { getProfile } from "../experiments/profiles.ts";
 import type { RunContext } from "../app/runner.ts";
 import type { MaeConfig } from "../lib/mae.ts";
 import { createMaskStrategy } from "../lib/masking/mod.ts";
-import type { PretrainSpec } from "../lib/train/pretrain.ts";
+import type { PretrainSpec } from "../lib/train/pretrain_spec.ts";
 import type { Verdict } from "../lib/report/verdict_types.ts";
 
 /** A tiny MAE (16 px, 8-d, 2 blocks): fast enough for exact checks on any backend. */

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { selectBackend } from "../lib/backend.ts";
 import { generateSyntheticSplit } from "../lib/data/synthetic.ts";
-import { GpaMapCache, spearman, Teacher } from "../lib/gpa.ts";
+import { GpaMapCache, Teacher } from "../lib/gpa.ts";
+import { spearman } from "../lib/gpa_math.ts";
 import { initEncoder, type Params, type VitConfig } from "../lib/vit.ts";
 import { Rng } from "../lib/rng.ts";
 import { minMaxScale } from "../lib/gpa_math.ts";

@@ -19,7 +19,7 @@ import { createMaskStrategy } from "../lib/masking/mod.ts";
 import type { MaskStrategy } from "../lib/masking/types.ts";
 import { Rng } from "../lib/rng.ts";
 import { AdamW } from "../lib/train/optim.ts";
-import { makePretrainStep } from "../lib/train/pretrain.ts";
+import { makePretrainStep } from "../lib/train/pretrain_step.ts";
 import { gridOf } from "../lib/vit.ts";
 
 const CFG: MaeConfig = { ...TINY_MAE, imageSize: 8, patchSize: 2 };

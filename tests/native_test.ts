@@ -13,13 +13,8 @@ import { BackendError, selectBackend } from "../lib/backend.ts";
 import { initMae, type MaeConfig, maeLoss, prepareMaeBatch } from "../lib/mae.ts";
 import { RandomMasking } from "../lib/masking/random.ts";
 import type { MaskBatch } from "../lib/masking/types.ts";
-import {
-  buildNativeLibrary,
-  installNativeKernels,
-  nativeKernelsActive,
-  openNative,
-  uninstallNativeKernels,
-} from "../lib/native.ts";
+import { installNativeKernels, nativeKernelsActive, uninstallNativeKernels } from "../lib/native.ts";
+import { buildNativeLibrary, openNative } from "../lib/native_library.ts";
 import { gelu, layerNorm, softmax } from "../lib/ops.ts";
 import { Rng } from "../lib/rng.ts";
 import { childEnv } from "./cli_run.ts";

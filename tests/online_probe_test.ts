@@ -4,7 +4,8 @@ import { selectBackend } from "../lib/backend.ts";
 import { RunCache } from "../lib/cache/mod.ts";
 import { loadDataset } from "../lib/data/mod.ts";
 import { createMaskStrategy } from "../lib/masking/mod.ts";
-import { pretrain, type PretrainSpec } from "../lib/train/pretrain.ts";
+import { pretrain } from "../lib/train/pretrain.ts";
+import type { PretrainSpec } from "../lib/train/pretrain_spec.ts";
 
 Deno.test("online probe: learns above chance and leaves the encoder bit-identical", async () => {
   await selectBackend("wasm");

@@ -443,7 +443,7 @@ Deno.test("decayTokens: the paper profile follows the code; a recipe without the
   assert.equal(getProfile("paper").pretrain.decayTokens, true);
   assert.equal(getProfile("cpu").pretrain.decayTokens, undefined, "the cpu tables' runs keep their hashes");
   assert.ok(recipeScaleDeviations(getProfile("cpu")).some((d) => d.includes("exempts cls_token")));
-  const { pretrainHash } = await import("../lib/train/pretrain.ts");
+  const { pretrainHash } = await import("../lib/train/pretrain_spec.ts");
   const { createMaskStrategy } = await import("../lib/masking/mod.ts");
   const p = getProfile("smoke");
   const spec = (recipe: typeof p.pretrain) => ({

@@ -14,7 +14,7 @@ import { createMaskStrategy } from "../lib/masking/mod.ts";
 import { Rng } from "../lib/rng.ts";
 import { PendingMetrics, type StepMetrics, trainLoop } from "../lib/train/loop.ts";
 import { AdamW } from "../lib/train/optim.ts";
-import { makePretrainStep } from "../lib/train/pretrain.ts";
+import { makePretrainStep } from "../lib/train/pretrain_step.ts";
 import { gridOf, type Params } from "../lib/vit.ts";
 import { CHECK_MODEL } from "../bench/backend_check.ts";
 

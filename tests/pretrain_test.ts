@@ -5,12 +5,8 @@ import { initMae, type MaeConfig } from "../lib/mae.ts";
 import { UniformMasking } from "../lib/masking/uniform.ts";
 import { Rng } from "../lib/rng.ts";
 import { AdamW } from "../lib/train/optim.ts";
-import {
-  makePretrainStep,
-  pretrainIdentity,
-  sliceMaskBatch,
-  trainingProgress,
-} from "../lib/train/pretrain.ts";
+import { pretrainIdentity, trainingProgress } from "../lib/train/pretrain_spec.ts";
+import { makePretrainStep, sliceMaskBatch } from "../lib/train/pretrain_step.ts";
 import { smokePretrainSpec } from "./fixtures.ts";
 
 Deno.test("progress: per step it runs from 0 on the first step to exactly 1 on the last (Eq. 6 ends at t = 1)", () => {

@@ -136,7 +136,7 @@ Deno.test("Table 6's UM-MAE row runs uniform sampling with secondary masking; pl
   const { tablePlans } = await import("../experiments/tables/mod.ts");
   const { pretrainSpec } = await import("../app/runner.ts");
   const { strategyChoice, UM_MAE_SECONDARY_RATIO } = await import("../app/strategies.ts");
-  const { pretrainIdentity } = await import("../lib/train/pretrain.ts");
+  const { pretrainIdentity } = await import("../lib/train/pretrain_spec.ts");
   const ctx = planContext("smoke");
   const row = tablePlans(ctx.profile).table6.rows.find((r) => r.key === "um-mae")!;
   assert.equal(row.label, "UM-MAE (uniform sampling + secondary masking)");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { selectBackend } from "../lib/backend.ts";
-import { convertTimmVit, loadTimmTeacherWeights } from "../lib/gpa.ts";
+import { convertTimmVit, loadTimmTeacherWeights } from "../lib/encoder_weights.ts";
 import { Rng } from "../lib/rng.ts";
 import { writeSafetensors } from "../lib/safetensors.ts";
 import { toTimmVit } from "../lib/timm.ts";

@@ -18,7 +18,7 @@ import type { MaskStrategy } from "../lib/masking/types.ts";
 import { Rng } from "../lib/rng.ts";
 import { PendingMetrics, type StepMetrics } from "../lib/train/loop.ts";
 import { AdamW } from "../lib/train/optim.ts";
-import { makePretrainStep } from "../lib/train/pretrain.ts";
+import { makePretrainStep } from "../lib/train/pretrain_step.ts";
 import { gridOf } from "../lib/vit.ts";
 import { CHECK_MODEL } from "../bench/backend_check.ts";
 import { countWebGpu, installWebGpuCounters, type WebGpuCounts } from "../bench/webgpu_counts.ts";

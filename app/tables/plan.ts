@@ -16,7 +16,7 @@ import {
 } from "../runner.ts";
 import { strategyChoice, strategyNeedsTeacher } from "../strategies.ts";
 import type { StrategyRequest } from "../../experiments/strategy_request.ts";
-import { pretrainHash } from "../../lib/train/pretrain.ts";
+import { pretrainHash } from "../../lib/train/pretrain_spec.ts";
 import { runHash } from "../../lib/cache/mod.ts";
 import { shardUnits, tableUnits, type Unit } from "./units.ts";
 import { segmentFingerprint, segmentIdentity } from "../segment.ts";
@@ -153,30 +153,16 @@ export async function planTable(
     const p = structuredClone(ctx.profile);
     p.pretrain.epochs = Math.max(1, Math.round(p.pretrain.epochs * (unit.row.epochsScale ?? 1)));
     const hash = pretrainHash(pretrainSpec({ ...ctx, profile: p }, choice, data));
-    const identity = evaluation === "segment"
-      ? segmentIdentity(ctx, hash, unit.seed, segData)
-      : evaluation === "knn"
-      ? undefined
-      : evaluationIdentity(ctx, evaluation, hash, unit.seed, data);
-    const evalHash = identity ? runHash(identity) : evaluation === "knn" ? hash : undefined;
+    const evalHash = evaluationHash(ctx, evaluation, hash, unit.seed, data, segData);
     // The report is a cache hit only when the evaluation is there too (a changed fine-tuning recipe keeps the
     // pre-training hashes).
     const sideHash = sideLinprobeHash(ctx, plan, hash, unit.seed, data);
     const pretrained = await cache.runDir(hash).isComplete();
-    const done = pretrained && evalHash !== undefined && await cache.runDir(evalHash).isComplete() &&
-      (!sideHash || await cache.runDir(sideHash).isComplete());
+    const done = pretrained && await evaluated(ctx, evalHash, sideHash);
     const left0 = pretrained ? unitSeconds(ctx.profile, unit.row, evaluation, { pretrained }) : est0;
     const left = left0 === null ? null : left0 + side;
-    out.push({
-      row: unit.row.key,
-      seed: unit.seed,
-      status: done ? "cached" : "missing",
-      pretrainHash: hash,
-      ...(evalHash ? { evalHash } : {}),
-      ...(sideHash ? { sideHash } : {}),
-      ...shares,
-      ...(done || left === null ? {} : { estimateSeconds: Math.round(left) }),
-    });
+    const estimateLeft = left === null ? {} : { estimateSeconds: Math.round(left) };
+    out.push(plannedRun(unit, done, { pretrainHash: hash }, { evalHash, sideHash }, shares, estimateLeft));
   }
   return out;
 }
@@ -198,22 +184,55 @@ async function planRandomInit(
   if (!dataReady || !segReady) {
     return { row: unit.row.key, seed: unit.seed, status: "waiting", waitingFor: "data", ...estimate };
   }
-  const identity = evaluation === "segment"
-    ? segmentIdentity(ctx, null, unit.seed, segData)
-    : evaluation === "knn"
-    ? undefined
-    : evaluationIdentity(ctx, evaluation, null, unit.seed, data);
-  const evalHash = identity ? runHash(identity) : undefined;
+  const evalHash = evaluationHash(ctx, evaluation, null, unit.seed, data, segData);
   const sideHash = sideLinprobeHash(ctx, plan, null, unit.seed, data);
+  const done = await evaluated(ctx, evalHash, sideHash);
+  return plannedRun(unit, done, { randomInit: true }, { evalHash, sideHash }, {}, estimate);
+}
+
+/**
+ * The evaluation run's hash for a unit whose encoder is the pre-training run `from` (null: random init). k-NN
+ * reads the pre-training run itself, so it has none of its own (and a random init none at all).
+ */
+function evaluationHash(
+  ctx: RunContext,
+  evaluation: TablePlan["metric"]["evaluation"],
+  from: string | null,
+  seed: number,
+  data: string | undefined,
+  segData: string | undefined,
+): string | undefined {
+  if (evaluation === "knn") return from ?? undefined;
+  return runHash(
+    evaluation === "segment"
+      ? segmentIdentity(ctx, from, seed, segData)
+      : evaluationIdentity(ctx, evaluation, from, seed, data),
+  );
+}
+
+/** Whether a unit's evaluation (and its side probe, when the table has one) is in the cache. */
+async function evaluated(ctx: RunContext, evalHash?: string, sideHash?: string): Promise<boolean> {
   const complete = (h: string) => runCache(ctx).runDir(h).isComplete();
-  const done = evalHash !== undefined && await complete(evalHash) && (!sideHash || await complete(sideHash));
+  return evalHash !== undefined && await complete(evalHash) && (!sideHash || await complete(sideHash));
+}
+
+/** A runnable unit's plan line: cached or missing, its hashes, and what is left to run when it is missing. */
+function plannedRun(
+  unit: Unit,
+  done: boolean,
+  kind: { pretrainHash: string } | { randomInit: true },
+  hashes: { evalHash?: string; sideHash?: string },
+  shares: Partial<PlannedUnit>,
+  estimate: Partial<PlannedUnit>,
+): PlannedUnit {
   return {
     row: unit.row.key,
     seed: unit.seed,
     status: done ? "cached" : "missing",
-    randomInit: true,
-    ...(evalHash ? { evalHash } : {}),
-    ...(sideHash ? { sideHash } : {}),
+    ...kind,
+    ...(hashes.evalHash ? { evalHash: hashes.evalHash } : {}),
+    ...(hashes.sideHash ? { sideHash: hashes.sideHash } : {}),
+    ...shares,
     ...(done ? {} : estimate),
   };
 }

@@ -1,11 +1,12 @@
 /**
  * What every table module shares: the shape of a table's plan (for every paper row, the pre-training it stands
  * for — strategy, teacher head, shares, mask ratio, schedule — and how it is evaluated, or why it is not run),
- * the helpers that build rows, and the deviations every report lists.
+ * the helpers that build rows, the deviations every report lists, and the builders of a paper table
+ * (`paperTable`) and of a table's plan (`tablePlan`).
  * @module
  */
 import type { StrategyRequest } from "../strategy_request.ts";
-import type { Claim, PaperColumn, PaperRow, PaperTable, RowGroup, TableId } from "../paper_types.ts";
+import type { Claim, PaperColumn, PaperTable, RowGroup, TableId } from "../paper_types.ts";
 import type { Verdict } from "../../lib/report/verdict.ts";
 import { type Profile, PROFILES } from "../profiles.ts";
 import { SEGMENTATION_SETUPS } from "../segmentation.ts";
@@ -140,20 +141,6 @@ export const RANDOM_INIT_ROW: TableRowPlan = {
 export const notImplemented = (what: string) => `${what} is not implemented in this suite`;
 
 /**
- * A GPA row of Tables 3 and 4: the varied share as printed, the other at the profile's default. Where the two
- * sum above 1 the soft share is clipped to 1 − hard at every t, as the authors' code does (their hard
- * schedule is fixed; the soft draw fills what is left) — so the α_s 1 → 1 rows keep hard masking 0 → 0.5.
- */
-export function sharesRow(
-  maskRatio: number,
-  soft: [number, number],
-  hard: [number, number],
-): StrategyRequest {
-  const over = soft[0] + hard[0] > 1 + 1e-9 || soft[1] + hard[1] > 1 + 1e-9;
-  return gpaRequest({ maskRatio, soft, hard, ...(over ? { clipSoft: true } : {}) });
-}
-
-/**
  * The recipe differences from the paper's that can move results, in words: schedule lengths, batch sizes,
  * learning rates, warm-up, and fine-tuning's regularisers (mixup, cutmix, random erasing, drop path).
  */
@@ -265,43 +252,40 @@ export const LINPROBE_COLUMN: PaperColumn = {
   label: "linear-probe top-1",
 };
 
-/** The columns of Tables 3 and 4: hardness label, mask ratio, the varied share's start and end, fine-tune. */
-export function scheduleColumns(share: "s" | "h"): PaperColumn[] {
-  return [
-    { key: "hardness", label: "hardness", type: "text" },
-    { key: "alpha", label: "mask ratio α", type: "number" },
-    { key: "start", label: `α_${share} start`, type: "number" },
-    { key: "end", label: `α_${share} end`, type: "number" },
-    FINETUNE_COLUMN,
-  ];
-}
-
 /** A single group spanning every row, with one baseline (the tables without sub-groups). */
 export function oneGroup(rows: string[], baseline: string): RowGroup[] {
   return [{ key: "all", label: "all", rows, baseline }];
 }
 
-/** A plan's segmentation metric: the paper's ADE20K mIoU, measured on the profile's segmentation data. */
-export function segmentationMetric(segData: string): TablePlan["metric"] {
-  return {
+/**
+ * A segmentation table's metric and rows as the profile can run them: the paper's ADE20K mIoU, measured on
+ * the profile's segmentation data; where the profile has no runnable segmentation data (the paper profile:
+ * ADE20K is not wired in), every row is marked not run with the reason, so neither `plan` nor `table`
+ * pre-trains encoders that could not be evaluated.
+ */
+export function segmentationPlan(profile: Profile, rows: TableRowPlan[]): Pick<TablePlan, "metric" | "rows"> {
+  const segData = segmentationDataName(profile);
+  const metric: TablePlan["metric"] = {
     key: "miou",
     label: `segmentation mIoU (${segData} for ADE20K)`,
     evaluation: "segment",
     measuredAs: `measured here as ${segData} mIoU`,
   };
-}
-
-/**
- * The rows of a segmentation table as the profile can run them: where the profile has no runnable
- * segmentation data (the paper profile: ADE20K is not wired in), every row is marked not run with the reason,
- * so neither `plan` nor `table` pre-trains encoders that could not be evaluated.
- */
-export function segmentationRows(profile: Profile, rows: TableRowPlan[]): TableRowPlan[] {
   const setup = SEGMENTATION_SETUPS[profile.name];
-  if (setup?.dataset) return rows;
+  if (setup?.dataset) return { metric, rows };
   const reason = `no runnable segmentation data for profile '${profile.name}'` +
     (setup ? `: ${setup.description}` : "");
-  return rows.map((r) => (r.notRun ? r : { ...r, notRun: reason }));
+  return { metric, rows: rows.map((r) => (r.notRun ? r : { ...r, notRun: reason })) };
+}
+
+/** How plans name the profile's segmentation data (the stand-in for ADE20K). */
+function segmentationDataName(profile: Profile): string {
+  const segSet = SEGMENTATION_SETUPS[profile.name]?.dataset?.name;
+  return segSet === "camvid"
+    ? "CamVid"
+    : segSet === "synthetic"
+    ? "synthetic shapes"
+    : "no segmentation data";
 }
 
 /** A plan's fine-tuning metric: the paper's fine-tune top-1, produced by fine-tuning each encoder. */
@@ -323,12 +307,7 @@ export interface TableModule {
 export function planContext(profile: Profile) {
   const { depth, heads } = profile.model;
   const def = profile.gpa;
-  const segSet = SEGMENTATION_SETUPS[profile.name]?.dataset?.name;
-  const segData = segSet === "camvid"
-    ? "CamVid"
-    : segSet === "synthetic"
-    ? "synthetic shapes"
-    : "no segmentation data";
+  const segData = segmentationDataName(profile);
   const scaleNote =
     `${profile.dataset.name}${
       profile.dataset.classes ? ` (first ${profile.dataset.classes} classes)` : ""
@@ -358,49 +337,28 @@ export function planContext(profile: Profile) {
   return { depth, heads, def, segData, common, withTeacherHead };
 }
 
-/** Row of Tables 3 and 4: hardness label, mask ratio, schedule start/end, fine-tune top-1, printed delta. */
-type ScheduleRow = [string, number, number, number, number, number | null | undefined];
+/** What the plans of one profile share (`planContext`'s result), handed to every table's plan builder. */
+export type PlanContext = ReturnType<typeof planContext>;
 
-export function scheduleRows(
-  prefix: "s" | "h",
-  entries: ScheduleRow[],
-  isDefault: (start: number, end: number, alpha: number) => boolean,
-): PaperRow[] {
-  return entries.map(([hardness, alpha, start, end, finetune, delta]) => {
-    const row: PaperRow = {
-      key: `a${alpha}-${prefix}${start}to${end}`,
-      label: `α=${alpha}, α${prefix}: ${start}→${end}`,
-      cells: { hardness, alpha, start, end, finetune },
-    };
-    if (delta !== undefined) row.printedDelta = { finetune: delta };
-    if (isDefault(start, end, alpha)) row.paperDefault = true;
-    return row;
-  });
-}
+/** A table's plan without its id and title, which `tablePlan` adds. */
+export type PlanBody = Omit<TablePlan, "id" | "title">;
 
 /**
- * The runs behind the schedule rows of Tables 3 and 4, one per paper row (in the paper's order, with its
- * key): the varied share's start → end from the row's cells, at the row's mask ratio α.
+ * A table's `plan`: the rows, metric and deviations that `build` writes from the profile's shared context,
+ * under the table's id and title — so that a table module states only what its own plan adds.
  */
-export function scheduleRowPlans(
-  rows: readonly PaperRow[],
-  prefix: "s" | "h",
-  request: (alpha: number, varied: [number, number]) => StrategyRequest,
-): TableRowPlan[] {
-  return rows.map((row) => {
-    const { alpha, start, end } = row.cells as { alpha: number; start: number; end: number };
-    return {
-      key: row.key,
-      label: `α ${alpha}, α_${prefix} ${start} → ${end}`,
-      request: request(alpha, [start, end]),
-    };
-  });
+export function tablePlan(
+  id: string,
+  title: string,
+  build: (ctx: PlanContext, profile: Profile) => PlanBody,
+): (profile: Profile) => TablePlan {
+  return (profile) => ({ id, title, ...build(planContext(profile), profile) });
 }
 
-export function groupsByAlpha(rows: PaperRow[]): RowGroup[] {
-  const alphas = [...new Set(rows.map((r) => r.cells.alpha as number))];
-  return alphas.map((alpha) => {
-    const members = rows.filter((r) => r.cells.alpha === alpha).map((r) => r.key);
-    return { key: `a${alpha}`, label: `α = ${alpha}`, rows: members, baseline: members[0] };
-  });
+/** The numbers of the paper's tables (Table N has the id `tableN`). */
+export type TableNumber = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10;
+
+/** Paper table `number` with its id `table<number>` derived from the number, so the two cannot disagree. */
+export function paperTable(number: TableNumber, table: Omit<PaperTable, "id" | "number">): PaperTable {
+  return { id: `table${number}`, number, ...table };
 }

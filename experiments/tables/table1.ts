@@ -5,21 +5,19 @@
  * reproduce each row at a profile's scale.
  * @module
  */
-import type { PaperTable } from "../paper_types.ts";
-import type { Profile } from "../profiles.ts";
-import type { TableModule, TablePlan } from "./common.ts";
+import type { TableModule } from "./common.ts";
 import {
   FINETUNE_COLUMN,
   FINETUNE_METRIC,
   gpaRequest,
   oneGroup,
-  planContext,
+  paperTable,
   RANDOM_INIT_ROW,
+  tablePlan,
 } from "./common.ts";
 
-export const paper: PaperTable = {
-  id: "table1",
-  number: 1,
+/** The paper's Table 1: rows, claims and transcription notes. */
+export const paper = paperTable(1, {
   caption: "Ablation of the two roles of GPA (mask teacher, reconstruction target); ViT-B pretrained 200 " +
     "epochs on ImageNet-1K, evaluated by fine-tuning top-1.",
   paperColumns: ["Model", "as teacher", "as feature", "finetune acc (%)"],
@@ -79,14 +77,13 @@ export const paper: PaperTable = {
   notes: [
     "Paper cell 'Model' is empty in the third row; it belongs to GPA (the row continues the GPA block).",
   ],
-};
+});
 
 /** The runs behind the rows, at a profile's scale. */
-export function plan(profile: Profile): TablePlan {
-  const { common } = planContext(profile);
-  return {
-    id: "table1",
-    title: "Table 1 — roles of GPA (mask teacher, reconstruction target)",
+export const plan = tablePlan(
+  "table1",
+  "Table 1 — roles of GPA (mask teacher, reconstruction target)",
+  ({ common }) => ({
     metric: FINETUNE_METRIC,
     rows: [
       RANDOM_INIT_ROW,
@@ -103,8 +100,8 @@ export function plan(profile: Profile): TablePlan {
       { title: "Figure 2: images, teacher GPA maps and top-75 % hard masks", path: "figures/figure2.png" },
       { title: "Figure 4: few-shot recall per block × head", path: "figures/figure4.png" },
     ],
-  };
-}
+  }),
+);
 
 /** Table 1. */
 export const table1: TableModule = { id: "table1", paper, plan };

@@ -5,10 +5,9 @@
  * reproduce each row at a profile's scale.
  * @module
  */
-import type { Claim, PaperRow, PaperTable } from "../paper_types.ts";
-import type { Profile } from "../profiles.ts";
-import type { TableModule, TablePlan } from "./common.ts";
-import { gpaRequest, notImplemented, planContext } from "./common.ts";
+import type { Claim, PaperRow } from "../paper_types.ts";
+import type { TableModule } from "./common.ts";
+import { gpaRequest, notImplemented, paperTable, tablePlan } from "./common.ts";
 
 const table10Entries: Array<[string, string, string, number, number, number, number]> = [
   // key, label, evaluation, epochs, baseline, with GPA teacher, printed delta
@@ -34,9 +33,8 @@ const table10Rows: PaperRow[] = table10Entries.flatMap((
   },
 ]);
 
-export const paper: PaperTable = {
-  id: "table10",
-  number: 10,
+/** The paper's Table 10: rows, claims and transcription notes. */
+export const paper = paperTable(10, {
   caption: "GPA masking (teacher only) plugged into other MIM frameworks: MAE-B and ConvMAE-S (fine-tune " +
     "top-1) and CAE-S and iBOT-B (k-NN top-1), before and after.",
   paperColumns: ["method", "epochs", "Baseline", "GPA as teacher"],
@@ -70,14 +68,13 @@ export const paper: PaperTable = {
     "Rows marked * in the paper (CAE-S, iBOT-B) are k-NN accuracies; MAE-B and ConvMAE-S are fine-tune top-1.",
     "The text says CAE-S and iBOT-B were pre-trained for 50/100 epochs, matching the epochs column.",
   ],
-};
+});
 
 /** The runs behind the rows, at a profile's scale. */
-export function plan(profile: Profile): TablePlan {
-  const { common } = planContext(profile);
-  return {
-    id: "table10",
-    title: "Table 10 — GPA's mask strategy on other frameworks",
+export const plan = tablePlan(
+  "table10",
+  "Table 10 — GPA's mask strategy on other frameworks",
+  ({ common }) => ({
     metric: { key: "acc", label: "fine-tune top-1", evaluation: "finetune" },
     rows: [
       { key: "mae-b/baseline", label: "MAE", request: { name: "random" } },
@@ -93,8 +90,8 @@ export function plan(profile: Profile): TablePlan {
       ...common,
       "only the MAE rows are run; GPA here is the mask strategy alone (no MAM), as the paper",
     ],
-  };
-}
+  }),
+);
 
 /** Table 10. */
 export const table10: TableModule = { id: "table10", paper, plan };

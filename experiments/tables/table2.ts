@@ -5,15 +5,13 @@
  * reproduce each row at a profile's scale.
  * @module
  */
-import type { Claim, PaperTable } from "../paper_types.ts";
-import type { Profile } from "../profiles.ts";
+import type { Claim } from "../paper_types.ts";
 import { SEGMENTATION_SETUPS } from "../segmentation.ts";
-import type { TableModule, TablePlan } from "./common.ts";
-import { gpaRequest, oneGroup, planContext, segmentationMetric, segmentationRows } from "./common.ts";
+import type { TableModule } from "./common.ts";
+import { gpaRequest, oneGroup, paperTable, segmentationPlan, tablePlan } from "./common.ts";
 
-export const paper: PaperTable = {
-  id: "table2",
-  number: 2,
+/** The paper's Table 2: rows, claims and transcription notes. */
+export const paper = paperTable(2, {
   caption:
     "Transfer of the Table 1 models to COCO detection/instance segmentation (Mask R-CNN, 1× schedule) " +
     "and ADE20K segmentation (UperNet, 80k iterations).",
@@ -72,16 +70,14 @@ export const paper: PaperTable = {
     ]),
   ],
   notes: ["Header abbreviations 'as teac' / 'as feat' are printed that way in the paper."],
-};
+});
 
 /** The runs behind the rows, at a profile's scale. */
-export function plan(profile: Profile): TablePlan {
-  const { segData, common } = planContext(profile);
-  return {
-    id: "table2",
-    title: "Table 2 — downstream transfer of the Table 1 encoders",
-    metric: segmentationMetric(segData),
-    rows: segmentationRows(profile, [
+export const plan = tablePlan(
+  "table2",
+  "Table 2 — downstream transfer of the Table 1 encoders",
+  ({ segData, common }, profile) => ({
+    ...segmentationPlan(profile, [
       { key: "mae", label: "MAE", request: { name: "random" } },
       { key: "gpa-teacher", label: "GPA as teacher", request: gpaRequest() },
       { key: "gpa-teacher-feature", label: "GPA as teacher + feature", request: gpaRequest({ mam: true }) },
@@ -95,8 +91,8 @@ export function plan(profile: Profile): TablePlan {
       `segmentation on ${segData} (${SEGMENTATION_SETUPS[profile.name]?.description ?? "not set up"}) ` +
       "instead of ADE20K with UperNet 160k iterations",
     ],
-  };
-}
+  }),
+);
 
 /** Table 2. */
 export const table2: TableModule = { id: "table2", paper, plan };

@@ -5,46 +5,23 @@
  * reproduce each row at a profile's scale.
  * @module
  */
-import type { Claim, PaperTable } from "../paper_types.ts";
-import type { Profile } from "../profiles.ts";
-import type { TableModule, TablePlan } from "./common.ts";
-import {
-  FINETUNE_METRIC,
-  groupsByAlpha,
-  planContext,
-  scheduleColumns,
-  scheduleRowPlans,
-  scheduleRows,
-  sharesRow,
-} from "./common.ts";
+import type { Claim } from "../paper_types.ts";
+import type { TableModule } from "./common.ts";
+import { FINETUNE_METRIC, paperTable, tablePlan } from "./common.ts";
+import { shareSchedule } from "./share_schedule.ts";
 
-const table3Rows = scheduleRows("s", [
-  ["random", 0.75, 0, 0, 82.69, undefined],
-  ["↓", 0.75, 0.5, 0, 82.73, 0.04],
-  ["↓", 0.75, 1, 0, 82.69, null], // printed "(-)": equal to the baseline
-  ["soft", 0.75, 1, 1, 82.7, 0.01],
-  ["random", 0.5, 0, 0, 82.5, undefined],
-  ["↓", 0.5, 0.5, 0, 82.54, 0.04],
-  ["soft", 0.5, 1, 1, 82.53, 0.03],
-  ["random", 0.9, 0, 0, 82.41, undefined],
-  ["↓", 0.9, 0.5, 0, 82.51, 0.1],
-  ["soft", 0.9, 1, 1, 82.37, -0.04],
-], (s, e, a) => s === 0.5 && e === 0 && a === 0.75);
+// [α_s start, α_s end, fine-tune top-1, printed delta] by mask ratio α, in the paper's order.
+const schedule = shareSchedule("s", [
+  // The α = 0.75, 1 → 0 row prints its delta as "(-)": equal to the baseline.
+  { alpha: 0.75, rows: [[0, 0, 82.69], [0.5, 0, 82.73, 0.04], [1, 0, 82.69, null], [1, 1, 82.7, 0.01]] },
+  { alpha: 0.5, rows: [[0, 0, 82.5], [0.5, 0, 82.54, 0.04], [1, 1, 82.53, 0.03]] },
+  { alpha: 0.9, rows: [[0, 0, 82.41], [0.5, 0, 82.51, 0.1], [1, 1, 82.37, -0.04]] },
+]);
 
-const table3Groups = groupsByAlpha(table3Rows);
-
-export const paper: PaperTable = {
-  id: "table3",
-  number: 3,
-  caption:
-    "Ablation of the sampled (soft) share schedule α_s from start to end of pre-training, at overall " +
-    "mask ratios 0.75, 0.5 and 0.9; fine-tune top-1.",
-  paperColumns: ["hardness", "α", "α_0^s", "α_T^s", "finetune(%)"],
-  columns: scheduleColumns("s"),
-  rows: table3Rows,
-  baseline: "a0.75-s0to0",
-  groups: table3Groups,
-  claims: table3Groups.map((g): Claim => ({
+/** The paper's Table 3: rows, claims and transcription notes. */
+export const paper = paperTable(3, {
+  ...schedule.table,
+  claims: schedule.table.groups.map((g): Claim => ({
     kind: "best-in-group",
     id: `t3-soft-half-best-a${g.key.slice(1)}`,
     text: `At ${g.label}, the soft share schedule 0.5 → 0 gives the best fine-tune top-1`,
@@ -63,24 +40,23 @@ export const paper: PaperTable = {
     "The text adds that soft masking gains stay within 0.1 point over random; that magnitude is ImageNet-" +
     "specific and is not encoded as a claim.",
   ],
-};
+});
 
 /** The runs behind the rows, at a profile's scale. */
-export function plan(profile: Profile): TablePlan {
-  const { def, common } = planContext(profile);
-  return {
-    id: "table3",
-    title: "Table 3 — soft masking share α_s (start → end)",
+export const plan = tablePlan(
+  "table3",
+  "Table 3 — soft masking share α_s (start → end)",
+  ({ def, common }) => ({
     metric: FINETUNE_METRIC,
-    rows: scheduleRowPlans(paper.rows, "s", (alpha, soft) => sharesRow(alpha, soft, def.hard)),
+    rows: schedule.rowPlans(def),
     deviations: [
       ...common,
       `hard share held at the default ${def.hard[0]} → ${def.hard[1]} (the paper does not say; the ` +
       "authors' code keeps it); where soft + hard would exceed 1 (the α_s 1 → 1 rows) the soft share is " +
       "clipped to 1 − hard at every t, so those rows end with half hard and half soft masking",
     ],
-  };
-}
+  }),
+);
 
 /** Table 3. */
 export const table3: TableModule = { id: "table3", paper, plan };

@@ -5,56 +5,32 @@
  * reproduce each row at a profile's scale.
  * @module
  */
-import type { Claim, PaperTable } from "../paper_types.ts";
-import type { Profile } from "../profiles.ts";
+import type { Claim } from "../paper_types.ts";
 import { plan as table3Plan } from "./table3.ts";
-import type { TableModule, TablePlan, TableRowPlan } from "./common.ts";
-import {
-  FINETUNE_METRIC,
-  groupsByAlpha,
-  planContext,
-  scheduleColumns,
-  scheduleRowPlans,
-  scheduleRows,
-  sharesRow,
-} from "./common.ts";
+import type { TableModule, TableRowPlan } from "./common.ts";
+import { FINETUNE_METRIC, paperTable, tablePlan } from "./common.ts";
+import { shareSchedule } from "./share_schedule.ts";
 
-const table4Rows = scheduleRows("h", [
-  ["soft", 0.75, 0, 0, 82.25, undefined],
-  ["↓", 0.75, 0, 0.5, 82.73, 0.48],
-  ["↓", 0.75, 0, 1, 82.71, 0.46],
-  ["hard", 0.75, 1, 1, 82.27, 0.02],
-  ["soft", 0.5, 0, 0, 82.22, undefined],
-  ["↓", 0.5, 0, 0.5, 82.54, 0.32],
-  ["hard", 0.5, 0, 1, 82.37, 0.15],
-  ["soft", 0.9, 0, 0, 82.2, undefined],
-  ["↓", 0.9, 0, 0.5, 82.51, 0.31],
-  ["hard", 0.9, 0, 1, 81.82, -0.38],
-], (s, e, a) => s === 0 && e === 0.5 && a === 0.75);
-
-const table4Groups = groupsByAlpha(table4Rows);
+// [α_h start, α_h end, fine-tune top-1, printed delta] by mask ratio α, in the paper's order.
+const schedule = shareSchedule("h", [
+  { alpha: 0.75, rows: [[0, 0, 82.25], [0, 0.5, 82.73, 0.48], [0, 1, 82.71, 0.46], [1, 1, 82.27, 0.02]] },
+  { alpha: 0.5, rows: [[0, 0, 82.22], [0, 0.5, 82.54, 0.32], [0, 1, 82.37, 0.15]] },
+  { alpha: 0.9, rows: [[0, 0, 82.2], [0, 0.5, 82.51, 0.31], [0, 1, 81.82, -0.38]] },
+]);
 
 /** The key, in Table 4, of Table 3's α_s 0 → 0 row at mask ratio `a` (read by the hard-vs-soft claims). */
 export function borrowedKey(a: string): string {
   return `t3-a${a}-s0to0`;
 }
 
-export const paper: PaperTable = {
-  id: "table4",
-  number: 4,
-  caption:
-    "Ablation of the top-GPA (hard) share schedule α_h from start to end of pre-training, at overall " +
-    "mask ratios 0.75, 0.5 and 0.9; fine-tune top-1.",
-  paperColumns: ["hardness", "α", "α_0^h", "α_T^h", "finetune(%)"],
-  columns: scheduleColumns("h"),
-  rows: table4Rows,
-  baseline: "a0.75-h0to0",
-  groups: table4Groups,
+/** The paper's Table 4: rows, claims (some reading Table 3's rows) and transcription notes. */
+export const paper = paperTable(4, {
+  ...schedule.table,
   borrowedRows: Object.fromEntries(
     ["0.75", "0.5", "0.9"].map((a) => [borrowedKey(a), { table: "table3" as const, key: `a${a}-s0to0` }]),
   ),
   claims: [
-    ...table4Groups.map((g): Claim => ({
+    ...schedule.table.groups.map((g): Claim => ({
       kind: "best-in-group",
       id: `t4-hard-half-best-a${g.key.slice(1)}`,
       text: `At ${g.label}, the hard share schedule 0 → 0.5 gives the best fine-tune top-1`,
@@ -93,40 +69,38 @@ export const paper: PaperTable = {
     "The α = 0.75 'soft' baseline (82.25) differs from the Table 3 'random' baseline (82.69): the two tables " +
     "vary different shares while the other stays at its default.",
   ],
-};
+});
 
 /** The runs behind the rows, at a profile's scale. */
-export function plan(profile: Profile): TablePlan {
-  const { def, common } = planContext(profile);
-  // Table 3's α_s 0 → 0 rows, exactly as Table 3 plans them (same request: the same runs and hashes).
-  const t3 = table3Plan(profile);
-  const borrowed = ["0.75", "0.5", "0.9"].map((a): TableRowPlan => {
-    const row = t3.rows.find((r) => r.key === `a${a}-s0to0`)!;
+export const plan = tablePlan(
+  "table4",
+  "Table 4 — hard masking share α_h (start → end)",
+  ({ def, common }, profile) => {
+    // Table 3's α_s 0 → 0 rows, exactly as Table 3 plans them (same request: the same runs and hashes).
+    const t3 = table3Plan(profile);
+    const borrowed = ["0.75", "0.5", "0.9"].map((a): TableRowPlan => {
+      const row = t3.rows.find((r) => r.key === `a${a}-s0to0`)!;
+      return {
+        key: borrowedKey(a),
+        label: `α ${a}, without the soft share (Table 3's α_s 0 → 0 row)`,
+        request: row.request,
+        paperRow: { table: "table3", key: row.key },
+      };
+    });
     return {
-      key: borrowedKey(a),
-      label: `α ${a}, without the soft share (Table 3's α_s 0 → 0 row)`,
-      request: row.request,
-      paperRow: { table: "table3", key: row.key },
+      metric: FINETUNE_METRIC,
+      rows: [...schedule.rowPlans(def), ...borrowed],
+      deviations: [
+        ...common,
+        `soft share held at the default ${def.soft[0]} → ${def.soft[1]} (the paper does not say); where ` +
+        "soft + hard would exceed 1 (the α_h 1 → 1 row) the soft share is clipped to 1 − hard at every t, " +
+        "as the authors' code does",
+        "the hard-vs-soft claims read Table 3's α_s 0 → 0 rows (GPA without its soft share), planned here " +
+        "with Table 3's own runs (the same identities); they cost one more row per α",
+      ],
     };
-  });
-  return {
-    id: "table4",
-    title: "Table 4 — hard masking share α_h (start → end)",
-    metric: FINETUNE_METRIC,
-    rows: [
-      ...scheduleRowPlans(paper.rows, "h", (alpha, hard) => sharesRow(alpha, def.soft, hard)),
-      ...borrowed,
-    ],
-    deviations: [
-      ...common,
-      `soft share held at the default ${def.soft[0]} → ${def.soft[1]} (the paper does not say); where ` +
-      "soft + hard would exceed 1 (the α_h 1 → 1 row) the soft share is clipped to 1 − hard at every t, " +
-      "as the authors' code does",
-      "the hard-vs-soft claims read Table 3's α_s 0 → 0 rows (GPA without its soft share), planned here " +
-      "with Table 3's own runs (the same identities); they cost one more row per α",
-    ],
-  };
-}
+  },
+);
 
 /** Table 4. */
 export const table4: TableModule = { id: "table4", paper, plan };

@@ -5,10 +5,8 @@
  * reproduce each row at a profile's scale.
  * @module
  */
-import type { PaperTable } from "../paper_types.ts";
-import type { Profile } from "../profiles.ts";
-import type { TableModule, TablePlan } from "./common.ts";
-import { FINETUNE_COLUMN, FINETUNE_METRIC, oneGroup, planContext } from "./common.ts";
+import type { TableModule } from "./common.ts";
+import { FINETUNE_COLUMN, FINETUNE_METRIC, oneGroup, paperTable, tablePlan } from "./common.ts";
 
 /**
  * Points of fine-tune top-1 within which "a high accuracy without shots" counts as reached (the suite's
@@ -22,9 +20,8 @@ export function teacherHeadOfRun(meta: Record<string, unknown>): number | null {
   return typeof t?.block === "number" && typeof t?.head === "number" ? t.block + t.head / 100 : null;
 }
 
-export const paper: PaperTable = {
-  id: "table5",
-  number: 5,
+/** The paper's Table 5: rows, claims and transcription notes. */
+export const paper = paperTable(5, {
   caption:
     "How the teacher's block/head is chosen: fixed first or last head, the sum over all heads of the " +
     "last block, or few-shot recall selection with 1, 10 or 50 labelled images; fine-tune top-1.",
@@ -43,39 +40,20 @@ export const paper: PaperTable = {
       deterministic: true,
     },
   ],
-  rows: [
-    {
-      key: "first",
-      label: "first head",
-      cells: { method: "first", head: "b0h0", finetune: 82.31, selected: 0 },
-    },
-    {
-      key: "last",
-      label: "last head",
-      cells: { method: "last", head: "b11h11", finetune: 82.7, selected: 11.11 },
-    },
-    {
-      key: "all",
-      label: "all heads (last block)",
-      cells: { method: "all", head: "b11h-1", finetune: 82.34, selected: null },
-    },
-    {
-      key: "shots1",
-      label: "1 shot",
-      cells: { method: "1 shot", head: "b10h10", finetune: 82.68, selected: 10.1 },
-    },
-    {
-      key: "shots10",
-      label: "10 shots",
-      cells: { method: "10 shots", head: "b9h11", finetune: 82.73, selected: 9.11 },
-      paperDefault: true,
-    },
-    {
-      key: "shots50",
-      label: "50 shots",
-      cells: { method: "50 shots", head: "b9h11", finetune: 82.73, selected: 9.11 },
-    },
-  ],
+  // [key, label, method, head, fine-tune %, selected head as block.head]
+  rows: ([
+    ["first", "first head", "first", "b0h0", 82.31, 0],
+    ["last", "last head", "last", "b11h11", 82.7, 11.11],
+    ["all", "all heads (last block)", "all", "b11h-1", 82.34, null],
+    ["shots1", "1 shot", "1 shot", "b10h10", 82.68, 10.1],
+    ["shots10", "10 shots", "10 shots", "b9h11", 82.73, 9.11],
+    ["shots50", "50 shots", "50 shots", "b9h11", 82.73, 9.11],
+  ] as const).map(([key, label, method, head, finetune, selected]) => ({
+    key,
+    label,
+    cells: { method, head, finetune, selected },
+    ...(key === "shots10" ? { paperDefault: true } : {}),
+  })),
   baseline: "first",
   groups: oneGroup(["first", "last", "all", "shots1", "shots10", "shots50"], "first"),
   claims: [
@@ -128,14 +106,13 @@ export const paper: PaperTable = {
     "The 'selected' column encodes the printed head as block.head (b9h11 → 9.11) so that the text's claim " +
     "'10 and 50 shots select the same head' can be checked on the heads the runs used.",
   ],
-};
+});
 
 /** The runs behind the rows, at a profile's scale. */
-export function plan(profile: Profile): TablePlan {
-  const { depth, heads, common, withTeacherHead } = planContext(profile);
-  return {
-    id: "table5",
-    title: "Table 5 — which teacher attention head",
+export const plan = tablePlan(
+  "table5",
+  "Table 5 — which teacher attention head",
+  ({ depth, heads, common, withTeacherHead }) => ({
     metric: FINETUNE_METRIC,
     rows: [
       { key: "first", label: "first head (b0h0)", request: withTeacherHead({ block: 0, head: 0 }) },
@@ -160,8 +137,8 @@ export function plan(profile: Profile): TablePlan {
       read: teacherHeadOfRun,
     }],
     figures: [{ title: "Figure 4: few-shot recall per block × head", path: "figures/figure4.png" }],
-  };
-}
+  }),
+);
 
 /** Table 5. */
 export const table5: TableModule = { id: "table5", paper, plan };

@@ -5,16 +5,15 @@
  * reproduce each row at a profile's scale.
  * @module
  */
-import type { PaperTable } from "../paper_types.ts";
-import type { Profile } from "../profiles.ts";
-import type { TableModule, TablePlan } from "./common.ts";
+import type { TableModule } from "./common.ts";
 import {
   FINETUNE_COLUMN,
   FINETUNE_METRIC,
   gpaRequest,
   notImplemented,
-  planContext,
+  paperTable,
   RANDOM_INIT_ROW,
+  tablePlan,
 } from "./common.ts";
 
 const table6Entries: Array<[string, string, string, number, number]> = [
@@ -30,9 +29,8 @@ const table6Entries: Array<[string, string, string, number, number]> = [
   ["gpa-300", "GPA (300 ep)", "patch-wise attention", 300, 83.4],
 ];
 
-export const paper: PaperTable = {
-  id: "table6",
-  number: 6,
+/** The paper's Table 6: rows, claims and transcription notes. */
+export const paper = paperTable(6, {
   caption: "ImageNet-1K fine-tune top-1 of mask strategies grouped by how they choose masked patches " +
     "(random, reconstruction loss, cls-patch attention, patch-wise attention), ViT-B/16.",
   paperColumns: ["method", "epochs", "finetune(%)"],
@@ -83,7 +81,7 @@ export const paper: PaperTable = {
     "Bold marks are lost in the text; 83.4 (GPA, 300 epochs) is the largest value.",
     "The 200-epoch GPA result (83.2) equals the teacher+feature row of Table 1 (83.22) rounded.",
   ],
-};
+});
 
 /** The paper's pre-training epochs behind its 200-epoch rows (MAE, GPA): the profile's epochs stand for them. */
 const PAPER_BASE_EPOCHS = 200;
@@ -99,60 +97,66 @@ export function epochsScaleOf(key: string): number {
 }
 
 /** The runs behind the rows, at a profile's scale. */
-export function plan(profile: Profile): TablePlan {
-  const { common } = planContext(profile);
-  const scaled = (key: string) => (epochsScaleOf(key) === 1 ? {} : { epochsScale: epochsScaleOf(key) });
-  const epochs = (key: string) => Math.max(1, Math.round(profile.pretrain.epochs * epochsScaleOf(key)));
-  return {
-    id: "table6",
-    title: "Table 6 — mask strategies compared (same backbone and budget)",
-    metric: FINETUNE_METRIC,
-    rows: [
-      RANDOM_INIT_ROW,
-      { key: "mae", label: "MAE (random)", request: { name: "random" } },
-      {
-        key: "um-mae",
-        label: "UM-MAE (uniform sampling + secondary masking)",
-        request: { name: "uniform", secondaryMasking: true },
-      },
-      {
-        key: "beit",
-        label: "MAE with BEiT's block-wise mask (75 %, pixel target; stands in for BEiT), 4× epochs",
-        request: { name: "block" },
-        ...scaled("beit"),
-      },
-      { key: "hpm", label: "HPM (EMA teacher, loss predictor)", request: { name: "hpm" } },
-      {
-        key: "amt",
-        label: "AMT (attention sampling), 2× epochs",
-        request: { name: "cls-attention", variant: "sample" },
-        ...scaled("amt"),
-      },
-      { key: "semmae", label: "SemMAE", notRun: notImplemented("SemMAE") },
-      { key: "automae", label: "AutoMAE", notRun: notImplemented("AutoMAE") },
-      { key: "milan", label: "MILAN", notRun: notImplemented("MILAN (CLIP-guided)") },
-      { key: "gpa-200", label: "GPA", request: gpaRequest({ mam: true }) },
-      { key: "gpa-300", label: "GPA, 1.5× epochs", request: gpaRequest({ mam: true }), ...scaled("gpa-300") },
-    ],
-    deviations: [
-      ...common,
-      `pre-training epochs follow the paper's column, its 200 epochs being the profile's ${profile.pretrain.epochs}: ` +
-      `BEiT ${epochs("beit")} (paper 800), AMT ${epochs("amt")} (400), GPA 1.5× ${
-        epochs("gpa-300")
-      } (300), ` +
-      `the others ${profile.pretrain.epochs} (200); those three rows cost 4×, 2× and 1.5× the pre-training ` +
-      "of a 200-epoch row (warm-up epochs as the profile's)",
-      "'BEiT' row: not BEiT — MAE (pixel reconstruction, ViT encoder on the visible patches) with BEiT's " +
-      "block-wise masking at the profile's 75 %; BEiT masks about 40 % of the patches, keeps the mask tokens " +
-      "in the encoder and predicts dVAE visual tokens, none of which the suite implements",
-      "AMT: frozen MAE teacher's last-block CLS attention, sampled without replacement",
-      "UM-MAE: uniform sampling (one kept patch per 2×2 window) plus its secondary masking (a random 25 % " +
-      "of the kept patches enter the encoder as a learnable visible mask token plus their position; the " +
-      "loss stays on the 75 % dropped patches), on the same plain ViT as every row; each window's kept patch " +
-      "is drawn independently (UM-MAE draws them from a shuffled pool of twice the window count)",
-    ],
-  };
-}
+export const plan = tablePlan(
+  "table6",
+  "Table 6 — mask strategies compared (same backbone and budget)",
+  ({ common }, profile) => {
+    const scaled = (key: string) => (epochsScaleOf(key) === 1 ? {} : { epochsScale: epochsScaleOf(key) });
+    const epochs = (key: string) => Math.max(1, Math.round(profile.pretrain.epochs * epochsScaleOf(key)));
+    return {
+      metric: FINETUNE_METRIC,
+      rows: [
+        RANDOM_INIT_ROW,
+        { key: "mae", label: "MAE (random)", request: { name: "random" } },
+        {
+          key: "um-mae",
+          label: "UM-MAE (uniform sampling + secondary masking)",
+          request: { name: "uniform", secondaryMasking: true },
+        },
+        {
+          key: "beit",
+          label: "MAE with BEiT's block-wise mask (75 %, pixel target; stands in for BEiT), 4× epochs",
+          request: { name: "block" },
+          ...scaled("beit"),
+        },
+        { key: "hpm", label: "HPM (EMA teacher, loss predictor)", request: { name: "hpm" } },
+        {
+          key: "amt",
+          label: "AMT (attention sampling), 2× epochs",
+          request: { name: "cls-attention", variant: "sample" },
+          ...scaled("amt"),
+        },
+        { key: "semmae", label: "SemMAE", notRun: notImplemented("SemMAE") },
+        { key: "automae", label: "AutoMAE", notRun: notImplemented("AutoMAE") },
+        { key: "milan", label: "MILAN", notRun: notImplemented("MILAN (CLIP-guided)") },
+        { key: "gpa-200", label: "GPA", request: gpaRequest({ mam: true }) },
+        {
+          key: "gpa-300",
+          label: "GPA, 1.5× epochs",
+          request: gpaRequest({ mam: true }),
+          ...scaled("gpa-300"),
+        },
+      ],
+      deviations: [
+        ...common,
+        `pre-training epochs follow the paper's column, its 200 epochs being the profile's ${profile.pretrain.epochs}: ` +
+        `BEiT ${epochs("beit")} (paper 800), AMT ${epochs("amt")} (400), GPA 1.5× ${
+          epochs("gpa-300")
+        } (300), ` +
+        `the others ${profile.pretrain.epochs} (200); those three rows cost 4×, 2× and 1.5× the pre-training ` +
+        "of a 200-epoch row (warm-up epochs as the profile's)",
+        "'BEiT' row: not BEiT — MAE (pixel reconstruction, ViT encoder on the visible patches) with BEiT's " +
+        "block-wise masking at the profile's 75 %; BEiT masks about 40 % of the patches, keeps the mask tokens " +
+        "in the encoder and predicts dVAE visual tokens, none of which the suite implements",
+        "AMT: frozen MAE teacher's last-block CLS attention, sampled without replacement",
+        "UM-MAE: uniform sampling (one kept patch per 2×2 window) plus its secondary masking (a random 25 % " +
+        "of the kept patches enter the encoder as a learnable visible mask token plus their position; the " +
+        "loss stays on the 75 % dropped patches), on the same plain ViT as every row; each window's kept patch " +
+        "is drawn independently (UM-MAE draws them from a shuffled pool of twice the window count)",
+      ],
+    };
+  },
+);
 
 /** Table 6. */
 export const table6: TableModule = { id: "table6", paper, plan };

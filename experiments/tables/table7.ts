@@ -5,21 +5,19 @@
  * reproduce each row at a profile's scale.
  * @module
  */
-import type { PaperTable } from "../paper_types.ts";
-import type { Profile } from "../profiles.ts";
-import type { TableModule, TablePlan } from "./common.ts";
+import type { TableModule } from "./common.ts";
 import {
   gpaRequest,
   LINPROBE_COLUMN,
   notImplemented,
   oneGroup,
-  planContext,
+  paperTable,
   RANDOM_INIT_ROW,
+  tablePlan,
 } from "./common.ts";
 
-export const paper: PaperTable = {
-  id: "table7",
-  number: 7,
+/** The paper's Table 7: rows, claims and transcription notes. */
+export const paper = paperTable(7, {
   caption: "ImageNet-1K linear-probe top-1 of MAE, HPM, CAE and GPA.",
   paperColumns: ["", "MAE [15]", "HPM [36]", "CAE [5]", "GPA"],
   layout: "Printed transposed (methods as columns, one row 'Acc(%)'); stored with one row per method.",
@@ -60,30 +58,25 @@ export const paper: PaperTable = {
     "the margin over MAE is 14.1.",
     "The number of pre-training epochs behind these values is not stated.",
   ],
-};
+});
 
 /** The runs behind the rows, at a profile's scale. */
-export function plan(profile: Profile): TablePlan {
-  const { common } = planContext(profile);
-  return {
-    id: "table7",
-    title: "Table 7 — linear probing",
-    metric: { key: "linprobe", label: "linear-probe top-1", evaluation: "linprobe" },
-    rows: [
-      RANDOM_INIT_ROW,
-      { key: "mae", label: "MAE", request: { name: "random" } },
-      { key: "hpm", label: "HPM", request: { name: "hpm" } },
-      { key: "cae", label: "CAE", notRun: notImplemented("CAE") },
-      { key: "gpa", label: "GPA", request: gpaRequest({ mam: true }) },
-    ],
-    deviations: [
-      ...common,
-      `linear probe on ${profile.linprobe.features} features of ${
-        profile.linprobe.augment ? "augmented views" : "un-augmented images computed once"
-      }`,
-    ],
-  };
-}
+export const plan = tablePlan("table7", "Table 7 — linear probing", ({ common }, profile) => ({
+  metric: { key: "linprobe", label: "linear-probe top-1", evaluation: "linprobe" },
+  rows: [
+    RANDOM_INIT_ROW,
+    { key: "mae", label: "MAE", request: { name: "random" } },
+    { key: "hpm", label: "HPM", request: { name: "hpm" } },
+    { key: "cae", label: "CAE", notRun: notImplemented("CAE") },
+    { key: "gpa", label: "GPA", request: gpaRequest({ mam: true }) },
+  ],
+  deviations: [
+    ...common,
+    `linear probe on ${profile.linprobe.features} features of ${
+      profile.linprobe.augment ? "augmented views" : "un-augmented images computed once"
+    }`,
+  ],
+}));
 
 /** Table 7. */
 export const table7: TableModule = { id: "table7", paper, plan };

@@ -5,21 +5,11 @@
  * reproduce each row at a profile's scale.
  * @module
  */
-import type { PaperTable } from "../paper_types.ts";
-import type { Profile } from "../profiles.ts";
-import type { TableModule, TablePlan } from "./common.ts";
-import {
-  gpaRequest,
-  notImplemented,
-  oneGroup,
-  planContext,
-  segmentationMetric,
-  segmentationRows,
-} from "./common.ts";
+import type { TableModule } from "./common.ts";
+import { gpaRequest, notImplemented, oneGroup, paperTable, segmentationPlan, tablePlan } from "./common.ts";
 
-export const paper: PaperTable = {
-  id: "table8",
-  number: 8,
+/** The paper's Table 8: rows, claims and transcription notes. */
+export const paper = paperTable(8, {
   caption: "ADE20K semantic segmentation (UperNet, 160k iterations) after 800 epochs of pre-training, " +
     "ViT-B/16.",
   paperColumns: ["method", "", "mIoU"],
@@ -63,16 +53,14 @@ export const paper: PaperTable = {
     "(48.9 − 1.2 = 47.7 would be the implied supervised value); not encoded.",
     "The second header cell is empty in the paper; it holds the venue of each method.",
   ],
-};
+});
 
 /** The runs behind the rows, at a profile's scale. */
-export function plan(profile: Profile): TablePlan {
-  const { segData, common } = planContext(profile);
-  return {
-    id: "table8",
-    title: "Table 8 — semantic segmentation of the strategies' encoders",
-    metric: segmentationMetric(segData),
-    rows: segmentationRows(profile, [
+export const plan = tablePlan(
+  "table8",
+  "Table 8 — semantic segmentation of the strategies' encoders",
+  ({ common }, profile) => ({
+    ...segmentationPlan(profile, [
       { key: "mocov3", label: "MoCo v3", notRun: notImplemented("MoCo v3") },
       { key: "beit", label: "BEiT (block-wise masking)", request: { name: "block" } },
       { key: "mae", label: "MAE", request: { name: "random" } },
@@ -85,8 +73,8 @@ export function plan(profile: Profile): TablePlan {
       "BEiT row: MAE with BEiT's block-wise masking (pixel targets, not dVAE tokens)",
       "paper: 800-epoch encoders; here the profile's schedule",
     ],
-  };
-}
+  }),
+);
 
 /** Table 8. */
 export const table8: TableModule = { id: "table8", paper, plan };

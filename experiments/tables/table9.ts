@@ -5,25 +5,23 @@
  * reproduce each row at a profile's scale.
  * @module
  */
-import type { PaperTable } from "../paper_types.ts";
-import type { Profile } from "../profiles.ts";
 import { type CostMethod, costTable } from "../../lib/cost.ts";
-import type { TableModule, TablePlan } from "./common.ts";
+import type { TableModule } from "./common.ts";
 import {
   FINETUNE_COLUMN,
   FINETUNE_METRIC,
   gpaRequest,
   LINPROBE_COLUMN,
   oneGroup,
-  planContext,
+  paperTable,
+  tablePlan,
 } from "./common.ts";
 
 /** How much more than MAE's FLOPs "slightly more" allows, in multiples of MAE's (the paper: 0.1×). */
 export const SLIGHTLY = 0.25;
 
-export const paper: PaperTable = {
-  id: "table9",
-  number: 9,
+/** The paper's Table 9: rows, claims and transcription notes. */
+export const paper = paperTable(9, {
   caption: "Accuracy against cost: fine-tune and linear-probe top-1 with pre-training FLOPs and learnable " +
     "parameters relative to MAE.",
   paperColumns: ["method", "fine-tune(%)", "lin. prob.(%)", "FLOPs", "learn. para."],
@@ -138,11 +136,10 @@ export const paper: PaperTable = {
     "'Slightly more FLOPs' (GPA 1.1× against MAE's 1.0×; HPM's 1.3× is called a considerable cost) is " +
     "encoded as a difference of at most 0.25× MAE.",
   ],
-};
+});
 
 /** The runs behind the rows, at a profile's scale. */
-export function plan(profile: Profile): TablePlan {
-  const { common } = planContext(profile);
+export const plan = tablePlan("table9", "Table 9 — efficiency: accuracy vs cost", ({ common }) => {
   // FLOPs and learnable parameters: the analytic cost model at ViT-B/16. The claims are judged on the row the
   // paper describes — GPA's full framework (teacher + MAM: its accuracies are Table 1's teacher + feature
   // row) — for FLOPs and parameters alike; GPA as a teacher alone is shown as a labelled line of its own,
@@ -150,8 +147,6 @@ export function plan(profile: Profile): TablePlan {
   const cost = new Map(costTable().map((c) => [c.method, c]));
   const ratio = (m: CostMethod, k: "flopsRatio" | "paramsRatio") => cost.get(m)![k];
   return {
-    id: "table9",
-    title: "Table 9 — efficiency: accuracy vs cost",
     metric: FINETUNE_METRIC,
     rows: [
       { key: "mae", label: "MAE", request: { name: "random" } },
@@ -203,7 +198,7 @@ export function plan(profile: Profile): TablePlan {
       },
     ],
   };
-}
+});
 
 const fmt3 = (x: number) => +x.toFixed(3);
 

@@ -12,7 +12,10 @@
  *
  * This module is the public entry point; the parts live beside it, one concern each:
  * - `hash.ts` — canonical JSON and the run hash (the cache key; must stay byte-stable);
- * - `run_dir.ts` — one run directory: config, manifest, checkpoints, final files, log;
+ * - `run_dir.ts` — one run directory: its config and final files, over the three below;
+ * - `run_manifest.ts` — the manifest (SHA-256 and size per file), checked reads, setting bad files aside;
+ * - `run_checkpoints.ts` — periodic checkpoints and the fall-back to an older one;
+ * - `run_log.ts` — the per-epoch log;
  * - `lock.ts` — the run lock: file format, staleness, take-over, waiting, heartbeat;
  * - `run_cache.ts` — the cache root (runs by hash) and the summary for `doctor`.
  * @module
@@ -29,15 +32,12 @@ export {
   RunLock,
   RunLockedError,
 } from "./lock.ts";
+export { type LoadedFinal, type RunCacheOptions, RunDir, type SaveFinalOptions } from "./run_dir.ts";
 export {
   CHECKPOINT_FORMAT,
   CHECKPOINT_FORMAT_VERSION,
-  type LoadedCheckpoint,
-  type LoadedFinal,
   type Manifest,
   type ManifestEntry,
-  type RunCacheOptions,
-  RunDir,
-  type SaveFinalOptions,
-} from "./run_dir.ts";
+} from "./run_manifest.ts";
+export type { LoadedCheckpoint } from "./run_checkpoints.ts";
 export { type CacheSummary, cacheSummary, RunCache } from "./run_cache.ts";

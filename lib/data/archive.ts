@@ -9,7 +9,7 @@
  */
 import { createHash } from "node:crypto";
 import { DataError } from "./types.ts";
-import { sha256File } from "../fsutil.ts";
+import { exists, sha256File } from "../fsutil.ts";
 
 /**
  * SHA-256 of the archives this project knows by name (the ones in ../shared/datasets). A file with one of
@@ -108,16 +108,6 @@ export interface PartialExtraction {
    * small members first through `readText`, which extracts them and returns their text by member name.
    */
   select(members: string[], readText: (names: string[]) => Promise<Map<string, string>>): Promise<string[]>;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
 }
 
 /** Inside an extraction's temporary folder: the pid and host extracting into it. */

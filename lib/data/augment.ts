@@ -8,19 +8,13 @@
  * torchvision's crop-then-resize (bilinear, no antialias) except within half a pixel of an interior crop edge,
  * where it blends the neighbour outside the crop instead of repeating the edge pixel.
  *
- * Everything works on precomputed per-row/per-column index and weight tables, without per-pixel allocation.
+ * Everything works on precomputed per-row/per-column index and weight tables, without per-pixel allocation
+ * (`resample.ts`, with the ImageNet normalisation); segmentation batches are `augment_seg.ts`.
  * @module
  */
 import type { Rng } from "../rng.ts";
 import type { ImageSplit } from "./types.ts";
-
-/** ImageNet channel means (RGB, in [0, 1]) used for normalisation. */
-export const IMAGENET_MEAN: readonly [number, number, number] = [0.485, 0.456, 0.406];
-/** ImageNet channel standard deviations (RGB, in [0, 1]). */
-export const IMAGENET_STD: readonly [number, number, number] = [0.229, 0.224, 0.225];
-
-/** Default label written where a segmentation crop is padded, when the split has no `ignoreLabel`. */
-export const DEFAULT_IGNORE_LABEL = 255;
+import { fillAxisTable, makeAxisTable, resampleRgbNormalised } from "./resample.ts";
 
 /** Where an augmented image came from: a crop of the source (source pixels) and whether it was mirrored. */
 export interface CropParams {
@@ -49,20 +43,6 @@ export interface AugmentedBatch {
   images: Float32Array;
   crops: CropParams[];
 }
-
-/** A normalised image batch with aligned label maps. */
-export interface SegmentationBatch {
-  /** `[B, outSize, outSize, 3]`, ImageNet-normalised; padding is 0 (the mean colour). */
-  images: Float32Array;
-  /** `[B, outSize, outSize]` label ids; padding is the ignore label. */
-  labels: Int32Array;
-  /** Per image: scale factor, crop offset in the scaled image, and flip. */
-  params: { scale: number; offsetX: number; offsetY: number; flipped: boolean }[];
-}
-
-// Per-channel affine map from a byte to its normalised value: v·a + b.
-const NORM_A = IMAGENET_STD.map((s) => 1 / (255 * s));
-const NORM_B = IMAGENET_MEAN.map((m, c) => -m / IMAGENET_STD[c]);
 
 /**
  * Samples a RandomResizedCrop rectangle with torchvision's rule: up to 10 tries of an area fraction in
@@ -99,84 +79,6 @@ export function sampleResizedCrop(
     w = Math.round(h * Math.max(ratio[0], ratio[1]));
   }
   return { x: Math.floor((width - w) / 2), y: Math.floor((height - h) / 2), w, h };
-}
-
-/** Bilinear sampling tables of one axis: lower index, upper index (both pre-multiplied by `stride`), weight. */
-interface AxisTable {
-  lo: Int32Array;
-  hi: Int32Array;
-  frac: Float32Array;
-}
-
-function makeAxisTable(outLength: number): AxisTable {
-  return { lo: new Int32Array(outLength), hi: new Int32Array(outLength), frac: new Float32Array(outLength) };
-}
-
-/**
- * Fills `table` for an axis of `gridLength` cells covering `sourceLength` source pixels: output `o` samples
- * source position `start + (o + 0.5)·length/outLength`, mirrored when `flip`.
- */
-function fillAxisTable(
-  table: AxisTable,
-  outLength: number,
-  start: number,
-  length: number,
-  sourceLength: number,
-  gridLength: number,
-  stride: number,
-  flip: boolean,
-): void {
-  const toGrid = gridLength / sourceLength;
-  for (let o = 0; o < outLength; o++) {
-    const position = start + ((flip ? outLength - 1 - o : o) + 0.5) * length / outLength;
-    let g = position * toGrid - 0.5;
-    if (g < 0) g = 0;
-    if (g > gridLength - 1) g = gridLength - 1;
-    const lo = Math.floor(g);
-    table.lo[o] = lo * stride;
-    table.hi[o] = Math.min(lo + 1, gridLength - 1) * stride;
-    table.frac[o] = g - lo;
-  }
-}
-
-/** Bilinear RGB resample of one packed image through the tables into normalised floats. */
-function resampleRgbNormalised(
-  source: Uint8Array,
-  sourceBase: number,
-  rows: AxisTable,
-  cols: AxisTable,
-  outH: number,
-  outW: number,
-  out: Float32Array,
-  outBase: number,
-  outRowStride: number = outW * 3,
-): void {
-  const a0 = NORM_A[0], a1 = NORM_A[1], a2 = NORM_A[2];
-  const b0 = NORM_B[0], b1 = NORM_B[1], b2 = NORM_B[2];
-  for (let oy = 0; oy < outH; oy++) {
-    let o = outBase + oy * outRowStride;
-    const top = sourceBase + rows.lo[oy];
-    const bottom = sourceBase + rows.hi[oy];
-    const fy = rows.frac[oy];
-    for (let ox = 0; ox < outW; ox++) {
-      const left = cols.lo[ox];
-      const right = cols.hi[ox];
-      const fx = cols.frac[ox];
-      const w00 = (1 - fx) * (1 - fy);
-      const w01 = fx * (1 - fy);
-      const w10 = (1 - fx) * fy;
-      const w11 = fx * fy;
-      const p00 = top + left, p01 = top + right, p10 = bottom + left, p11 = bottom + right;
-      out[o] = (source[p00] * w00 + source[p01] * w01 + source[p10] * w10 + source[p11] * w11) * a0 + b0;
-      out[o + 1] =
-        (source[p00 + 1] * w00 + source[p01 + 1] * w01 + source[p10 + 1] * w10 + source[p11 + 1] * w11) *
-          a1 + b1;
-      out[o + 2] =
-        (source[p00 + 2] * w00 + source[p01 + 2] * w01 + source[p10 + 2] * w10 + source[p11 + 2] * w11) *
-          a2 + b2;
-      o += 3;
-    }
-  }
 }
 
 /**
@@ -343,111 +245,6 @@ export function applyCropToMap(
     }
   }
   return out;
-}
-
-/** Options of `randomScaleCropFlipSeg` (defaults: scale 0.5–2, flip). */
-export interface SegAugmentOptions {
-  scale?: [number, number];
-  flip?: boolean;
-  /** Label written into padding (default: the split's `ignoreLabel`, else 255). */
-  ignoreLabel?: number;
-}
-
-/**
- * Segmentation augmentation (mmseg-style): rescale the image by a factor uniform in `scale`, take a random
- * `outSize × outSize` crop of the rescaled image (padding at the bottom/right when it is smaller, with the
- * normalised mean colour 0 and the ignore label), mirror with probability 0.5. Images are sampled
- * bilinearly, labels by nearest neighbour from the same positions, so both stay aligned.
- * Random draws per image: the scale, the crop offset (x, then y, only along axes larger than the crop), the flip.
- */
-export function randomScaleCropFlipSeg(
-  split: ImageSplit,
-  indices: ArrayLike<number>,
-  outSize: number,
-  rng: Rng,
-  options: SegAugmentOptions = {},
-): SegmentationBatch {
-  if (!split.segmentation) throw new Error(`split ${split.name} has no segmentation maps`);
-  const [scaleLo, scaleHi] = options.scale ?? [0.5, 2];
-  const flip = options.flip ?? true;
-  const ignore = options.ignoreLabel ?? split.ignoreLabel ?? DEFAULT_IGNORE_LABEL;
-  const batch = indices.length;
-  const { width, height } = split;
-  const images = new Float32Array(batch * outSize * outSize * 3); // [B, S, S, 3]; padding stays 0
-  const labels = new Int32Array(batch * outSize * outSize).fill(ignore); // [B, S, S]
-  const params: SegmentationBatch["params"] = [];
-  const rows = makeAxisTable(outSize);
-  const cols = makeAxisTable(outSize);
-  const labelRow = new Int32Array(outSize);
-  const labelCol = new Int32Array(outSize);
-  const imageBytes = width * height * 3;
-  for (let b = 0; b < batch; b++) {
-    const scale = rng.uniform(scaleLo, scaleHi);
-    const scaledW = Math.max(1, Math.round(width * scale));
-    const scaledH = Math.max(1, Math.round(height * scale));
-    const offsetX = scaledW > outSize ? rng.int(scaledW - outSize + 1) : 0;
-    const offsetY = scaledH > outSize ? rng.int(scaledH - outSize + 1) : 0;
-    const flipped = flip ? rng.next() < 0.5 : false;
-    params.push({ scale, offsetX, offsetY, flipped });
-    const cropW = Math.min(outSize, scaledW);
-    const cropH = Math.min(outSize, scaledH);
-    // The crop in source pixels: scaled pixels [offset, offset + crop) map to source · (size / scaledSize).
-    const sx = width / scaledW;
-    const sy = height / scaledH;
-    fillAxisTable(rows, cropH, offsetY * sy, cropH * sy, height, height, width * 3, false);
-    fillAxisTable(cols, cropW, offsetX * sx, cropW * sx, width, width, 3, flipped);
-    for (let o = 0; o < cropH; o++) {
-      labelRow[o] = Math.min(height - 1, Math.floor((offsetY + o + 0.5) * sy)) * width;
-    }
-    for (let o = 0; o < cropW; o++) {
-      const src = flipped ? cropW - 1 - o : o;
-      labelCol[o] = Math.min(width - 1, Math.floor((offsetX + src + 0.5) * sx));
-    }
-    const index = indices[b];
-    // The crop fills the top-left cropH × cropW block of the padded output.
-    resampleRgbNormalised(
-      split.images,
-      index * imageBytes,
-      rows,
-      cols,
-      cropH,
-      cropW,
-      images,
-      b * outSize * outSize * 3,
-      outSize * 3,
-    );
-    for (let oy = 0; oy < cropH; oy++) {
-      const segBase = index * width * height + labelRow[oy];
-      const labelBase = (b * outSize + oy) * outSize;
-      for (let ox = 0; ox < cropW; ox++) labels[labelBase + ox] = split.segmentation[segBase + labelCol[ox]];
-    }
-  }
-  return { images, labels, params };
-}
-
-/**
- * Evaluation batch for segmentation: whole images resized to `outSize × outSize` (bilinear) with label maps
- * resized by nearest neighbour (exact copies when the split already has that size).
- */
-export function centerBatchSeg(split: ImageSplit, indices: ArrayLike<number>, outSize: number): {
-  images: Float32Array;
-  labels: Int32Array;
-} {
-  if (!split.segmentation) throw new Error(`split ${split.name} has no segmentation maps`);
-  const images = centerBatch(split, indices, outSize);
-  const labels = new Int32Array(indices.length * outSize * outSize); // [B, S, S]
-  const { width, height } = split;
-  for (let b = 0; b < indices.length; b++) {
-    const base = indices[b] * width * height;
-    for (let oy = 0; oy < outSize; oy++) {
-      const sy = Math.min(height - 1, Math.floor((oy + 0.5) * height / outSize));
-      for (let ox = 0; ox < outSize; ox++) {
-        const sx = Math.min(width - 1, Math.floor((ox + 0.5) * width / outSize));
-        labels[(b * outSize + oy) * outSize + ox] = split.segmentation[base + sy * width + sx];
-      }
-    }
-  }
-  return { images, labels };
 }
 
 /**

@@ -13,7 +13,7 @@
  * @module
  */
 import type { Rng } from "../rng.ts";
-import { IMAGENET_MEAN, IMAGENET_STD } from "./augment.ts";
+import { IMAGENET_MEAN, IMAGENET_STD } from "./resample.ts";
 
 /** A parsed RandAugment configuration. */
 export interface RandAugmentConfig {

@@ -5,7 +5,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { centerBatch, DEFAULT_IGNORE_LABEL } from "../data/augment.ts";
+import { centerBatch } from "../data/augment.ts";
+import { DEFAULT_IGNORE_LABEL } from "../data/augment_seg.ts";
 import type { ImageSplit } from "../data/types.ts";
 import { confusionMatrix, emptyConfusion, miou } from "../eval/miou.ts";
 import type { Params } from "../vit.ts";

@@ -7,13 +7,20 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { engineLabel } from "../backend.ts";
-import { randomScaleCropFlipSeg } from "../data/augment.ts";
-import type { DatasetSpec, ImageSplit } from "../data/types.ts";
+import { randomScaleCropFlipSeg } from "../data/augment_seg.ts";
+import type { DatasetSpec } from "../data/types.ts";
 import { isEncoderParam } from "../encode.ts";
-import { downstreamRun, type DownstreamTrainArgs, UnusableRunError } from "../train/cached_run.ts";
+import {
+  type DownstreamData,
+  type DownstreamOutcome,
+  downstreamRun,
+  type DownstreamTrainArgs,
+  UnusableRunError,
+} from "../train/cached_run.ts";
 import { loadNamedInto, namedTensorsOf, trainLoop } from "../train/loop.ts";
 import { AdamW, layerDecayScale } from "../train/optim.ts";
-import { loopEnv, MODEL_FORMAT_VERSION, type RunEnv } from "../train/pretrain.ts";
+import { MODEL_FORMAT_VERSION } from "../train/pretrain_spec.ts";
+import { loopEnv, type RunEnv } from "../train/run_env.ts";
 import type { Params, VitConfig } from "../vit.ts";
 import { evaluateSegmentation, segmentationClasses, type SegmentationEvaluation } from "./evaluate.ts";
 import { buildSegmenter, defaultOutIndices, segmentationLogits, type SegmenterConfig } from "./head.ts";
@@ -69,15 +76,11 @@ export function segmenterConfig(spec: SegmentationSpec, numClasses: number): Seg
 }
 
 /** Outcome of a segmentation run. */
-export interface SegmentationOutcome {
-  hash: string;
+export interface SegmentationOutcome extends DownstreamOutcome {
   /** mIoU (%) on the val split after the last epoch. */
   miou: number;
   /** IoU (%) per class name; null for classes absent from both predictions and labels. */
   perClassIoU: Record<string, number | null>;
-  metrics: Record<string, unknown>;
-  cacheHit: boolean;
-  history: Record<string, number>[];
 }
 
 /**
@@ -87,7 +90,7 @@ export interface SegmentationOutcome {
 export async function segment(
   spec: SegmentationSpec,
   encoder: Params | null,
-  data: { train: ImageSplit; val: ImageSplit },
+  data: DownstreamData,
   env: RunEnv,
 ): Promise<SegmentationOutcome> {
   if ((encoder === null) !== (spec.from === null)) {

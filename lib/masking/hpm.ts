@@ -107,6 +107,17 @@ export class HpmMasking implements MaskStrategy {
   }
 }
 
+/**
+ * A loss predictor's objective on plain arrays: predicted and true per-patch losses, both `[rows, cols]`
+ * row-major (images × patches), to one number.
+ */
+export type PatchLossObjective = (
+  predicted: Float32Array,
+  target: Float32Array,
+  rows: number,
+  cols: number,
+) => number;
+
 function checkPair(predicted: Float32Array, target: Float32Array, rows: number, cols: number): void {
   if (predicted.length !== rows * cols || target.length !== rows * cols) {
     throw new RangeError(
@@ -132,12 +143,7 @@ function checkPair(predicted: Float32Array, target: Float32Array, rows: number, 
  * and the sum is normalised by the number of valid ordered pairs in the whole batch. Returns 0 when no
  * pair is valid (the official code would divide 0 by 0).
  */
-export function hpmRelativeLoss(
-  predicted: Float32Array,
-  target: Float32Array,
-  rows: number,
-  cols: number,
-): number {
+export const hpmRelativeLoss: PatchLossObjective = (predicted, target, rows, cols) => {
   checkPair(predicted, target, rows, cols);
   const eps = 1e-6;
   let sum = 0;
@@ -156,19 +162,14 @@ export function hpmRelativeLoss(
     }
   }
   return valid === 0 ? 0 : sum / valid;
-}
+};
 
 /**
  * HPM's absolute loss-prediction objective (its non-`relative` option), on plain arrays: per image the
  * true losses are standardised, t̂ = (t − mean) / √(var + 1e-6) with the unbiased variance (N − 1, as
  * torch's `var`), and the result is the mean of (p − t̂)² over all B·N entries.
  */
-export function hpmAbsoluteLoss(
-  predicted: Float32Array,
-  target: Float32Array,
-  rows: number,
-  cols: number,
-): number {
+export const hpmAbsoluteLoss: PatchLossObjective = (predicted, target, rows, cols) => {
   checkPair(predicted, target, rows, cols);
   if (cols < 2) throw new RangeError("the unbiased variance needs at least 2 patches per image");
   let sum = 0;
@@ -184,4 +185,4 @@ export function hpmAbsoluteLoss(
     for (let i = 0; i < cols; i++) sum += (predicted[o + i] - (target[o + i] - mean) / scale) ** 2;
   }
   return sum / (rows * cols);
-}
+};

@@ -23,6 +23,20 @@ function checkCount(k: number, L: number): void {
   }
 }
 
+/** Checks a selection of `k` of `L` patches per row over `[B, L]` values and an optional exclusion mask. */
+function checkSelection(
+  name: string,
+  values: { length: number },
+  B: number,
+  L: number,
+  k: number,
+  exclude?: Uint8Array,
+): void {
+  checkShape(name, values, B, L);
+  checkCount(k, L);
+  if (exclude) checkShape("exclude", exclude, B, L);
+}
+
 function selectable(exclude: Uint8Array | undefined, row: number, L: number, k: number): number[] {
   const free: number[] = [];
   for (let j = 0; j < L; j++) if (!exclude || exclude[row * L + j] === 0) free.push(j);
@@ -44,9 +58,7 @@ export function topKPerRow(
   k: number,
   exclude?: Uint8Array,
 ): Int32Array {
-  checkShape("scores", scores, B, L);
-  checkCount(k, L);
-  if (exclude) checkShape("exclude", exclude, B, L);
+  checkSelection("scores", scores, B, L, k, exclude);
   const out = new Int32Array(B * k);
   for (let b = 0; b < B; b++) {
     const free = selectable(exclude, b, L, k);
@@ -81,9 +93,7 @@ export function sampleWithoutReplacementPerRow(
   rng: Rng,
   exclude?: Uint8Array,
 ): Int32Array {
-  checkShape("weights", weights, B, L);
-  checkCount(k, L);
-  if (exclude) checkShape("exclude", exclude, B, L);
+  checkSelection("weights", weights, B, L, k, exclude);
   const out = new Int32Array(B * k);
   const keys = new Float64Array(L);
   const positive = new Uint8Array(L);

@@ -3,7 +3,7 @@
  * @module
  */
 import { colormap, type ColormapName, finiteRange, normalise, toHex } from "./colormap.ts";
-import { escapeXml, FONT_FAMILY, formatTick, svgToPng } from "./svg.ts";
+import { escapeXml, formatTick, svgHeader, svgToPng } from "./svg.ts";
 
 /** Options of {@link heatmapPng} and {@link heatmapSvg}. */
 export interface HeatmapOptions {
@@ -48,14 +48,7 @@ export function heatmapSvg(options: HeatmapOptions): string {
   const cmap = options.colormap ?? "viridis";
   const showValues = options.showValues ?? cellW >= 30;
 
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
-    `viewBox="0 0 ${width} ${height}" font-family="${FONT_FAMILY}">`,
-    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
-    `<text x="${width / 2}" y="22" font-size="15" text-anchor="middle" fill="#111">${
-      escapeXml(options.title)
-    }</text>`,
-  ];
+  const parts: string[] = svgHeader(width, height, options.title);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {
       const v = values[r * cols + c];

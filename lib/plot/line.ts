@@ -2,7 +2,7 @@
  * Line plots (learning curves) rendered to PNG through SVG, without a browser.
  * @module
  */
-import { escapeXml, FONT_FAMILY, formatTick, niceTicks, PALETTE, svgToPng } from "./svg.ts";
+import { escapeXml, formatTick, niceTicks, PALETTE, svgHeader, svgToPng } from "./svg.ts";
 
 /** One named curve. `x` and `y` have equal length; non-finite y values break the line. */
 export interface LineSeries {
@@ -70,14 +70,7 @@ export function linePlotSvg(options: LinePlotOptions): string {
   const px = (x: number) => margin.left + ((x - x0) / (x1 - x0)) * plotW;
   const py = (y: number) => margin.top + plotH - ((y - y0) / (y1 - y0)) * plotH;
 
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
-    `viewBox="0 0 ${width} ${height}" font-family="${FONT_FAMILY}">`,
-    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
-    `<text x="${width / 2}" y="22" font-size="15" text-anchor="middle" fill="#111">${
-      escapeXml(options.title)
-    }</text>`,
-  ];
+  const parts: string[] = svgHeader(width, height, options.title);
   // Grid and ticks.
   for (const t of niceTicks(y0, y1, 5)) {
     const y = py(t).toFixed(1);

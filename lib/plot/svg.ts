@@ -30,6 +30,18 @@ export function escapeXml(text: string): string {
     .replace(/'/g, "&apos;");
 }
 
+/** A figure's opening: the `<svg>` element, a white background and the title centred at the top. */
+export function svgHeader(width: number, height: number, title: string): string[] {
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
+    `viewBox="0 0 ${width} ${height}" font-family="${FONT_FAMILY}">`,
+    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
+    `<text x="${width / 2}" y="22" font-size="15" text-anchor="middle" fill="#111">${
+      escapeXml(title)
+    }</text>`,
+  ];
+}
+
 /** Removes all `<text>` elements from an SVG document. */
 export function stripText(svg: string): string {
   return svg.replace(/<text\b[^>]*>[\s\S]*?<\/text>/g, "");

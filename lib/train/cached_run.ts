@@ -93,12 +93,26 @@ export interface StageEnv {
   stopSignal?: { stopped: boolean };
 }
 
+/** The train and val splits a downstream run reads. */
+export type DownstreamData = { train: ImageSplit; val: ImageSplit };
+
+/** What a fine-tuning or segmentation run returns beside its score. */
+export interface DownstreamOutcome {
+  hash: string;
+  /** The final record's metrics. */
+  metrics: Record<string, unknown>;
+  /** Loaded from the cache rather than trained. */
+  cacheHit: boolean;
+  /** One record per epoch, from the run's log. */
+  history: Record<string, number>[];
+}
+
 /** What a downstream trainer (fine-tuning, linear probing, segmentation) receives. */
 export interface DownstreamTrainArgs<S, E extends StageEnv> {
   spec: S;
   /** The pre-trained encoder's weights, or null for a random initialisation. */
   encoder: Params | null;
-  data: { train: ImageSplit; val: ImageSplit };
+  data: DownstreamData;
   env: E;
   run: RunDir;
   heartbeat: () => Promise<void>;
@@ -114,7 +128,7 @@ export function downstreamRun<S, E extends StageEnv, T>(o: {
   identity: Record<string, unknown>;
   spec: S;
   encoder: Params | null;
-  data: { train: ImageSplit; val: ImageSplit };
+  data: DownstreamData;
   env: E;
   fromFinal(final: LoadedFinal, run: RunDir): Promise<T>;
   describeHit?(outcome: T): string;

@@ -5,26 +5,26 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { engineLabel } from "../backend.ts";
-import { downstreamRun, type DownstreamTrainArgs, recordedTop1 } from "./cached_run.ts";
+import {
+  type DownstreamData,
+  type DownstreamOutcome,
+  downstreamRun,
+  type DownstreamTrainArgs,
+  recordedTop1,
+} from "./cached_run.ts";
 import { centerBatch, randomErasing, randomResizedCropFlip } from "../data/augment.ts";
 import { parseRandAugment, randAugmentBatch } from "../data/randaugment.ts";
 import { packCorrect } from "../eval/correct.ts";
 import { datasetIdentity, type DatasetSpec, type ImageSplit } from "../data/types.ts";
 import { encodeImages, isEncoderParam } from "../encode.ts";
-import { linear } from "../ops.ts";
+import { linear, microBatchSize } from "../ops.ts";
 import { Rng } from "../rng.ts";
 import { addParam, initEncoder, param, type Params, type VitConfig } from "../vit.ts";
 import { absoluteLr, AdamW, cosineLr, layerDecayScale } from "./optim.ts";
 import { epochRecords, loadNamedInto, namedTensorsOf, PendingMetrics, trainLoop } from "./loop.ts";
-import {
-  accumulateGradients,
-  deferredReads,
-  loopEnv,
-  MODEL_FORMAT_VERSION,
-  notesField,
-  resolveMicroBatch,
-  type RunEnv,
-} from "./pretrain.ts";
+import { accumulateGradients, deferredReads } from "./micro_batch.ts";
+import { MODEL_FORMAT_VERSION } from "./pretrain_spec.ts";
+import { loopEnv, notesField, type RunEnv } from "./run_env.ts";
 import type { FinetuneRecipe } from "./recipes.ts";
 
 /** A fine-tuning run: which encoder (a pre-training hash, or null = random init), data, recipe, seed. */
@@ -185,7 +185,7 @@ export async function evaluateTop1(
   /** Filled with 1 where image i is classified correctly (for the image-level bootstrap). */
   correctOut?: Uint8Array,
 ): Promise<number> {
-  if (tf.getBackend() === "wasm") batchSize = Math.min(batchSize, 32); // see resolveMicroBatch
+  if (tf.getBackend() === "wasm") batchSize = Math.min(batchSize, 32); // see microBatchSize
   let correct = 0;
   for (let s = 0; s < split.count; s += batchSize) {
     const idx = Int32Array.from({ length: Math.min(batchSize, split.count - s) }, (_, i) => s + i);
@@ -204,12 +204,9 @@ export async function evaluateTop1(
 }
 
 /** Outcome of a fine-tuning run. */
-export interface FinetuneOutcome {
-  hash: string;
+export interface FinetuneOutcome extends DownstreamOutcome {
+  /** Top-1 (%) on the val split after the last epoch. */
   top1: number;
-  metrics: Record<string, unknown>;
-  cacheHit: boolean;
-  history: Record<string, number>[];
 }
 
 /**
@@ -219,7 +216,7 @@ export interface FinetuneOutcome {
 export async function finetune(
   spec: FinetuneSpec,
   encoder: Params | null,
-  data: { train: ImageSplit; val: ImageSplit },
+  data: DownstreamData,
   env: RunEnv,
 ): Promise<FinetuneOutcome> {
   return await downstreamRun({
@@ -300,7 +297,7 @@ async function trainFinetune(
       const deviceSums = deferredReads() ? new Map<string, tf.Scalar>() : undefined;
       const grads = await accumulateGradients(
         B,
-        resolveMicroBatch(B),
+        microBatchSize(B),
         vars,
         byVar,
         (start, end) => {

@@ -15,7 +15,8 @@ import { Rng } from "../rng.ts";
 import { addParam, initEncoder, param, type Params, type VitConfig } from "../vit.ts";
 import { absoluteLr, cosineLr, SgdMomentum } from "./optim.ts";
 import { loadNamedInto, namedTensorsOf, trainLoop } from "./loop.ts";
-import { loopEnv, MODEL_FORMAT_VERSION, notesField, type RunEnv } from "./pretrain.ts";
+import { MODEL_FORMAT_VERSION } from "./pretrain_spec.ts";
+import { loopEnv, notesField, type RunEnv } from "./run_env.ts";
 import type { LinprobeRecipe } from "./recipes.ts";
 
 /** A linear-probing run. */

@@ -4,15 +4,20 @@
  * @module
  */
 
-/** MAE-style pre-training recipe. */
-export interface PretrainRecipe {
+/** Length, batch and the cosine schedule's lr and weight decay: what every trainer's recipe has. */
+export interface ScheduleRecipe {
   epochs: number;
   batchSize: number;
   /** Base lr; absolute lr = blr × batch / 256. */
   blr: number;
+  /** The lr the cosine decay ends at. */
   minLr: number;
   warmupEpochs: number;
   weightDecay: number;
+}
+
+/** MAE-style pre-training recipe. */
+export interface PretrainRecipe extends ScheduleRecipe {
   /** Gradient clipping by global norm (MAE pre-training uses none). */
   clipGrad?: number;
   /**
@@ -27,13 +32,7 @@ export interface PretrainRecipe {
 }
 
 /** MAE-style fine-tuning recipe. */
-export interface FinetuneRecipe {
-  epochs: number;
-  batchSize: number;
-  blr: number;
-  minLr: number;
-  warmupEpochs: number;
-  weightDecay: number;
+export interface FinetuneRecipe extends ScheduleRecipe {
   layerDecay: number;
   dropPath: number;
   labelSmoothing: number;

@@ -148,6 +148,9 @@ export const plan = tablePlan("table9", "Table 9 — efficiency: accuracy vs cos
   const ratio = (m: CostMethod, k: "flopsRatio" | "paramsRatio") => cost.get(m)![k];
   return {
     metric: FINETUNE_METRIC,
+    // The linear-probe column reads the same encoders: Table 7's probe runs (the same identities, so a cache
+    // that ran Table 7 has them), judged like the fine-tune column.
+    sideMetrics: ["linprobe"],
     rows: [
       { key: "mae", label: "MAE", request: { name: "random" } },
       { key: "hpm", label: "HPM", request: { name: "hpm" } },

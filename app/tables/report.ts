@@ -130,7 +130,7 @@ export function assembleReport(
   const seedsByMetric: Record<string, Record<string, number[]>> = { [plan.metric.key]: seedsByRow };
   for (const m of plan.sideMetrics ?? []) {
     if (m === plan.metric.key) continue;
-    const { label, metaKey } = SIDE_METRICS[m];
+    const { label, metaKey, unit } = SIDE_METRICS[m];
     const values: Record<string, number[]> = {};
     const seedsOf: Record<string, number[]> = {};
     for (const r of [...results].sort((x, y) => x.seed - y.seed)) {
@@ -142,7 +142,7 @@ export function assembleReport(
     resultsByMetric[m] = values;
     seedsByMetric[m] = seedsOf;
     additional.push({
-      metric: { key: m, label, unit: "%", digits: 2 },
+      metric: { key: m, label, unit, digits: unit === "ms" ? 0 : 2 },
       rows: plan.rows.map((row) => ({
         key: row.key,
         label: row.label,

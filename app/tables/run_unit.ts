@@ -102,6 +102,7 @@ export async function runUnit(ctx: RunContext, plan: TablePlan, unit: Unit): Pro
       strategy: pre.metrics.strategy,
       extensions: pre.metrics.extensions,
       knnTop1: pre.metrics.knnTop1,
+      ...stepMs(pre, ctx.profile.pretrain.batchSize),
       ...side.meta,
       engines: [pre.metrics.engine, evalMetrics.engine, ...side.engines],
     },
@@ -112,6 +113,21 @@ export async function runUnit(ctx: RunContext, plan: TablePlan, unit: Unit): Pro
     },
     ...(correct ? { correct } : {}),
   };
+}
+
+/**
+ * The pre-training's measured time per step (ms at the profile's batch): the median over its epochs of the
+ * logged throughput, so a warm-up epoch or a pause beside another run does not decide it.
+ */
+export function stepMs(
+  pre: Pick<PretrainOutcome, "history">,
+  batchSize: number,
+): { pretrainStepMs?: number } {
+  const rates = pre.history.map((r) => Number(r.imgPerSec)).filter((v) => v > 0).sort((a, b) => a - b);
+  if (rates.length === 0) return {};
+  const mid = rates.length >> 1;
+  const median = rates.length % 2 ? rates[mid] : (rates[mid - 1] + rates[mid]) / 2;
+  return { pretrainStepMs: (1000 * batchSize) / median };
 }
 
 /**

@@ -89,20 +89,25 @@ export interface TablePlan {
    */
   recordedMetrics?: RecordedMetric[];
   /**
-   * Further evaluations of every unit's encoder, shown beside the main metric with their per-seed values and
-   * paired like it (claims may name them): k-NN costs nothing (every pre-training run records it), a linear
+   * Further measures of every unit, shown beside the main metric with their per-seed values and paired like it
+   * (claims may name them): k-NN and the step time cost nothing (every pre-training run records them), a linear
    * probe costs one cached run per unit (on frozen features, a fraction of a fine-tuning).
    */
   sideMetrics?: SideMetric[];
 }
 
-/** An evaluation reported beside a table's main metric. */
-export type SideMetric = "knn" | "linprobe";
+/** A measure reported beside a table's main metric. */
+export type SideMetric = "knn" | "linprobe" | "stepMs";
 
-/** Key and label of each side metric (its per-unit value lives in the unit's metadata under `metaKey`). */
-export const SIDE_METRICS: Record<SideMetric, { label: string; metaKey: string }> = {
-  knn: { label: "k-NN top-1 (frozen encoder, CLS, k = 20)", metaKey: "knnTop1" },
-  linprobe: { label: "linear-probe top-1 (frozen encoder)", metaKey: "linprobeTop1" },
+/** Key, label and unit of each side metric (its per-unit value lives in the unit's metadata under `metaKey`). */
+export const SIDE_METRICS: Record<SideMetric, { label: string; metaKey: string; unit: string }> = {
+  knn: { label: "k-NN top-1 (frozen encoder, CLS, k = 20)", metaKey: "knnTop1", unit: "%" },
+  linprobe: { label: "linear-probe top-1 (frozen encoder)", metaKey: "linprobeTop1", unit: "%" },
+  stepMs: {
+    label: "pre-training time per step, measured (ms; median over epochs; with --jobs 2, beside another run)",
+    metaKey: "pretrainStepMs",
+    unit: "ms",
+  },
 };
 
 /** A deterministic metric read from the metadata of a row's runs. */

@@ -149,8 +149,9 @@ export const plan = tablePlan("table9", "Table 9 — efficiency: accuracy vs cos
   return {
     metric: FINETUNE_METRIC,
     // The linear-probe column reads the same encoders: Table 7's probe runs (the same identities, so a cache
-    // that ran Table 7 has them), judged like the fine-tune column.
-    sideMetrics: ["linprobe"],
+    // that ran Table 7 has them), judged like the fine-tune column. The step time is the pre-training runs'
+    // own record, on the engine the report names.
+    sideMetrics: ["linprobe", "stepMs"],
     rows: [
       { key: "mae", label: "MAE", request: { name: "random" } },
       { key: "hpm", label: "HPM", request: { name: "hpm" } },

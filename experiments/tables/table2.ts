@@ -8,7 +8,7 @@
 import type { Claim } from "../paper_types.ts";
 import { SEGMENTATION_SETUPS } from "../segmentation.ts";
 import type { TableModule } from "./common.ts";
-import { gpaRequest, oneGroup, paperTable, segmentationPlan, tablePlan } from "./common.ts";
+import { gpaRequest, oneGroup, paperTable, RANDOM_INIT_ROW, segmentationPlan, tablePlan } from "./common.ts";
 
 /** The paper's Table 2: rows, claims and transcription notes. */
 export const paper = paperTable(2, {
@@ -78,6 +78,9 @@ export const plan = tablePlan(
   "Table 2 — downstream transfer of the Table 1 encoders",
   ({ segData, common }, profile) => ({
     ...segmentationPlan(profile, [
+      // The suite's floor (not in the paper): what segmentation reaches with no pre-training at all, so that
+      // each Δ reads against what pre-training itself is worth on this data.
+      RANDOM_INIT_ROW,
       { key: "mae", label: "MAE", request: { name: "random" } },
       { key: "gpa-teacher", label: "GPA as teacher", request: gpaRequest() },
       { key: "gpa-teacher-feature", label: "GPA as teacher + feature", request: gpaRequest({ mam: true }) },

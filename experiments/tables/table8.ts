@@ -6,7 +6,15 @@
  * @module
  */
 import type { TableModule } from "./common.ts";
-import { gpaRequest, notImplemented, oneGroup, paperTable, segmentationPlan, tablePlan } from "./common.ts";
+import {
+  gpaRequest,
+  notImplemented,
+  oneGroup,
+  paperTable,
+  RANDOM_INIT_ROW,
+  segmentationPlan,
+  tablePlan,
+} from "./common.ts";
 
 /** The paper's Table 8: rows, claims and transcription notes. */
 export const paper = paperTable(8, {
@@ -61,6 +69,7 @@ export const plan = tablePlan(
   "Table 8 — semantic segmentation of the strategies' encoders",
   ({ common }, profile) => ({
     ...segmentationPlan(profile, [
+      RANDOM_INIT_ROW, // the suite's floor (not in the paper), shared with Table 2 (same identity)
       { key: "mocov3", label: "MoCo v3", notRun: notImplemented("MoCo v3") },
       { key: "beit", label: "BEiT (block-wise masking)", request: { name: "block" } },
       { key: "mae", label: "MAE", request: { name: "random" } },

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { PAPER_TABLE_MODULES, TABLES } from "../experiments/tables/mod.ts";
 import { getProfile, PROFILES } from "../experiments/profiles.ts";
+import { teacherHeadOfRun } from "../experiments/tables/table5.ts";
 
 Deno.test("table modules: every planned row is a row of the paper's table; every claimed row is planned", () => {
   for (const name of Object.keys(PROFILES)) {
@@ -140,4 +141,13 @@ Deno.test("Table 4's hard-vs-soft claims read Table 3's α_s 0 → 0 rows with T
   assert.ok(Math.abs(effect("0.75")! - (82.69 - 82.25)) < 1e-9);
   assert.ok(Math.abs(effect("0.5")! - (82.5 - 82.22)) < 1e-9);
   assert.ok(Math.abs(effect("0.9")! - (82.41 - 82.2)) < 1e-9);
+});
+
+Deno.test("Table 5 reads each run's teacher head as block.head; all heads of a block as block.99", () => {
+  const head = (block: number, h: number) => teacherHeadOfRun({ strategy: { teacher: { block, head: h } } });
+  assert.equal(head(9, 11), 9.11);
+  assert.equal(head(0, 0), 0);
+  // Head −1 (the sum over a block's heads) once read b3h-1 as 2.99: block 2, head 99.
+  assert.equal(head(3, -1), 3.99);
+  assert.equal(teacherHeadOfRun({ strategy: { name: "random" } }), null);
 });

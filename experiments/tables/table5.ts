@@ -14,10 +14,14 @@ import { FINETUNE_COLUMN, FINETUNE_METRIC, oneGroup, paperTable, tablePlan } fro
  */
 const NEAR = 0.5;
 
-/** The teacher head a run used, as block + head / 100 (b9h11 → 9.11), read from its strategy's identity. */
+/**
+ * The teacher head a run used, as block + head / 100 (b9h11 → 9.11; all heads of a block, head −1, as
+ * block + 0.99: b3h-1 → 3.99, not 2.99, which would read as b2h99), read from its strategy's identity.
+ */
 export function teacherHeadOfRun(meta: Record<string, unknown>): number | null {
   const t = (meta.strategy as { teacher?: { block?: unknown; head?: unknown } } | undefined)?.teacher;
-  return typeof t?.block === "number" && typeof t?.head === "number" ? t.block + t.head / 100 : null;
+  if (typeof t?.block !== "number" || typeof t?.head !== "number") return null;
+  return t.block + (t.head === -1 ? 99 : t.head) / 100;
 }
 
 /** The paper's Table 5: rows, claims and transcription notes. */
@@ -133,7 +137,7 @@ export const plan = tablePlan(
     deviations: [...common, "annotations: the dataset's object boxes (Tiny-ImageNet) or masks (synthetic)"],
     recordedMetrics: [{
       key: "selected",
-      label: "teacher head the runs used (block.head: 9.11 = b9h11)",
+      label: "teacher head the runs used (block.head: 9.11 = b9h11, 3.99 = all heads of b3)",
       read: teacherHeadOfRun,
     }],
     figures: [{ title: "Figure 4: few-shot recall per block × head", path: "figures/figure4.png" }],

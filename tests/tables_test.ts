@@ -329,3 +329,22 @@ Deno.test("Table 4's hard-vs-soft claims read as not run while Table 3's rows ha
   assert.equal(borrowed.paper, 82.41);
   assert.ok(!/hard share matters more[^\n]*not reproduced/.test(md));
 });
+
+Deno.test("Table 9's side blocks: the probe shows the paper's column; the step time names its unit once", async () => {
+  const { assembleReport } = await import("../app/tables/mod.ts");
+  const { tablePlans } = await import("../experiments/tables/mod.ts");
+  const { renderTableReport } = await import("../lib/report/markdown.ts");
+  const ctx = planContext("smoke");
+  const units = ["mae", "hpm", "gpa"].flatMap((row, i) =>
+    [0, 1].map((s) =>
+      fakeUnit(row, s, 60 + i + s, { linprobeTop1: 50 + i + s, pretrainStepMs: 100 + 10 * i })
+    )
+  );
+  const md = renderTableReport(assembleReport(ctx, tablePlans(ctx.profile).table9, units, {}, [0, 1], 0));
+  // The paper prints Table 9's linear probe (50.8 / 54.9 / 64.9); the block showed "—" for all three.
+  assert.match(md, /\| MAE \*\(baseline\)\* \| 50\.80 \| 50\.50 ± 0\.71 \(n=2\) \|/);
+  assert.match(md, /\| GPA \| 64\.90 \| 52\.50 ± 0\.71 \(n=2\) \| \+14\.10 \|/);
+  const heading = md.split("\n").find((l) => l.startsWith("## pre-training time per step"))!;
+  assert.equal(heading.match(/ms/g)?.length, 1, heading);
+  assert.match(md, /\| HPM \| — \| 110 /, "no paper number for the measured step time");
+});

@@ -146,7 +146,8 @@ export function assembleReport(
       rows: plan.rows.map((row) => ({
         key: row.key,
         label: row.label,
-        paper: null,
+        // The paper's number where its table has a column of that key (Table 9's linear probe), else none.
+        paper: planPaperValue(plan, row.key, m),
         perSeed: values[row.key] ?? [],
         seeds: seedsOf[row.key] ?? [],
       })),

@@ -104,7 +104,7 @@ export const SIDE_METRICS: Record<SideMetric, { label: string; metaKey: string; 
   knn: { label: "k-NN top-1 (frozen encoder, CLS, k = 20)", metaKey: "knnTop1", unit: "%" },
   linprobe: { label: "linear-probe top-1 (frozen encoder)", metaKey: "linprobeTop1", unit: "%" },
   stepMs: {
-    label: "pre-training time per step, measured (ms; median over epochs; with --jobs 2, beside another run)",
+    label: "pre-training time per step, measured (median over epochs; with --jobs 2, beside another run)",
     metaKey: "pretrainStepMs",
     unit: "ms",
   },

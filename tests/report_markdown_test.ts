@@ -76,6 +76,21 @@ Deno.test("markdown: table rows show paper, ours mean ± std (n) and both deltas
   assert(md.includes("| Seeds | 0, 1, 2 (3) |"));
 });
 
+Deno.test("markdown: a baseline that did not run is named without its reason in the Δ headings", () => {
+  const base = sampleInput();
+  const input: TableReportInput = {
+    ...base,
+    rows: [
+      { ...base.rows[0], label: "MAE — not run: left out by --rows (0 of 1 seeds cached)", perSeed: [] },
+      ...base.rows.slice(1),
+    ],
+  };
+  const md = renderTableReport(input);
+  // The heading once read "Δ paper vs MAE — not run: left out by --rows (0 of 1 seeds cached)".
+  assert(md.includes("| Δ paper vs MAE | Δ ours vs MAE |"), md);
+  assert(md.includes("| MAE — not run: left out by --rows (0 of 1 seeds cached) *(baseline)* |"), md);
+});
+
 Deno.test("markdown: verdict words, summary, rules, deviations, escaped notes, figures", () => {
   const md = renderTableReport(sampleInput());
   assert(md.includes("1 reproduced, 0 not reproduced, 1 inconclusive (of 2)."), md);

@@ -106,6 +106,14 @@ export function formatDuration(seconds: number): string {
   return h > 0 ? `${h}h ${mm}m ${ss}s` : `${mm}m ${ss}s`;
 }
 
+/**
+ * A row's name without the reason a row that did not run carries in its label ("MAE — not run: left out by
+ * --rows …" → "MAE"): the Δ columns' heading names the baseline, not why it is missing.
+ */
+function rowName(label: string): string {
+  return label.split(" — not run: ")[0];
+}
+
 function renderBlock(block: MetricBlock, lines: string[]): void {
   const digits = block.metric.digits ?? 2;
   const rows = deriveRows(block);
@@ -113,7 +121,7 @@ function renderBlock(block: MetricBlock, lines: string[]): void {
   lines.push(`## ${block.metric.label}${unit}`, "");
   const perRowBaselines = rows.some((r) => r.baseline !== (block.baseline ?? null));
   const against = block.baseline && !perRowBaselines
-    ? ` vs ${rows.find((r) => r.key === block.baseline)?.label ?? block.baseline}`
+    ? ` vs ${rowName(rows.find((r) => r.key === block.baseline)?.label ?? block.baseline)}`
     : "";
   const anyRun = rows.some((r) => r.n > 0);
   lines.push(

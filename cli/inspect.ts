@@ -202,7 +202,7 @@ export async function cmdResults(args: string[]) {
     }
   }
   const { dirname, relative, resolve } = await import("node:path");
-  const reports = [];
+  const reports: { file: string; report: ReportJson }[] = [];
   for (const id of TABLE_IDS) {
     const path = `${reportsDir}/${profile}/${id}.json`;
     const text = await Deno.readTextFile(path).catch((e) => {
@@ -223,7 +223,15 @@ export async function cmdResults(args: string[]) {
     reports.push({ file, report });
   }
   if (reports.length === 0) throw new UsageError(`no reports under ${reportsDir}/${profile}/`);
-  const table = resultsSummary(reports);
+  // The paper's tables with no report yet are listed too: the summary shows every table.
+  const { PAPER_TABLE_MODULES } = await import("../experiments/tables/mod.ts");
+  const missing = PAPER_TABLE_MODULES.filter((t) => !reports.some((r) => r.report.header.tableId === t.id))
+    .map((t) => ({
+      id: t.id,
+      claims: t.paper?.claims.length ?? 0,
+      command: `deno task ${t.id} --profile ${profile}`,
+    }));
+  const table = resultsSummary(reports, { missing });
   // The prose numbers come from the same reports (paired differences, post hoc with Holm).
   const { PROSE_MARKERS, resultsProse } = await import("../lib/report/prose.ts");
   const prose = resultsProse(

@@ -107,6 +107,28 @@ Deno.test("resultsSummary lists a claim whose rows did not run as 'not run', and
   assert.ok(md.endsWith("\n\n2 of 3 claims judged; 1 not run (their rows did not run: Table 10 1)."), md);
 });
 
+Deno.test("resultsSummary shows every table: one with no report yet is a line of its own, counted", () => {
+  const report: ReportJson = {
+    header: { tableId: "table1", title: "T1", dataset: "d", seeds: [0, 1] },
+    verdicts: [verdict({ text: "ran" })],
+  };
+  const md = resultsSummary([{ file: "t1.md", report }], {
+    missing: [{ id: "table5", claims: 4, command: "deno task table5 --profile cpu" }],
+  });
+  assert.ok(
+    md.includes(
+      "| Table 5 | no report on this profile yet: its 4 claims not judged (`deno task table5 --profile cpu`) " +
+        "| — | — | **not run** | 0 | — |",
+    ),
+    md,
+  );
+  assert.ok(md.endsWith("\n\nNo report yet for Table 5 (4 claims of the paper not counted above)."), md);
+  assert.ok(
+    !resultsSummary([{ file: "t1.md", report }]).includes("No report yet"),
+    "nothing missing: no line",
+  );
+});
+
 Deno.test("seedsBehind: the seeds a verdict's own test used, not the report's", async () => {
   const { seedsBehind } = await import("../lib/report/summary.ts");
   assert.equal(seedsBehind({ n: "3 pairs (2 unpaired seed value(s) left out)", method: "paired" }, 5), "3");

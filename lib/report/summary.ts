@@ -25,7 +25,16 @@ const tableLabel = (id: string | undefined): string =>
  * estimate, and in brackets its range over the spread's 95 % interval where the report has it). A claim whose
  * rows did not run is listed as "not run", and a line under the table counts them per table.
  */
-export function resultsSummary(reports: readonly { file: string; report: ReportJson }[]): string {
+export function resultsSummary(
+  reports: readonly { file: string; report: ReportJson }[],
+  options: {
+    /**
+     * Tables of the paper with no report on this profile yet: one line each (its claims, the command that
+     * writes it), so that the summary shows every table, and a count under it.
+     */
+    missing?: readonly MissingTable[];
+  } = {},
+): string {
   const lines = [
     "| table | claim | paper Δ | ours Δ (95 % CI) | verdict | seeds | seeds for 80 % power if paper Δ holds here |",
     "| ----- | ----- | ------: | ---------------- | ------- | ----: | ----------------------------------------: |",
@@ -59,15 +68,42 @@ export function resultsSummary(reports: readonly { file: string; report: ReportJ
       );
     }
   }
+  const missing = options.missing ?? [];
+  for (const m of missing) {
+    lines.push(
+      `| ${tableLabel(m.id)} | no report on this profile yet: its ${m.claims} claim${
+        m.claims === 1 ? "" : "s"
+      } ` +
+        `not judged (\`${escapeCell(m.command)}\`) | — | — | **not run** | 0 | — |`,
+    );
+  }
+  const counts: string[] = [];
   if (notRun.length > 0) {
     const byTable = [...new Set(notRun)].map((t) => `${t} ${notRun.filter((x) => x === t).length}`);
-    lines.push(
-      "",
+    counts.push(
       `${claims - notRun.length} of ${claims} claims judged; ${notRun.length} not run (their rows did not ` +
         `run: ${byTable.join(", ")}).`,
     );
   }
+  if (missing.length > 0) {
+    const n = missing.reduce((a, m) => a + m.claims, 0);
+    counts.push(
+      `No report yet for ${missing.map((m) => tableLabel(m.id)).join(", ")} (${n} claims of the paper not ` +
+        "counted above).",
+    );
+  }
+  if (counts.length > 0) lines.push("", counts.join(" "));
   return lines.join("\n");
+}
+
+/** A table of the paper with no report on the summarised profile. */
+export interface MissingTable {
+  /** Its id ("table2"). */
+  id: string;
+  /** How many claims of the paper it judges. */
+  claims: number;
+  /** The command that writes its report. */
+  command: string;
 }
 
 /**

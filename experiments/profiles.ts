@@ -79,7 +79,17 @@ export interface ThroughputModel {
   linprobeSeconds?: number;
   /** Seconds per segmentation run. */
   segmentSeconds?: number;
+  /**
+   * What was measured on another OpenBLAS kernel set than the one above (keyed by its name, "Haswell"): it
+   * replaces the numbers it gives when wasm's matrix products run on that set; the others stay as above.
+   */
+  kernelSets?: Record<string, KernelSetThroughput>;
 }
+
+/** A kernel set's own measurements: any of the model's numbers, and where they were measured. */
+export type KernelSetThroughput =
+  & Partial<Pick<ThroughputModel, "pretrain" | "finetune" | "linprobeSeconds" | "segmentSeconds">>
+  & { measured: string };
 
 const GPA_DEFAULTS: GpaDefaults = {
   teacher: { teacherSeed: 0, head: { shots: 10 }, variant: "paper" },
@@ -226,6 +236,22 @@ const cpu: Profile = {
     // Frozen-feature probes of the teachers table (2026-12-07, two side by side): 63–77 s each, mostly the
     // encoder pass over 12,500 + 2,500 images.
     linprobeSeconds: 70,
+    // One CamVid segmentation run from random init (seed 0; 16 epochs of 367 images, evaluated every 2):
+    // 491 s of CPU on a 2-core AMD EPYC (AVX-512) beside two other runs (2026-12-07; its CPU time, as one
+    // core's share). Haswell kernels, the same run: 301 s.
+    segmentSeconds: 490,
+    kernelSets: {
+      // OpenBLAS's Haswell kernels (`GPA_BLAS_CORE=Haswell`), each run beside one other: GPA pre-training and
+      // fine-tuning from Table 5's runs (2-core AMD EPYC, 2026-12-07: 141–155 and 137–139 img/s in epochs
+      // 1–2); MAE, HPM and GPA + MAM from Table 9's measured step times (2-core Xeon, 2026-12-07: 1215–1228,
+      // 1311–1346 and 1142–1187 ms per 128-image step); the segmentation run above.
+      Haswell: {
+        measured: "2-core x86-64 (AVX-512), two runs side by side, OpenBLAS Haswell kernels",
+        pretrain: { random: 105, gpa: 148, "gpa+mam": 111, hpm: 96 },
+        finetune: 138,
+        segmentSeconds: 300,
+      },
+    },
   },
 };
 

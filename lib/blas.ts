@@ -188,6 +188,14 @@ export function blasMatMulActive(): boolean {
   return original !== undefined;
 }
 
+/**
+ * The OpenBLAS kernel set wasm's matrix products run on now ("Prescott", "Haswell"), or null when they do not
+ * run on OpenBLAS (or the library does not say).
+ */
+export function activeBlasCore(): string | null {
+  return blasMatMulActive() ? info?.core ?? null : null;
+}
+
 /** The BatchMatMul kernel body on OpenBLAS. */
 function blasBatchMatMul(args: {
   inputs: tf.NamedTensorInfoMap;

@@ -8,7 +8,7 @@ import { getProfile } from "../experiments/profiles.ts";
 import { allPlans } from "../experiments/tables/mod.ts";
 import type { RunContext } from "../app/runner.ts";
 import { planEstimate, type PlannedUnit, planTable } from "../app/tables/plan.ts";
-import { teacherSeconds, unitSeconds } from "../app/tables/estimate.ts";
+import { profileThroughput, teacherSeconds, unitSeconds } from "../app/tables/estimate.ts";
 import { planContext } from "./fixtures.ts";
 
 Deno.test("planTable on an empty cache: GPA rows wait for the teacher, the MAE row is missing", async () => {
@@ -91,4 +91,25 @@ Deno.test("a frozen-feature linear probe on the cpu profile is estimated by its 
   assert.ok(
     unitSeconds(noSeconds, mae, "linprobe", { pretrained: true })! > 10 * cpu.throughput!.linprobeSeconds!,
   );
+});
+
+Deno.test("profileThroughput: a kernel set's own numbers replace the profile's; the rest stay", () => {
+  const cpu = structuredClone(getProfile("cpu"));
+  cpu.throughput = {
+    measured: "default set",
+    trainImages: 100,
+    pretrain: { random: 10, hpm: 5 },
+    finetune: 20,
+    segmentSeconds: 600,
+    kernelSets: { Haswell: { measured: "fast set", pretrain: { random: 40 }, segmentSeconds: 300 } },
+  };
+  assert.equal(profileThroughput(cpu, null), cpu.throughput, "no OpenBLAS: the profile's model");
+  assert.equal(profileThroughput(cpu, "Prescott"), cpu.throughput, "a set without numbers: the profile's");
+  const fast = profileThroughput(cpu, "haswell")!; // OpenBLAS names its sets in lower case
+  assert.deepEqual(fast.pretrain, { random: 40, hpm: 5 });
+  assert.equal(fast.finetune, 20);
+  assert.equal(fast.segmentSeconds, 300);
+  assert.equal(fast.kernelSets, cpu.throughput.kernelSets);
+  assert.equal(fast.measured, "fast set; the rest on default set");
+  assert.equal(profileThroughput({ ...cpu, throughput: undefined }, "Haswell"), undefined);
 });

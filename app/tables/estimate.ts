@@ -5,8 +5,31 @@
  */
 import type { ThroughputModel } from "../../experiments/profiles.ts";
 import type { Profile } from "../../experiments/profiles.ts";
+import { activeBlasCore } from "../../lib/blas.ts";
 import type { Evaluation, TableRowPlan } from "../../experiments/tables/mod.ts";
 import { strategyEntry } from "../strategies.ts";
+
+/**
+ * The profile's measured throughput for the kernel set wasm's matrix products run on (`kernelSet`, default:
+ * the one open now): that set's own numbers where the profile has them (`kernelSets`, matched without regard
+ * to case), the profile's others where it does not; undefined for a profile without a model.
+ */
+export function profileThroughput(
+  profile: Profile,
+  kernelSet: string | null = activeBlasCore(),
+): ThroughputModel | undefined {
+  const t = profile.throughput;
+  if (!t || !kernelSet) return t;
+  const own = Object.entries(t.kernelSets ?? {}).find(([k]) => k.toLowerCase() === kernelSet.toLowerCase());
+  if (!own) return t;
+  const { measured, pretrain, ...rest } = own[1];
+  return {
+    ...t,
+    ...rest,
+    pretrain: { ...t.pretrain, ...pretrain },
+    measured: `${measured}; the rest on ${t.measured}`,
+  };
+}
 
 /** The throughput key of a row's pre-training: its strategy, with "+mam" for GPA with MAM. */
 export function strategyKey(row: TableRowPlan): string {
@@ -25,7 +48,7 @@ export function unitSeconds(
   evaluation: Evaluation,
   options: { pretrained?: boolean } = {},
 ): number | null {
-  const t: ThroughputModel | undefined = profile.throughput;
+  const t = profileThroughput(profile);
   if (!t || (!row.request && !row.randomInit)) return null;
   // The controls run GPA's masking without a teacher pass per step: MAE's speed, as measured for random.
   const key = row.randomInit ? "random" : strategyKey(row);
@@ -46,7 +69,7 @@ export function unitSeconds(
 
 /** Estimated seconds to pre-train the profile's teacher when it is not cached yet (null: no estimate). */
 export function teacherSeconds(profile: Profile): number | null {
-  const t = profile.throughput;
+  const t = profileThroughput(profile);
   const epochs = profile.gpa.teacher.teacherEpochs ?? profile.pretrain.epochs;
   return t?.pretrain.random ? (t.trainImages * epochs) / t.pretrain.random : null;
 }
@@ -60,7 +83,7 @@ export function formatEstimate(seconds: number): string {
 
 /** Estimated seconds of one linear probe (null: no measured throughput for the profile's recipe). */
 export function linprobeSeconds(profile: Profile): number | null {
-  const t = profile.throughput;
+  const t = profileThroughput(profile);
   if (!t) return null;
   if (!profile.linprobe.augment && t.linprobeSeconds !== undefined) return t.linprobeSeconds;
   return t.linprobe ? (t.trainImages * profile.linprobe.epochs) / t.linprobe : null;

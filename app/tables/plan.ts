@@ -6,7 +6,7 @@
 import type { TablePlan } from "../../experiments/tables/mod.ts";
 import { GpaMasking } from "../../lib/masking/gpa.ts";
 import type { Profile } from "../../experiments/profiles.ts";
-import { linprobeSeconds, teacherSeconds, unitSeconds } from "./estimate.ts";
+import { linprobeSeconds, profileThroughput, teacherSeconds, unitSeconds } from "./estimate.ts";
 import {
   evaluationIdentity,
   pretrainSpec,
@@ -98,7 +98,7 @@ export function planEstimate(profile: Profile, units: PlannedUnit[]): PlanEstima
     pending: pending.length,
     computeSeconds: teacher + pending.reduce((s, u) => s + (u.estimateSeconds ?? 0), 0),
     teacherSeconds: teacher,
-    measured: profile.throughput?.measured ?? null,
+    measured: profileThroughput(profile)?.measured ?? null,
   };
 }
 

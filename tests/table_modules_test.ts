@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { PAPER_TABLE_MODULES, TABLES } from "../experiments/tables/mod.ts";
 import { getProfile, PROFILES } from "../experiments/profiles.ts";
-import { teacherHeadOfRun } from "../experiments/tables/table5.ts";
+import { headRecallNote, teacherHeadOfRun } from "../experiments/tables/table5.ts";
 
 Deno.test("table modules: every planned row is a row of the paper's table; every claimed row is planned", () => {
   for (const name of Object.keys(PROFILES)) {
@@ -150,4 +150,25 @@ Deno.test("Table 5 reads each run's teacher head as block.head; all heads of a b
   // Head −1 (the sum over a block's heads) once read b3h-1 as 2.99: block 2, head 99.
   assert.equal(head(3, -1), 3.99);
   assert.equal(teacherHeadOfRun({ strategy: { name: "random" } }), null);
+});
+
+Deno.test("Table 5's note gives the held-out recall of each rule's head from the teacher's recall file", () => {
+  const json = {
+    images: 2500,
+    maskRatio: 0.75,
+    selectedHead: "b1h0",
+    randomRecall: 0.75,
+    centerRecall: 0.872,
+    // [blocks][heads + 1]: the last column is all heads summed.
+    matrix: [[0.71, 0.69, 0.7], [0.86, 0.81, 0.862]],
+  };
+  const note = headRecallNote(json, 2, 2)!;
+  assert.match(note, /2500 val images, the top 75 % of patches/);
+  assert.match(note, /random patches 0\.750, a centre prior 0\.872\)/);
+  assert.match(note, /first head b0h0 0\.710, last head b1h1 0\.810, all heads of b1 0\.862, /);
+  assert.match(note, /the head the profile's teacher selects, b1h0, 0\.860\./);
+  // Another model's file (3 blocks, or 4 heads) or none: no note rather than a wrong one.
+  assert.equal(headRecallNote(json, 3, 2), null);
+  assert.equal(headRecallNote(json, 2, 4), null);
+  assert.equal(headRecallNote({}, 2, 2), null);
 });

@@ -183,7 +183,7 @@ export async function runTable(
       `The command above, without --rows, completes the table.`,
     ];
   }
-  for (const f of plan.own?.fileNotes ?? []) {
+  for (const f of plan.fileNotes ?? []) {
     const text = await Deno.readTextFile(`${opts.reportsDir}/${ctx.profile.name}/${f.file}`).catch(() =>
       null
     );

@@ -46,6 +46,11 @@ export interface TablePlan {
   id: string;
   title: string;
   /**
+   * Notes written from measurement files beside the report (`reports/<profile>/<file>`, e.g. the teacher's
+   * recall JSON that `gpa-recall` writes): each `note` returns a line, or null when the file lacks it.
+   */
+  fileNotes?: { file: string; note: (json: unknown) => string | null }[];
+  /**
    * Tables of this suite's own (not in the paper): their claims and baseline row. Paper tables take both from
    * experiments/paper.ts.
    */
@@ -53,11 +58,6 @@ export interface TablePlan {
     claims: Claim[];
     baseline: string;
     note: string;
-    /**
-     * Notes written from measurement files beside the report (`reports/<profile>/<file>`, e.g. the teacher's
-     * recall JSON that `gpa-recall` writes): each `note` returns a line, or null when the file lacks it.
-     */
-    fileNotes?: { file: string; note: (json: unknown) => string | null }[];
     /**
      * A discussion written from the verdicts (added to the report's notes; begins with `DISCUSSION_PREFIX`);
      * `readings` are the same claims judged on each side metric (lib/report/readings.ts), by metric key.

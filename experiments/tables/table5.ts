@@ -24,6 +24,48 @@ export function teacherHeadOfRun(meta: Record<string, unknown>): number | null {
   return t.block + (t.head === -1 ? 99 : t.head) / 100;
 }
 
+/**
+ * A note on the held-out recall of each rule's head, from the teacher's recall measurement
+ * (`figures/gpa_recall.json`, written by `gpa-recall`): the first and last head, all heads of the last
+ * block and the head the profile's teacher selects, beside random patches and a centre prior. Null when the
+ * file does not hold a `depth × (heads + 1)` recall matrix (another model's file, or none).
+ */
+export function headRecallNote(json: unknown, depth: number, heads: number): string | null {
+  const r = json as {
+    matrix?: unknown;
+    images?: number;
+    maskRatio?: number;
+    selectedHead?: string;
+    randomRecall?: number;
+    centerRecall?: number;
+  };
+  const m = r?.matrix;
+  if (
+    !Array.isArray(m) || m.length !== depth ||
+    m.some((row) => !Array.isArray(row) || row.length !== heads + 1 || row.some((x) => typeof x !== "number"))
+  ) return null;
+  const at = (block: number, head: number) => (m as number[][])[block][head === -1 ? heads : head].toFixed(3);
+  const last = depth - 1;
+  const parts = [
+    `first head b0h0 ${at(0, 0)}`,
+    `last head b${last}h${heads - 1} ${at(last, heads - 1)}`,
+    `all heads of b${last} ${at(last, -1)}`,
+  ];
+  const sel = /^b(\d+)h(-?\d+)$/.exec(r.selectedHead ?? "");
+  if (sel && +sel[1] < depth && +sel[2] < heads) {
+    parts.push(`the head the profile's teacher selects, ${r.selectedHead}, ${at(+sel[1], +sel[2])}`);
+  }
+  const f = (x: unknown) => (typeof x === "number" ? x.toFixed(3) : "?");
+  return `Held-out recall of each rule's head (figures/gpa_recall.json, \`gpa-recall\`: ${
+    r.images ?? "?"
+  } val ` +
+    `images, the top ${
+      Math.round((r.maskRatio ?? NaN) * 100)
+    } % of patches against the object boxes; random ` +
+    `patches ${f(r.randomRecall)}, a centre prior ${f(r.centerRecall)}): ${parts.join(", ")}. Every head's ` +
+    "recall is in Figure 4; the head each row's runs used, in the block 'teacher head the runs used'.";
+}
+
 /** The paper's Table 5: rows, claims and transcription notes. */
 export const paper = paperTable(5, {
   caption:
@@ -141,6 +183,7 @@ export const plan = tablePlan(
       read: teacherHeadOfRun,
     }],
     figures: [{ title: "Figure 4: few-shot recall per block × head", path: "figures/figure4.png" }],
+    fileNotes: [{ file: "figures/gpa_recall.json", note: (json) => headRecallNote(json, depth, heads) }],
   }),
 );
 

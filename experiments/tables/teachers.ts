@@ -111,8 +111,8 @@ export function plan(profile: Profile): TablePlan {
             ladderDiscussion(readings![m], "tt", `${SIDE_NAMES[m]}, beside (not judged)`, { short: true })
           ),
         ].join(" "),
-      fileNotes: [{ file: "figures/gpa_recall.json", note: mapSourcesNote }],
     },
+    fileNotes: [{ file: "figures/gpa_recall.json", note: mapSourcesNote }],
     metric: { key: "finetune", label: "fine-tune top-1", evaluation: "finetune" },
     sideMetrics: ["knn", "linprobe"],
     rows: rows(),
@@ -133,8 +133,8 @@ export function planLong(profile: Profile): TablePlan {
         `${ladderDiscussion(v, "tl", "linear probe", { long: true })} ${
           ladderDiscussion(v, "tlk", "k-NN", { short: true })
         }`,
-      fileNotes: [{ file: "figures/gpa_recall.json", note: mapSourcesNote }],
     },
+    fileNotes: [{ file: "figures/gpa_recall.json", note: mapSourcesNote }],
     metric: { key: "linprobe", label: "linear-probe top-1", evaluation: "linprobe" },
     sideMetrics: ["knn"],
     rows: rows(LONG_ARM_SCALE),

@@ -86,10 +86,13 @@ export interface ThroughputModel {
   kernelSets?: Record<string, KernelSetThroughput>;
 }
 
-/** A kernel set's own measurements: any of the model's numbers, and where they were measured. */
+/**
+ * A kernel set's own measurements: any of the model's numbers, where they were measured, and the speed-up
+ * over the model's own set (`scale`, measured on one machine) that the numbers it does not give are taken at.
+ */
 export type KernelSetThroughput =
   & Partial<Pick<ThroughputModel, "pretrain" | "finetune" | "linprobeSeconds" | "segmentSeconds">>
-  & { measured: string };
+  & { measured: string; scale: number };
 
 const GPA_DEFAULTS: GpaDefaults = {
   teacher: { teacherSeed: 0, head: { shots: 10 }, variant: "paper" },
@@ -227,8 +230,8 @@ const cpu: Profile = {
     },
   },
   throughput: {
-    measured:
-      "2-core x86-64 (AVX-512), wasm + OpenBLAS matMuls, two runs side by side (experiments/README.md)",
+    measured: "2-core x86-64 (AVX-512), wasm + OpenBLAS matMuls (Prescott kernels), two runs side by side " +
+      "(experiments/README.md)",
     trainImages: 12_500,
     pretrain: { random: 110, block: 110, uniform: 110, gpa: 74, "gpa+mam": 57, "cls-attention": 74, hpm: 60 },
     finetune: 95,
@@ -241,13 +244,14 @@ const cpu: Profile = {
     // core's share). Haswell kernels, the same run: 301 s.
     segmentSeconds: 490,
     kernelSets: {
-      // OpenBLAS's Haswell kernels (`GPA_BLAS_CORE=Haswell`), each run beside one other: GPA pre-training and
-      // fine-tuning from Table 5's runs (2-core AMD EPYC, 2026-12-07: 141–155 and 137–139 img/s in epochs
-      // 1–2); MAE, HPM and GPA + MAM from Table 9's measured step times (2-core Xeon, 2026-12-07: 1215–1228,
-      // 1311–1346 and 1142–1187 ms per 128-image step); the segmentation run above.
+      // OpenBLAS's Haswell kernels (`GPA_BLAS_CORE=Haswell`), on one 2-core AMD EPYC (AVX-512), 2026-12-07, each
+      // run beside one other: the segmentation run above (301 s against Prescott's 491 s: 1.63×, the scale
+      // of what was not measured on this set), GPA pre-training and fine-tuning from Table 5's runs (141–155
+      // and 137–139 img/s in epochs 1–2).
       Haswell: {
-        measured: "2-core x86-64 (AVX-512), two runs side by side, OpenBLAS Haswell kernels",
-        pretrain: { random: 105, gpa: 148, "gpa+mam": 111, hpm: 96 },
+        measured: "2-core AMD EPYC (AVX-512), two runs side by side, OpenBLAS Haswell kernels",
+        scale: 1.63,
+        pretrain: { gpa: 148 },
         finetune: 138,
         segmentSeconds: 300,
       },

@@ -93,23 +93,26 @@ Deno.test("a frozen-feature linear probe on the cpu profile is estimated by its 
   );
 });
 
-Deno.test("profileThroughput: a kernel set's own numbers replace the profile's; the rest stay", () => {
+Deno.test("profileThroughput: a kernel set's own numbers replace the profile's; the rest at its speed-up", () => {
   const cpu = structuredClone(getProfile("cpu"));
   cpu.throughput = {
     measured: "default set",
     trainImages: 100,
     pretrain: { random: 10, hpm: 5 },
     finetune: 20,
+    linprobeSeconds: 60,
     segmentSeconds: 600,
-    kernelSets: { Haswell: { measured: "fast set", pretrain: { random: 40 }, segmentSeconds: 300 } },
+    kernelSets: {
+      Haswell: { measured: "fast set", scale: 2, pretrain: { random: 40 }, segmentSeconds: 250 },
+    },
   };
   assert.equal(profileThroughput(cpu, null), cpu.throughput, "no OpenBLAS: the profile's model");
   assert.equal(profileThroughput(cpu, "Prescott"), cpu.throughput, "a set without numbers: the profile's");
-  const fast = profileThroughput(cpu, "haswell")!; // OpenBLAS names its sets in lower case
-  assert.deepEqual(fast.pretrain, { random: 40, hpm: 5 });
-  assert.equal(fast.finetune, 20);
-  assert.equal(fast.segmentSeconds, 300);
-  assert.equal(fast.kernelSets, cpu.throughput.kernelSets);
-  assert.equal(fast.measured, "fast set; the rest on default set");
+  const fast = profileThroughput(cpu, "haswell")!; // matched without regard to case
+  assert.deepEqual(fast.pretrain, { random: 40, hpm: 10 }, "measured 40; hpm 5 × 2");
+  assert.equal(fast.finetune, 40);
+  assert.equal(fast.segmentSeconds, 250);
+  assert.equal(fast.linprobeSeconds, 30, "seconds shrink by the speed-up");
+  assert.equal(fast.measured, "fast set; the rest: default set, × 2");
   assert.equal(profileThroughput({ ...cpu, throughput: undefined }, "Haswell"), undefined);
 });

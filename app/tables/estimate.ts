@@ -12,7 +12,8 @@ import { strategyEntry } from "../strategies.ts";
 /**
  * The profile's measured throughput for the kernel set wasm's matrix products run on (`kernelSet`, default:
  * the one open now): that set's own numbers where the profile has them (`kernelSets`, matched without regard
- * to case), the profile's others where it does not; undefined for a profile without a model.
+ * to case), the profile's others at the set's measured speed-up where it does not; the profile's own for a
+ * set it has no numbers for (or no OpenBLAS); undefined for a profile without a model.
  */
 export function profileThroughput(
   profile: Profile,
@@ -22,12 +23,21 @@ export function profileThroughput(
   if (!t || !kernelSet) return t;
   const own = Object.entries(t.kernelSets ?? {}).find(([k]) => k.toLowerCase() === kernelSet.toLowerCase());
   if (!own) return t;
-  const { measured, pretrain, ...rest } = own[1];
+  const set = own[1];
+  // What the set did not measure: the model's own numbers at the set's measured speed-up.
+  const faster = (rate: number | undefined) => (rate === undefined ? undefined : rate * set.scale);
+  const sooner = (seconds: number | undefined) => (seconds === undefined ? undefined : seconds / set.scale);
   return {
     ...t,
-    ...rest,
-    pretrain: { ...t.pretrain, ...pretrain },
-    measured: `${measured}; the rest on ${t.measured}`,
+    pretrain: {
+      ...Object.fromEntries(Object.entries(t.pretrain).map(([k, v]) => [k, v * set.scale])),
+      ...set.pretrain,
+    },
+    finetune: set.finetune ?? t.finetune * set.scale,
+    linprobe: faster(t.linprobe),
+    linprobeSeconds: set.linprobeSeconds ?? sooner(t.linprobeSeconds),
+    segmentSeconds: set.segmentSeconds ?? sooner(t.segmentSeconds),
+    measured: `${set.measured}; the rest: ${t.measured}, × ${set.scale}`,
   };
 }
 

@@ -171,4 +171,9 @@ Deno.test("Table 5's note gives the held-out recall of each rule's head from the
   assert.equal(headRecallNote(json, 3, 2), null);
   assert.equal(headRecallNote(json, 2, 4), null);
   assert.equal(headRecallNote({}, 2, 2), null);
+  // A selected head of all heads reads the last column; a malformed one is left out, not a TypeError.
+  assert.match(headRecallNote({ ...json, selectedHead: "b1h-1" }, 2, 2)!, /selects, b1h-1, 0\.862\./);
+  const odd = headRecallNote({ ...json, selectedHead: "b1h-2", maskRatio: undefined }, 2, 2)!;
+  assert.doesNotMatch(odd, /selects|NaN/);
+  assert.match(odd, /the top \? % of patches/);
 });

@@ -348,3 +348,36 @@ Deno.test("Table 9's side blocks: the probe shows the paper's column; the step t
   assert.equal(heading.match(/ms/g)?.length, 1, heading);
   assert.match(md, /\| HPM \| — \| 110 /, "no paper number for the measured step time");
 });
+
+Deno.test("judgedMetrics: a report judges claims on its measured metrics only (not Table 2's COCO AP)", async () => {
+  const { judgedMetrics } = await import("../app/tables/report.ts");
+  const { tablePlans } = await import("../experiments/tables/mod.ts");
+  const plans = tablePlans(planContext("smoke").profile);
+  assert.deepEqual([...judgedMetrics(plans.table2)], ["miou"]);
+  assert.deepEqual([...judgedMetrics(plans.table5)].sort(), ["finetune", "selected"]);
+  assert.ok(judgedMetrics(plans.table9).has("linprobe") && judgedMetrics(plans.table9).has("flops"));
+});
+
+Deno.test("fileNoteLine: the note, or why not — no file, not JSON, or another model's measurements", async () => {
+  const { fileNoteLine } = await import("../app/tables/mod.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    const f = {
+      file: "m.json",
+      note: (j: unknown) => ((j as { depth?: number }).depth === 4 ? "four blocks" : null),
+    };
+    assert.equal(
+      await fileNoteLine(dir, f),
+      "(m.json not found or not readable: its measures are not shown)",
+    );
+    await Deno.writeTextFile(`${dir}/m.json`, "{oops");
+    assert.equal(await fileNoteLine(dir, f), "(m.json not JSON: its measures are not shown)");
+    await Deno.writeTextFile(`${dir}/m.json`, JSON.stringify({ depth: 2 }));
+    // An existing file of another model once read "not found or not readable".
+    assert.match(await fileNoteLine(dir, f), /^\(m\.json does not hold what this note reads/);
+    await Deno.writeTextFile(`${dir}/m.json`, JSON.stringify({ depth: 4 }));
+    assert.equal(await fileNoteLine(dir, f), "four blocks");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

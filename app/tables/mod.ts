@@ -184,23 +184,35 @@ export async function runTable(
     ];
   }
   for (const f of plan.fileNotes ?? []) {
-    const text = await Deno.readTextFile(`${opts.reportsDir}/${ctx.profile.name}/${f.file}`).catch(() =>
-      null
-    );
-    let line: string | null = null;
-    try {
-      line = text === null ? null : f.note(JSON.parse(text));
-    } catch {
-      line = null;
-    }
-    report.notes = [
-      ...report.notes,
-      line ?? `(${f.file} not found or not readable: its measures are not shown)`,
-    ];
+    report.notes = [...report.notes, await fileNoteLine(`${opts.reportsDir}/${ctx.profile.name}`, f)];
   }
   report.figures = [...(report.figures ?? []), ...curves];
   const paths = await writeReport(`${opts.reportsDir}/${ctx.profile.name}`, id, report);
   return { ...paths, results };
+}
+
+/**
+ * The line a file note adds to a report: the note read from `<dir>/<file>`, or why it is not shown (no such
+ * file, not JSON, or a file that does not hold what the note reads, such as another model's measurements).
+ */
+export async function fileNoteLine(
+  dir: string,
+  f: { file: string; note: (json: unknown) => string | null },
+): Promise<string> {
+  const text = await Deno.readTextFile(`${dir}/${f.file}`).catch(() => null);
+  let why = "not found or not readable";
+  let line: string | null = null;
+  if (text !== null) {
+    try {
+      why = "not JSON";
+      const json = JSON.parse(text);
+      why = "does not hold what this note reads (another model's measurements?)";
+      line = f.note(json);
+    } catch {
+      line = null;
+    }
+  }
+  return line ?? `(${f.file} ${why}: its measures are not shown)`;
 }
 
 /**

@@ -51,7 +51,7 @@ export function headRecallNote(json: unknown, depth: number, heads: number): str
     `last head b${last}h${heads - 1} ${at(last, heads - 1)}`,
     `all heads of b${last} ${at(last, -1)}`,
   ];
-  const sel = /^b(\d+)h(-?\d+)$/.exec(r.selectedHead ?? "");
+  const sel = /^b(\d+)h(-1|\d+)$/.exec(r.selectedHead ?? "");
   if (sel && +sel[1] < depth && +sel[2] < heads) {
     parts.push(`the head the profile's teacher selects, ${r.selectedHead}, ${at(+sel[1], +sel[2])}`);
   }
@@ -60,7 +60,7 @@ export function headRecallNote(json: unknown, depth: number, heads: number): str
     r.images ?? "?"
   } val ` +
     `images, the top ${
-      Math.round((r.maskRatio ?? NaN) * 100)
+      typeof r.maskRatio === "number" ? Math.round(r.maskRatio * 100) : "?"
     } % of patches against the object boxes; random ` +
     `patches ${f(r.randomRecall)}, a centre prior ${f(r.centerRecall)}): ${parts.join(", ")}. Every head's ` +
     "recall is in Figure 4; the head each row's runs used, in the block 'teacher head the runs used'.";

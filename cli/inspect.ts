@@ -223,14 +223,19 @@ export async function cmdResults(args: string[]) {
     reports.push({ file, report });
   }
   if (reports.length === 0) throw new UsageError(`no reports under ${reportsDir}/${profile}/`);
-  // The paper's tables with no report yet are listed too: the summary shows every table.
+  // The paper's tables with no report yet are listed too (the summary shows every table), each with the
+  // claims its report would judge at this profile.
   const { PAPER_TABLE_MODULES } = await import("../experiments/tables/mod.ts");
+  const { judgedMetrics } = await import("../app/tables/report.ts");
   const missing = PAPER_TABLE_MODULES.filter((t) => !reports.some((r) => r.report.header.tableId === t.id))
-    .map((t) => ({
-      id: t.id,
-      claims: t.paper?.claims.length ?? 0,
-      command: `deno task ${t.id} --profile ${profile}`,
-    }));
+    .map((t) => {
+      const judged = judgedMetrics(t.plan(getProfile(profile)));
+      return {
+        id: t.id,
+        claims: (t.paper?.claims ?? []).filter((c) => judged.has(c.metric)).length,
+        command: `deno task ${t.id} --profile ${profile}`,
+      };
+    });
   const table = resultsSummary(reports, { missing });
   // The prose numbers come from the same reports (paired differences, post hoc with Holm).
   const { PROSE_MARKERS, resultsProse } = await import("../lib/report/prose.ts");
@@ -256,7 +261,10 @@ export async function cmdResults(args: string[]) {
   }
   print(
     values,
-    reports.map((r) => ({ file: r.file, verdicts: r.report.verdicts.length })),
+    [
+      ...reports.map((r) => ({ file: r.file, verdicts: r.report.verdicts.length })),
+      ...missing.map((m) => ({ file: null, table: m.id, verdicts: 0, claims: m.claims, command: m.command })),
+    ],
     `${table}\n\n${prose}`,
   );
 }

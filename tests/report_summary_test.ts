@@ -123,6 +123,21 @@ Deno.test("resultsSummary shows every table: one with no report yet is a line of
     md,
   );
   assert.ok(md.endsWith("\n\nNo report yet for Table 5 (4 claims of the paper not counted above)."), md);
+  // In table order: Table 5's line between Table 1's and Table 7's claims, before the suite's own tables.
+  const t7: ReportJson = { ...report, header: { ...report.header, tableId: "table7" } };
+  const own: ReportJson = { ...report, header: { ...report.header, tableId: "teachers" } };
+  const rows = resultsSummary([{ file: "t1.md", report }, { file: "t7.md", report: t7 }, {
+    file: "tt.md",
+    report: own,
+  }], { missing: [{ id: "table5", claims: 4, command: "c" }, { id: "table2", claims: 2, command: "c" }] })
+    .split("\n").slice(2).filter((l) => l.startsWith("| ")).map((l) => l.split(" | ")[0]);
+  assert.deepEqual(rows, [
+    "| [Table 1](t1.md)",
+    "| Table 2",
+    "| Table 5",
+    "| [Table 7](t7.md)",
+    "| [teachers](tt.md)",
+  ]);
   assert.ok(
     !resultsSummary([{ file: "t1.md", report }]).includes("No report yet"),
     "nothing missing: no line",

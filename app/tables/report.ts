@@ -166,7 +166,8 @@ export function assembleReport(
       baseline: paper.baseline,
     });
   }
-  const claims = paper.claims.filter((c) => c.metric in resultsByMetric);
+  const judged = judgedMetrics(plan);
+  const claims = paper.claims.filter((c) => judged.has(c.metric));
   // Rows that share a seed share the encoder's initialisation, data order and augmentations (tested in
   // tables_test), so claims are judged on per-seed differences.
   const measuredAs = plan.metric.measuredAs;
@@ -346,6 +347,19 @@ export function epochsLabel(ctx: RunContext, evaluation: Evaluation, plan?: Tabl
 function floorRowOf(plan: TablePlan, byRow: Record<string, number[]>): string | undefined {
   const key = plan.rows.find((r) => r.randomInit)?.key;
   return key && byRow[key]?.length ? key : undefined;
+}
+
+/**
+ * The metrics a plan's report judges claims on: its main metric and its exact, recorded and side metrics (a
+ * claim on any other, such as Table 2's COCO AP, is never judged at this profile).
+ */
+export function judgedMetrics(plan: TablePlan): Set<string> {
+  return new Set([
+    plan.metric.key,
+    ...(plan.exactMetrics ?? []).map((m) => m.key),
+    ...(plan.recordedMetrics ?? []).map((m) => m.key),
+    ...(plan.sideMetrics ?? []),
+  ]);
 }
 
 /** The paper's value of a plan's row: its own table's, or the other table's for a borrowed row (`paperRow`). */

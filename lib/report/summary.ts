@@ -41,7 +41,23 @@ export function resultsSummary(
   ];
   let claims = 0;
   const notRun: string[] = [];
+  const missing = options.missing ?? [];
+  // A table with no report goes where its number puts it among the reported ones (the suite's own, unnumbered
+  // tables come last).
+  const order = (id: string | undefined) => {
+    const n = /^table(\d+)$/.exec(id ?? "")?.[1];
+    return n === undefined ? Infinity : Number(n);
+  };
+  const pending = [...missing].sort((a, b) => order(a.id) - order(b.id));
+  const missingLine = (m: MissingTable) =>
+    `| ${tableLabel(m.id)} | no report on this profile yet: its ${m.claims} claim${
+      m.claims === 1 ? "" : "s"
+    } ` +
+    `not judged (\`${escapeCell(m.command)}\`) | — | — | **not run** | 0 | — |`;
   for (const { file, report } of reports) {
+    while (pending.length > 0 && order(pending[0].id) < order(report.header.tableId)) {
+      lines.push(missingLine(pending.shift()!));
+    }
     const label = `[${tableLabel(report.header.tableId)}](${file})`;
     for (const v of report.verdicts) {
       claims++;
@@ -68,15 +84,7 @@ export function resultsSummary(
       );
     }
   }
-  const missing = options.missing ?? [];
-  for (const m of missing) {
-    lines.push(
-      `| ${tableLabel(m.id)} | no report on this profile yet: its ${m.claims} claim${
-        m.claims === 1 ? "" : "s"
-      } ` +
-        `not judged (\`${escapeCell(m.command)}\`) | — | — | **not run** | 0 | — |`,
-    );
-  }
+  for (const m of pending) lines.push(missingLine(m));
   const counts: string[] = [];
   if (notRun.length > 0) {
     const byTable = [...new Set(notRun)].map((t) => `${t} ${notRun.filter((x) => x === t).length}`);
@@ -100,7 +108,7 @@ export function resultsSummary(
 export interface MissingTable {
   /** Its id ("table2"). */
   id: string;
-  /** How many claims of the paper it judges. */
+  /** How many claims of the paper its report would judge at this profile (not those it cannot measure). */
   claims: number;
   /** The command that writes its report. */
   command: string;

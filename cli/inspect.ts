@@ -227,9 +227,10 @@ export async function cmdResults(args: string[]) {
   // claims its report would judge at this profile.
   const { PAPER_TABLE_MODULES } = await import("../experiments/tables/mod.ts");
   const { judgedMetrics } = await import("../app/tables/report.ts");
+  const profileSpec = getProfile(profile);
   const missing = PAPER_TABLE_MODULES.filter((t) => !reports.some((r) => r.report.header.tableId === t.id))
     .map((t) => {
-      const judged = judgedMetrics(t.plan(getProfile(profile)));
+      const judged = judgedMetrics(t.plan(profileSpec));
       return {
         id: t.id,
         claims: (t.paper?.claims ?? []).filter((c) => judged.has(c.metric)).length,

@@ -80,8 +80,8 @@ export interface ThroughputModel {
   /** Seconds per segmentation run. */
   segmentSeconds?: number;
   /**
-   * What was measured on another OpenBLAS kernel set than the one above (keyed by its name, "Haswell"): it
-   * replaces the numbers it gives when wasm's matrix products run on that set; the others stay as above.
+   * What was measured on another OpenBLAS kernel set than the one above (keyed by its name, "Haswell"): when
+   * wasm's matrix products run on that set, its numbers replace these, and the others are these at its `scale`.
    */
   kernelSets?: Record<string, KernelSetThroughput>;
 }

@@ -25,7 +25,6 @@ export function profileThroughput(
   if (!own) return t;
   const set = own[1];
   // What the set did not measure: the model's own numbers at the set's measured speed-up.
-  const faster = (rate: number | undefined) => (rate === undefined ? undefined : rate * set.scale);
   const sooner = (seconds: number | undefined) => (seconds === undefined ? undefined : seconds / set.scale);
   return {
     ...t,
@@ -34,7 +33,7 @@ export function profileThroughput(
       ...set.pretrain,
     },
     finetune: set.finetune ?? t.finetune * set.scale,
-    linprobe: faster(t.linprobe),
+    linprobe: t.linprobe === undefined ? undefined : t.linprobe * set.scale,
     linprobeSeconds: set.linprobeSeconds ?? sooner(t.linprobeSeconds),
     segmentSeconds: set.segmentSeconds ?? sooner(t.segmentSeconds),
     measured: `${set.measured}; the rest: ${t.measured}, × ${set.scale}`,

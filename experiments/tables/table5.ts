@@ -5,6 +5,7 @@
  * reproduce each row at a profile's scale.
  * @module
  */
+import { parseHeadSelector } from "../../lib/head_selection.ts";
 import type { TableModule } from "./common.ts";
 import { FINETUNE_COLUMN, FINETUNE_METRIC, oneGroup, paperTable, tablePlan } from "./common.ts";
 
@@ -51,19 +52,32 @@ export function headRecallNote(json: unknown, depth: number, heads: number): str
     `last head b${last}h${heads - 1} ${at(last, heads - 1)}`,
     `all heads of b${last} ${at(last, -1)}`,
   ];
-  const sel = /^b(\d+)h(-1|\d+)$/.exec(r.selectedHead ?? "");
-  if (sel && +sel[1] < depth && +sel[2] < heads) {
-    parts.push(`the head the profile's teacher selects, ${r.selectedHead}, ${at(+sel[1], +sel[2])}`);
+  // The selected head, when the file names one this model has (the project's own parser: same rules as flags).
+  let selected: { block: number; head: number } | null = null;
+  try {
+    selected = parseHeadSelector(r.selectedHead ?? "", { depth, heads });
+  } catch {
+    selected = null;
+  }
+  if (selected) {
+    parts.push(
+      `the head the profile's teacher selects, ${r.selectedHead}, ${at(selected.block, selected.head)}`,
+    );
   }
   const f = (x: unknown) => (typeof x === "number" ? x.toFixed(3) : "?");
-  return `Held-out recall of each rule's head (figures/gpa_recall.json, \`gpa-recall\`: ${
-    r.images ?? "?"
-  } val ` +
-    `images, the top ${
-      typeof r.maskRatio === "number" ? Math.round(r.maskRatio * 100) : "?"
-    } % of patches against the object boxes; random ` +
-    `patches ${f(r.randomRecall)}, a centre prior ${f(r.centerRecall)}): ${parts.join(", ")}. Every head's ` +
-    "recall is in Figure 4; the head each row's runs used, in the block 'teacher head the runs used'.";
+  const share = typeof r.maskRatio === "number" ? Math.round(r.maskRatio * 100) : "?";
+  return [
+    `Held-out recall of each rule's head (figures/gpa_recall.json, \`gpa-recall\`: ${
+      r.images ?? "?"
+    } val images,`,
+    `the top ${share} % of patches against the object boxes; random patches ${
+      f(r.randomRecall)
+    }, a centre prior`,
+    `${f(r.centerRecall)}): ${
+      parts.join(", ")
+    }. Every head's recall is in Figure 4; the head each row's runs`,
+    "used, in the block 'teacher head the runs used'.",
+  ].join(" ");
 }
 
 /** The paper's Table 5: rows, claims and transcription notes. */

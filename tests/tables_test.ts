@@ -221,7 +221,7 @@ Deno.test("runsFinishedBefore: a --jobs coordinator counts as hits only runs fin
   }
 });
 
-Deno.test("--rows trains only the rows named; the others come from the cache or are reported as not run", async () => {
+Deno.test("--rows trains only the rows named; the others come from the cache, the replaced report or not run", async () => {
   const { runTable } = await import("../app/tables/mod.ts");
   const { selectBackend } = await import("../lib/backend.ts");
   await selectBackend("wasm", { blas: "off" });
@@ -247,6 +247,30 @@ Deno.test("--rows trains only the rows named; the others come from the cache or 
     j = await read();
     assert.equal(row(j, "hpm").perSeed.length, 1);
     assert.match(row(j, "gpa").label, /left out by --rows/);
+    // On a machine without that cache, a --rows call carries mae from the report it replaces (the same
+    // runs: their evaluation hashes are the plan's), and says so, instead of dropping it.
+    const mae = row(j, "mae").perSeed;
+    const fresh = { ...ctx, cacheDir: `${dir}/cache2` };
+    const third = await runTable(fresh, table9, { seeds: [0], jobs: 1, reportsDir, rows: ["hpm"] });
+    assert.deepEqual(third!.results.map((r) => [r.row, r.runs]), [["mae", 0], ["hpm", 3]]);
+    j = await read();
+    assert.deepEqual(row(j, "mae").perSeed, mae);
+    assert.doesNotMatch(row(j, "mae").label, /not run/);
+    assert.ok(j.notes.some((n: string) => n.startsWith("Carried from the report this one replaced")));
+    const carried = j.runs.find((r: { row: string }) => r.row === "mae");
+    assert.match(carried.carriedFrom, /\(\d{4}-\d\d-\d\d\)$/, "the run names the report that recorded it");
+    // Carried again, it keeps the report that first recorded it.
+    await runTable(fresh, table9, { seeds: [0], jobs: 1, reportsDir, rows: ["hpm"] });
+    j = await read();
+    assert.equal(j.runs.find((r: { row: string }) => r.row === "mae").carriedFrom, carried.carriedFrom);
+    // A recorded run of another identity is not carried: the row reads not run.
+    j.runs.find((r: { row: string }) => r.row === "mae").evalHash = "0000000000000000";
+    await Deno.writeTextFile(`${reportsDir}/smoke/table9.json`, JSON.stringify(j));
+    await runTable(fresh, table9, { seeds: [0], jobs: 1, reportsDir, rows: ["hpm"] });
+    j = await read();
+    assert.equal(row(j, "mae").perSeed.length, 0);
+    assert.match(row(j, "mae").label, /left out by --rows \(0 of 1 seeds cached\)/);
+    assert.ok(!j.notes.some((n: string) => n.startsWith("Carried from")));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -17,6 +17,7 @@ import { planTable } from "./plan.ts";
 import { runnable, shardUnits, tableUnits } from "./units.ts";
 
 import { runUnit, type UnitResult } from "./run_unit.ts";
+import { type CarriedFrom, carriedNote, carriedUnits, readPreviousReport } from "./carry.ts";
 import { assembleReport, renderCurves } from "./report.ts";
 
 export { checkRowSelection, shardUnits, tableUnits, type Unit } from "./units.ts";
@@ -160,10 +161,17 @@ export async function runTable(
   if (opts.shard || opts.claim) return null;
   // Rows a --rows call left out, as the cache holds them now (another command may have finished some
   // meanwhile): complete ones are read back (cache hits), the others are reported as not run.
-  const left = opts.rows ? await rowsLeftOut(ctx, plan, opts.seeds, opts.rows) : { cached: [], reasons: {} };
-  for (const unit of tableUnits(plan, opts.seeds).filter((u) => left.cached.includes(u.row.key))) {
+  // Rows whose runs this cache lacks but the report about to be replaced holds, with the same identities,
+  // are carried from it (carry.ts): nothing the earlier report says is lost.
+  const reportPath = `${opts.reportsDir}/${ctx.profile.name}/${id}.json`;
+  const left = opts.rows
+    ? await rowsLeftOut(ctx, plan, opts.seeds, opts.rows, await readPreviousReport(reportPath), reportPath)
+    : { cached: [], carried: [], reasons: {} };
+  for (const unit of tableUnits(plan, opts.seeds)) {
+    if (!left.cached.some((c) => c.row === unit.row.key && c.seed === unit.seed)) continue;
     results.push(await runUnit({ ...ctx, log: () => {} }, plan, unit));
   }
+  results.push(...left.carried);
   Object.assign(failures, left.reasons);
   const order = (r: UnitResult) => plan.rows.findIndex((p) => p.key === r.row);
   results.sort((a, b) => order(a) - order(b) || a.seed - b.seed);
@@ -182,6 +190,11 @@ export async function runTable(
       `${Object.keys(left.reasons).join(", ")} did not run (not all seeds cached). ` +
       `The command above, without --rows, completes the table.`,
     ];
+  }
+  if (left.from && left.carried.length > 0) {
+    const counts: Record<string, number> = {};
+    for (const r of left.carried) counts[r.row] = (counts[r.row] ?? 0) + 1;
+    report.notes = [...report.notes, carriedNote(left.from, counts)];
   }
   for (const f of plan.fileNotes ?? []) {
     report.notes = [...report.notes, await fileNoteLine(`${opts.reportsDir}/${ctx.profile.name}`, f)];
@@ -216,25 +229,46 @@ export async function fileNoteLine(
 }
 
 /**
- * The rows a `--rows` call leaves out, split into those whose every seed is cached (they enter the report as
- * cache hits) and the others, with the reason the report gives for them.
+ * The rows a `--rows` call leaves out, split into the units to read back from the cache, the units carried
+ * from the earlier report `previous` (read from `path`; their runs are not cached here but it recorded them
+ * with the identities this plan gives them) and, for rows still lacking a seed, the reason the report gives.
+ * A row enters the report when each of its seeds is cached or carried.
  */
 export async function rowsLeftOut(
   ctx: RunContext,
   plan: TablePlan,
   seeds: number[],
   rows: readonly string[],
-): Promise<{ cached: string[]; reasons: Record<string, string> }> {
+  previous: Record<string, unknown> | null = null,
+  path = "",
+): Promise<{
+  cached: { row: string; seed: number }[];
+  carried: UnitResult[];
+  from?: CarriedFrom;
+  reasons: Record<string, string>;
+}> {
   const others = plan.rows.filter((r) => !rows.includes(r.key) && runnable(r));
   const planned = await planTable(ctx, { ...plan, rows: others }, seeds);
-  const cached: string[] = [];
+  const cached: { row: string; seed: number }[] = [];
+  const carried: UnitResult[] = [];
+  let from: CarriedFrom | undefined;
   const reasons: Record<string, string> = {};
   for (const row of others) {
-    const n = planned.filter((u) => u.row === row.key && u.status === "cached").length;
-    if (n === seeds.length) cached.push(row.key);
-    else reasons[row.key] = `left out by --rows (${n} of ${seeds.length} seeds cached)`;
+    const mine = planned.filter((u) => u.row === row.key);
+    const hits = mine.filter((u) => u.status === "cached");
+    const rest = mine.filter((u) => u.status !== "cached");
+    const carry = previous && rest.length > 0
+      ? carriedUnits(previous, path, plan.metric.key, rest)
+      : { results: [], from: undefined };
+    if (hits.length + carry.results.length === seeds.length) {
+      cached.push(...hits.map((u) => ({ row: u.row, seed: u.seed })));
+      carried.push(...carry.results);
+      if (carry.results.length > 0) from = carry.from;
+    } else {
+      reasons[row.key] = `left out by --rows (${hits.length} of ${seeds.length} seeds cached)`;
+    }
   }
-  return { cached, reasons };
+  return { cached, carried, ...(from ? { from } : {}), reasons };
 }
 
 /** How many of a unit's runs (pre-training, evaluation) had finished before `since` (ms since the epoch). */

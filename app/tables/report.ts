@@ -108,7 +108,9 @@ export function assembleReport(
   for (const m of plan.recordedMetrics ?? []) {
     const values: Record<string, number[]> = {};
     for (const row of plan.rows) {
-      const seen = [...new Set(results.filter((r) => r.row === row.key).map((r) => m.read(r.meta)))];
+      // A carried unit (carry.ts) has no metadata to read: its row's value comes from the units that ran.
+      const ran = results.filter((r) => r.row === row.key && r.meta.carriedFrom === undefined);
+      const seen = [...new Set(ran.map((r) => m.read(r.meta)))];
       if (seen.length === 0) continue;
       values[row.key] = [seen.length === 1 && seen[0] !== null ? seen[0] : NaN];
     }
@@ -185,7 +187,11 @@ export function assembleReport(
   const wall = results.reduce((s, r) => s + r.wallSeconds, 0);
   const hits = results.reduce((s, r) => s + r.cacheHits, 0);
   const total = results.reduce((s, r) => s + r.runs, 0);
-  const strategies = [...new Set(results.map((r) => JSON.stringify(r.meta.strategy)))];
+  const strategies = [
+    ...new Set(
+      results.filter((r) => r.meta.strategy !== undefined).map((r) => JSON.stringify(r.meta.strategy)),
+    ),
+  ];
   const notes = [
     ...(plan.own ? [plan.own.note] : []),
     `Runs: ${results.length} units (row × seed); pre-training and evaluation hashes are in ${plan.id}.json.`,
@@ -255,6 +261,7 @@ export function assembleReport(
       seed: r.seed,
       pretrainHash: r.pretrainHash,
       evalHash: r.evalHash,
+      ...(typeof r.meta.carriedFrom === "string" ? { carriedFrom: r.meta.carriedFrom } : {}),
     })),
   };
 }

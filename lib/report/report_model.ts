@@ -98,7 +98,14 @@ export interface TableReportInput {
   /** Figures to link, relative to the report's directory. */
   figures?: readonly { title: string; path: string }[];
   /** The runs behind the rows (JSON only): each unit's pre-training and evaluation run hashes. */
-  runs?: readonly { row: string; seed: number; pretrainHash: string; evalHash: string }[];
+  runs?: readonly {
+    row: string;
+    seed: number;
+    pretrainHash: string;
+    evalHash: string;
+    /** A run carried from an earlier report (its runs not in the cache): that report's commit and date. */
+    carriedFrom?: string;
+  }[];
 }
 
 /**

@@ -1,0 +1,95 @@
+/**
+ * Rows a `--rows` call leaves out whose runs this cache lacks but the report it is about to replace holds:
+ * carried into the new report instead of being dropped. A long table completed in parts on another machine
+ * (or after its cache was cleared) must not lose what its earlier report says — only runs of the same
+ * identity are carried: the evaluation hash the report recorded for the row and seed must be the one this
+ * plan gives it (it covers the pre-training run, the data's fingerprint and the evaluation's recipe).
+ * @module
+ */
+import type { PlannedUnit } from "./plan.ts";
+import type { UnitResult } from "./run_unit.ts";
+
+/** Where carried units came from: the earlier report's commit and date, as its header gives them. */
+export interface CarriedFrom {
+  /** The report file they were read from. */
+  path: string;
+  commit: string;
+  date: string;
+  /** The engines the earlier report's header names (its runs ran there). */
+  backend: string;
+}
+
+type Json = Record<string, unknown>;
+const isObject = (x: unknown): x is Json => typeof x === "object" && x !== null && !Array.isArray(x);
+
+/** The earlier report's JSON at `path`, or null when there is none or it cannot be read as a report. */
+export async function readPreviousReport(path: string): Promise<Json | null> {
+  try {
+    const json = JSON.parse(await Deno.readTextFile(path));
+    return isObject(json) && Array.isArray(json.metrics) && Array.isArray(json.runs) ? json : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The units of `planned` (one table's, not cached here) that `previous` recorded with the same evaluation
+ * hash, as unit results holding the report's value of the main metric `metricKey`: no runs of this
+ * invocation (runs and hits 0, no compute time), no curves, and no metadata beyond `carriedFrom` — the
+ * report recorded neither the runs' k-NN, side metrics and engines per run, nor their per-image predictions.
+ */
+export function carriedUnits(
+  previous: Json,
+  path: string,
+  metricKey: string,
+  planned: readonly PlannedUnit[],
+): { results: UnitResult[]; from: CarriedFrom } {
+  const header = isObject(previous.header) ? previous.header : {};
+  const from: CarriedFrom = {
+    path,
+    commit: String(header.commit ?? "unknown").split(" ")[0],
+    date: String(header.date ?? "unknown").slice(0, 10),
+    backend: String(header.backend ?? "unknown"),
+  };
+  const block = (previous.metrics as unknown[]).find((b) =>
+    isObject(b) && isObject(b.metric) && b.metric.key === metricKey
+  ) as Json | undefined;
+  const rows = Array.isArray(block?.rows) ? block.rows.filter(isObject) : [];
+  const runs = (previous.runs as unknown[]).filter(isObject);
+  const results: UnitResult[] = [];
+  for (const u of planned) {
+    if (!u.evalHash) continue;
+    const run = runs.find((r) => r.row === u.row && r.seed === u.seed);
+    if (!run || run.evalHash !== u.evalHash) continue;
+    const row = rows.find((r) => r.key === u.row);
+    const seeds = Array.isArray(row?.seeds) ? row.seeds : [];
+    const perSeed = Array.isArray(row?.perSeed) ? row.perSeed : [];
+    const value = perSeed[seeds.indexOf(u.seed)];
+    if (typeof value !== "number" || !Number.isFinite(value)) continue;
+    results.push({
+      row: u.row,
+      seed: u.seed,
+      value,
+      pretrainHash: typeof run.pretrainHash === "string" ? run.pretrainHash : "",
+      evalHash: u.evalHash,
+      cacheHits: 0,
+      runs: 0,
+      wallSeconds: 0,
+      // A run carried twice keeps the report that first recorded it.
+      meta: {
+        carriedFrom: typeof run.carriedFrom === "string" ? run.carriedFrom : `${from.commit} (${from.date})`,
+      },
+      curves: { pretrainLoss: [], evalMetric: [] },
+    });
+  }
+  return { results, from };
+}
+
+/** The report's note on the rows carried (`keys`, each with its seed count) from an earlier report. */
+export function carriedNote(from: CarriedFrom, counts: Record<string, number>): string {
+  const list = Object.entries(counts).map(([k, n]) => `${k} (${n} seed${n === 1 ? "" : "s"})`).join(", ");
+  return `Carried from the report this one replaced (${from.path}, commit ${from.commit}, ${from.date}; ` +
+    `its engines: ${from.backend}): ${list} — their runs are not in this cache, and the report recorded ` +
+    "them with the evaluation hashes this plan gives them (the same runs). Their values are that report's; " +
+    "their curves, k-NN and side metrics, engines and compute time are not in this report.";
+}

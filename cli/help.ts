@@ -133,7 +133,8 @@ reports/<profile>/tableN.{md,json}: the paper's numbers, ours per seed, paired v
   --jobs N             worker processes that take runs as they free up (default 1)
   --shard I/N          only this share of the runs (job arrays on a shared --cache-dir); no report
   --rows A,B           train only these rows (keys as 'plan' lists them); the others enter the report
-                       when every seed of them is cached and are marked not run otherwise
+                       when every seed of them is cached, or is recorded by the report being replaced
+                       with the same run identity (carried, with a note), and are marked not run otherwise
   --reports-dir DIR    where reports go (default reports/)
   --teacher-weights F  the GPA teacher (default: the profile's; env GPA_TEACHER_WEIGHTS)
 

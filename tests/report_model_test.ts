@@ -45,3 +45,13 @@ Deno.test("gainOverFloor and countOutcomes", () => {
   assert.equal(counts.reproduced, 2);
   assert.equal(counts["not reproduced"], 0);
 });
+
+Deno.test("tableNumber and tableLabel: paper tables by number, the suite's own by id", async () => {
+  const { tableLabel, tableNumber } = await import("../lib/report/report_model.ts");
+  assert.equal(tableNumber("table10"), 10);
+  assert.equal(tableNumber("teachers"), null);
+  assert.equal(tableNumber("table4b"), null);
+  assert.equal(tableLabel("table4"), "Table 4");
+  assert.equal(tableLabel("teachers-long"), "teachers-long");
+  assert.equal(tableLabel(undefined), "?");
+});

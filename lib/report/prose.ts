@@ -7,7 +7,7 @@
  * @module
  */
 import { escapeCell, formatDelta } from "./markdown.ts";
-import { DISCUSSION_PREFIX } from "./report_model.ts";
+import { DISCUSSION_PREFIX, tableLabel } from "./report_model.ts";
 import { holmAdjust, mean, pairedDifferenceInterval, twoSidedPValue } from "./stats.ts";
 
 /** Markers between which `results --write` puts the prose (beside the results table's). */
@@ -88,8 +88,6 @@ export function pairwiseHolm(rows: readonly Row[]): (PairedDifference & { holmP:
 
 const d2 = (x: number) => formatDelta(x, 2);
 const ciText = (c: [number, number]) => `[${d2(c[0])}, ${d2(c[1])}]`;
-const tableLabel = (id: string | undefined) =>
-  id === undefined ? "?" : /^table\d+$/.test(id) ? `Table ${id.slice(5)}` : id;
 const pText = (p: number) => (p < 0.001 ? "< 0.001" : p.toFixed(3));
 
 /** One paragraph per report: the rows against their group's baseline, then the post-hoc pairwise findings. */

@@ -244,3 +244,15 @@ export function shareOfGain(
   if (!gain || v.kind !== "greater" || v.metric !== metricKey || !Number.isFinite(v.delta)) return null;
   return v.delta / gain.gain;
 }
+
+/** The paper's number of a table id ("table4" → 4); null for the suite's own tables ("teachers"). */
+export function tableNumber(id: string | undefined): number | null {
+  const n = /^table(\d+)$/.exec(id ?? "")?.[1];
+  return n === undefined ? null : Number(n);
+}
+
+/** A report's table id as a reader names it: "table4" → "Table 4"; the suite's own tables keep their id. */
+export function tableLabel(id: string | undefined): string {
+  const n = tableNumber(id);
+  return id === undefined ? "?" : n === null ? id : `Table ${n}`;
+}

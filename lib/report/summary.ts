@@ -4,6 +4,7 @@
  * @module
  */
 import { escapeCell, formatDelta, formatOutcome, formatSeedsNeeded, type VerdictJson } from "./markdown.ts";
+import { tableLabel, tableNumber } from "./report_model.ts";
 import { onRowsNotRun } from "./verdict.ts";
 
 /** The parts of a table report's JSON the summary reads (schema @1 or @2; @1 lacks `vsPaper`, the range). */
@@ -14,9 +15,6 @@ export interface ReportJson {
 
 /** Markers between which {@linkcode replaceBetweenMarkers} writes the table. */
 export const RESULTS_MARKERS = ["<!-- results:start -->", "<!-- results:end -->"] as const;
-
-const tableLabel = (id: string | undefined): string =>
-  id === undefined ? "?" : /^table\d+$/.test(id) ? `Table ${id.slice(5)}` : id;
 
 /**
  * A markdown table: for each claim of each report (in the order given), the paper's difference, ours with its
@@ -44,10 +42,7 @@ export function resultsSummary(
   const missing = options.missing ?? [];
   // A table with no report goes where its number puts it among the reported ones (the suite's own, unnumbered
   // tables come last).
-  const order = (id: string | undefined) => {
-    const n = /^table(\d+)$/.exec(id ?? "")?.[1];
-    return n === undefined ? Infinity : Number(n);
-  };
+  const order = (id: string | undefined) => tableNumber(id) ?? Infinity;
   const pending = [...missing].sort((a, b) => order(a.id) - order(b.id));
   const missingLine = (m: MissingTable) =>
     `| ${tableLabel(m.id)} | no report on this profile yet: its ${m.claims} claim${

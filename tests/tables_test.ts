@@ -240,6 +240,15 @@ Deno.test("--rows trains only the rows named; the others come from the cache, th
     assert.match(row(j, "hpm").label, /not run: left out by --rows \(0 of 1 seeds cached\)/);
     assert.equal(row(j, "hpm").perSeed.length, 0);
     assert.ok(j.notes.some((n: string) => n.startsWith("Partial report")), "the report says it is partial");
+    assert.ok(!j.notes.some((n: string) => n.includes("of compute to run them")), "smoke has no throughput");
+    // With a throughput model, the note gives the cost of the rows left out.
+    const { getProfile } = await import("../experiments/profiles.ts");
+    const timed = { ...ctx, profile: { ...ctx.profile, throughput: getProfile("cpu").throughput } };
+    await runTable(timed, table9, { seeds: [0], jobs: 1, reportsDir, rows: ["mae"] });
+    assert.match(
+      (await read()).notes.find((n: string) => n.startsWith("Partial report")),
+      /did not run \(not all seeds cached; ≈ [\d.]+ (s|min|h) of compute to run them, `plan`'s estimate\)/,
+    );
     // A second call for another row reads the first row back from the cache: both enter the report.
     const second = await runTable(ctx, table9, { seeds: [0], jobs: 1, reportsDir, rows: ["hpm"] });
     // mae's three runs (pre-training, fine-tuning, the linear probe of the probe column) are all hits.

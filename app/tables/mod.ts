@@ -13,7 +13,7 @@ import { checkTeacherWeights } from "../teacher.ts";
 import { strategyNeedsTeacher } from "../strategies.ts";
 import { InterruptedError } from "../../lib/train/loop.ts";
 import { formatEstimate, unitSeconds } from "./estimate.ts";
-import { planTable } from "./plan.ts";
+import { planEstimate, planTable } from "./plan.ts";
 import { runnable, shardUnits, tableUnits } from "./units.ts";
 
 import { runUnit, type UnitResult } from "./run_unit.ts";
@@ -187,7 +187,11 @@ export async function runTable(
     report.notes = [
       ...report.notes,
       `Partial report: this call trained only --rows ${opts.rows!.join(",")}; ` +
-      `${Object.keys(left.reasons).join(", ")} did not run (not all seeds cached). ` +
+      `${Object.keys(left.reasons).join(", ")} did not run (not all seeds cached` +
+      (left.pendingSeconds !== undefined
+        ? `; ≈ ${formatEstimate(left.pendingSeconds)} of compute to run them, \`plan\`'s estimate`
+        : "") +
+      "). " +
       `The command above, without --rows, completes the table.`,
     ];
   }
@@ -246,6 +250,8 @@ export async function rowsLeftOut(
   carried: UnitResult[];
   from?: CarriedFrom;
   reasons: Record<string, string>;
+  /** The profile's estimate of the compute the rows in `reasons` still need (none without one for each). */
+  pendingSeconds?: number;
 }> {
   const others = plan.rows.filter((r) => !rows.includes(r.key) && runnable(r));
   const planned = await planTable(ctx, { ...plan, rows: others }, seeds);
@@ -268,7 +274,15 @@ export async function rowsLeftOut(
       reasons[row.key] = `left out by --rows (${hits.length} of ${seeds.length} seeds cached)`;
     }
   }
-  return { cached, carried, ...(from ? { from } : {}), reasons };
+  const pending = planEstimate(ctx.profile, planned.filter((u) => u.row in reasons));
+  const estimated = pending.pending > 0 && pending.estimated === pending.pending;
+  return {
+    cached,
+    carried,
+    ...(from ? { from } : {}),
+    reasons,
+    ...(estimated ? { pendingSeconds: pending.computeSeconds } : {}),
+  };
 }
 
 /** How many of a unit's runs (pre-training, evaluation) had finished before `since` (ms since the epoch). */

@@ -6,6 +6,7 @@
  * plan gives it (it covers the pre-training run, the data's fingerprint and the evaluation's recipe).
  * @module
  */
+import { isAbsolute, relative } from "node:path";
 import type { PlannedUnit } from "./plan.ts";
 import type { UnitResult } from "./run_unit.ts";
 
@@ -88,7 +89,10 @@ export function carriedUnits(
 /** The report's note on the rows carried (`keys`, each with its seed count) from an earlier report. */
 export function carriedNote(from: CarriedFrom, counts: Record<string, number>): string {
   const list = Object.entries(counts).map(([k, n]) => `${k} (${n} seed${n === 1 ? "" : "s"})`).join(", ");
-  return `Carried from the report this one replaced (${from.path}, commit ${from.commit}, ${from.date}; ` +
+  // The path as the reader's checkout names it (reports/cpu/table4.json), not this machine's absolute one.
+  const rel = relative(Deno.cwd(), from.path);
+  const shown = rel.startsWith("..") || isAbsolute(rel) ? from.path : rel;
+  return `Carried from the report this one replaced (${shown}, commit ${from.commit}, ${from.date}; ` +
     `its engines: ${from.backend}): ${list} — their runs are not in this cache, and the report recorded ` +
     "them with the evaluation hashes this plan gives them (the same runs). Their values are that report's; " +
     "their curves, k-NN and side metrics, engines and compute time are not in this report.";

@@ -247,11 +247,12 @@ const cpu: Profile = {
       // OpenBLAS's Haswell kernels (`GPA_BLAS_CORE=Haswell`), on one 2-core AMD EPYC (AVX-512), 2026-12-07, each
       // run beside one other: the segmentation run above (301 s against Prescott's 491 s: 1.63×, the scale
       // of what was not measured on this set), GPA pre-training and fine-tuning from Table 5's runs (141–155
-      // and 137–139 img/s in epochs 1–2).
+      // and 137–139 img/s in epochs 1–2); GPA + MAM, block-wise and HPM pre-training from Tables 2 and 8's
+      // runs (108–125, 149–221 and 89–99 img/s per epoch, medians taken).
       Haswell: {
         measured: "2-core AMD EPYC (AVX-512), two runs side by side, OpenBLAS Haswell kernels",
         scale: 1.63,
-        pretrain: { gpa: 148 },
+        pretrain: { gpa: 148, "gpa+mam": 118, block: 207, hpm: 95 },
         finetune: 138,
         segmentSeconds: 300,
       },

@@ -151,3 +151,34 @@ Deno.test("a table gives its ETA at the start, from plan's estimate over its pro
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a table's running estimate counts only the units not already cached", async () => {
+  const { runTable } = await import("../app/tables/mod.ts");
+  const { getProfile } = await import("../experiments/profiles.ts");
+  const { selectBackend } = await import("../lib/backend.ts");
+  await selectBackend("wasm", { blas: "off" });
+  const dir = await Deno.makeTempDir({ prefix: "run_logs_left_" });
+  const lines: string[] = [];
+  try {
+    const profile = getProfile("smoke");
+    profile.throughput = { measured: "a test", trainImages: 600, pretrain: { random: 60 }, finetune: 60 };
+    const ctx = {
+      profile,
+      cacheDir: `${dir}/cache`,
+      backend: "wasm",
+      log: (l: string) => lines.push(l),
+      stopSignal: { stopped: false },
+    };
+    const opts = { jobs: 1, reportsDir: `${dir}/r`, rows: ["mae"] };
+    await runTable(ctx, table9, { ...opts, seeds: [1] });
+    lines.length = 0;
+    // Seed 0 trains first; seed 1, after it, is a cache hit: nothing of the table is left once seed 0 is done.
+    await runTable(ctx, table9, { ...opts, seeds: [0, 1] });
+    const done = lines.filter((l) => l.startsWith("[table9 mae s0] done"));
+    assert.equal(done.length, 1, lines.join("\n"));
+    assert.doesNotMatch(done[0], /of the table left/);
+    assert.ok(lines.some((l) => l.startsWith("table9: 1 unit to run")), lines.join("\n"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -13,7 +13,7 @@ import { checkTeacherWeights } from "../teacher.ts";
 import { strategyNeedsTeacher } from "../strategies.ts";
 import { InterruptedError } from "../../lib/train/loop.ts";
 import { formatEstimate, unitSeconds } from "./estimate.ts";
-import { planEstimate, planTable } from "./plan.ts";
+import { planEstimate, type PlannedUnit, planTable } from "./plan.ts";
 import { runnable, shardUnits, tableUnits } from "./units.ts";
 
 import { runUnit, type UnitResult } from "./run_unit.ts";
@@ -56,23 +56,31 @@ export interface TableRunOptions {
  * throughput; none without one), divided over the `--jobs` processes; refined as units finish ("≈ … of the
  * table left"). Nothing is said when the estimate cannot be made.
  */
-async function logStartEstimate(ctx: RunContext, id: string, plan: TablePlan, opts: TableRunOptions) {
-  if (!ctx.profile.throughput) return;
+function logStartEstimate(ctx: RunContext, id: string, opts: TableRunOptions, planned: PlannedUnit[] | null) {
+  if (!planned) return;
+  const est = planEstimate(ctx.profile, planned);
+  if (est.pending === 0 || est.estimated === 0) return;
+  const jobs = Math.max(1, opts.jobs);
+  ctx.log(
+    `${id}: ${est.pending} unit${est.pending === 1 ? "" : "s"} to run${
+      est.estimated < est.pending ? ` (${est.estimated} with an estimate)` : ""
+    }: ≈ ${formatEstimate(est.computeSeconds / jobs)}` +
+      (jobs > 1 ? ` with ${jobs} processes (${formatEstimate(est.computeSeconds)} of compute)` : "") +
+      ` (estimate from the throughput measured on ${est.measured}; refined as units finish)`,
+  );
+}
+
+/**
+ * The call's units as `plan` sees them now (which are cached), for the estimates; null without a throughput
+ * model or when the plan cannot be made yet (data or teacher not there: the units say what is missing).
+ */
+async function plannedUnits(ctx: RunContext, plan: TablePlan, opts: TableRunOptions) {
+  if (!ctx.profile.throughput) return null;
   try {
-    const { planTable, planEstimate } = await import("./plan.ts");
     const rows = opts.rows ? { ...plan, rows: plan.rows.filter((r) => opts.rows!.includes(r.key)) } : plan;
-    const est = planEstimate(ctx.profile, await planTable(ctx, rows, opts.seeds, opts.shard));
-    if (est.pending === 0 || est.estimated === 0) return;
-    const jobs = Math.max(1, opts.jobs);
-    ctx.log(
-      `${id}: ${est.pending} unit${est.pending === 1 ? "" : "s"} to run${
-        est.estimated < est.pending ? ` (${est.estimated} with an estimate)` : ""
-      }: ≈ ${formatEstimate(est.computeSeconds / jobs)}` +
-        (jobs > 1 ? ` with ${jobs} processes (${formatEstimate(est.computeSeconds)} of compute)` : "") +
-        ` (estimate from the throughput measured on ${est.measured}; refined as units finish)`,
-    );
+    return await planTable(ctx, rows, opts.seeds, opts.shard);
   } catch {
-    // No estimate (data or teacher not there yet): the units say what is missing when they run.
+    return null;
   }
 }
 
@@ -94,7 +102,8 @@ export async function runTable(
   if (units.some((u) => u.row.request && strategyNeedsTeacher(u.row.request.name))) {
     await checkTeacherWeights(ctx.profile.gpa.teacher);
   }
-  if (!opts.claim) await logStartEstimate(ctx, id, plan, opts);
+  const planned = await plannedUnits(ctx, plan, opts);
+  if (!opts.claim) logStartEstimate(ctx, id, opts, planned);
   const t0 = performance.now();
   const startedAt = Date.now();
   const spawned = opts.jobs > 1 && !opts.shard && !opts.claim && opts.spawnWorker !== undefined;
@@ -114,7 +123,12 @@ export async function runTable(
   const results: UnitResult[] = [];
   const failures: Record<string, string> = {};
   const mine = shardUnits(units, opts.shard);
-  const estimates = mine.map((u) => unitSeconds(ctx.profile, u.row, plan.metric.evaluation));
+  // A unit already cached costs nothing: the "of the table left" estimates count only the others.
+  const isCached = (u: { row: { key: string }; seed: number }) =>
+    planned?.some((p) => p.row === u.row.key && p.seed === u.seed && p.status === "cached") ?? false;
+  const estimates = mine.map((u) =>
+    isCached(u) ? 0 : unitSeconds(ctx.profile, u.row, plan.metric.evaluation)
+  );
   for (const [k, unit] of mine.entries()) {
     if (ctx.stopSignal.stopped) break;
     // Every line a unit logs names it, so the output of several --jobs workers can be told apart.

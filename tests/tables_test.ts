@@ -285,6 +285,43 @@ Deno.test("--rows trains only the rows named; the others come from the cache, th
   }
 });
 
+Deno.test("--rows carries seed by seed: cached seeds from the cache, the others from the replaced report", async () => {
+  const { runTable } = await import("../app/tables/mod.ts");
+  const { selectBackend } = await import("../lib/backend.ts");
+  await selectBackend("wasm", { blas: "off" });
+  const dir = await Deno.makeTempDir();
+  try {
+    const ctx = { ...planContext("smoke"), cacheDir: `${dir}/cache` };
+    const reportsDir = `${dir}/reports`;
+    const path = `${reportsDir}/smoke/table9.json`;
+    type Row = { key: string; perSeed: number[]; seeds: number[] };
+    const mae = (j: { metrics: { rows: Row[] }[] }) => j.metrics[0].rows.find((r) => r.key === "mae")!;
+    await runTable(ctx, table9, { seeds: [0, 1], jobs: 1, reportsDir, rows: ["mae"] });
+    // Values no run gives, so that each carried seed can be told from the other and from a cache hit.
+    const j = JSON.parse(await Deno.readTextFile(path));
+    mae(j).perSeed = [11.11, 22.22];
+    await Deno.writeTextFile(path, JSON.stringify(j));
+    // Another machine's cache that holds mae's seed 1 only (trained for a report written elsewhere).
+    const other = { ...ctx, cacheDir: `${dir}/cache2` };
+    await runTable(other, table9, { seeds: [1], jobs: 1, reportsDir: `${dir}/elsewhere`, rows: ["mae"] });
+    const hit = mae(JSON.parse(await Deno.readTextFile(`${dir}/elsewhere/smoke/table9.json`))).perSeed[0];
+    const out = await runTable(other, table9, { seeds: [0, 1], jobs: 1, reportsDir, rows: ["hpm"] });
+    assert.deepEqual(
+      out!.results.filter((r) => r.row === "mae").map((r) => [r.seed, r.runs, r.value]),
+      [[0, 0, 11.11], [1, 3, hit]],
+    );
+    const k = JSON.parse(await Deno.readTextFile(path));
+    assert.deepEqual(mae(k).seeds, [0, 1]);
+    assert.deepEqual(mae(k).perSeed, [11.11, hit]);
+    const note = k.notes.find((n: string) => n.startsWith("Carried from"));
+    assert.match(note, /: mae \(1 seed\), recorded by commit /);
+    // The carried run's engine is not known: the report says its paired rows may mix engines.
+    assert.ok(k.notes.some((n: string) => n.startsWith("Engine mix") && n.includes(", carried (mae s0)")));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 /** A unit result of a report test: only what `assembleReport` reads. */
 const fakeUnit = (row: string, seed: number, value: number, meta: Record<string, unknown> = {}) => ({
   row,

@@ -36,8 +36,11 @@ export async function readPreviousReport(path: string): Promise<Json | null> {
 /**
  * The units of `planned` (one table's, not cached here) that `previous` recorded with the same evaluation
  * hash, as unit results holding the report's value of the main metric `metricKey`: no runs of this
- * invocation (runs and hits 0, no compute time), no curves, and no metadata beyond `carriedFrom` — the
- * report recorded neither the runs' k-NN, side metrics and engines per run, nor their per-image predictions.
+ * invocation (runs and hits 0, no compute time) and no curves. Side metrics (linear probe, k-NN, step time)
+ * are not carried — the report holds their values per seed but not their runs' hashes, so their identity
+ * cannot be checked — nor are recorded metrics (Table 5's head), per-image predictions or per-run engines:
+ * the unit's engine reads "the engines of commit …, carried", so that a table whose paired rows mix
+ * carried and new runs says so (engineMixNote).
  */
 export function carriedUnits(
   previous: Json,
@@ -67,6 +70,10 @@ export function carriedUnits(
     const perSeed = Array.isArray(row?.perSeed) ? row.perSeed : [];
     const value = perSeed[seeds.indexOf(u.seed)];
     if (typeof value !== "number" || !Number.isFinite(value)) continue;
+    // A run carried twice keeps the report that first recorded it.
+    const recordedBy = typeof run.carriedFrom === "string"
+      ? run.carriedFrom
+      : `${from.commit} (${from.date})`;
     results.push({
       row: u.row,
       seed: u.seed,
@@ -76,24 +83,31 @@ export function carriedUnits(
       cacheHits: 0,
       runs: 0,
       wallSeconds: 0,
-      // A run carried twice keeps the report that first recorded it.
-      meta: {
-        carriedFrom: typeof run.carriedFrom === "string" ? run.carriedFrom : `${from.commit} (${from.date})`,
-      },
+      meta: { carriedFrom: recordedBy, engines: [`the engines of commit ${recordedBy}, carried`] },
       curves: { pretrainLoss: [], evalMetric: [] },
     });
   }
   return { results, from };
 }
 
-/** The report's note on the rows carried (`keys`, each with its seed count) from an earlier report. */
-export function carriedNote(from: CarriedFrom, counts: Record<string, number>): string {
-  const list = Object.entries(counts).map(([k, n]) => `${k} (${n} seed${n === 1 ? "" : "s"})`).join(", ");
+/**
+ * The report's note on the carried units: which rows (with their seed counts), the reports that recorded
+ * them (their `carriedFrom`), and the engines the replaced report names where it recorded them all itself.
+ */
+export function carriedNote(from: CarriedFrom, carried: readonly Pick<UnitResult, "row" | "meta">[]): string {
+  const counts = new Map<string, number>();
+  for (const r of carried) counts.set(r.row, (counts.get(r.row) ?? 0) + 1);
+  const list = [...counts].map(([k, n]) => `${k} (${n} seed${n === 1 ? "" : "s"})`).join(", ");
+  const recorders = [...new Set(carried.map((r) => String(r.meta.carriedFrom)))];
+  const own = recorders.length === 1 && recorders[0] === `${from.commit} (${from.date})`;
   // The path as the reader's checkout names it (reports/cpu/table4.json), not this machine's absolute one.
   const rel = relative(Deno.cwd(), from.path);
   const shown = rel.startsWith("..") || isAbsolute(rel) ? from.path : rel;
-  return `Carried from the report this one replaced (${shown}, commit ${from.commit}, ${from.date}; ` +
-    `its engines: ${from.backend}): ${list} — their runs are not in this cache, and the report recorded ` +
-    "them with the evaluation hashes this plan gives them (the same runs). Their values are that report's; " +
-    "their curves, k-NN and side metrics, engines and compute time are not in this report.";
+  return `Carried from the report this one replaced (${shown}): ${list}, recorded by commit ` +
+    `${recorders.join(", ")}` +
+    (own ? `, on ${from.backend}` : " (engines: in the reports of those commits)") +
+    " — their runs are not in this cache, and that report recorded them with the evaluation hashes this plan " +
+    "gives them (the same run identities; the engine is not part of one). Their values are that report's; " +
+    "their curves, side metrics (probe, k-NN), recorded metrics, engines and compute time are not in this " +
+    "report.";
 }

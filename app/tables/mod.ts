@@ -71,8 +71,9 @@ function logStartEstimate(ctx: RunContext, id: string, opts: TableRunOptions, pl
 }
 
 /**
- * The call's units as `plan` sees them now (which are cached), for the estimates; null without a throughput
- * model or when the plan cannot be made yet (data or teacher not there: the units say what is missing).
+ * The call's units as `plan` sees them now (which are cached, what each would cost), for the estimates; null
+ * without a throughput model or when the plan fails (data or teacher missing only make units "waiting").
+ * Every `--jobs` worker makes it too, for its "of the table left" lines: seconds of hashing, once per worker.
  */
 async function plannedUnits(ctx: RunContext, plan: TablePlan, opts: TableRunOptions) {
   if (!ctx.profile.throughput) return null;
@@ -123,12 +124,13 @@ export async function runTable(
   const results: UnitResult[] = [];
   const failures: Record<string, string> = {};
   const mine = shardUnits(units, opts.shard);
-  // A unit already cached costs nothing: the "of the table left" estimates count only the others.
-  const isCached = (u: { row: { key: string }; seed: number }) =>
-    planned?.some((p) => p.row === u.row.key && p.seed === u.seed && p.status === "cached") ?? false;
-  const estimates = mine.map((u) =>
-    isCached(u) ? 0 : unitSeconds(ctx.profile, u.row, plan.metric.evaluation)
-  );
+  // The "of the table left" estimates: a cached unit costs nothing; another costs plan's own estimate of it
+  // (its cached runs cost nothing, its side probe counts), or the profile's per-unit one without a plan.
+  const estimates = mine.map((u) => {
+    const p = planned?.find((p) => p.row === u.row.key && p.seed === u.seed);
+    if (p?.status === "cached") return 0;
+    return p?.estimateSeconds ?? unitSeconds(ctx.profile, u.row, plan.metric.evaluation);
+  });
   for (const [k, unit] of mine.entries()) {
     if (ctx.stopSignal.stopped) break;
     // Every line a unit logs names it, so the output of several --jobs workers can be told apart.
@@ -176,7 +178,7 @@ export async function runTable(
   // Rows a --rows call left out, as the cache holds them now (another command may have finished some
   // meanwhile): complete ones are read back (cache hits), the others are reported as not run.
   // Rows whose runs this cache lacks but the report about to be replaced holds, with the same identities,
-  // are carried from it (carry.ts): nothing the earlier report says is lost.
+  // are carried from it (carry.ts): their main metric is not lost (their side metrics and curves are).
   const reportPath = `${opts.reportsDir}/${ctx.profile.name}/${id}.json`;
   const left = opts.rows
     ? await rowsLeftOut(ctx, plan, opts.seeds, opts.rows, await readPreviousReport(reportPath), reportPath)
@@ -210,9 +212,7 @@ export async function runTable(
     ];
   }
   if (left.from && left.carried.length > 0) {
-    const counts: Record<string, number> = {};
-    for (const r of left.carried) counts[r.row] = (counts[r.row] ?? 0) + 1;
-    report.notes = [...report.notes, carriedNote(left.from, counts)];
+    report.notes = [...report.notes, carriedNote(left.from, left.carried)];
   }
   for (const f of plan.fileNotes ?? []) {
     report.notes = [...report.notes, await fileNoteLine(`${opts.reportsDir}/${ctx.profile.name}`, f)];

@@ -399,13 +399,14 @@ export async function renderCurves(
     });
   const series = (pick: (r: UnitResult) => number[]) =>
     [...byRow.entries()].map(([row, rs]) => {
-      const curves = rs.map(pick);
+      // Units with no curve (carried from an earlier report) are not counted in n.
+      const curves = rs.map(pick).filter((c) => c.length > 0);
       const y = stat(curves, (v) => v.reduce((a, b) => a + b, 0) / v.length);
       return {
-        name: `${plan.rows.find((p) => p.key === row)?.label ?? row} (n=${rs.length})`,
+        name: `${plan.rows.find((p) => p.key === row)?.label ?? row} (n=${curves.length})`,
         x: y.map((_, i) => i + 1),
         y,
-        ...(rs.length > 1
+        ...(curves.length > 1
           ? { band: { lo: stat(curves, (v) => Math.min(...v)), hi: stat(curves, (v) => Math.max(...v)) } }
           : {}),
       };

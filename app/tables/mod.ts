@@ -269,25 +269,24 @@ export async function rowsLeftOut(
 }> {
   const others = plan.rows.filter((r) => !rows.includes(r.key) && runnable(r));
   const planned = await planTable(ctx, { ...plan, rows: others }, seeds);
+  // What the earlier report can give for the units this cache lacks (one pass over it for all rows).
+  const carry = previous
+    ? carriedUnits(previous, path, plan.metric.key, planned.filter((u) => u.status !== "cached"))
+    : null;
   const cached: { row: string; seed: number }[] = [];
   const carried: UnitResult[] = [];
-  let from: CarriedFrom | undefined;
   const reasons: Record<string, string> = {};
   for (const row of others) {
-    const mine = planned.filter((u) => u.row === row.key);
-    const hits = mine.filter((u) => u.status === "cached");
-    const rest = mine.filter((u) => u.status !== "cached");
-    const carry = previous && rest.length > 0
-      ? carriedUnits(previous, path, plan.metric.key, rest)
-      : { results: [], from: undefined };
-    if (hits.length + carry.results.length === seeds.length) {
+    const hits = planned.filter((u) => u.row === row.key && u.status === "cached");
+    const fromReport = carry?.results.filter((r) => r.row === row.key) ?? [];
+    if (hits.length + fromReport.length === seeds.length) {
       cached.push(...hits.map((u) => ({ row: u.row, seed: u.seed })));
-      carried.push(...carry.results);
-      if (carry.results.length > 0) from = carry.from;
+      carried.push(...fromReport);
     } else {
       reasons[row.key] = `left out by --rows (${hits.length} of ${seeds.length} seeds cached)`;
     }
   }
+  const from = carried.length > 0 ? carry?.from : undefined;
   const pending = planEstimate(ctx.profile, planned.filter((u) => u.row in reasons));
   const estimated = pending.pending > 0 && pending.estimated === pending.pending;
   return {

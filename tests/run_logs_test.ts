@@ -114,14 +114,20 @@ Deno.test("a training loop logs progress inside each epoch and writes metrics.cs
   }
 });
 
+/** The smoke profile with a made-up throughput model: 60 s per pre-training and per fine-tuning. */
+async function smokeWithThroughput() {
+  const { getProfile } = await import("../experiments/profiles.ts");
+  const profile = getProfile("smoke");
+  profile.throughput = { measured: "a test", trainImages: 600, pretrain: { random: 60 }, finetune: 60 };
+  return profile;
+}
+
 Deno.test("a table gives its ETA at the start, from plan's estimate over its processes", async () => {
   const { runTable } = await import("../app/tables/mod.ts");
-  const { getProfile } = await import("../experiments/profiles.ts");
   const dir = await Deno.makeTempDir({ prefix: "run_logs_table_" });
   const lines: string[] = [];
   try {
-    const profile = getProfile("smoke");
-    profile.throughput = { measured: "a test", trainImages: 600, pretrain: { random: 60 }, finetune: 60 };
+    const profile = await smokeWithThroughput();
     const ctx = {
       profile,
       cacheDir: `${dir}/cache`,
@@ -154,14 +160,12 @@ Deno.test("a table gives its ETA at the start, from plan's estimate over its pro
 
 Deno.test("a table's running estimate counts only the units not already cached", async () => {
   const { runTable } = await import("../app/tables/mod.ts");
-  const { getProfile } = await import("../experiments/profiles.ts");
   const { selectBackend } = await import("../lib/backend.ts");
   await selectBackend("wasm", { blas: "off" });
   const dir = await Deno.makeTempDir({ prefix: "run_logs_left_" });
   const lines: string[] = [];
   try {
-    const profile = getProfile("smoke");
-    profile.throughput = { measured: "a test", trainImages: 600, pretrain: { random: 60 }, finetune: 60 };
+    const profile = await smokeWithThroughput();
     const ctx = {
       profile,
       cacheDir: `${dir}/cache`,

@@ -221,14 +221,33 @@ Deno.test("runsFinishedBefore: a --jobs coordinator counts as hits only runs fin
   }
 });
 
-Deno.test("--rows trains only the rows named; the others come from the cache, the replaced report or not run", async () => {
+/** Runs `fn` with a smoke context on wasm (no BLAS), its cache and reports in a fresh temporary folder. */
+async function withSmokeTables(
+  fn: (env: {
+    runTable: typeof import("../app/tables/mod.ts").runTable;
+    ctx: ReturnType<typeof planContext>;
+    dir: string;
+    reportsDir: string;
+  }) => Promise<void>,
+) {
   const { runTable } = await import("../app/tables/mod.ts");
   const { selectBackend } = await import("../lib/backend.ts");
   await selectBackend("wasm", { blas: "off" });
   const dir = await Deno.makeTempDir();
   try {
-    const ctx = { ...planContext("smoke"), cacheDir: `${dir}/cache` };
-    const reportsDir = `${dir}/reports`;
+    await fn({
+      runTable,
+      ctx: { ...planContext("smoke"), cacheDir: `${dir}/cache` },
+      dir,
+      reportsDir: `${dir}/reports`,
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("--rows trains only the rows named; the others come from the cache, the replaced report or not run", async () => {
+  await withSmokeTables(async ({ runTable, ctx, dir, reportsDir }) => {
     const read = async () => JSON.parse(await Deno.readTextFile(`${reportsDir}/smoke/table9.json`));
     type Row = { key: string; label: string; perSeed: number[] };
     const row = (j: { metrics: { rows: Row[] }[] }, key: string) =>
@@ -280,19 +299,11 @@ Deno.test("--rows trains only the rows named; the others come from the cache, th
     assert.equal(row(j, "mae").perSeed.length, 0);
     assert.match(row(j, "mae").label, /left out by --rows \(0 of 1 seeds cached\)/);
     assert.ok(!j.notes.some((n: string) => n.startsWith("Carried from")));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("--rows carries seed by seed: cached seeds from the cache, the others from the replaced report", async () => {
-  const { runTable } = await import("../app/tables/mod.ts");
-  const { selectBackend } = await import("../lib/backend.ts");
-  await selectBackend("wasm", { blas: "off" });
-  const dir = await Deno.makeTempDir();
-  try {
-    const ctx = { ...planContext("smoke"), cacheDir: `${dir}/cache` };
-    const reportsDir = `${dir}/reports`;
+  await withSmokeTables(async ({ runTable, ctx, dir, reportsDir }) => {
     const path = `${reportsDir}/smoke/table9.json`;
     type Row = { key: string; perSeed: number[]; seeds: number[] };
     const mae = (j: { metrics: { rows: Row[] }[] }) => j.metrics[0].rows.find((r) => r.key === "mae")!;
@@ -317,9 +328,7 @@ Deno.test("--rows carries seed by seed: cached seeds from the cache, the others 
     assert.match(note, /: mae \(1 seed\), recorded by commit /);
     // The carried run's engine is not known: the report says its paired rows may mix engines.
     assert.ok(k.notes.some((n: string) => n.startsWith("Engine mix") && n.includes(", carried (mae s0)")));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 /** A unit result of a report test: only what `assembleReport` reads. */

@@ -278,6 +278,8 @@ Deno.test("--rows trains only the rows named; the others come from the cache, th
     // On a machine without that cache, a --rows call carries mae from the report it replaces (the same
     // runs: their evaluation hashes are the plan's), and says so, instead of dropping it.
     const mae = row(j, "mae").perSeed;
+    const maeCurves = j.runs.find((r: { row: string }) => r.row === "mae").curves;
+    assert.ok(maeCurves.pretrainLoss.length > 0, "the report records each run's curves");
     const fresh = { ...ctx, cacheDir: `${dir}/cache2` };
     const third = await runTable(fresh, table9, { seeds: [0], jobs: 1, reportsDir, rows: ["hpm"] });
     assert.deepEqual(third!.results.map((r) => [r.row, r.runs]), [["mae", 0], ["hpm", 3]]);
@@ -287,6 +289,8 @@ Deno.test("--rows trains only the rows named; the others come from the cache, th
     assert.ok(j.notes.some((n: string) => n.startsWith("Carried from the report this one replaced")));
     const carried = j.runs.find((r: { row: string }) => r.row === "mae");
     assert.match(carried.carriedFrom, /\(\d{4}-\d\d-\d\d\)$/, "the run names the report that recorded it");
+    // Its curves are carried with it: the figures still draw the row.
+    assert.deepEqual(carried.curves, maeCurves);
     // Carried again, it keeps the report that first recorded it.
     await runTable(fresh, table9, { seeds: [0], jobs: 1, reportsDir, rows: ["hpm"] });
     j = await read();

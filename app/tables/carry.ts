@@ -36,7 +36,7 @@ export async function readPreviousReport(path: string): Promise<Json | null> {
 /**
  * The units of `planned` (one table's, not cached here) that `previous` recorded with the same evaluation
  * hash, as unit results holding the report's value of the main metric `metricKey`: no runs of this
- * invocation (runs and hits 0, no compute time) and no curves. Side metrics (linear probe, k-NN, step time)
+ * invocation (runs and hits 0, no compute time) and the curves the report recorded for the run. Side metrics (linear probe, k-NN, step time)
  * are not carried — the report holds their values per seed but not their runs' hashes, so their identity
  * cannot be checked — nor are recorded metrics (Table 5's head), per-image predictions or per-run engines:
  * the unit's engine reads "the engines of commit …, carried", so that a table whose paired rows mix
@@ -84,10 +84,19 @@ export function carriedUnits(
       runs: 0,
       wallSeconds: 0,
       meta: { carriedFrom: recordedBy, engines: [`the engines of commit ${recordedBy}, carried`] },
-      curves: { pretrainLoss: [], evalMetric: [] },
+      curves: recordedCurves(run.curves),
     });
   }
   return { results, from };
+}
+
+/** A run's recorded curves; JSON writes a NaN (an epoch that logged no metric) as null. */
+function recordedCurves(c: unknown): UnitResult["curves"] {
+  const list = (x: unknown) => Array.isArray(x) ? x.map((v) => (typeof v === "number" ? v : NaN)) : [];
+  return isObject(c) ? { pretrainLoss: list(c.pretrainLoss), evalMetric: list(c.evalMetric) } : {
+    pretrainLoss: [],
+    evalMetric: [],
+  };
 }
 
 /**
@@ -108,6 +117,6 @@ export function carriedNote(from: CarriedFrom, carried: readonly Pick<UnitResult
     (own ? `, on ${from.backend}` : " (engines: in the reports of those commits)") +
     " — their runs are not in this cache, and that report recorded them with the evaluation hashes this plan " +
     "gives them (the same run identities; the engine is not part of one). Their values are that report's; " +
-    "their curves, side metrics (probe, k-NN), recorded metrics, engines and compute time are not in this " +
-    "report.";
+    "their side metrics (probe, k-NN), recorded metrics, engines and compute time are not in this report, " +
+    "and their learning curves only where that report recorded them.";
 }

@@ -178,7 +178,7 @@ export async function runTable(
   // Rows a --rows call left out, as the cache holds them now (another command may have finished some
   // meanwhile): complete ones are read back (cache hits), the others are reported as not run.
   // Rows whose runs this cache lacks but the report about to be replaced holds, with the same identities,
-  // are carried from it (carry.ts): their main metric is not lost (their side metrics and curves are).
+  // are carried from it (carry.ts): their main metric and recorded curves are kept, their side metrics lost.
   const reportPath = `${opts.reportsDir}/${ctx.profile.name}/${id}.json`;
   const left = opts.rows
     ? await rowsLeftOut(ctx, plan, opts.seeds, opts.rows, await readPreviousReport(reportPath), reportPath)

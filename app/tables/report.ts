@@ -262,6 +262,8 @@ export function assembleReport(
       pretrainHash: r.pretrainHash,
       evalHash: r.evalHash,
       ...(typeof r.meta.carriedFrom === "string" ? { carriedFrom: r.meta.carriedFrom } : {}),
+      // Kept so that a later --rows call that carries this run (carry.ts) still draws its learning curves.
+      ...(r.curves.pretrainLoss.length + r.curves.evalMetric.length > 0 ? { curves: r.curves } : {}),
     })),
   };
 }

@@ -105,6 +105,8 @@ export interface TableReportInput {
     evalHash: string;
     /** A run carried from an earlier report (its runs not in the cache): that report's commit and date. */
     carriedFrom?: string;
+    /** The run's per-epoch curves (pre-training loss, the evaluation's metric), where it logged any. */
+    curves?: { pretrainLoss: number[]; evalMetric: number[] };
   }[];
 }
 

@@ -252,6 +252,16 @@ Deno.test("addRowFrom: copies a row's values and runs when their evaluation hash
     /seed 1 ran as r1, the report's table plans other/,
   );
   assert.throws(() => addRowFrom(target, { ...t, key: "gpa" }), /no row 'gpa'/);
+  assert.doesNotMatch(out.notes.at(-1)!, /carried/);
+  // Runs that report had itself carried from an earlier one keep the commit that recorded them, and the
+  // note names it.
+  const carried = {
+    ...source,
+    runs: source.runs.map((r) => ({ ...r, carriedFrom: "4334e1c (2026-11-30)" })),
+  };
+  const again = addRowFrom(target, { ...t, from: carried }) as typeof target;
+  assert.match(again.notes.at(-1)!, /carried them from the report of commit 4334e1c \(2026-11-30\)/);
+  assert.equal((again.runs.at(-1) as { carriedFrom?: string }).carriedFrom, "4334e1c (2026-11-30)");
 });
 
 Deno.test("addRowFrom: copies the row into every metric the two reports share (a long arm's k-NN)", async () => {

@@ -387,6 +387,16 @@ export function addRowFrom(json: unknown, t: RowTransfer): Json {
     return { ...block, rows };
   };
   const notes = (json.notes ?? []) as string[];
+  // The other report may itself have carried the row from an earlier one: name the commits that ran it.
+  const carriers = [
+    ...new Set(
+      runs.filter((r) => seeds.includes(r.seed as number) && typeof r.carriedFrom === "string")
+        .map((r) => r.carriedFrom as string),
+    ),
+  ];
+  const recordedBy = carriers.length === 0
+    ? ""
+    : ` That report carried them from the report of commit ${carriers.join(", ")}, which recorded them.`;
   // A bootstrap interval was computed from the replaced row's runs: it does not describe the copied ones.
   const verdicts = ((json.verdicts ?? []) as Json[]).map((v) => {
     const c = isObject(v.compared) ? v.compared : {};
@@ -415,7 +425,7 @@ export function addRowFrom(json: unknown, t: RowTransfer): Json {
       `Row '${t.key}' (seeds ${seeds.join(", ")}) copied from ${t.fromPath}${
         from === t.key ? "" : ` (its row '${from}')`
       }: ` +
-      "the same runs — their evaluation hashes are the ones this table plans for the row.",
+      "the same runs — their evaluation hashes are the ones this table plans for the row." + recordedBy,
     ],
   };
 }

@@ -250,7 +250,9 @@ inconclusive claims the seeds per row for 80 % power if the paper's difference h
 estimate; in brackets its range over the spread's 95 % interval). --write FILE puts the table between the
 '<!-- results:start -->' and '<!-- results:end -->' lines of FILE (README.md's results section), and the
 prose numbers (each table's rows against their baseline; post-hoc pairwise differences with Holm's
-correction) between '<!-- prose:start -->' and '<!-- prose:end -->' where FILE has those lines.
+correction) between '<!-- prose:start -->' and '<!-- prose:end -->', and a status line per table (its
+seeds, rows run, claims, engines, compute time, what is left and its cost) between '<!-- status:start -->'
+and '<!-- status:end -->' (reports/README.md), each where FILE has those lines.
 --rejudge recomputes the verdicts of the given reports from the per-seed values their JSON records, with
 this code's statistics, and rewrites each report's .json and .md (no run cache needed; a note names the
 commit); claims added to the table since and the profile's deviations listed since are added (a claim on
@@ -267,6 +269,7 @@ written.
   --note TEXT          with --rejudge: add TEXT to the notes of each report
 
 example: deno task results --write README.md    (rewrites README.md's results block, a tracked file)
+         deno task results --write reports/README.md    (its status table)
          deno task results --rejudge reports/cpu/table1.json reports/cpu/table4.json
          deno task results --rejudge reports/cpu/table1.json --add-row random-init --from reports/cpu/teachers.json`,
   doctor: `usage: main.ts doctor [options]

@@ -8,6 +8,7 @@ import { RUN_HASH_PATTERN } from "../lib/cache/hash.ts";
 import { CorruptFileError } from "../lib/fsutil.ts";
 import type { ReportJson } from "../lib/report/summary.ts";
 import type { ProseReportJson } from "../lib/report/prose.ts";
+import type { StatusReportJson } from "../lib/report/status.ts";
 import { checkOutputPath, context, print, PROJECT_ROOT } from "./context.ts";
 import { DISCUSSION_PREFIX } from "../lib/report/report_model.ts";
 
@@ -158,8 +159,9 @@ export async function cmdBench(args: string[]) {
 /**
  * `results`: one line per claim of a profile's reports (reports/<profile>/table*.json, codevspaper.json) —
  * the front page's results table, then the prose numbers (each table's rows against their baseline, post-hoc
- * pairwise differences with Holm's correction); `--write FILE` puts them between the results markers (and the
- * prose markers, where FILE has them) of FILE.
+ * pairwise differences with Holm's correction); `--write FILE` puts them between the results and prose markers
+ * of FILE, and a status line per table (rows run, claims, engines, compute, what is left) between its status
+ * markers — each block where FILE has its markers.
  * `results --rejudge FILE.json…`: recomputes the verdicts of those reports from their recorded per-seed
  * values with this code's statistics and rewrites each report's .json and .md (every file is read and
  * checked before any is written); claims and profile deviations added since the report was written are
@@ -191,7 +193,7 @@ export async function cmdResults(args: string[]) {
   const { dirOption } = await import("./context.ts");
   const reportsDir = dirOption(values, "reports-dir") ?? `${PROJECT_ROOT}/reports`;
   const { TABLE_IDS } = await import("../experiments/tables/mod.ts");
-  const { resultsSummary, replaceBetweenMarkers } = await import("../lib/report/summary.ts");
+  const { RESULTS_MARKERS, resultsSummary, replaceBetweenMarkers } = await import("../lib/report/summary.ts");
   const write = pathOption(values, "write");
   if (write !== undefined) {
     const st = await Deno.stat(write).catch(() => null);
@@ -245,17 +247,33 @@ export async function cmdResults(args: string[]) {
   );
   if (write) {
     const { atomicWriteFiles } = await import("../lib/fsutil.ts");
-    const current = await Deno.readTextFile(write);
-    let content: string;
+    const { STATUS_MARKERS, statusTable } = await import("../lib/report/status.ts");
+    // Each block is written where the file has its markers (the front page: results and prose; the reports'
+    // README: the status table); a file with none of them is a usage error.
+    const blocks: [readonly [string, string], () => string][] = [
+      [RESULTS_MARKERS, () => table],
+      [PROSE_MARKERS, () => prose],
+      [
+        STATUS_MARKERS,
+        () => statusTable(reports as { file: string; report: StatusReportJson }[], { missing }),
+      ],
+    ];
+    let content = await Deno.readTextFile(write);
+    const present = blocks.filter(([m]) => content.includes(m[0]));
+    if (present.length === 0) {
+      throw new UsageError(
+        `--write ${write}: none of the marker pairs ${blocks.map(([m]) => m[0]).join(", ")} found; add the ` +
+          "two marker lines of a block where it goes",
+      );
+    }
+    const written = present.map(([markers, inner]) => [markers, inner()] as const);
     try {
-      content = replaceBetweenMarkers(current, table);
+      for (const [markers, inner] of written) content = replaceBetweenMarkers(content, inner, markers);
     } catch (e) {
       throw new UsageError(
         `--write ${write}: ${(e as Error).message}; add the two marker lines where it goes`,
       );
     }
-    // The prose block is optional: written where the file has its markers.
-    if (content.includes(PROSE_MARKERS[0])) content = replaceBetweenMarkers(content, prose, PROSE_MARKERS);
     await atomicWriteFiles([{ path: write, content }]);
     console.error(`results of ${reports.length} report(s) written into ${write}`);
     return;
@@ -286,7 +304,16 @@ function parseReport(path: string, text: string): ReportJson {
         : `not JSON (${(e as Error).message}); rewrite it with its table's command`,
     );
   }
-  const r = json as { header?: { tableId?: unknown; seeds?: unknown }; verdicts?: unknown };
+  const r = json as {
+    header?: { tableId?: unknown; seeds?: unknown };
+    verdicts?: unknown;
+    metrics?: unknown;
+  };
+  const isObj = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null;
+  // Each metric block: its metric's label and rows with their per-seed values (the prose and status read them).
+  const badBlock = (b: unknown) =>
+    !isObj(b) || !isObj(b.metric) || typeof b.metric.label !== "string" || !Array.isArray(b.rows) ||
+    b.rows.some((row) => !isObj(row) || typeof row.key !== "string" || !Array.isArray(row.perSeed));
   const problem = json === null || typeof json !== "object" || Array.isArray(json)
     ? "not a JSON object"
     : typeof r.header !== "object" || r.header === null
@@ -297,6 +324,8 @@ function parseReport(path: string, text: string): ReportJson {
     ? "no header.seeds list"
     : !Array.isArray(r.verdicts) || r.verdicts.some((v) => v === null || typeof v !== "object")
     ? "no list of verdicts"
+    : !Array.isArray(r.metrics) || r.metrics.some(badBlock)
+    ? "no list of metric blocks (each a metric with a label and rows with per-seed values)"
     : null;
   if (problem) {
     throw new CorruptFileError(path, `${problem}: not a table report; rewrite it with its table's command`);

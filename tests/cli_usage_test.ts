@@ -127,6 +127,10 @@ Deno.test("results names a report it cannot read: garbage, empty, another shape 
       ["[1, 2]", /table1\.json: not a JSON object: not a table report/],
       ['{"header": {"tableId": "table1"}}', /table1\.json: no header\.seeds list/],
       ['{"header": {"tableId": "table1", "seeds": [0]}, "verdicts": [{"paperEffect": "x"}]}', /table1\.json/],
+      [
+        '{"header": {"tableId": "table1", "seeds": [0]}, "verdicts": [], "metrics": [{"rows": []}]}',
+        /no list of metric blocks/,
+      ],
     ];
     for (const [text, message] of cases) {
       await Deno.writeTextFile(file, text);

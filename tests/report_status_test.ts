@@ -1,0 +1,123 @@
+import assert from "node:assert/strict";
+import { type StatusReportJson, statusTable } from "../lib/report/status.ts";
+import { cli } from "./cli_run.ts";
+import { verdictFixture } from "./fixtures.ts";
+
+/** A report as `results` reads it: rows by (key, label, values), the main block first. */
+function report(over: Partial<StatusReportJson> & { tableId: string; seeds?: number[] }): StatusReportJson {
+  const { tableId, seeds, ...rest } = over;
+  return {
+    header: {
+      tableId,
+      title: tableId,
+      dataset: "d",
+      seeds: seeds ?? [0, 1, 2],
+      backend: "wasm (matMul: OpenBLAS)",
+      wallTimeSeconds: 3725,
+    },
+    verdicts: [],
+    metrics: [],
+    notes: [],
+    ...rest,
+  };
+}
+
+const row = (key: string, perSeed: number[], label = key) => ({ key, label, perSeed });
+
+Deno.test("statusTable: rows run, not implemented, not run with the partial note's cost, side metrics left", () => {
+  const t4 = report({
+    tableId: "table4",
+    metrics: [
+      {
+        metric: { label: "fine-tune top-1" },
+        rows: [
+          row("mae", [17, 18, 17.5]),
+          row("gpa", [17, 18], "GPA"),
+          row("semmae", [], "SemMAE — not run: SemMAE is not implemented in this suite"),
+          row("t3-a", [], "t3 a — not run: left out by --rows (0 of 3 seeds cached)"),
+        ],
+      },
+      { metric: { label: "k-NN top-1" }, rows: [row("mae", [12, 13, 12]), row("gpa", [])] },
+      { metric: { label: "apBox — not run: COCO is out of reach" }, rows: [row("mae", [])] },
+    ],
+    verdicts: [
+      verdictFixture({ outcome: "inconclusive" }),
+      verdictFixture({ claimId: "b", method: "none", n: "0", outcome: "inconclusive" }),
+      verdictFixture({ claimId: "a", outcome: "reproduced" }),
+    ],
+    notes: [
+      "Partial report: this call trained only --rows mae,gpa; t3-a did not run (not all seeds cached; ≈ 70 min " +
+      "of compute to run them, `plan`'s estimate). The command above, without --rows, completes the table.",
+    ],
+  });
+  const out = statusTable([{ file: "cpu/table4.md", report: t4 }], {
+    missing: [{ id: "table3", claims: 3, command: "deno task table3 --profile cpu" }],
+  }).split("\n");
+  assert.equal(out.length, 4);
+  // The table with no report goes where its number puts it.
+  assert.match(out[2], /^\| Table 3 \| — \| no report on this profile yet \| 3 not judged \|/);
+  assert.equal(
+    out[3],
+    "| [Table 4](cpu/table4.md) | 3 | 2 of 4; fewer seeds: GPA (2); not implemented: SemMAE; not measurable " +
+      "here: apBox | 1 reproduced, 1 inconclusive, 1 not run (of 3) | wasm (matMul: OpenBLAS) | 1h 02m 05s | " +
+      "`t3-a` (≈ 70 min of compute, `plan`'s estimate); k-NN top-1 of `gpa` |",
+  );
+});
+
+Deno.test("statusTable: a partial note whose rows have run since gives no cost; a complete table reads —", () => {
+  const metrics = [{ rows: [row("mae", [1, 2, 3]), row("gpa", [1, 2, 3]), row("hpm", [])] }];
+  // The note named gpa and hpm as not run; gpa was added since (results --add-row): its cost is stale.
+  const stale = report({
+    tableId: "teachers",
+    metrics,
+    notes: ["Partial report: x; gpa, hpm did not run (not all seeds cached; ≈ 2 h of compute to run them)."],
+  });
+  const line = statusTable([{ file: "t.md", report: stale }]).split("\n")[2];
+  assert.match(line, /\| `hpm` \|$/);
+  assert.doesNotMatch(line, /≈ 2 h/);
+  const done = report({ tableId: "table1", metrics: [{ rows: [row("mae", [1, 2, 3])] }] });
+  assert.match(
+    statusTable([{ file: "t1.md", report: done }]).split("\n")[2],
+    /\| 3 \| 1 of 1 \| none \| .* \| —\ \|$/,
+  );
+  // A report without metric blocks (older or hand-edited) is read as having no rows, not a TypeError.
+  const bare = { ...done, metrics: undefined } as unknown as StatusReportJson;
+  assert.match(statusTable([{ file: "t1.md", report: bare }]).split("\n")[2], /\| 0 of 0 \|/);
+});
+
+Deno.test("results --write fills the blocks whose markers the file has; a file with none exits 2", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "results-status-" });
+  try {
+    await Deno.mkdir(`${dir}/reports/smoke`, { recursive: true });
+    const t1 = report({
+      tableId: "table1",
+      metrics: [{ metric: { label: "fine-tune top-1" }, rows: [row("mae", [1, 2, 3])] }],
+    });
+    await Deno.writeTextFile(`${dir}/reports/smoke/table1.json`, JSON.stringify(t1));
+    const status = `${dir}/reports/README.md`;
+    await Deno.writeTextFile(
+      status,
+      "# Reports\n\n<!-- status:start -->\nold\n<!-- status:end -->\n\nkept\n",
+    );
+    const args = ["results", "--profile", "smoke", "--reports-dir", `${dir}/reports`, "--write"];
+    const ok = await cli([...args, status]);
+    assert.equal(ok.code, 0, ok.stderr);
+    const text = await Deno.readTextFile(status);
+    assert.match(
+      text,
+      /\| \[Table 1\]\(smoke\/table1\.md\) \| 3 \| 1 of 1 \|/,
+      "links are relative to the file",
+    );
+    assert.doesNotMatch(text, /\nold\n/);
+    assert.match(text, /\n\nkept\n$/);
+    assert.doesNotMatch(text, /results:start/, "no other block is added");
+    const none = `${dir}/none.md`;
+    await Deno.writeTextFile(none, "no markers here\n");
+    const bad = await cli([...args, none]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^error: --write .*none\.md: none of the marker pairs .* found/);
+    assert.equal(await Deno.readTextFile(none), "no markers here\n", "nothing written");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -121,3 +121,46 @@ Deno.test("results --write fills the blocks whose markers the file has; a file w
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the committed README.md and reports/README.md blocks are what results writes from the reports", async () => {
+  // A report committed without `deno task results --write …` leaves the front page or the status page saying
+  // something the reports do not: this fails until they are rewritten. Written into copies laid out as the
+  // repository is (links are relative to the file written into), compared with whitespace and table
+  // alignment (deno fmt's) set aside.
+  const root = new URL("..", import.meta.url).pathname;
+  const dir = await Deno.makeTempDir({ prefix: "results-committed-" });
+  try {
+    await Deno.mkdir(`${dir}/reports/cpu`, { recursive: true });
+    for await (const e of Deno.readDir(`${root}reports/cpu`)) {
+      if (e.isFile && e.name.endsWith(".json")) {
+        await Deno.copyFile(`${root}reports/cpu/${e.name}`, `${dir}/reports/cpu/${e.name}`);
+      }
+    }
+    const norm = (s: string) =>
+      s.replace(/\s+/g, " ").replace(/ ?\| ?/g, "|").replace(
+        /:?-{3,}:?/g,
+        (m) => m.endsWith(":") ? "-:" : "-",
+      );
+    for (const file of ["README.md", "reports/README.md"]) {
+      const committed = await Deno.readTextFile(`${root}${file}`);
+      await Deno.writeTextFile(`${dir}/${file}`, committed);
+      const r = await cli([
+        "results",
+        "--profile",
+        "cpu",
+        "--reports-dir",
+        `${dir}/reports`,
+        "--write",
+        `${dir}/${file}`,
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(
+        norm(await Deno.readTextFile(`${dir}/${file}`)),
+        norm(committed),
+        `${file} is not what the reports say: run deno task results --write ${file} (and deno fmt)`,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

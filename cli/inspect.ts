@@ -199,7 +199,7 @@ export async function cmdResults(args: string[]) {
     const st = await Deno.stat(write).catch(() => null);
     if (!st?.isFile) {
       throw new UsageError(
-        `--write ${write}: ${st ? "is not a file" : "no such file"} (it must hold the results markers)`,
+        `--write ${write}: ${st ? "is not a file" : "no such file"} (it must hold a block's marker lines)`,
       );
     }
   }
@@ -237,6 +237,7 @@ export async function cmdResults(args: string[]) {
         id: t.id,
         claims: (t.paper?.claims ?? []).filter((c) => judged.has(c.metric)).length,
         command: `deno task ${t.id} --profile ${profile}`,
+        plan: `deno task plan ${t.id} --profile ${profile}`,
       };
     });
   const table = resultsSummary(reports, { missing });

@@ -252,16 +252,25 @@ Deno.test("addRowFrom: copies a row's values and runs when their evaluation hash
     /seed 1 ran as r1, the report's table plans other/,
   );
   assert.throws(() => addRowFrom(target, { ...t, key: "gpa" }), /no row 'gpa'/);
-  assert.doesNotMatch(out.notes.at(-1)!, /carried/);
-  // Runs that report had itself carried from an earlier one keep the commit that recorded them, and the
-  // note names it.
+  // The copied runs name the commit that recorded them (the other report's, unknown here: no header).
+  assert.match(out.notes.at(-1)!, / Recorded by commit unknown \(unknown\)\.$/);
+  assert.equal((out.runs.at(-1) as { carriedFrom?: string }).carriedFrom, "unknown (unknown)");
+  // Runs that report had itself carried from an earlier one keep the commit that recorded them; the note
+  // names each commit with its seeds.
   const carried = {
     ...source,
-    runs: source.runs.map((r) => ({ ...r, carriedFrom: "4334e1c (2026-11-30)" })),
+    header: { commit: "b0e1f61 (dirty)", date: "2026-12-07T11:59:14.752Z" },
+    runs: [{ ...source.runs[0], carriedFrom: "4334e1c (2026-11-30)" }, source.runs[1]],
   };
   const again = addRowFrom(target, { ...t, from: carried }) as typeof target;
-  assert.match(again.notes.at(-1)!, /carried them from the report of commit 4334e1c \(2026-11-30\)/);
-  assert.equal((again.runs.at(-1) as { carriedFrom?: string }).carriedFrom, "4334e1c (2026-11-30)");
+  assert.match(
+    again.notes.at(-1)!,
+    / Recorded by commit 4334e1c \(2026-11-30\) \(seed 0\), commit b0e1f61 \(2026-12-07\) \(seed 1\)\.$/,
+  );
+  assert.deepEqual(
+    again.runs.slice(-2).map((r) => (r as { carriedFrom?: string }).carriedFrom),
+    ["4334e1c (2026-11-30)", "b0e1f61 (2026-12-07)"],
+  );
 });
 
 Deno.test("addRowFrom: copies the row into every metric the two reports share (a long arm's k-NN)", async () => {

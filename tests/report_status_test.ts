@@ -22,7 +22,7 @@ function report(over: Partial<StatusReportJson> & { tableId: string; seeds?: num
   };
 }
 
-const row = (key: string, perSeed: number[], label = key) => ({ key, label, perSeed });
+const row = (key: string, perSeed: (number | null)[], label = key) => ({ key, label, perSeed });
 
 Deno.test("statusTable: rows run, not implemented, not run with the partial note's cost, side metrics left", () => {
   const t4 = report({
@@ -75,14 +75,61 @@ Deno.test("statusTable: a partial note whose rows have run since gives no cost; 
   const line = statusTable([{ file: "t.md", report: stale }]).split("\n")[2];
   assert.match(line, /\| `hpm` \|$/);
   assert.doesNotMatch(line, /≈ 2 h/);
+  // A note with no cost (written without a throughput model) gives none.
+  const noCost = report({
+    tableId: "teachers",
+    metrics,
+    notes: [
+      "Partial report: this call trained only --rows mae,gpa; hpm did not run (not all seeds cached). The",
+    ],
+  });
+  assert.match(statusTable([{ file: "t.md", report: noCost }]).split("\n")[2], /\| `hpm` \|$/);
   const done = report({ tableId: "table1", metrics: [{ rows: [row("mae", [1, 2, 3])] }] });
   assert.match(
     statusTable([{ file: "t1.md", report: done }]).split("\n")[2],
-    /\| 3 \| 1 of 1 \| none \| .* \| —\ \|$/,
+    /\| 3 \| 1 of 1 \| none \| .* \| — \|$/,
   );
-  // A report without metric blocks (older or hand-edited) is read as having no rows, not a TypeError.
-  const bare = { ...done, metrics: undefined } as unknown as StatusReportJson;
-  assert.match(statusTable([{ file: "t1.md", report: bare }]).split("\n")[2], /\| 0 of 0 \|/);
+});
+
+Deno.test("statusTable: Holm's counts where they differ; carried runs and copied rows named beside the compute", () => {
+  const t = report({
+    tableId: "teachers",
+    metrics: [{
+      rows: [
+        row("mae", [1, 2, 3]),
+        row("gpa", [1, 2, 3]),
+        // A NaN metric is recorded as null: not a seed that ran.
+        row("centre", [null, null, null]),
+        row("seg", [], "seg — not run: no runnable segmentation data for profile smoke"),
+      ],
+    }],
+    verdicts: [
+      verdictFixture({ outcome: "reproduced", holm: { adjustedP: 0.08, outcome: "inconclusive" } }),
+      verdictFixture({
+        claimId: "d",
+        outcome: "reproduced",
+        holm: { adjustedP: 0.01, outcome: "reproduced" },
+      }),
+      verdictFixture({ claimId: "e", outcome: "reproduced", vsPaper: "smaller" }),
+    ],
+    runs: [{ row: "mae", carriedFrom: "4334e1c (2026-11-30)" }, {
+      row: "gpa",
+      carriedFrom: "93e48ce (2026-11-30)",
+    }],
+    notes: [
+      "Row 'gpa' (seeds 0, 1, 2) copied from reports/cpu/table1.json (its row 'gpa-teacher'): the same runs.",
+    ],
+  });
+  const cells = statusTable([{ file: "t.md", report: t }]).split("\n")[2].split(" | ");
+  assert.equal(cells[2], "2 of 4; not runnable here: seg");
+  // "reproduced, smaller than the paper's" is counted as reproduced (the report's own count).
+  assert.equal(cells[3], "3 reproduced (of 3); after Holm: 2 reproduced, 1 inconclusive");
+  assert.equal(
+    cells[5],
+    "1h 02m 05s; + 1 carried run not counted; + row gpa copied from reports/cpu/table1.json (its compute and " +
+      "engines there)",
+  );
+  assert.equal(cells[6], "`centre` |");
 });
 
 Deno.test("results --write fills the blocks whose markers the file has; a file with none exits 2", async () => {
@@ -110,7 +157,6 @@ Deno.test("results --write fills the blocks whose markers the file has; a file w
     );
     assert.doesNotMatch(text, /\nold\n/);
     assert.match(text, /\n\nkept\n$/);
-    assert.doesNotMatch(text, /results:start/, "no other block is added");
     const none = `${dir}/none.md`;
     await Deno.writeTextFile(none, "no markers here\n");
     const bad = await cli([...args, none]);

@@ -401,7 +401,7 @@ export async function renderCurves(
     });
   const series = (pick: (r: UnitResult) => number[]) =>
     [...byRow.entries()].map(([row, rs]) => {
-      // Units with no curve (carried from an earlier report) are not counted in n.
+      // Units with no curve (carried from a report that did not record one) are not counted in n.
       const curves = rs.map(pick).filter((c) => c.length > 0);
       const y = stat(curves, (v) => v.reduce((a, b) => a + b, 0) / v.length);
       return {

@@ -110,7 +110,7 @@ export function formatDuration(seconds: number): string {
  * A row's name without the reason a row that did not run carries in its label ("MAE — not run: left out by
  * --rows …" → "MAE"): the Δ columns' heading names the baseline, not why it is missing.
  */
-function rowName(label: string): string {
+export function rowName(label: string): string {
   return label.split(" — not run: ")[0];
 }
 

@@ -387,16 +387,28 @@ export function addRowFrom(json: unknown, t: RowTransfer): Json {
     return { ...block, rows };
   };
   const notes = (json.notes ?? []) as string[];
-  // The other report may itself have carried the row from an earlier one: name the commits that ran it.
-  const carriers = [
-    ...new Set(
-      runs.filter((r) => seeds.includes(r.seed as number) && typeof r.carriedFrom === "string")
-        .map((r) => r.carriedFrom as string),
-    ),
-  ];
-  const recordedBy = carriers.length === 0
-    ? ""
-    : ` That report carried them from the report of commit ${carriers.join(", ")}, which recorded them.`;
+  // Which commit recorded each copied run: the other report's, or, where it had itself carried the run from
+  // an earlier report, that one's (kept on the run, so a later carry or copy still names it).
+  const header = isObject(t.from.header) ? t.from.header : {};
+  const sourceCommit = `${String(header.commit ?? "unknown").split(" ")[0]} (${
+    String(header.date ?? "unknown").slice(0, 10)
+  })`;
+  const copiedRuns: (Json & { carriedFrom: string })[] = runs.filter((r) => seeds.includes(r.seed as number))
+    .map((r) => ({
+      ...r,
+      row: t.key,
+      carriedFrom: typeof r.carriedFrom === "string" ? r.carriedFrom : sourceCommit,
+    }));
+  const byCommit = new Map<string, number[]>();
+  for (const r of copiedRuns) {
+    byCommit.set(r.carriedFrom, [...(byCommit.get(r.carriedFrom) ?? []), r.seed as number]);
+  }
+  const recordedBy = ` Recorded by ${
+    [...byCommit].map(([c, ss]) =>
+      `commit ${c}${byCommit.size > 1 ? ` (seed${ss.length === 1 ? "" : "s"} ${ss.join(", ")})` : ""}`
+    )
+      .join(", ")
+  }.`;
   // A bootstrap interval was computed from the replaced row's runs: it does not describe the copied ones.
   const verdicts = ((json.verdicts ?? []) as Json[]).map((v) => {
     const c = isObject(v.compared) ? v.compared : {};
@@ -411,7 +423,7 @@ export function addRowFrom(json: unknown, t: RowTransfer): Json {
     metrics: target.map(withRow),
     runs: [
       ...((json.runs ?? []) as Json[]).filter((r) => r.row !== t.key),
-      ...runs.filter((r) => seeds.includes(r.seed as number)).map((r) => ({ ...r, row: t.key })),
+      ...copiedRuns,
     ],
     notes: [
       // A partial run's note listed this row as not run: say it is there now.

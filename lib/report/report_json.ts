@@ -43,7 +43,8 @@ function verdictJson(v: Verdict, share: number | null): VerdictJson {
 /**
  * Schema of the report JSON. @2: `mde` is the minimum detectable effect at 80 % power (it was the interval's
  * half-width, now `halfWidth`); outcomes "smaller/larger than the paper's"; `seedsNeeded` may be "> 1000";
- * `seedsNeededRange`, `vsPaper`, `floorRow`, `gainOverFloor` and `shareOfGain` added.
+ * `seedsNeededRange`, `vsPaper`, `floorRow`, `gainOverFloor` and `shareOfGain` added. Optional fields added
+ * within @2 (older @2 reports lack them): `runs[].carriedFrom`, `runs[].curves` (per-epoch, NaN as null).
  */
 export const REPORT_SCHEMA = "gpa-repro/table-report@2";
 

@@ -40,19 +40,17 @@ export function resultsSummary(
   let claims = 0;
   const notRun: string[] = [];
   const missing = options.missing ?? [];
-  // A table with no report goes where its number puts it among the reported ones (the suite's own, unnumbered
-  // tables come last).
-  const order = (id: string | undefined) => tableNumber(id) ?? Infinity;
-  const pending = [...missing].sort((a, b) => order(a.id) - order(b.id));
-  const missingLine = (m: MissingTable) =>
-    `| ${tableLabel(m.id)} | no report on this profile yet: its ${m.claims} claim${
-      m.claims === 1 ? "" : "s"
-    } ` +
-    `not judged (\`${escapeCell(m.command)}\`) | — | — | **not run** | 0 | — |`;
-  for (const { file, report } of reports) {
-    while (pending.length > 0 && order(pending[0].id) < order(report.header.tableId)) {
-      lines.push(missingLine(pending.shift()!));
+  for (const item of withMissingTables(reports, missing)) {
+    if ("missing" in item) {
+      const m = item.missing;
+      lines.push(
+        `| ${tableLabel(m.id)} | no report on this profile yet: its ${m.claims} claim${
+          m.claims === 1 ? "" : "s"
+        } not judged (\`${escapeCell(m.command)}\`) | — | — | **not run** | 0 | — |`,
+      );
+      continue;
     }
+    const { file, report } = item;
     const label = `[${tableLabel(report.header.tableId)}](${file})`;
     for (const v of report.verdicts) {
       claims++;
@@ -79,7 +77,6 @@ export function resultsSummary(
       );
     }
   }
-  for (const m of pending) lines.push(missingLine(m));
   const counts: string[] = [];
   if (notRun.length > 0) {
     const byTable = [...new Set(notRun)].map((t) => `${t} ${notRun.filter((x) => x === t).length}`);
@@ -107,6 +104,28 @@ export interface MissingTable {
   claims: number;
   /** The command that writes its report. */
   command: string;
+  /** The command that gives its cost on this profile (`deno task plan table3 --profile cpu`). */
+  plan?: string;
+}
+
+/**
+ * The reports in the order given, each table with no report placed where its number puts it among them (the
+ * suite's own, unnumbered tables come last): the order of the results and status tables.
+ */
+export function withMissingTables<R extends { report: { header: { tableId?: string } } }>(
+  reports: readonly R[],
+  missing: readonly MissingTable[],
+): (R | { missing: MissingTable })[] {
+  const order = (id: string | undefined) => tableNumber(id) ?? Infinity;
+  const pending = [...missing].sort((a, b) => order(a.id) - order(b.id));
+  const out: (R | { missing: MissingTable })[] = [];
+  for (const r of reports) {
+    while (pending.length > 0 && order(pending[0].id) < order(r.report.header.tableId)) {
+      out.push({ missing: pending.shift()! });
+    }
+    out.push(r);
+  }
+  return [...out, ...pending.map((m) => ({ missing: m }))];
 }
 
 /**

@@ -251,13 +251,10 @@ export async function cmdResults(args: string[]) {
     const { STATUS_MARKERS, statusTable } = await import("../lib/report/status.ts");
     // Each block is written where the file has its markers (the front page: results and prose; the reports'
     // README: the status table); a file with none of them is a usage error.
-    const blocks: [readonly [string, string], () => string][] = [
-      [RESULTS_MARKERS, () => table],
-      [PROSE_MARKERS, () => prose],
-      [
-        STATUS_MARKERS,
-        () => statusTable(reports as { file: string; report: StatusReportJson }[], { missing }),
-      ],
+    const blocks: [readonly [string, string], string][] = [
+      [RESULTS_MARKERS, table],
+      [PROSE_MARKERS, prose],
+      [STATUS_MARKERS, statusTable(reports as { file: string; report: StatusReportJson }[], { missing })],
     ];
     let content = await Deno.readTextFile(write);
     const present = blocks.filter(([m]) => content.includes(m[0]));
@@ -267,9 +264,8 @@ export async function cmdResults(args: string[]) {
           "two marker lines of a block where it goes",
       );
     }
-    const written = present.map(([markers, inner]) => [markers, inner()] as const);
     try {
-      for (const [markers, inner] of written) content = replaceBetweenMarkers(content, inner, markers);
+      for (const [markers, inner] of present) content = replaceBetweenMarkers(content, inner, markers);
     } catch (e) {
       throw new UsageError(
         `--write ${write}: ${(e as Error).message}; add the two marker lines where it goes`,

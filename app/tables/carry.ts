@@ -9,6 +9,7 @@
 import { isAbsolute, relative } from "node:path";
 import type { PlannedUnit } from "./plan.ts";
 import type { UnitResult } from "./run_unit.ts";
+import { recordedBy } from "../../lib/report/report_model.ts";
 
 /** Where carried units came from: the earlier report's commit and date, as its header gives them. */
 export interface CarriedFrom {
@@ -36,8 +37,8 @@ export async function readPreviousReport(path: string): Promise<Json | null> {
 /**
  * The units of `planned` (one table's, not cached here) that `previous` recorded with the same evaluation
  * hash, as unit results holding the report's value of the main metric `metricKey`: no runs of this
- * invocation (runs and hits 0, no compute time) and the curves the report recorded for the run. Side metrics (linear probe, k-NN, step time)
- * are not carried — the report holds their values per seed but not their runs' hashes, so their identity
+ * invocation (runs and hits 0, no compute time) and the curves the report recorded for the run. Side
+ * metrics (linear probe, k-NN, step time) are not carried — the report holds their values per seed but not their runs' hashes, so their identity
  * cannot be checked — nor are recorded metrics (Table 5's head), per-image predictions or per-run engines:
  * the unit's engine reads "the engines of commit …, carried", so that a table whose paired rows mix
  * carried and new runs says so (engineMixNote).
@@ -49,12 +50,8 @@ export function carriedUnits(
   planned: readonly PlannedUnit[],
 ): { results: UnitResult[]; from: CarriedFrom } {
   const header = isObject(previous.header) ? previous.header : {};
-  const from: CarriedFrom = {
-    path,
-    commit: String(header.commit ?? "unknown").split(" ")[0],
-    date: String(header.date ?? "unknown").slice(0, 10),
-    backend: String(header.backend ?? "unknown"),
-  };
+  const { commit, date } = recordedBy(header);
+  const from: CarriedFrom = { path, commit, date, backend: String(header.backend ?? "unknown") };
   const block = (previous.metrics as unknown[]).find((b) =>
     isObject(b) && isObject(b.metric) && b.metric.key === metricKey
   ) as Json | undefined;
@@ -71,9 +68,7 @@ export function carriedUnits(
     const value = perSeed[seeds.indexOf(u.seed)];
     if (typeof value !== "number" || !Number.isFinite(value)) continue;
     // A run carried twice keeps the report that first recorded it.
-    const recordedBy = typeof run.carriedFrom === "string"
-      ? run.carriedFrom
-      : `${from.commit} (${from.date})`;
+    const recorder = typeof run.carriedFrom === "string" ? run.carriedFrom : recordedBy(header).label;
     results.push({
       row: u.row,
       seed: u.seed,
@@ -83,7 +78,7 @@ export function carriedUnits(
       cacheHits: 0,
       runs: 0,
       wallSeconds: 0,
-      meta: { carriedFrom: recordedBy, engines: [`the engines of commit ${recordedBy}, carried`] },
+      meta: { carriedFrom: recorder, engines: [`the engines of commit ${recorder}, carried`] },
       curves: recordedCurves(run.curves),
     });
   }

@@ -14,6 +14,7 @@
  * @module
  */
 import { basename, dirname } from "node:path";
+import { recordedBy } from "./report_model.ts";
 import {
   type MetricBlock,
   type MetricInfo,
@@ -389,10 +390,7 @@ export function addRowFrom(json: unknown, t: RowTransfer): Json {
   const notes = (json.notes ?? []) as string[];
   // Which commit recorded each copied run: the other report's, or, where it had itself carried the run from
   // an earlier report, that one's (kept on the run, so a later carry or copy still names it).
-  const header = isObject(t.from.header) ? t.from.header : {};
-  const sourceCommit = `${String(header.commit ?? "unknown").split(" ")[0]} (${
-    String(header.date ?? "unknown").slice(0, 10)
-  })`;
+  const sourceCommit = recordedBy(t.from.header).label;
   const copiedRuns: (Json & { carriedFrom: string })[] = runs.filter((r) => seeds.includes(r.seed as number))
     .map((r) => ({
       ...r,
@@ -403,7 +401,7 @@ export function addRowFrom(json: unknown, t: RowTransfer): Json {
   for (const r of copiedRuns) {
     byCommit.set(r.carriedFrom, [...(byCommit.get(r.carriedFrom) ?? []), r.seed as number]);
   }
-  const recordedBy = ` Recorded by ${
+  const recordedNote = ` Recorded by ${
     [...byCommit].map(([c, ss]) =>
       `commit ${c}${byCommit.size > 1 ? ` (seed${ss.length === 1 ? "" : "s"} ${ss.join(", ")})` : ""}`
     )
@@ -437,7 +435,7 @@ export function addRowFrom(json: unknown, t: RowTransfer): Json {
       `Row '${t.key}' (seeds ${seeds.join(", ")}) copied from ${t.fromPath}${
         from === t.key ? "" : ` (its row '${from}')`
       }: ` +
-      "the same runs — their evaluation hashes are the ones this table plans for the row." + recordedBy,
+      "the same runs — their evaluation hashes are the ones this table plans for the row." + recordedNote,
     ],
   };
 }

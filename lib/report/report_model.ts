@@ -258,3 +258,14 @@ export function tableLabel(id: string | undefined): string {
   const n = tableNumber(id);
   return id === undefined ? "?" : n === null ? id : `Table ${n}`;
 }
+
+/**
+ * The commit and day a report's header names — "abc1234 (2026-11-30)" as `label` — the form in which carried
+ * and copied runs name the report that recorded them (`runs[].carriedFrom`).
+ */
+export function recordedBy(header: unknown): { commit: string; date: string; label: string } {
+  const h = typeof header === "object" && header !== null ? header as Record<string, unknown> : {};
+  const commit = String(h.commit ?? "unknown").split(" ")[0];
+  const date = String(h.date ?? "unknown").slice(0, 10);
+  return { commit, date, label: `${commit} (${date})` };
+}
